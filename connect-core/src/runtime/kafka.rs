@@ -1,0 +1,330 @@
+//! Kafka client settings derived from a worker config, and the embedded broker.
+//!
+//! With no `bootstrap.servers` the runtime starts librdkafka's in-process mock cluster
+//! ([`EmbeddedCluster`]): it speaks the real Kafka protocol on a loopback port, so examples and tests
+//! run with no broker installed, and faults (request errors, a broker going down) can be injected.
+//! A real broker is one config key away.
+
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use rdkafka::config::ClientConfig;
+use rdkafka::mocking::MockCluster;
+use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+
+use crate::config::Props;
+use crate::error::{ConfigError, ConnectError};
+
+enum Command {
+    CreateTopic(String, i32, i32, mpsc::Sender<Result<(), String>>),
+    BrokerDown(i32, mpsc::Sender<Result<(), String>>),
+    BrokerUp(i32, mpsc::Sender<Result<(), String>>),
+    RequestErrors(RDKafkaApiKey, Vec<RDKafkaRespErr>, mpsc::Sender<Result<(), String>>),
+    Stop,
+}
+
+/// librdkafka's in-process mock Kafka cluster, owned by a dedicated thread (the mock handle is not
+/// `Send`). Dropping it stops the cluster.
+pub struct EmbeddedCluster {
+    bootstrap: String,
+    brokers: i32,
+    tx: mpsc::Sender<Command>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for EmbeddedCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedCluster")
+            .field("bootstrap", &self.bootstrap)
+            .field("brokers", &self.brokers)
+            .finish()
+    }
+}
+
+impl EmbeddedCluster {
+    /// Starts a mock cluster with `brokers` brokers (ids 1..=brokers) on loopback ports.
+    pub fn start(brokers: i32) -> Result<Self, ConnectError> {
+        let (tx, rx) = mpsc::channel::<Command>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<String, String>>();
+        let thread = thread::Builder::new()
+            .name("connect-embedded-kafka".into())
+            .spawn(move || {
+                let cluster = match MockCluster::new(brokers) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(cluster.bootstrap_servers()));
+                while let Ok(cmd) = rx.recv() {
+                    match cmd {
+                        Command::CreateTopic(t, p, r, reply) => {
+                            let _ = reply.send(cluster.create_topic(&t, p, r).map_err(|e| e.to_string()));
+                        }
+                        Command::BrokerDown(id, reply) => {
+                            let _ = reply.send(cluster.broker_down(id).map_err(|e| e.to_string()));
+                        }
+                        Command::BrokerUp(id, reply) => {
+                            let _ = reply.send(cluster.broker_up(id).map_err(|e| e.to_string()));
+                        }
+                        Command::RequestErrors(key, errs, reply) => {
+                            cluster.request_errors(key, &errs);
+                            let _ = reply.send(Ok(()));
+                        }
+                        Command::Stop => break,
+                    }
+                }
+            })
+            .map_err(|e| ConnectError::io("starting the embedded Kafka thread", e))?;
+        let bootstrap = ready_rx
+            .recv_timeout(Duration::from_secs(10))
+            .map_err(|_| ConnectError::other("embedded Kafka did not start"))?
+            .map_err(|e| ConnectError::other(format!("embedded Kafka failed to start: {e}")))?;
+        Ok(EmbeddedCluster {
+            bootstrap,
+            brokers,
+            tx,
+            thread: Some(thread),
+        })
+    }
+
+    /// The cluster's `bootstrap.servers`, for any Kafka client in the process or outside it.
+    pub fn bootstrap_servers(&self) -> &str {
+        &self.bootstrap
+    }
+
+    /// Number of brokers.
+    pub fn brokers(&self) -> i32 {
+        self.brokers
+    }
+
+    fn call(&self, make: impl FnOnce(mpsc::Sender<Result<(), String>>) -> Command) -> Result<(), ConnectError> {
+        let (tx, rx) = mpsc::channel();
+        self.tx
+            .send(make(tx))
+            .map_err(|_| ConnectError::other("embedded Kafka has stopped"))?;
+        rx.recv_timeout(Duration::from_secs(10))
+            .map_err(|_| ConnectError::other("embedded Kafka did not answer"))?
+            .map_err(ConnectError::other)
+    }
+
+    /// Creates a topic (replication is capped at the number of brokers).
+    pub fn create_topic(&self, topic: &str, partitions: i32, replication: i32) -> Result<(), ConnectError> {
+        let r = replication.clamp(1, self.brokers);
+        self.call(|tx| Command::CreateTopic(topic.to_owned(), partitions.max(1), r, tx))
+    }
+
+    /// Takes a broker down: its connections are closed and it accepts none until [`broker_up`](Self::broker_up).
+    pub fn broker_down(&self, broker_id: i32) -> Result<(), ConnectError> {
+        self.call(|tx| Command::BrokerDown(broker_id, tx))
+    }
+
+    /// Brings a broker back.
+    pub fn broker_up(&self, broker_id: i32) -> Result<(), ConnectError> {
+        self.call(|tx| Command::BrokerUp(broker_id, tx))
+    }
+
+    /// Makes the next requests of one API fail with the given errors, one per request, in order.
+    pub fn inject_request_errors(&self, api: RDKafkaApiKey, errors: &[RDKafkaRespErr]) -> Result<(), ConnectError> {
+        let errs = errors.to_vec();
+        self.call(|tx| Command::RequestErrors(api, errs, tx))
+    }
+}
+
+impl Drop for EmbeddedCluster {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Command::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Worker keys that librdkafka takes as they are, besides the `producer.`, `consumer.` and `admin.`
+/// prefixed overrides.
+const PASS_THROUGH_PREFIXES: &[&str] = &["security.protocol", "ssl.", "sasl.", "client.id", "client.rack"];
+
+/// Java-client SSL keys librdkafka has no equivalent for.
+const JAVA_ONLY_KEYS: &[&str] = &[
+    "ssl.truststore.password",
+    "ssl.truststore.type",
+    "ssl.keystore.type",
+    "ssl.protocol",
+    "ssl.enabled.protocols",
+    "ssl.keymanager.algorithm",
+    "ssl.trustmanager.algorithm",
+    "ssl.secure.random.implementation",
+    "ssl.engine.factory.class",
+    "sasl.login.callback.handler.class",
+    "sasl.client.callback.handler.class",
+    "sasl.login.class",
+    "sasl.jaas.config",
+];
+
+/// The Kafka connection of a worker: where the brokers are and the client settings every client shares.
+#[derive(Debug, Clone)]
+pub struct KafkaSettings {
+    bootstrap: String,
+    embedded: bool,
+    common: Vec<(String, String)>,
+    producer: Vec<(String, String)>,
+    consumer: Vec<(String, String)>,
+    admin: Vec<(String, String)>,
+}
+
+impl KafkaSettings {
+    /// Settings for a broker at `bootstrap`, taking security and client overrides from the worker
+    /// config. `bootstrap` is the embedded cluster's when the worker config has none.
+    pub fn from_worker(worker: &Props, bootstrap: &str, embedded: bool) -> Result<Self, ConfigError> {
+        let mut common = Vec::new();
+        let mut problems: Option<ConfigError> = None;
+        for (k, v) in worker.iter() {
+            if !PASS_THROUGH_PREFIXES.iter().any(|p| k.starts_with(p)) || JAVA_ONLY_KEYS.contains(&k) {
+                continue;
+            }
+            if k == "ssl.truststore.location" {
+                // Java truststores are JKS; librdkafka reads CA certificates in PEM.
+                let lower = v.to_ascii_lowercase();
+                if lower.ends_with(".pem") || lower.ends_with(".crt") || lower.ends_with(".cer") {
+                    common.push(("ssl.ca.location".to_owned(), v.to_owned()));
+                } else {
+                    let e = ConfigError::new(
+                        k,
+                        "Java keystores (JKS) are not readable by librdkafka: give the CA certificate in PEM as ssl.ca.location (or a .pem truststore path)",
+                    );
+                    match &mut problems {
+                        Some(all) => all.extend(e),
+                        None => problems = Some(e),
+                    }
+                }
+                continue;
+            }
+            common.push((k.to_owned(), v.to_owned()));
+        }
+        if let Some(p) = problems {
+            return Err(p);
+        }
+        let prefixed = |prefix: &str| -> Vec<(String, String)> {
+            worker
+                .with_prefix(prefix)
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect()
+        };
+        Ok(KafkaSettings {
+            bootstrap: bootstrap.to_owned(),
+            embedded,
+            common,
+            producer: prefixed("producer."),
+            consumer: prefixed("consumer."),
+            admin: prefixed("admin."),
+        })
+    }
+
+    /// The brokers.
+    pub fn bootstrap_servers(&self) -> &str {
+        &self.bootstrap
+    }
+
+    /// True when talking to the in-process mock cluster.
+    pub fn is_embedded(&self) -> bool {
+        self.embedded
+    }
+
+    fn base(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.bootstrap);
+        for (k, v) in &self.common {
+            c.set(k, v);
+        }
+        c
+    }
+
+    /// Config for the runtime's producers: idempotent, `acks=all`, so an acknowledged record is durable
+    /// and retries never duplicate it. `producer.*` worker keys override.
+    pub fn producer_config(&self) -> ClientConfig {
+        let mut c = self.base();
+        c.set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("message.timeout.ms", "300000");
+        for (k, v) in &self.producer {
+            c.set(k, v);
+        }
+        c
+    }
+
+    /// Config for a sink's consumer in `group`: no auto-commit (the runtime commits what the task made
+    /// durable), reading from the earliest offset of a new group. `consumer.*` worker keys override.
+    pub fn consumer_config(&self, group: &str) -> ClientConfig {
+        let mut c = self.base();
+        c.set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("enable.partition.eof", "false");
+        for (k, v) in &self.consumer {
+            if k != "max.poll.records" {
+                c.set(k, v);
+            }
+        }
+        c
+    }
+
+    /// `consumer.max.poll.records` (default 500): the largest batch given to a sink's `put`.
+    pub fn max_poll_records(&self) -> usize {
+        self.consumer
+            .iter()
+            .find(|(k, _)| k == "max.poll.records")
+            .and_then(|(_, v)| v.parse().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(500)
+    }
+
+    /// Config for admin clients and for reading internal topics. `admin.*` worker keys override.
+    pub fn admin_config(&self) -> ClientConfig {
+        let mut c = self.base();
+        for (k, v) in &self.admin {
+            c.set(k, v);
+        }
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_security_settings_pass_through() {
+        let worker = Props::parse_properties(
+            "bootstrap.servers=b:9092\nsecurity.protocol=SSL\nssl.keystore.location=/k.p12\n\
+             ssl.keystore.password=pw\nssl.key.password=kp\nssl.truststore.location=/ca.pem\n\
+             ssl.truststore.password=tp\nproducer.linger.ms=20\nconsumer.fetch.min.bytes=10\n\
+             group.id=connect-cluster\n",
+        );
+        let k = KafkaSettings::from_worker(&worker, "b:9092", false).unwrap();
+        let p = k.producer_config();
+        assert_eq!(p.get("security.protocol"), Some("SSL"));
+        assert_eq!(p.get("ssl.keystore.location"), Some("/k.p12"));
+        assert_eq!(p.get("ssl.key.password"), Some("kp"));
+        assert_eq!(p.get("ssl.ca.location"), Some("/ca.pem"));
+        assert_eq!(p.get("ssl.truststore.password"), None);
+        assert_eq!(p.get("linger.ms"), Some("20"));
+        assert_eq!(p.get("acks"), Some("all"));
+        assert_eq!(p.get("group.id"), None);
+        let c = k.consumer_config("connect-x");
+        assert_eq!(c.get("fetch.min.bytes"), Some("10"));
+        assert_eq!(c.get("linger.ms"), None);
+        assert_eq!(c.get("enable.auto.commit"), Some("false"));
+    }
+
+    #[test]
+    fn jks_truststore_is_a_clear_error() {
+        let worker = Props::new().with("ssl.truststore.location", "/etc/kafka-connect/ssl/connect.truststore.jks");
+        let e = KafkaSettings::from_worker(&worker, "b:9092", false).unwrap_err();
+        assert_eq!(e.problems[0].key, "ssl.truststore.location");
+        assert!(e.problems[0].reason.contains("PEM"));
+    }
+}

@@ -1,0 +1,613 @@
+//! Runs one source task: poll, transform, convert, produce, and store offsets only for records the
+//! broker acknowledged, in order per source partition.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use futures::FutureExt;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::OwnedHeaders;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use tokio::sync::{mpsc, watch};
+
+use crate::config::{ErrorPolicy, Props};
+use crate::converter::{Converter, HeaderConverter};
+use crate::error::ConnectError;
+use crate::record::{OffsetMap, SourceRecord};
+use crate::runtime::admin::{TopicAdmin, TopicCreation};
+use crate::runtime::dlq::{ErrantRecordReporter, RawRecord, Stage};
+use crate::runtime::offsets::{OffsetReader, OffsetStore, PartitionKey};
+use crate::runtime::retry::{backoff, retry};
+use crate::runtime::status::{TaskMetrics, TaskShared, TaskState};
+use crate::runtime::Control;
+use crate::source::{RecordMetadata, RecordPosition, SourceTask, SourceTaskContext};
+use crate::transform::TransformChain;
+
+/// Records produced but not yet acknowledged, at most; polling pauses beyond it.
+const MAX_IN_FLIGHT: usize = 20_000;
+
+/// Tracks, per source partition, which submitted records the broker acknowledged, so that an offset is
+/// stored only when every earlier record of its partition is durable (Kafka Connect's
+/// `SubmittedRecords`).
+#[derive(Default)]
+struct OffsetTracker {
+    parts: Vec<PartitionTrack>,
+    index: HashMap<PartitionKey, usize>,
+    last: Option<usize>,
+}
+
+struct PartitionTrack {
+    partition: Arc<OffsetMap>,
+    base_seq: u64,
+    pending: VecDeque<(Arc<OffsetMap>, bool)>,
+    committable: Option<Arc<OffsetMap>>,
+    dirty: bool,
+}
+
+impl OffsetTracker {
+    fn submit(&mut self, partition: &Arc<OffsetMap>, offset: &Arc<OffsetMap>) -> (usize, u64) {
+        let idx = match self.last {
+            Some(i) if Arc::ptr_eq(&self.parts[i].partition, partition) => i,
+            _ => {
+                let key = PartitionKey::of(partition);
+                let next = self.parts.len();
+                let i = *self.index.entry(key).or_insert(next);
+                if i == next {
+                    self.parts.push(PartitionTrack {
+                        partition: partition.clone(),
+                        base_seq: 0,
+                        pending: VecDeque::new(),
+                        committable: None,
+                        dirty: false,
+                    });
+                }
+                i
+            }
+        };
+        self.last = Some(idx);
+        let t = &mut self.parts[idx];
+        let seq = t.base_seq + t.pending.len() as u64;
+        t.pending.push_back((offset.clone(), false));
+        (idx, seq)
+    }
+
+    fn ack(&mut self, idx: usize, seq: u64) {
+        let t = &mut self.parts[idx];
+        let Some(i) = seq.checked_sub(t.base_seq) else { return };
+        if let Some(slot) = t.pending.get_mut(i as usize) {
+            slot.1 = true;
+        }
+        while t.pending.front().is_some_and(|(_, acked)| *acked) {
+            if let Some((o, _)) = t.pending.pop_front() {
+                t.committable = Some(o);
+                t.dirty = true;
+            }
+            t.base_seq += 1;
+        }
+    }
+
+    fn take_dirty(&mut self) -> Vec<(Arc<OffsetMap>, Arc<OffsetMap>)> {
+        let mut out = Vec::new();
+        for t in &mut self.parts {
+            if t.dirty {
+                t.dirty = false;
+                if let Some(o) = &t.committable {
+                    if !(t.partition.is_empty() && o.is_empty()) {
+                        out.push((t.partition.clone(), o.clone()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn restore_dirty(&mut self, entries: &[(Arc<OffsetMap>, Arc<OffsetMap>)]) {
+        for (p, _) in entries {
+            if let Some(&i) = self.index.get(&PartitionKey::of(p)) {
+                self.parts[i].dirty = true;
+            }
+        }
+    }
+}
+
+/// Everything a source task runs with.
+pub(crate) struct SourceRunner {
+    pub connector: String,
+    pub task_id: usize,
+    pub task: Box<dyn SourceTask>,
+    pub task_config: Props,
+    pub chain: TransformChain<SourceRecord>,
+    pub key_converter: Box<dyn Converter>,
+    pub value_converter: Box<dyn Converter>,
+    pub header_converter: Box<dyn HeaderConverter>,
+    pub producer: FutureProducer,
+    pub offsets: Arc<dyn OffsetStore>,
+    pub policy: ErrorPolicy,
+    pub reporter: Arc<ErrantRecordReporter>,
+    pub admin: TopicAdmin,
+    pub topic_creation: TopicCreation,
+    pub flush_interval: Duration,
+    pub shutdown_timeout: Duration,
+    pub shared: Arc<TaskShared>,
+    pub control: watch::Receiver<Control>,
+}
+
+type Delivery = (usize, u64, RecordPosition, Arc<str>, Result<(i32, i64), String>);
+
+struct Loop {
+    r: SourceRunner,
+    task: Arc<dyn SourceTask>,
+    tracker: OffsetTracker,
+    in_flight: FuturesUnordered<futures::future::BoxFuture<'static, Delivery>>,
+    last_topic: Option<Arc<str>>,
+}
+
+impl SourceRunner {
+    /// Runs until stopped or failed. Never panics on task or data errors: they end in the task status.
+    pub(crate) async fn run(mut self) {
+        let stored = match self.offsets.load(&self.connector).await {
+            Ok(o) => o,
+            Err(e) => {
+                self.shared.fail(format!("loading offsets failed: {e}"));
+                return;
+            }
+        };
+        let ctx = SourceTaskContext {
+            config: self.task_config.clone(),
+            offsets: OffsetReader::new(stored),
+            errant_record_reporter: Some(self.reporter.clone()),
+        };
+        if let Err(e) = self.task.start(ctx).await {
+            self.shared.fail(format!("task failed to start: {e}"));
+            return;
+        }
+        let task: Arc<dyn SourceTask> = Arc::from(std::mem::replace(&mut self.task, Box::new(Stopped)));
+        self.shared.set_state(TaskState::Running);
+        let mut lp = Loop {
+            r: self,
+            task,
+            tracker: OffsetTracker::default(),
+            in_flight: FuturesUnordered::new(),
+            last_topic: None,
+        };
+        lp.main().await;
+    }
+}
+
+/// Placeholder left in the runner once the task moved into an `Arc`.
+struct Stopped;
+
+#[async_trait::async_trait]
+impl SourceTask for Stopped {
+    async fn start(&mut self, _: SourceTaskContext) -> Result<(), ConnectError> {
+        Ok(())
+    }
+    async fn poll(&self) -> Result<Vec<SourceRecord>, ConnectError> {
+        Err(ConnectError::Stopped)
+    }
+    async fn stop(&self) -> Result<(), ConnectError> {
+        Ok(())
+    }
+}
+
+impl Loop {
+    async fn main(&mut self) {
+        let (tx, mut rx) = mpsc::channel::<Result<Vec<SourceRecord>, ConnectError>>(1);
+        let poller = tokio::spawn(poll_loop(
+            self.task.clone(),
+            self.r.control.clone(),
+            tx,
+            self.r.policy.retry_delay_max,
+            self.r.shared.clone(),
+        ));
+        let mut flush = tokio::time::interval(self.r.flush_interval);
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        flush.tick().await;
+        let mut control = self.r.control.clone();
+        let mut failure: Option<String> = None;
+        loop {
+            tokio::select! {
+                biased;
+                changed = control.changed() => {
+                    let c = *control.borrow_and_update();
+                    if changed.is_err() || c == Control::Stop {
+                        break;
+                    }
+                    self.r.shared.set_state(if c == Control::Pause { TaskState::Paused } else { TaskState::Running });
+                }
+                Some(d) = self.in_flight.next(), if !self.in_flight.is_empty() => {
+                    if let Err(e) = self.on_delivery(d).await {
+                        failure = Some(e.to_string());
+                        break;
+                    }
+                }
+                _ = flush.tick() => self.flush_offsets().await,
+                batch = rx.recv(), if self.in_flight.len() < MAX_IN_FLIGHT => {
+                    match batch {
+                        Some(Ok(records)) => {
+                            if let Err(e) = self.process(records).await {
+                                failure = Some(e.to_string());
+                                break;
+                            }
+                        }
+                        Some(Err(e)) => {
+                            failure = Some(format!("poll failed: {e}"));
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+            }
+        }
+        if let Err(e) = self.task.stop().await {
+            tracing::warn!(connector = %self.r.connector, task = self.r.task_id, error = %e, "task stop failed");
+        }
+        drop(rx);
+        let _ = tokio::time::timeout(self.r.shutdown_timeout, poller).await;
+        // Drain: wait for what is in flight so its offsets can be stored.
+        let deadline = tokio::time::Instant::now() + self.r.shutdown_timeout;
+        let _ = self.r.producer.flush(rdkafka::util::Timeout::After(Duration::from_millis(0)));
+        while !self.in_flight.is_empty() {
+            match tokio::time::timeout_at(deadline, self.in_flight.next()).await {
+                Ok(Some(d)) => {
+                    if let Err(e) = self.on_delivery(d).await {
+                        failure.get_or_insert(e.to_string());
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        self.flush_offsets().await;
+        match failure {
+            Some(e) => {
+                tracing::error!(connector = %self.r.connector, task = self.r.task_id, error = %e, "task failed");
+                self.r.shared.fail(e);
+            }
+            None => self.r.shared.set_state(TaskState::Stopped),
+        }
+    }
+
+    async fn process(&mut self, records: Vec<SourceRecord>) -> Result<(), ConnectError> {
+        TaskMetrics::add(&self.r.shared.metrics.polled, records.len() as u64);
+        for record in records {
+            let pos = RecordPosition {
+                source_partition: record.source_partition.clone(),
+                source_offset: record.source_offset.clone(),
+            };
+            let (pidx, seq) = self.tracker.submit(&pos.source_partition, &pos.source_offset);
+            match self.prepare_and_send(record, pidx, seq, &pos).await? {
+                Outcome::Sent => {}
+                Outcome::Filtered => {
+                    TaskMetrics::add(&self.r.shared.metrics.filtered, 1);
+                    self.skip(pidx, seq, &pos).await?;
+                }
+                Outcome::Skipped => self.skip(pidx, seq, &pos).await?,
+            }
+        }
+        Ok(())
+    }
+
+    async fn skip(&mut self, pidx: usize, seq: u64, pos: &RecordPosition) -> Result<(), ConnectError> {
+        self.tracker.ack(pidx, seq);
+        self.task.commit_record(pos, None).await
+    }
+
+    async fn prepare_and_send(
+        &mut self,
+        record: SourceRecord,
+        pidx: usize,
+        seq: u64,
+        pos: &RecordPosition,
+    ) -> Result<Outcome, ConnectError> {
+        let topic_hint = record.record.topic.clone();
+        let record = match transform(&self.r.chain, &self.r.policy, &self.r.control, &self.r.shared, record).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return Ok(Outcome::Filtered),
+            Err((alias, e)) => {
+                let raw = RawRecord {
+                    topic: topic_hint,
+                    partition: -1,
+                    offset: -1,
+                    ..Default::default()
+                };
+                self.r.reporter.handle(&raw, Stage::Transformation, &alias, &e).await?;
+                return Ok(Outcome::Skipped);
+            }
+        };
+        let rec = &record.record;
+        let converted = (|| {
+            let key = self
+                .r
+                .key_converter
+                .from_connect_data(&rec.topic, rec.key_schema.as_ref(), &rec.key)
+                .map_err(|e| (Stage::KeyConverter, e))?;
+            let value = self
+                .r
+                .value_converter
+                .from_connect_data(&rec.topic, rec.value_schema.as_ref(), &rec.value)
+                .map_err(|e| (Stage::ValueConverter, e))?;
+            let mut headers = None;
+            if !rec.headers.is_empty() {
+                let mut hs = OwnedHeaders::new_with_capacity(rec.headers.len());
+                for h in &rec.headers {
+                    let v = self
+                        .r
+                        .header_converter
+                        .from_connect_header(&rec.topic, &h.key, h.schema.as_ref(), &h.value)
+                        .map_err(|e| (Stage::HeaderConverter, e))?;
+                    hs = hs.insert(rdkafka::message::Header {
+                        key: &h.key,
+                        value: v.as_deref(),
+                    });
+                }
+                headers = Some(hs);
+            }
+            Ok::<_, (Stage, crate::error::DataError)>((key, value, headers))
+        })();
+        let (key, value, headers) = match converted {
+            Ok(c) => c,
+            Err((stage, e)) => {
+                let raw = RawRecord {
+                    topic: rec.topic.clone(),
+                    partition: rec.kafka_partition.unwrap_or(-1),
+                    offset: -1,
+                    timestamp: rec.timestamp,
+                    ..Default::default()
+                };
+                self.r.reporter.handle(&raw, stage, "Converter", &ConnectError::Data(e)).await?;
+                return Ok(Outcome::Skipped);
+            }
+        };
+        if self.r.topic_creation.enabled() && !self.r.admin.is_known(&rec.topic) {
+            if let Some(spec) = self.r.topic_creation.spec_for(&rec.topic) {
+                self.r.admin.ensure(&spec).await?;
+            }
+        }
+        loop {
+            let mut fr: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&rec.topic);
+            if let Some(k) = &key {
+                fr = fr.key(k.as_slice());
+            }
+            if let Some(v) = &value {
+                fr = fr.payload(v.as_slice());
+            }
+            if let Some(p) = rec.kafka_partition {
+                fr = fr.partition(p);
+            }
+            if let Some(ts) = rec.timestamp {
+                fr = fr.timestamp(ts);
+            }
+            if let Some(h) = &headers {
+                fr = fr.headers(h.clone());
+            }
+            match self.r.producer.send_result(fr) {
+                Ok(delivery) => {
+                    let pos = pos.clone();
+                    let topic = match &self.last_topic {
+                        Some(t) if **t == *rec.topic => t.clone(),
+                        _ => {
+                            let t: Arc<str> = Arc::from(rec.topic.as_str());
+                            self.last_topic = Some(t.clone());
+                            t
+                        }
+                    };
+                    self.in_flight.push(
+                        delivery
+                            .map(move |r| {
+                                let res = match r {
+                                    Ok(Ok(d)) => Ok((d.partition, d.offset)),
+                                    Ok(Err((e, _))) => Err(e.to_string()),
+                                    Err(_) => Err("producer closed before delivery".to_owned()),
+                                };
+                                (pidx, seq, pos, topic, res)
+                            })
+                            .boxed(),
+                    );
+                    return Ok(Outcome::Sent);
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    // The producer's queue is full: settle one delivery, then try again.
+                    match self.in_flight.next().await {
+                        Some(d) => self.on_delivery(d).await?,
+                        None => tokio::time::sleep(Duration::from_millis(10)).await,
+                    }
+                }
+                Err((e, _)) => {
+                    let raw = RawRecord {
+                        topic: rec.topic.clone(),
+                        partition: rec.kafka_partition.unwrap_or(-1),
+                        offset: -1,
+                        timestamp: rec.timestamp,
+                        key: key.clone().map(Into::into),
+                        value: value.clone().map(Into::into),
+                        headers: vec![],
+                    };
+                    self.r.reporter.handle(&raw, Stage::KafkaProduce, "KafkaProducer", &ConnectError::Kafka(e)).await?;
+                    return Ok(Outcome::Skipped);
+                }
+            }
+        }
+    }
+
+    async fn on_delivery(&mut self, (pidx, seq, pos, topic, res): Delivery) -> Result<(), ConnectError> {
+        match res {
+            Ok((partition, offset)) => {
+                TaskMetrics::add(&self.r.shared.metrics.written, 1);
+                self.tracker.ack(pidx, seq);
+                let meta = RecordMetadata {
+                    topic,
+                    partition,
+                    offset,
+                };
+                self.task.commit_record(&pos, Some(&meta)).await
+            }
+            Err(e) => {
+                // librdkafka retried until message.timeout.ms; the record is not durable.
+                let raw = RawRecord {
+                    topic: topic.to_string(),
+                    partition: -1,
+                    offset: -1,
+                    ..Default::default()
+                };
+                self.r
+                    .reporter
+                    .handle(&raw, Stage::KafkaProduce, "KafkaProducer", &ConnectError::other(e))
+                    .await?;
+                self.skip(pidx, seq, &pos).await
+            }
+        }
+    }
+
+    async fn flush_offsets(&mut self) {
+        let dirty = self.tracker.take_dirty();
+        if dirty.is_empty() {
+            return;
+        }
+        match self.r.offsets.store(&self.r.connector, &dirty).await {
+            Ok(()) => {
+                TaskMetrics::add(&self.r.shared.metrics.offset_commits, 1);
+                if let Err(e) = self.task.commit().await {
+                    tracing::warn!(connector = %self.r.connector, task = self.r.task_id, error = %e, "task commit failed");
+                }
+            }
+            Err(e) => {
+                tracing::error!(connector = %self.r.connector, task = self.r.task_id, error = %e, "storing offsets failed; will retry");
+                self.tracker.restore_dirty(&dirty);
+            }
+        }
+    }
+}
+
+/// Applies the chain; when `errors.retry.timeout` is set, retriable failures are retried on a copy of the
+/// record (made only then, so the default configuration never copies records).
+async fn transform(
+    chain: &TransformChain<SourceRecord>,
+    policy: &ErrorPolicy,
+    control: &watch::Receiver<Control>,
+    shared: &TaskShared,
+    record: SourceRecord,
+) -> Result<Option<SourceRecord>, (String, ConnectError)> {
+    if chain.is_empty() {
+        return Ok(Some(record));
+    }
+    if policy.retry_timeout == Some(Duration::ZERO) {
+        return chain.apply(record).map_err(|e| (e.alias, e.error));
+    }
+    let failed_alias = std::sync::Mutex::new(String::new());
+    let out = retry(
+        policy.retry_timeout,
+        policy.retry_delay_max,
+        || *control.borrow() == Control::Stop,
+        || {
+            let rec = record.clone();
+            let fa = &failed_alias;
+            async move {
+                chain.apply(rec).map_err(|e| {
+                    if let Ok(mut a) = fa.lock() {
+                        *a = e.alias;
+                    }
+                    e.error
+                })
+            }
+        },
+    )
+    .await;
+    TaskMetrics::add(&shared.metrics.retries, out.attempts.saturating_sub(1) as u64);
+    let alias = failed_alias.into_inner().unwrap_or_default();
+    out.result.map_err(|e| (alias, e))
+}
+
+enum Outcome {
+    Sent,
+    Filtered,
+    Skipped,
+}
+
+async fn poll_loop(
+    task: Arc<dyn SourceTask>,
+    mut control: watch::Receiver<Control>,
+    tx: mpsc::Sender<Result<Vec<SourceRecord>, ConnectError>>,
+    max_delay: Duration,
+    shared: Arc<TaskShared>,
+) {
+    let mut attempt = 0u32;
+    loop {
+        let c = *control.borrow_and_update();
+        match c {
+            Control::Stop => return,
+            Control::Pause => {
+                if control.changed().await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            Control::Run => {}
+        }
+        let batch = tokio::select! {
+            b = task.poll() => b,
+            _ = control.changed() => continue,
+        };
+        match batch {
+            Ok(records) if records.is_empty() => {
+                attempt = 0;
+                tokio::task::yield_now().await;
+            }
+            Ok(records) => {
+                attempt = 0;
+                if tx.send(Ok(records)).await.is_err() {
+                    return;
+                }
+            }
+            Err(ConnectError::Stopped) => return,
+            Err(e) if e.is_retriable() => {
+                attempt += 1;
+                TaskMetrics::add(&shared.metrics.retries, 1);
+                tracing::warn!(task = shared.status().task_id, error = %e, "poll failed; retrying");
+                tokio::time::sleep(backoff(attempt, max_delay)).await;
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e)).await;
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn om(k: &str, v: serde_json::Value) -> Arc<OffsetMap> {
+        Arc::new([(k.to_string(), v)].into())
+    }
+
+    #[test]
+    fn offsets_advance_only_over_acknowledged_prefix() {
+        let mut t = OffsetTracker::default();
+        let p = om("file", json!("a"));
+        let q = om("file", json!("b"));
+        let a = t.submit(&p, &om("pos", json!(1)));
+        let b = t.submit(&p, &om("pos", json!(2)));
+        let c = t.submit(&q, &om("pos", json!(7)));
+        let d = t.submit(&p, &om("pos", json!(3)));
+        t.ack(b.0, b.1);
+        t.ack(c.0, c.1);
+        let dirty = t.take_dirty();
+        assert_eq!(dirty.len(), 1, "only partition b is committable");
+        assert_eq!(dirty[0].1.get("pos"), Some(&json!(7)));
+        t.ack(a.0, a.1);
+        let dirty = t.take_dirty();
+        assert_eq!(dirty[0].1.get("pos"), Some(&json!(2)), "a and b acked, d not yet");
+        t.ack(d.0, d.1);
+        assert_eq!(t.take_dirty()[0].1.get("pos"), Some(&json!(3)));
+        assert!(t.take_dirty().is_empty());
+        // An equal partition map from another allocation is the same partition.
+        let p2 = om("file", json!("a"));
+        let e = t.submit(&p2, &om("pos", json!(4)));
+        assert_eq!(e.0, a.0);
+    }
+}

@@ -1,0 +1,116 @@
+//! The source task contract, as Kafka Connect's `SourceTask` and `SourceConnector`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::config::{ConfigDef, Props};
+use crate::error::{ConfigError, ConnectError};
+use crate::record::{OffsetMap, SourceRecord};
+use crate::runtime::offsets::OffsetReader;
+use crate::runtime::ErrantRecordReporter;
+
+/// Where a record landed in Kafka, passed to [`SourceTask::commit_record`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordMetadata {
+    /// The topic written.
+    pub topic: Arc<str>,
+    /// The partition written.
+    pub partition: i32,
+    /// The record's offset in that partition.
+    pub offset: i64,
+}
+
+/// A record's identity for [`SourceTask::commit_record`]: its source partition and source offset, as
+/// `poll` returned them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordPosition {
+    /// The record's source partition.
+    pub source_partition: Arc<OffsetMap>,
+    /// The record's source offset.
+    pub source_offset: Arc<OffsetMap>,
+}
+
+/// What the runtime gives a source task when it starts.
+#[derive(Clone)]
+pub struct SourceTaskContext {
+    /// The task's config (the connector's config as split by [`SourceConnector::task_configs`]).
+    pub config: Props,
+    /// The last committed source offsets of this connector, to resume from.
+    pub offsets: OffsetReader,
+    /// Sends raw data that could not become a record (say, an unparseable HL7 message) to the
+    /// connector's dead letter queue, when one is configured.
+    pub errant_record_reporter: Option<Arc<ErrantRecordReporter>>,
+}
+
+/// A task that reads from an external system and hands records to the runtime.
+///
+/// The runtime calls [`start`](SourceTask::start) once, then [`poll`](SourceTask::poll) in a loop. Every
+/// other method takes `&self` because the runtime calls them concurrently with a pending `poll`, as Kafka
+/// Connect calls them from other threads: [`commit_record`](SourceTask::commit_record) when the broker
+/// acknowledges a record, [`commit`](SourceTask::commit) after offsets were flushed, and
+/// [`stop`](SourceTask::stop) to end a `poll` that is waiting for data. Implementations keep mutable state
+/// behind a lock.
+///
+/// Delivery is at-least-once: a record's source offset is stored only after the broker acknowledged that
+/// record and every earlier record of the same source partition. After a crash, reading resumes from the
+/// last stored offset, so records after it are produced again.
+#[async_trait]
+pub trait SourceTask: Send + Sync {
+    /// Starts the task. `context.offsets` holds the stored offsets; resume from them. An error fails the
+    /// task before any record is read.
+    async fn start(&mut self, context: SourceTaskContext) -> Result<(), ConnectError>;
+
+    /// Returns the next batch of records, waiting a short while (well under a second) for data.
+    /// An empty batch is fine. A retriable error is retried after a backoff; any other error fails the
+    /// task. Must return promptly once [`stop`](SourceTask::stop) was called.
+    async fn poll(&self) -> Result<Vec<SourceRecord>, ConnectError>;
+
+    /// Called after the broker acknowledged `record` (or after a transform filtered it out or the error
+    /// policy skipped it, with `metadata` None). This is where a task acknowledges its source: an MLLP
+    /// listener sends its ACK here, so a sender only hears "accepted" for durable messages.
+    ///
+    /// Unlike Kafka Connect, which passes the whole record, the runtime passes the record's source
+    /// partition and offset: keeping a copy of every record until its acknowledgement would cost a deep
+    /// copy per record on the hot path. A task that must recognise a record (an MLLP connection and
+    /// message id, say) puts that identity in its source offset.
+    async fn commit_record(
+        &self,
+        record: &RecordPosition,
+        metadata: Option<&RecordMetadata>,
+    ) -> Result<(), ConnectError> {
+        let _ = (record, metadata);
+        Ok(())
+    }
+
+    /// Called after a batch of offsets was durably stored. Tasks that acknowledge upstream in bulk do it
+    /// here.
+    async fn commit(&self) -> Result<(), ConnectError> {
+        Ok(())
+    }
+
+    /// Asks the task to stop: a pending `poll` returns soon after. Called once; no `poll` starts after it.
+    async fn stop(&self) -> Result<(), ConnectError>;
+}
+
+/// A source connector: validates the connector config and splits the work into task configs.
+pub trait SourceConnector: Send + Sync {
+    /// The connector's own keys (beyond the common ones every connector takes).
+    fn config_def(&self) -> ConfigDef;
+    /// Checks the config; called before any task is created.
+    fn validate(&self, props: &Props) -> Result<(), ConfigError> {
+        self.config_def().parse(props).map(|_| ())
+    }
+    /// Up to `max_tasks` task configs, one per task to run.
+    fn task_configs(&self, props: &Props, max_tasks: usize) -> Result<Vec<Props>, ConfigError> {
+        let _ = max_tasks;
+        Ok(vec![props.clone()])
+    }
+    /// A new, unstarted task.
+    fn create_task(&self) -> Box<dyn SourceTask>;
+}
+
+/// Convenience for tasks: the stored offset of one source partition.
+pub fn stored_offset(ctx: &SourceTaskContext, partition: &OffsetMap) -> Option<OffsetMap> {
+    ctx.offsets.offset(partition)
+}
