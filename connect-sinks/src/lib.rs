@@ -1,0 +1,22 @@
+//! Sink connectors for connect-rs. Each family sits behind a cargo feature (on by default).
+//!
+//! ```
+//! let mut registry = connect_core::registry::Registry::with_builtins();
+//! connect_sinks::register(&mut registry);
+//! ```
+#![warn(missing_docs)]
+
+#[cfg(feature = "file")]
+pub mod file;
+
+use connect_core::registry::Registry;
+
+/// Registers every sink connector compiled in, under its Rust name and its Java class name.
+pub fn register(registry: &mut Registry) {
+    #[cfg(feature = "file")]
+    registry.register_sink(
+        &["FileStreamSink", "org.apache.kafka.connect.file.FileStreamSinkConnector"],
+        file::FileStreamSinkConnector,
+    );
+    let _ = registry;
+}

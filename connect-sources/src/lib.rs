@@ -1,0 +1,28 @@
+//! Source connectors for connect-rs. Each family sits behind a cargo feature (on by default), so a host
+//! compiles only what it embeds.
+//!
+//! Register them with a worker's registry:
+//!
+//! ```
+//! let mut registry = connect_core::registry::Registry::with_builtins();
+//! connect_sources::register(&mut registry);
+//! ```
+#![warn(missing_docs)]
+
+#[cfg(feature = "file")]
+pub mod file;
+
+use connect_core::registry::Registry;
+
+/// Registers every source connector compiled in, under its Rust name and its Java class name.
+pub fn register(registry: &mut Registry) {
+    #[cfg(feature = "file")]
+    registry.register_source(
+        &[
+            "FileStreamSource",
+            "org.apache.kafka.connect.file.FileStreamSourceConnector",
+        ],
+        file::FileStreamSourceConnector,
+    );
+    let _ = registry;
+}
