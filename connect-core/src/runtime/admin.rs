@@ -66,6 +66,23 @@ impl TopicAdmin {
             .unwrap_or(false)
     }
 
+    /// True if the cluster has the topic (asked through a metadata request, which needs no create
+    /// permission and works on brokers without the CreateTopics API).
+    async fn exists(&self, topic: &str) -> Result<bool, ConnectError> {
+        let inner = self.inner.clone();
+        let topic = topic.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let Some(admin) = &inner.admin else { return Ok(false) };
+            let md = admin.inner().fetch_metadata(Some(&topic), Duration::from_secs(10))?;
+            Ok(md
+                .topics()
+                .iter()
+                .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty()))
+        })
+        .await
+        .map_err(|e| ConnectError::other(e.to_string()))?
+    }
+
     /// Creates the topic if it does not exist. An existing topic is fine.
     pub async fn ensure(&self, spec: &TopicSpec) -> Result<(), ConnectError> {
         if self.is_known(&spec.name) {
@@ -76,6 +93,12 @@ impl TopicAdmin {
             // The mock cluster keeps an existing topic as it is.
             mock.create_topic(&spec.name, parts, spec.replication_factor.max(1))?;
         } else if let Some(admin) = &self.inner.admin {
+            if self.exists(&spec.name).await? {
+                if let Ok(mut k) = self.inner.known.lock() {
+                    k.insert(spec.name.clone());
+                }
+                return Ok(());
+            }
             let replication = TopicReplication::Fixed(spec.replication_factor);
             let mut nt = NewTopic::new(&spec.name, spec.partitions, replication);
             for (k, v) in &spec.configs {

@@ -264,6 +264,11 @@ impl KafkaSettings {
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
             .set("enable.partition.eof", "false");
+        if self.embedded {
+            // The mock cluster's coordinator waits up to the session timeout before it hands the
+            // partitions of a member that left to a new one; keep restarts quick in process.
+            c.set("session.timeout.ms", "6000").set("heartbeat.interval.ms", "1000");
+        }
         for (k, v) in &self.consumer {
             if k != "max.poll.records" {
                 c.set(k, v);

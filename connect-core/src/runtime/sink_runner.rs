@@ -136,7 +136,7 @@ impl SinkRunner {
         if let Err(e) = self.task.stop().await {
             tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "task stop failed");
         }
-        self.consumer.unsubscribe();
+        drop(self.consumer);
         match failure {
             Some(e) => {
                 tracing::error!(connector = %self.connector, task = self.task_id, error = %e, "task failed");
@@ -154,24 +154,35 @@ impl SinkRunner {
     }
 
     async fn main(&mut self) -> Result<(), ConnectError> {
+        // Batches come from a channel fed by a reader, so a pending read never holds a borrow of the
+        // consumer across a `select!` branch and cancellation never drops a message.
+        let (btx, mut brx) = tmpsc::channel::<Result<Vec<RawRecord>, ConnectError>>(1);
+        let reader = tokio::spawn(read_batches(self.consumer.clone(), self.max_batch, btx));
+        let result = self.event_loop(&mut brx).await;
+        // The reader holds the consumer: end it before the consumer is closed.
+        reader.abort();
+        let _ = reader.await;
+        result
+    }
+
+    async fn event_loop(
+        &mut self,
+        brx: &mut tmpsc::Receiver<Result<Vec<RawRecord>, ConnectError>>,
+    ) -> Result<(), ConnectError> {
         let mut flush = tokio::time::interval(self.flush_interval);
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         flush.tick().await;
         let mut control = self.control.clone();
         let mut paused = false;
         let mut stash: Vec<RawRecord> = Vec::new();
-        // Batches come from a channel fed by a reader, so a pending read never holds a borrow of the
-        // consumer across a `select!` branch and cancellation never drops a message.
-        let (btx, mut brx) = tmpsc::channel::<Result<Vec<RawRecord>, ConnectError>>(1);
-        let reader = tokio::spawn(read_batches(self.consumer.clone(), self.max_batch, btx));
-        let result = loop {
+        loop {
             self.drain_rebalance_events().await?;
             tokio::select! {
                 biased;
                 changed = control.changed() => {
                     let c = *control.borrow_and_update();
                     if changed.is_err() || c == Control::Stop {
-                        break Ok(());
+                        return Ok(());
                     }
                     let pause = c == Control::Pause;
                     if pause != paused {
@@ -196,14 +207,12 @@ impl SinkRunner {
                                 self.deliver(raws).await?;
                             }
                         }
-                        Some(Err(e)) => break Err(e),
-                        None => break Err(ConnectError::other("consumer stopped")),
+                        Some(Err(e)) => return Err(e),
+                        None => return Err(ConnectError::other("consumer stopped")),
                     }
                 }
             }
-        };
-        reader.abort();
-        result
+        }
     }
 
     async fn drain_rebalance_events(&mut self) -> Result<(), ConnectError> {
