@@ -1,0 +1,47 @@
+//! Single message transforms (SMTs) for connect-rs, with Kafka Connect's config keys, defaults and
+//! `$Key`/`$Value` variants, for schema'd structs and schemaless maps alike.
+//!
+//! ```
+//! let mut registry = connect_core::registry::Registry::with_builtins();
+//! connect_smt::register(&mut registry);
+//! assert!(registry.transform_names().contains(&"MaskField$Value".to_string()));
+//! ```
+#![warn(missing_docs)]
+
+pub mod extract_field;
+pub mod extract_new_record_state;
+pub mod filter;
+pub mod insert_field;
+pub mod mask_field;
+pub mod predicates;
+mod target;
+pub mod value_to_key;
+
+pub use target::Target;
+
+use connect_core::registry::Registry;
+
+const KC: &str = "org.apache.kafka.connect.transforms.";
+
+/// Registers every SMT and predicate of this crate under its short name and its Java class name.
+pub fn register(registry: &mut Registry) {
+    for (short, target) in [("Key", Target::Key), ("Value", Target::Value)] {
+        let names = |base: &str| [format!("{base}${short}"), format!("{KC}{base}${short}")];
+        let n = names("ExtractField");
+        registry.register_transform(&[&n[0], &n[1]], move || extract_field::ExtractField::new(target));
+        let n = names("MaskField");
+        registry.register_transform(&[&n[0], &n[1]], move || mask_field::MaskField::new(target));
+        let n = names("InsertField");
+        registry.register_transform(&[&n[0], &n[1]], move || insert_field::InsertField::new(target));
+    }
+    registry.register_transform(&["ValueToKey", &format!("{KC}ValueToKey")], value_to_key::ValueToKey::default);
+    registry.register_transform(&["Filter", &format!("{KC}Filter")], filter::Filter::default);
+    registry.register_transform(
+        &["ExtractNewRecordState", "io.debezium.transforms.ExtractNewRecordState"],
+        extract_new_record_state::ExtractNewRecordState::default,
+    );
+    let p = "org.apache.kafka.connect.transforms.predicates.";
+    registry.register_predicate(&["TopicNameMatches", &format!("{p}TopicNameMatches")], predicates::TopicNameMatches::default);
+    registry.register_predicate(&["HasHeaderKey", &format!("{p}HasHeaderKey")], predicates::HasHeaderKey::default);
+    registry.register_predicate(&["RecordIsTombstone", &format!("{p}RecordIsTombstone")], predicates::RecordIsTombstone::default);
+}

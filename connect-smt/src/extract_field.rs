@@ -1,0 +1,127 @@
+//! `ExtractField$Key` / `ExtractField$Value`: replaces the key or value with one of its fields.
+//!
+//! `field` names the field; with `field.syntax.version=V2`, a dotted path reaches into nested structs
+//! and maps (`patient.mrn`; a name that itself holds dots is quoted with backticks, `` `PID.3.1` ``).
+//! With V1 (the default) the whole string is one field name, as Kafka Connect does, so the seed's
+//! `field=PID.3.1` looks up the key `PID.3.1`.
+
+use connect_core::config::{ConfigDef, ConfigType, Importance, Props, Validator};
+use connect_core::data::{Schema, SchemaType, Value};
+use connect_core::error::{ConfigError, ConnectError, DataError};
+use connect_core::record::Record;
+use connect_core::transform::Transformation;
+
+use crate::target::{need_map, need_struct, Target};
+
+const PURPOSE: &str = "field extraction";
+
+/// See the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct ExtractField {
+    target: Target,
+    path: Vec<String>,
+}
+
+impl ExtractField {
+    /// An unconfigured transform for the key or the value.
+    pub fn new(target: Target) -> Self {
+        ExtractField { target, path: Vec::new() }
+    }
+}
+
+/// Splits a V2 field path: dots separate, backticks quote a segment.
+pub(crate) fn parse_path(s: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in s.chars() {
+        match c {
+            '`' => quoted = !quoted,
+            '.' if !quoted => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    if quoted {
+        return Err(format!("unbalanced backtick in field path '{s}'"));
+    }
+    out.push(cur);
+    if out.iter().any(String::is_empty) {
+        return Err(format!("empty segment in field path '{s}'"));
+    }
+    Ok(out)
+}
+
+/// Follows `path` through structs and maps; `Ok(None)` when a step is absent or null.
+pub(crate) fn lookup<'a>(
+    schema: Option<&'a Schema>,
+    value: &'a Value,
+    path: &[String],
+) -> Result<(Option<&'a Schema>, Option<&'a Value>), ConnectError> {
+    let mut s = schema;
+    let mut v = Some(value);
+    for (i, seg) in path.iter().enumerate() {
+        match s {
+            Some(sc) => {
+                if sc.schema_type() != SchemaType::Struct {
+                    return Err(DataError::new(format!("field '{}' is not a struct", path[..i].join("."))).into());
+                }
+                let f = sc
+                    .field(seg)
+                    .ok_or_else(|| ConnectError::Data(DataError::new(format!("Unknown field: {}", path[..=i].join(".")))))?;
+                s = Some(f.schema());
+                v = match v {
+                    Some(Value::Struct(st)) => st.get(seg),
+                    Some(Value::Null) | None => None,
+                    Some(other) => return Err(need_struct(PURPOSE, other)),
+                };
+            }
+            None => {
+                v = match v {
+                    Some(Value::Map(m)) => m.get(seg),
+                    Some(Value::Null) | None => None,
+                    Some(other) => return Err(need_map(PURPOSE, other)),
+                };
+            }
+        }
+    }
+    Ok((s, v.filter(|v| !v.is_null())))
+}
+
+impl<R: Record> Transformation<R> for ExtractField {
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new()
+            .define("field", ConfigType::String, None, Importance::Medium, "Field name to extract.")
+            .with_validator("field", Validator::non_empty())
+            .define("field.syntax.version", ConfigType::String, Some("V1"), Importance::Medium, "V1: plain field names; V2: dotted paths.")
+            .with_validator("field.syntax.version", Validator::one_of(&["V1", "V2"]))
+            .define("replace.null.with.default", ConfigType::Boolean, Some("true"), Importance::Low, "Use a field's default when it is null.")
+    }
+
+    fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
+        let c = Transformation::<R>::config_def(self).parse(props)?;
+        let field = c.string("field").unwrap_or_default();
+        self.path = if c.string("field.syntax.version").is_some_and(|v| v.eq_ignore_ascii_case("V2")) {
+            parse_path(field).map_err(|e| ConfigError::new("field", e))?
+        } else {
+            vec![field.to_owned()]
+        };
+        Ok(())
+    }
+
+    fn apply(&self, mut record: R) -> Result<Option<R>, ConnectError> {
+        let base = record.base_mut();
+        let (schema, value) = self.target.take(base);
+        let (new_schema, new_value) = {
+            let (s, v) = match (&schema, &value) {
+                (None, Value::Map(_) | Value::Null) | (Some(_), Value::Struct(_) | Value::Null) => {
+                    lookup(schema.as_ref(), &value, &self.path)?
+                }
+                (None, other) => return Err(need_map(PURPOSE, other)),
+                (Some(_), other) => return Err(need_struct(PURPOSE, other)),
+            };
+            (s.cloned(), v.cloned().unwrap_or(Value::Null))
+        };
+        self.target.set(base, new_schema, new_value);
+        Ok(Some(record))
+    }
+}

@@ -1,0 +1,178 @@
+//! `InsertField$Key` / `InsertField$Value`: adds the record's topic, partition, offset (sink records),
+//! timestamp, or a static string to the key or value. A field name ending in `!` is required (the
+//! record must have that piece), `?` (the default) optional.
+
+use std::sync::Mutex;
+
+use connect_core::config::{ConfigDef, ConfigType, Importance, Props};
+use connect_core::data::{Schema, SchemaBuilder, Struct, Value};
+use connect_core::error::{ConfigError, ConnectError, DataError};
+use connect_core::record::Record;
+use connect_core::transform::Transformation;
+
+use crate::target::{need_map, need_struct, Target};
+
+const PURPOSE: &str = "field insertion";
+
+#[derive(Debug, Clone, PartialEq)]
+struct Spec {
+    name: String,
+    optional: bool,
+}
+
+impl Spec {
+    fn parse(s: Option<&str>) -> Option<Spec> {
+        let s = s?.trim();
+        if s.is_empty() {
+            return None;
+        }
+        Some(if let Some(n) = s.strip_suffix('!') {
+            Spec { name: n.to_owned(), optional: false }
+        } else if let Some(n) = s.strip_suffix('?') {
+            Spec { name: n.to_owned(), optional: true }
+        } else {
+            Spec { name: s.to_owned(), optional: true }
+        })
+    }
+}
+
+/// See the [module docs](self).
+#[derive(Debug)]
+pub struct InsertField {
+    target: Target,
+    topic: Option<Spec>,
+    partition: Option<Spec>,
+    offset: Option<Spec>,
+    timestamp: Option<Spec>,
+    static_field: Option<Spec>,
+    static_value: Option<String>,
+    cache: Mutex<Option<(Schema, Schema)>>,
+}
+
+impl InsertField {
+    /// An unconfigured transform for the key or the value.
+    pub fn new(target: Target) -> Self {
+        InsertField {
+            target,
+            topic: None,
+            partition: None,
+            offset: None,
+            timestamp: None,
+            static_field: None,
+            static_value: None,
+            cache: Mutex::new(None),
+        }
+    }
+
+    fn additions<'a, R: Record>(&'a self, r: &R) -> Result<Vec<(&'a Spec, Schema, Value)>, ConnectError> {
+        let base = r.base();
+        let mut out = Vec::with_capacity(5);
+        let mut add = |spec: &'a Option<Spec>, schema: Schema, opt_schema: Schema, v: Option<Value>| -> Result<(), ConnectError> {
+            if let Some(s) = spec {
+                match v {
+                    None if !s.optional => {
+                        return Err(DataError::new(format!("required field '{}' has no value in this record", s.name)).into())
+                    }
+                    v => out.push((s, if s.optional { opt_schema } else { schema }, v.unwrap_or(Value::Null))),
+                }
+            }
+            Ok(())
+        };
+        add(&self.topic, Schema::string(), Schema::optional_string(), Some(Value::String(base.topic.clone())))?;
+        add(&self.partition, Schema::int32(), Schema::optional_int32(), base.kafka_partition.map(Value::Int32))?;
+        add(&self.offset, Schema::int64(), Schema::optional_int64(), r.kafka_offset().map(Value::Int64))?;
+        add(&self.timestamp, Schema::timestamp().build(), Schema::timestamp().optional().build(), base.timestamp.map(Value::Timestamp))?;
+        add(&self.static_field, Schema::string(), Schema::optional_string(), self.static_value.clone().map(Value::String))?;
+        Ok(out)
+    }
+
+    fn updated_schema(&self, schema: &Schema, adds: &[(&Spec, Schema, Value)]) -> Schema {
+        if let Ok(c) = self.cache.lock() {
+            if let Some((from, to)) = &*c {
+                if from.ptr_eq(schema) || from == schema {
+                    return to.clone();
+                }
+            }
+        }
+        let mut b = SchemaBuilder::struct_();
+        if let Some(n) = schema.name() {
+            b = b.name(n);
+        }
+        if let Some(v) = schema.version() {
+            b = b.version(v);
+        }
+        if let Some(d) = schema.doc() {
+            b = b.doc(d);
+        }
+        if schema.is_optional() {
+            b = b.optional();
+        }
+        for f in schema.fields() {
+            b = b.field(f.name(), f.schema().clone());
+        }
+        for (spec, s, _) in adds {
+            b = b.field(spec.name.clone(), s.clone());
+        }
+        let out = b.build();
+        if let Ok(mut c) = self.cache.lock() {
+            *c = Some((schema.clone(), out.clone()));
+        }
+        out
+    }
+}
+
+impl<R: Record> Transformation<R> for InsertField {
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new()
+            .define_optional("topic.field", ConfigType::String, Importance::Medium, "Field for the topic name.")
+            .define_optional("partition.field", ConfigType::String, Importance::Medium, "Field for the Kafka partition.")
+            .define_optional("offset.field", ConfigType::String, Importance::Medium, "Field for the Kafka offset (sink connectors only).")
+            .define_optional("timestamp.field", ConfigType::String, Importance::Medium, "Field for the record timestamp.")
+            .define_optional("static.field", ConfigType::String, Importance::Medium, "Field for a static value.")
+            .define_optional("static.value", ConfigType::String, Importance::Medium, "The static value.")
+            .define("replace.null.with.default", ConfigType::Boolean, Some("true"), Importance::Low, "Use defaults for null fields.")
+    }
+
+    fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
+        let c = Transformation::<R>::config_def(self).parse(props)?;
+        self.topic = Spec::parse(c.string("topic.field"));
+        self.partition = Spec::parse(c.string("partition.field"));
+        self.offset = Spec::parse(c.string("offset.field"));
+        self.timestamp = Spec::parse(c.string("timestamp.field"));
+        self.static_field = Spec::parse(c.string("static.field"));
+        self.static_value = c.string("static.value").map(str::to_owned);
+        if self.static_field.is_some() && self.static_value.is_none() {
+            return Err(ConfigError::new("static.value", "required when static.field is set"));
+        }
+        Ok(())
+    }
+
+    fn apply(&self, mut record: R) -> Result<Option<R>, ConnectError> {
+        if self.target.get(record.base()).1.is_null() {
+            // Tombstones (and null keys) pass through untouched, as in Kafka Connect.
+            return Ok(Some(record));
+        }
+        let adds = self.additions(&record)?;
+        let base = record.base_mut();
+        let (schema, value) = self.target.take(base);
+        match (schema, value) {
+            (schema, Value::Null) => self.target.set(base, schema, Value::Null),
+            (None, Value::Map(mut m)) => {
+                for (spec, _, v) in adds {
+                    m.insert(spec.name.clone(), v);
+                }
+                self.target.set(base, None, Value::Map(m));
+            }
+            (Some(s), Value::Struct(st)) => {
+                let new_schema = self.updated_schema(&s, &adds);
+                let mut values = st.into_values();
+                values.extend(adds.into_iter().map(|(_, _, v)| v));
+                let out = Struct::from_values(new_schema.clone(), values)?;
+                self.target.set(base, Some(new_schema), Value::Struct(out));
+            }
+            (None, other) => return Err(need_map(PURPOSE, &other)),
+            (Some(_), other) => return Err(need_struct(PURPOSE, &other)),
+        }
+        Ok(Some(record))
+    }
+}

@@ -1,0 +1,137 @@
+//! `MaskField$Key` / `MaskField$Value`: replaces the listed fields with a type-appropriate empty value
+//! (false, 0, "", empty bytes, empty array or map, epoch for dates and times), or with `replacement`
+//! for strings and numbers. The usual way to keep SSNs and similar PHI out of a topic.
+
+use std::collections::HashSet;
+
+use bytes::Bytes;
+use connect_core::config::{ConfigDef, ConfigType, Importance, Props, Validator};
+use connect_core::data::{Decimal, Map, Value};
+use connect_core::error::{ConfigError, ConnectError, DataError};
+use connect_core::record::Record;
+use connect_core::transform::Transformation;
+
+use crate::target::{need_map, need_struct, Target};
+
+const PURPOSE: &str = "mask fields";
+
+/// See the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct MaskField {
+    target: Target,
+    fields: HashSet<String>,
+    replacement: Option<String>,
+}
+
+impl MaskField {
+    /// An unconfigured transform for the key or the value.
+    pub fn new(target: Target) -> Self {
+        MaskField { target, fields: HashSet::new(), replacement: None }
+    }
+
+    fn masked(&self, field: &str, v: &Value) -> Result<Value, ConnectError> {
+        if v.is_null() {
+            return Ok(Value::Null);
+        }
+        if let Some(r) = &self.replacement {
+            let bad = |ty: &str| {
+                ConnectError::Data(DataError::new(format!(
+                    "Unable to convert the replacement for field '{field}' to {ty}"
+                )))
+            };
+            return Ok(match v {
+                Value::String(_) => Value::String(r.clone()),
+                Value::Int8(_) => Value::Int8(r.trim().parse().map_err(|_| bad("int8"))?),
+                Value::Int16(_) => Value::Int16(r.trim().parse().map_err(|_| bad("int16"))?),
+                Value::Int32(_) => Value::Int32(r.trim().parse().map_err(|_| bad("int32"))?),
+                Value::Int64(_) => Value::Int64(r.trim().parse().map_err(|_| bad("int64"))?),
+                Value::Float32(_) => Value::Float32(r.trim().parse().map_err(|_| bad("float32"))?),
+                Value::Float64(_) => Value::Float64(r.trim().parse().map_err(|_| bad("float64"))?),
+                Value::Decimal(d) => Value::Decimal(Decimal::parse(r.trim()).and_then(|x| x.rescale(d.scale())).map_err(|_| bad("Decimal"))?),
+                other => {
+                    return Err(DataError::new(format!(
+                        "Cannot mask value of type {} with a replacement (field '{field}')",
+                        other.type_name()
+                    ))
+                    .into())
+                }
+            });
+        }
+        Ok(match v {
+            Value::Null => Value::Null,
+            Value::Boolean(_) => Value::Boolean(false),
+            Value::Int8(_) => Value::Int8(0),
+            Value::Int16(_) => Value::Int16(0),
+            Value::Int32(_) => Value::Int32(0),
+            Value::Int64(_) => Value::Int64(0),
+            Value::Float32(_) => Value::Float32(0.0),
+            Value::Float64(_) => Value::Float64(0.0),
+            Value::String(_) => Value::String(String::new()),
+            Value::Bytes(_) => Value::Bytes(Bytes::new()),
+            Value::Array(_) => Value::Array(Vec::new()),
+            Value::Map(_) => Value::Map(Map::new()),
+            Value::Decimal(d) => Value::Decimal(Decimal::new(0, d.scale())),
+            Value::Date(_) => Value::Date(0),
+            Value::Time(_) => Value::Time(0),
+            Value::Timestamp(_) => Value::Timestamp(0),
+            Value::Struct(_) => {
+                return Err(DataError::new(format!("Cannot mask struct field '{field}'")).into())
+            }
+        })
+    }
+}
+
+impl<R: Record> Transformation<R> for MaskField {
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new()
+            .define("fields", ConfigType::List, None, Importance::High, "Names of fields to mask.")
+            .with_validator("fields", Validator::non_empty())
+            .define_optional("replacement", ConfigType::String, Importance::Low, "Replacement for string and numeric fields.")
+    }
+
+    fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
+        let c = Transformation::<R>::config_def(self).parse(props)?;
+        self.fields = c.list("fields").iter().cloned().collect();
+        self.replacement = c.string("replacement").map(str::to_owned);
+        if self.replacement.as_deref() == Some("") {
+            return Err(ConfigError::new("replacement", "must not be empty"));
+        }
+        Ok(())
+    }
+
+    fn apply(&self, mut record: R) -> Result<Option<R>, ConnectError> {
+        let base = record.base_mut();
+        let value = match self.target {
+            Target::Key => &mut base.key,
+            Target::Value => &mut base.value,
+        };
+        let has_schema = match self.target {
+            Target::Key => base.key_schema.is_some(),
+            Target::Value => base.value_schema.is_some(),
+        };
+        match value {
+            Value::Null => {}
+            Value::Struct(s) if has_schema => {
+                for i in 0..s.values().len() {
+                    let name = s.schema().fields()[i].name();
+                    if self.fields.contains(name) {
+                        let m = self.masked(name, &s.values()[i])?;
+                        s.values_mut()[i] = m;
+                    }
+                }
+            }
+            Value::Map(m) if !has_schema => {
+                for (k, v) in m.iter_mut() {
+                    if let Some(name) = k.as_str() {
+                        if self.fields.contains(name) {
+                            *v = self.masked(name, v)?;
+                        }
+                    }
+                }
+            }
+            other if has_schema => return Err(need_struct(PURPOSE, other)),
+            other => return Err(need_map(PURPOSE, other)),
+        }
+        Ok(Some(record))
+    }
+}

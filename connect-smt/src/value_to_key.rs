@@ -1,0 +1,82 @@
+//! `ValueToKey`: replaces the key with a struct (or map) of the listed value fields.
+
+use std::sync::Mutex;
+
+use connect_core::config::{ConfigDef, ConfigType, Importance, Props, Validator};
+use connect_core::data::{Map, Schema, SchemaBuilder, Struct, Value};
+use connect_core::error::{ConfigError, ConnectError, DataError};
+use connect_core::record::Record;
+use connect_core::transform::Transformation;
+
+use crate::target::{need_map, need_struct};
+
+const PURPOSE: &str = "copying fields from value to key";
+
+/// See the [module docs](self).
+#[derive(Debug, Default)]
+pub struct ValueToKey {
+    fields: Vec<String>,
+    cache: Mutex<Option<(Schema, Schema)>>,
+}
+
+impl ValueToKey {
+    fn key_schema(&self, value_schema: &Schema) -> Result<Schema, ConnectError> {
+        if let Ok(c) = self.cache.lock() {
+            if let Some((from, to)) = &*c {
+                if from.ptr_eq(value_schema) || from == value_schema {
+                    return Ok(to.clone());
+                }
+            }
+        }
+        let mut b = SchemaBuilder::struct_();
+        for f in &self.fields {
+            let field = value_schema
+                .field(f)
+                .ok_or_else(|| ConnectError::Data(DataError::new(format!("Field does not exist: {f}"))))?;
+            b = b.field(f.clone(), field.schema().clone());
+        }
+        let s = b.build();
+        if let Ok(mut c) = self.cache.lock() {
+            *c = Some((value_schema.clone(), s.clone()));
+        }
+        Ok(s)
+    }
+}
+
+impl<R: Record> Transformation<R> for ValueToKey {
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new()
+            .define("fields", ConfigType::List, None, Importance::High, "Value fields that make up the key.")
+            .with_validator("fields", Validator::non_empty())
+            .define("replace.null.with.default", ConfigType::Boolean, Some("true"), Importance::Low, "Use defaults for null fields.")
+    }
+
+    fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
+        let c = Transformation::<R>::config_def(self).parse(props)?;
+        self.fields = c.list("fields").to_vec();
+        Ok(())
+    }
+
+    fn apply(&self, mut record: R) -> Result<Option<R>, ConnectError> {
+        let base = record.base_mut();
+        match (&base.value_schema, &base.value) {
+            (None, Value::Map(m)) => {
+                let mut key = Map::with_capacity(self.fields.len());
+                for f in &self.fields {
+                    key.push(Value::String(f.clone()), m.get(f).cloned().unwrap_or(Value::Null));
+                }
+                base.key_schema = None;
+                base.key = Value::Map(key);
+            }
+            (Some(vs), Value::Struct(st)) => {
+                let ks = self.key_schema(vs)?;
+                let values = self.fields.iter().map(|f| st.get(f).cloned().unwrap_or(Value::Null)).collect();
+                base.key = Value::Struct(Struct::from_values(ks.clone(), values)?);
+                base.key_schema = Some(ks);
+            }
+            (None, other) => return Err(need_map(PURPOSE, other)),
+            (Some(_), other) => return Err(need_struct(PURPOSE, other)),
+        }
+        Ok(Some(record))
+    }
+}
