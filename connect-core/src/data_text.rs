@@ -38,7 +38,10 @@ pub fn value_to_text(value: &Value) -> String {
 pub fn parse_text(s: &str) -> SchemaAndValue {
     let t = s.trim();
     if t.eq_ignore_ascii_case("true") || t.eq_ignore_ascii_case("false") {
-        return SchemaAndValue::new(Some(Schema::boolean()), Value::Boolean(t.eq_ignore_ascii_case("true")));
+        return SchemaAndValue::new(
+            Some(Schema::boolean()),
+            Value::Boolean(t.eq_ignore_ascii_case("true")),
+        );
     }
     if let Ok(i) = t.parse::<i64>() {
         return if let Ok(v) = i8::try_from(i) {
@@ -51,14 +54,16 @@ pub fn parse_text(s: &str) -> SchemaAndValue {
             SchemaAndValue::new(Some(Schema::int64()), Value::Int64(i))
         };
     }
-    if t.contains(['.', 'e', 'E']) && !t.chars().any(|c| c.is_alphabetic() && c != 'e' && c != 'E') {
+    if t.contains(['.', 'e', 'E']) && !t.chars().any(|c| c.is_alphabetic() && c != 'e' && c != 'E')
+    {
         if let Ok(f) = t.parse::<f64>() {
             return SchemaAndValue::new(Some(Schema::float64()), Value::Float64(f));
         }
     }
     if t.starts_with('[') || t.starts_with('{') {
         let conv = JsonConverter::new(false);
-        if let Ok(sv) = crate::converter::Converter::to_connect_data(&conv, "", Some(t.as_bytes())) {
+        if let Ok(sv) = crate::converter::Converter::to_connect_data(&conv, "", Some(t.as_bytes()))
+        {
             return sv;
         }
     }

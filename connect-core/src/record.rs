@@ -29,7 +29,12 @@ impl Headers {
         Headers(Vec::new())
     }
     /// Appends a header.
-    pub fn add(&mut self, key: impl Into<String>, schema: Option<Schema>, value: Value) -> &mut Self {
+    pub fn add(
+        &mut self,
+        key: impl Into<String>,
+        schema: Option<Schema>,
+        value: Value,
+    ) -> &mut Self {
         self.0.push(Header {
             key: key.into(),
             schema,

@@ -29,7 +29,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::config::{Props, ParsedConfig};
+use crate::config::{ParsedConfig, Props};
 use crate::converter::{
     ByteArrayConverter, Converter, HeaderConverter, JsonConverter, SimpleHeaderConverter,
     StringConverter,
@@ -174,11 +174,19 @@ impl Registry {
     pub fn with_builtins() -> Self {
         let mut r = Registry::empty();
         r.register_converter(
-            &["JsonConverter", "org.apache.kafka.connect.json.JsonConverter", "json"],
+            &[
+                "JsonConverter",
+                "org.apache.kafka.connect.json.JsonConverter",
+                "json",
+            ],
             || JsonConverter::new(true),
         );
         r.register_converter(
-            &["StringConverter", "org.apache.kafka.connect.storage.StringConverter", "string"],
+            &[
+                "StringConverter",
+                "org.apache.kafka.connect.storage.StringConverter",
+                "string",
+            ],
             StringConverter::default,
         );
         r.register_converter(
@@ -197,15 +205,24 @@ impl Registry {
             SimpleHeaderConverter::default,
         );
         r.register_header_converter(
-            &["StringConverter", "org.apache.kafka.connect.storage.StringConverter"],
+            &[
+                "StringConverter",
+                "org.apache.kafka.connect.storage.StringConverter",
+            ],
             StringConverter::default,
         );
         r.register_header_converter(
-            &["JsonConverter", "org.apache.kafka.connect.json.JsonConverter"],
+            &[
+                "JsonConverter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ],
             || JsonConverter::new(true),
         );
         r.register_header_converter(
-            &["ByteArrayConverter", "org.apache.kafka.connect.converters.ByteArrayConverter"],
+            &[
+                "ByteArrayConverter",
+                "org.apache.kafka.connect.converters.ByteArrayConverter",
+            ],
             ByteArrayConverter::default,
         );
         r
@@ -253,8 +270,10 @@ impl Registry {
         T: Converter + 'static,
         F: Fn() -> T + Send + Sync + 'static,
     {
-        self.converters
-            .insert(names, Arc::new(move || Box::new(factory()) as Box<dyn Converter>));
+        self.converters.insert(
+            names,
+            Arc::new(move || Box::new(factory()) as Box<dyn Converter>),
+        );
         self
     }
 
@@ -272,14 +291,22 @@ impl Registry {
     }
 
     /// Registers a source connector.
-    pub fn register_source(&mut self, names: &[&str], connector: impl SourceConnector + 'static) -> &mut Self {
+    pub fn register_source(
+        &mut self,
+        names: &[&str],
+        connector: impl SourceConnector + 'static,
+    ) -> &mut Self {
         self.connectors
             .insert(names, ConnectorPlugin::Source(Arc::new(connector)));
         self
     }
 
     /// Registers a sink connector.
-    pub fn register_sink(&mut self, names: &[&str], connector: impl SinkConnector + 'static) -> &mut Self {
+    pub fn register_sink(
+        &mut self,
+        names: &[&str],
+        connector: impl SinkConnector + 'static,
+    ) -> &mut Self {
         self.connectors
             .insert(names, ConnectorPlugin::Sink(Arc::new(connector)));
         self
@@ -320,7 +347,10 @@ impl Registry {
     /// Builds and configures the transform chain described by a connector config (`transforms`,
     /// `transforms.X.type`, `transforms.X.predicate`, `transforms.X.negate`, `predicates`,
     /// `predicates.Y.type`). Every problem is reported at once, each with its full key.
-    pub fn transform_chain<R: ChainRecord>(&self, props: &Props) -> Result<TransformChain<R>, ConfigError> {
+    pub fn transform_chain<R: ChainRecord>(
+        &self,
+        props: &Props,
+    ) -> Result<TransformChain<R>, ConfigError> {
         let mut problems = ConfigError { problems: vec![] };
         let list = |k: &str| crate::config::split_list(props.get(k).unwrap_or(""));
 
@@ -415,11 +445,18 @@ impl Registry {
         connector: &Props,
         is_key: bool,
     ) -> Result<Box<dyn Converter>, ConnectError> {
-        let role = if is_key { "key.converter" } else { "value.converter" };
+        let role = if is_key {
+            "key.converter"
+        } else {
+            "value.converter"
+        };
         let (name, props) = match connector.get(role) {
             Some(n) => (n.to_owned(), connector.with_prefix(&format!("{role}."))),
             None => (
-                worker.get(role).unwrap_or("org.apache.kafka.connect.json.JsonConverter").to_owned(),
+                worker
+                    .get(role)
+                    .unwrap_or("org.apache.kafka.connect.json.JsonConverter")
+                    .to_owned(),
                 worker
                     .with_prefix(&format!("{role}."))
                     .merged(&connector.with_prefix(&format!("{role}."))),
@@ -458,6 +495,9 @@ impl Registry {
 }
 
 /// Helper for plugins: parse props against a def, mapping to `ConfigError`.
-pub fn parse_plugin_config(def: &crate::config::ConfigDef, props: &Props) -> Result<ParsedConfig, ConfigError> {
+pub fn parse_plugin_config(
+    def: &crate::config::ConfigDef,
+    props: &Props,
+) -> Result<ParsedConfig, ConfigError> {
     def.parse(props)
 }

@@ -78,7 +78,10 @@ pub trait SinkTask: Send {
     }
 
     /// Returns the offsets that are safe to commit. The default flushes and returns `offsets` whole.
-    async fn pre_commit(&mut self, offsets: &PartitionOffsets) -> Result<PartitionOffsets, ConnectError> {
+    async fn pre_commit(
+        &mut self,
+        offsets: &PartitionOffsets,
+    ) -> Result<PartitionOffsets, ConnectError> {
         self.flush(offsets).await?;
         Ok(offsets.clone())
     }

@@ -14,12 +14,28 @@ fn enc(c: &JsonConverter, schema: Option<&Schema>, v: &Value) -> String {
 }
 
 fn round_trip(c: &JsonConverter, schema: Schema, v: Value) {
-    let bytes = c.from_connect_data("t", Some(&schema), &v).unwrap().unwrap();
+    let bytes = c
+        .from_connect_data("t", Some(&schema), &v)
+        .unwrap()
+        .unwrap();
     let back = c.to_connect_data("t", Some(&bytes)).unwrap();
-    assert_eq!(back.schema.as_ref(), Some(&schema), "schema of {}", String::from_utf8_lossy(&bytes));
-    assert_eq!(back.value, v, "value of {}", String::from_utf8_lossy(&bytes));
+    assert_eq!(
+        back.schema.as_ref(),
+        Some(&schema),
+        "schema of {}",
+        String::from_utf8_lossy(&bytes)
+    );
+    assert_eq!(
+        back.value,
+        v,
+        "value of {}",
+        String::from_utf8_lossy(&bytes)
+    );
     // And the bytes are stable: re-encoding what was read gives the same bytes.
-    let again = c.from_connect_data("t", back.schema.as_ref(), &back.value).unwrap().unwrap();
+    let again = c
+        .from_connect_data("t", back.schema.as_ref(), &back.value)
+        .unwrap()
+        .unwrap();
     assert_eq!(again, bytes);
 }
 
@@ -27,18 +43,66 @@ fn round_trip(c: &JsonConverter, schema: Schema, v: Value) {
 fn golden_primitives() {
     let c = JsonConverter::new(true);
     let cases: Vec<(Schema, Value, &str)> = vec![
-        (Schema::boolean(), true.into(), r#"{"schema":{"type":"boolean","optional":false},"payload":true}"#),
-        (Schema::int8(), 12i8.into(), r#"{"schema":{"type":"int8","optional":false},"payload":12}"#),
-        (Schema::int16(), 12i16.into(), r#"{"schema":{"type":"int16","optional":false},"payload":12}"#),
-        (Schema::int32(), 12i32.into(), r#"{"schema":{"type":"int32","optional":false},"payload":12}"#),
-        (Schema::int64(), 4398046511104i64.into(), r#"{"schema":{"type":"int64","optional":false},"payload":4398046511104}"#),
-        (Schema::float32(), 12.34f32.into(), r#"{"schema":{"type":"float","optional":false},"payload":12.34}"#),
-        (Schema::float64(), 12.34f64.into(), r#"{"schema":{"type":"double","optional":false},"payload":12.34}"#),
-        (Schema::float64(), 1.0e20f64.into(), r#"{"schema":{"type":"double","optional":false},"payload":1.0E20}"#),
-        (Schema::float64(), 3.0f64.into(), r#"{"schema":{"type":"double","optional":false},"payload":3.0}"#),
-        (Schema::string(), "test-string".into(), r#"{"schema":{"type":"string","optional":false},"payload":"test-string"}"#),
-        (Schema::bytes(), Value::Bytes(Bytes::from_static(b"test-string")), r#"{"schema":{"type":"bytes","optional":false},"payload":"dGVzdC1zdHJpbmc="}"#),
-        (Schema::optional_string(), Value::Null, r#"{"schema":{"type":"string","optional":true},"payload":null}"#),
+        (
+            Schema::boolean(),
+            true.into(),
+            r#"{"schema":{"type":"boolean","optional":false},"payload":true}"#,
+        ),
+        (
+            Schema::int8(),
+            12i8.into(),
+            r#"{"schema":{"type":"int8","optional":false},"payload":12}"#,
+        ),
+        (
+            Schema::int16(),
+            12i16.into(),
+            r#"{"schema":{"type":"int16","optional":false},"payload":12}"#,
+        ),
+        (
+            Schema::int32(),
+            12i32.into(),
+            r#"{"schema":{"type":"int32","optional":false},"payload":12}"#,
+        ),
+        (
+            Schema::int64(),
+            4398046511104i64.into(),
+            r#"{"schema":{"type":"int64","optional":false},"payload":4398046511104}"#,
+        ),
+        (
+            Schema::float32(),
+            12.34f32.into(),
+            r#"{"schema":{"type":"float","optional":false},"payload":12.34}"#,
+        ),
+        (
+            Schema::float64(),
+            12.34f64.into(),
+            r#"{"schema":{"type":"double","optional":false},"payload":12.34}"#,
+        ),
+        (
+            Schema::float64(),
+            1.0e20f64.into(),
+            r#"{"schema":{"type":"double","optional":false},"payload":1.0E20}"#,
+        ),
+        (
+            Schema::float64(),
+            3.0f64.into(),
+            r#"{"schema":{"type":"double","optional":false},"payload":3.0}"#,
+        ),
+        (
+            Schema::string(),
+            "test-string".into(),
+            r#"{"schema":{"type":"string","optional":false},"payload":"test-string"}"#,
+        ),
+        (
+            Schema::bytes(),
+            Value::Bytes(Bytes::from_static(b"test-string")),
+            r#"{"schema":{"type":"bytes","optional":false},"payload":"dGVzdC1zdHJpbmc="}"#,
+        ),
+        (
+            Schema::optional_string(),
+            Value::Null,
+            r#"{"schema":{"type":"string","optional":true},"payload":null}"#,
+        ),
     ];
     for (s, v, want) in cases {
         assert_eq!(enc(&c, Some(&s), &v), want);
@@ -67,7 +131,11 @@ fn golden_logical_types() {
         r#"{"schema":{"type":"int32","optional":false,"name":"org.apache.kafka.connect.data.Time","version":1},"payload":14400000}"#
     );
     assert_eq!(
-        enc(&c, Some(&Schema::timestamp().build()), &Value::Timestamp(4_000_000_000)),
+        enc(
+            &c,
+            Some(&Schema::timestamp().build()),
+            &Value::Timestamp(4_000_000_000)
+        ),
         r#"{"schema":{"type":"int64","optional":false,"name":"org.apache.kafka.connect.data.Timestamp","version":1},"payload":4000000000}"#
     );
 }
@@ -78,9 +146,21 @@ fn patient_schema() -> Schema {
         .version(2)
         .doc("A patient")
         .field("mrn", Schema::string())
-        .field("age", SchemaBuilder::new(connect_core::data::SchemaType::Int32).optional().default_value(Value::Int32(0)).build())
-        .field("tags", SchemaBuilder::array(Schema::string()).optional().build())
-        .field("labs", SchemaBuilder::map(Schema::string(), Schema::float64()).build())
+        .field(
+            "age",
+            SchemaBuilder::new(connect_core::data::SchemaType::Int32)
+                .optional()
+                .default_value(Value::Int32(0))
+                .build(),
+        )
+        .field(
+            "tags",
+            SchemaBuilder::array(Schema::string()).optional().build(),
+        )
+        .field(
+            "labs",
+            SchemaBuilder::map(Schema::string(), Schema::float64()).build(),
+        )
         .field("admitted", Schema::timestamp().optional().build())
         .build()
 }
@@ -93,7 +173,8 @@ fn golden_struct_array_map() {
     labs.insert("k", 4.5f64);
     let mut v = Struct::new(s.clone());
     v.put("mrn", "MRN-1").unwrap();
-    v.put("tags", Value::Array(vec!["a".into(), "b".into()])).unwrap();
+    v.put("tags", Value::Array(vec!["a".into(), "b".into()]))
+        .unwrap();
     v.put("labs", Value::Map(labs)).unwrap();
     assert_eq!(
         enc(&c, Some(&s), &Value::Struct(v)),
@@ -124,10 +205,19 @@ fn golden_non_string_map_keys_and_schemaless() {
     let mut obj = Map::new();
     obj.insert("providerId", "P-9");
     obj.insert("n", 3i64);
-    assert_eq!(enc(&c, None, &Value::Map(obj.clone())), r#"{"schema":null,"payload":{"providerId":"P-9","n":3}}"#);
+    assert_eq!(
+        enc(&c, None, &Value::Map(obj.clone())),
+        r#"{"schema":null,"payload":{"providerId":"P-9","n":3}}"#
+    );
     let plain = JsonConverter::new(false);
-    assert_eq!(enc(&plain, None, &Value::Map(obj)), r#"{"providerId":"P-9","n":3}"#);
-    assert_eq!(plain.from_connect_data("t", None, &Value::Null).unwrap(), None);
+    assert_eq!(
+        enc(&plain, None, &Value::Map(obj)),
+        r#"{"providerId":"P-9","n":3}"#
+    );
+    assert_eq!(
+        plain.from_connect_data("t", None, &Value::Null).unwrap(),
+        None
+    );
 }
 
 #[test]
@@ -142,26 +232,51 @@ fn round_trips_every_type() {
     round_trip(&c, Schema::float64(), (0.1f64 + 0.2).into());
     round_trip(&c, Schema::float64(), 1.0e-7f64.into());
     round_trip(&c, Schema::string(), "ünïcödé \"quoted\" \n\t\u{1}".into());
-    round_trip(&c, Schema::bytes(), Value::Bytes(Bytes::from_static(&[0, 255, 1, 2])));
+    round_trip(
+        &c,
+        Schema::bytes(),
+        Value::Bytes(Bytes::from_static(&[0, 255, 1, 2])),
+    );
     round_trip(&c, Schema::optional_int32(), Value::Null);
-    round_trip(&c, Schema::decimal(4).build(), Value::Decimal(Decimal::new(-123456789012345678, 4)));
-    round_trip(&c, Schema::decimal(0).build(), Value::Decimal(Decimal::new(0, 0)));
+    round_trip(
+        &c,
+        Schema::decimal(4).build(),
+        Value::Decimal(Decimal::new(-123456789012345678, 4)),
+    );
+    round_trip(
+        &c,
+        Schema::decimal(0).build(),
+        Value::Decimal(Decimal::new(0, 0)),
+    );
     round_trip(&c, Schema::date().build(), Value::Date(-1));
     round_trip(&c, Schema::time().build(), Value::Time(86_399_999));
     round_trip(&c, Schema::timestamp().build(), Value::Timestamp(-5));
-    round_trip(&c, SchemaBuilder::array(Schema::optional_int64()).build(), Value::Array(vec![1i64.into(), Value::Null]));
+    round_trip(
+        &c,
+        SchemaBuilder::array(Schema::optional_int64()).build(),
+        Value::Array(vec![1i64.into(), Value::Null]),
+    );
     let mut m = Map::new();
     m.insert(Value::Int64(5), Value::Boolean(true));
-    round_trip(&c, SchemaBuilder::map(Schema::int64(), Schema::boolean()).build(), Value::Map(m));
+    round_trip(
+        &c,
+        SchemaBuilder::map(Schema::int64(), Schema::boolean()).build(),
+        Value::Map(m),
+    );
     let s = patient_schema();
     let mut v = Struct::new(s.clone());
     v.put("mrn", "x").unwrap();
     v.put("age", 90i32).unwrap();
     v.put("labs", Value::Map(Map::new())).unwrap();
-    v.put("admitted", Value::Timestamp(1_700_000_000_000)).unwrap();
+    v.put("admitted", Value::Timestamp(1_700_000_000_000))
+        .unwrap();
     round_trip(&c, s, Value::Struct(v));
     let numeric = JsonConverter::new(true).with_decimal_format(DecimalFormat::Numeric);
-    round_trip(&numeric, Schema::decimal(3).build(), Value::Decimal(Decimal::new(1_500, 3)));
+    round_trip(
+        &numeric,
+        Schema::decimal(3).build(),
+        Value::Decimal(Decimal::new(1_500, 3)),
+    );
 }
 
 #[test]
@@ -174,19 +289,33 @@ fn reads_what_java_writes_including_defaults() {
     assert_eq!(s.get("id"), Some(&Value::Int32(1001)));
     assert_eq!(s.get("note"), Some(&Value::String("none".into())));
     assert_eq!(s.get("amount"), Some(&Value::Decimal(Decimal::new(156, 2))));
-    assert_eq!(sv.schema.unwrap().name(), Some("dbserver1.inventory.customers.Value"));
+    assert_eq!(
+        sv.schema.unwrap().name(),
+        Some("dbserver1.inventory.customers.Value")
+    );
 }
 
 #[test]
 fn schemaless_decode_infers_types() {
     let c = JsonConverter::new(false);
-    let sv = c.to_connect_data("t", Some(br#"{"a":1,"b":1.5,"c":[true,null],"d":{"e":"f"},"big":18446744073709551615}"#)).unwrap();
+    let sv = c
+        .to_connect_data(
+            "t",
+            Some(br#"{"a":1,"b":1.5,"c":[true,null],"d":{"e":"f"},"big":18446744073709551615}"#),
+        )
+        .unwrap();
     assert!(sv.schema.is_none());
     let m = sv.value.as_map().unwrap();
     assert_eq!(m.get("a"), Some(&Value::Int64(1)));
     assert_eq!(m.get("b"), Some(&Value::Float64(1.5)));
-    assert_eq!(m.get("c"), Some(&Value::Array(vec![Value::Boolean(true), Value::Null])));
-    assert_eq!(m.get("d").and_then(|d| d.as_map()).and_then(|d| d.get("e")), Some(&Value::from("f")));
+    assert_eq!(
+        m.get("c"),
+        Some(&Value::Array(vec![Value::Boolean(true), Value::Null]))
+    );
+    assert_eq!(
+        m.get("d").and_then(|d| d.as_map()).and_then(|d| d.get("e")),
+        Some(&Value::from("f"))
+    );
     assert_eq!(m.get("big"), Some(&Value::Float64(18446744073709551615.0)));
     assert_eq!(c.to_connect_data("t", None).unwrap().value, Value::Null);
 }
@@ -215,20 +344,46 @@ fn malformed_input_is_a_data_error_never_a_panic() {
         let e = c.to_connect_data("t", Some(bad));
         assert!(e.is_err(), "accepted {}", String::from_utf8_lossy(bad));
     }
-    let e = c.to_connect_data("t", Some(br#"{"payload":1}"#)).unwrap_err();
+    let e = c
+        .to_connect_data("t", Some(br#"{"payload":1}"#))
+        .unwrap_err();
     assert!(e.0.contains("set schemas.enable=false"), "{e}");
     // A value that does not fit its schema on the way out.
-    let e = c.from_connect_data("t", Some(&Schema::int32()), &Value::from("x")).unwrap_err();
+    let e = c
+        .from_connect_data("t", Some(&Schema::int32()), &Value::from("x"))
+        .unwrap_err();
     assert!(e.0.contains("INT32"), "{e}");
-    let e = c.from_connect_data("t", Some(&Schema::int32()), &Value::Null).unwrap_err();
+    let e = c
+        .from_connect_data("t", Some(&Schema::int32()), &Value::Null)
+        .unwrap_err();
     assert!(e.0.contains("required"), "{e}");
 }
 
 #[test]
 fn configures_from_connector_props() {
     let mut c = JsonConverter::default();
-    c.configure(&Props::new().with("schemas.enable", "false").with("decimal.format", "NUMERIC"), false).unwrap();
-    assert_eq!(enc(&c, Some(&Schema::decimal(1).build()), &Value::Decimal(Decimal::new(15, 1))), "1.5");
-    let e = c.configure(&Props::new().with("decimal.format", "HEX").with("schemas.enable", "maybe"), false).unwrap_err();
+    c.configure(
+        &Props::new()
+            .with("schemas.enable", "false")
+            .with("decimal.format", "NUMERIC"),
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        enc(
+            &c,
+            Some(&Schema::decimal(1).build()),
+            &Value::Decimal(Decimal::new(15, 1))
+        ),
+        "1.5"
+    );
+    let e = c
+        .configure(
+            &Props::new()
+                .with("decimal.format", "HEX")
+                .with("schemas.enable", "maybe"),
+            false,
+        )
+        .unwrap_err();
     assert_eq!(e.problems.len(), 2);
 }

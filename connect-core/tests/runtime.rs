@@ -37,9 +37,15 @@ fn registry(source: &SeqSource, sink: &CollectSink) -> Registry {
 
 fn json_plain() -> [(&'static str, &'static str); 4] {
     [
-        ("key.converter", "org.apache.kafka.connect.json.JsonConverter"),
+        (
+            "key.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        ),
         ("key.converter.schemas.enable", "false"),
-        ("value.converter", "org.apache.kafka.connect.json.JsonConverter"),
+        (
+            "value.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        ),
         ("value.converter.schemas.enable", "false"),
     ]
 }
@@ -51,8 +57,17 @@ fn sink_cfg(name: &str, topic: &str, extra: &[(&str, &str)]) -> ConnectorConfig 
     cfg(name, &pairs)
 }
 
-fn source_cfg<'a>(name: &'a str, topic: &'a str, count: &'a str, extra: &[(&'a str, &'a str)]) -> ConnectorConfig {
-    let mut pairs: Vec<(&str, &str)> = vec![("connector.class", "SeqSource"), ("topic", topic), ("count", count)];
+fn source_cfg<'a>(
+    name: &'a str,
+    topic: &'a str,
+    count: &'a str,
+    extra: &[(&'a str, &'a str)],
+) -> ConnectorConfig {
+    let mut pairs: Vec<(&str, &str)> = vec![
+        ("connector.class", "SeqSource"),
+        ("topic", topic),
+        ("count", count),
+    ];
     pairs.extend(json_plain());
     pairs.extend_from_slice(extra);
     cfg(name, &pairs)
@@ -63,15 +78,27 @@ async fn source_to_kafka_to_sink_delivers_everything_in_order() {
     let (src, sink) = (SeqSource::default(), CollectSink::default());
     let w = worker(registry(&src, &sink), &[]).await;
     w.embedded().unwrap().create_topic("seq", 1, 1).unwrap();
-    let s = w.start_connector(source_cfg("src", "seq", "2000", &[])).await.unwrap();
-    let k = w.start_connector(sink_cfg("snk", "seq", &[])).await.unwrap();
+    let s = w
+        .start_connector(source_cfg("src", "seq", "2000", &[]))
+        .await
+        .unwrap();
+    let k = w
+        .start_connector(sink_cfg("snk", "seq", &[]))
+        .await
+        .unwrap();
     s.wait_for(T, |m| m.records_written == 2000).await.unwrap();
     k.wait_for(T, |m| m.records_written == 2000).await.unwrap();
     // Offsets: every acknowledged record was reported back to the task.
     let acked = src.acked.lock().unwrap().clone();
     assert_eq!(acked.len(), 2000);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let durable: Vec<i64> = sink.durable.lock().unwrap().iter().map(|r| seq_of(&r.record.value)).collect();
+    let durable: Vec<i64> = sink
+        .durable
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| seq_of(&r.record.value))
+        .collect();
     assert_eq!(durable, (0..2000).collect::<Vec<_>>());
     let committed = committed(w.bootstrap_servers(), "connect-snk", "seq", 1);
     assert_eq!(committed.get(&0), Some(&2000));
@@ -85,11 +112,17 @@ async fn sink_failing_mid_batch_loses_nothing_and_commits_nothing_early() {
     let (src, sink) = (SeqSource::default(), CollectSink::default());
     let w = worker(registry(&src, &sink), &[]).await;
     w.embedded().unwrap().create_topic("mid", 1, 1).unwrap();
-    let s = w.start_connector(source_cfg("src", "mid", "500", &[])).await.unwrap();
+    let s = w
+        .start_connector(source_cfg("src", "mid", "500", &[]))
+        .await
+        .unwrap();
     s.wait_for(T, |m| m.records_written == 500).await.unwrap();
 
     *sink.fault.lock().unwrap() = Some(Fault::Fatal(250));
-    let k = w.start_connector(sink_cfg("snk", "mid", &[])).await.unwrap();
+    let k = w
+        .start_connector(sink_cfg("snk", "mid", &[]))
+        .await
+        .unwrap();
     let err = k.wait_for(T, |_| false).await.unwrap_err().to_string();
     assert!(err.contains("downstream rejected"), "{err}");
     let status = &k.status()[0];
@@ -98,15 +131,29 @@ async fn sink_failing_mid_batch_loses_nothing_and_commits_nothing_early() {
     assert!(durable_before <= 250);
     let c = committed(w.bootstrap_servers(), "connect-snk", "mid", 1);
     let committed_offset = c.get(&0).copied().unwrap_or(0);
-    assert!(committed_offset <= durable_before, "committed {committed_offset} > durable {durable_before}");
+    assert!(
+        committed_offset <= durable_before,
+        "committed {committed_offset} > durable {durable_before}"
+    );
     w.stop_connector("snk").await.unwrap();
 
     // The downstream recovers; the restarted connector resumes at the committed offset.
     *sink.fault.lock().unwrap() = None;
-    let k = w.start_connector(sink_cfg("snk", "mid", &[])).await.unwrap();
-    k.wait_for(T, |m| m.records_written >= (500 - committed_offset) as u64).await.unwrap();
+    let k = w
+        .start_connector(sink_cfg("snk", "mid", &[]))
+        .await
+        .unwrap();
+    k.wait_for(T, |m| m.records_written >= (500 - committed_offset) as u64)
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut seqs: Vec<i64> = sink.durable.lock().unwrap().iter().map(|r| seq_of(&r.record.value)).collect();
+    let mut seqs: Vec<i64> = sink
+        .durable
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| seq_of(&r.record.value))
+        .collect();
     seqs.sort();
     seqs.dedup();
     assert_eq!(seqs, (0..500).collect::<Vec<_>>(), "nothing lost");
@@ -118,17 +165,30 @@ async fn retriable_put_redelivers_the_same_batch() {
     let (src, sink) = (SeqSource::default(), CollectSink::default());
     let w = worker(registry(&src, &sink), &[]).await;
     w.embedded().unwrap().create_topic("rt", 1, 1).unwrap();
-    let s = w.start_connector(source_cfg("src", "rt", "100", &[])).await.unwrap();
+    let s = w
+        .start_connector(source_cfg("src", "rt", "100", &[]))
+        .await
+        .unwrap();
     s.wait_for(T, |m| m.records_written == 100).await.unwrap();
     *sink.fault.lock().unwrap() = Some(Fault::Retriable(40, 2));
     let k = w
-        .start_connector(sink_cfg("snk", "rt", &[("errors.retry.delay.max.ms", "100")]))
+        .start_connector(sink_cfg(
+            "snk",
+            "rt",
+            &[("errors.retry.delay.max.ms", "100")],
+        ))
         .await
         .unwrap();
     let m = k.wait_for(T, |m| m.records_written == 100).await.unwrap();
     assert_eq!(m.retries, 2);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let seqs: Vec<i64> = sink.durable.lock().unwrap().iter().map(|r| seq_of(&r.record.value)).collect();
+    let seqs: Vec<i64> = sink
+        .durable
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| seq_of(&r.record.value))
+        .collect();
     assert_eq!(seqs, (0..100).collect::<Vec<_>>());
     w.shutdown().await;
 }
@@ -164,12 +224,19 @@ async fn dlq_record_carries_original_bytes_and_context_headers() {
         ))
         .await
         .unwrap();
-    let m = k.wait_for(T, |m| m.records_dlq == 2 && m.records_written == 3).await.unwrap();
+    let m = k
+        .wait_for(T, |m| m.records_dlq == 2 && m.records_written == 3)
+        .await
+        .unwrap();
     assert_eq!(m.records_failed, 2);
     let dlq = read_topic(w.bootstrap_servers(), "dlq.in", 2, T);
     assert_eq!(dlq.len(), 2);
     let conv = &dlq[0];
-    assert_eq!(conv.value.as_deref(), Some(bad), "original bytes, untouched");
+    assert_eq!(
+        conv.value.as_deref(),
+        Some(bad),
+        "original bytes, untouched"
+    );
     assert_eq!(conv.key.as_deref(), Some(&b"\"k1\""[..]));
     let h = |r: &Read, k: &str| {
         r.headers
@@ -181,20 +248,34 @@ async fn dlq_record_carries_original_bytes_and_context_headers() {
     assert_eq!(h(conv, "__connect.errors.topic").as_deref(), Some("in"));
     assert_eq!(h(conv, "__connect.errors.partition").as_deref(), Some("0"));
     assert_eq!(h(conv, "__connect.errors.offset").as_deref(), Some("1"));
-    assert_eq!(h(conv, "__connect.errors.connector.name").as_deref(), Some("snk"));
+    assert_eq!(
+        h(conv, "__connect.errors.connector.name").as_deref(),
+        Some("snk")
+    );
     assert_eq!(h(conv, "__connect.errors.task.id").as_deref(), Some("0"));
-    assert_eq!(h(conv, "__connect.errors.stage").as_deref(), Some("VALUE_CONVERTER"));
+    assert_eq!(
+        h(conv, "__connect.errors.stage").as_deref(),
+        Some("VALUE_CONVERTER")
+    );
     assert_eq!(
         h(conv, "__connect.errors.exception.class.name").as_deref(),
         Some("org.apache.kafka.connect.errors.DataException")
     );
-    assert!(h(conv, "__connect.errors.exception.message").unwrap().contains("serialization error"));
+    assert!(h(conv, "__connect.errors.exception.message")
+        .unwrap()
+        .contains("serialization error"));
     let put = &dlq[1];
     assert_eq!(put.value.as_deref(), Some(&b"{\"seq\":3}"[..]));
-    assert_eq!(h(put, "__connect.errors.stage").as_deref(), Some("TASK_PUT"));
+    assert_eq!(
+        h(put, "__connect.errors.stage").as_deref(),
+        Some("TASK_PUT")
+    );
     assert_eq!(h(put, "__connect.errors.offset").as_deref(), Some("3"));
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(committed(w.bootstrap_servers(), "connect-snk", "in", 1).get(&0), Some(&4));
+    assert_eq!(
+        committed(w.bootstrap_servers(), "connect-snk", "in", 1).get(&0),
+        Some(&4)
+    );
     w.shutdown().await;
 }
 
@@ -203,12 +284,29 @@ async fn bad_record_fails_the_task_when_tolerance_is_none() {
     let (src, sink) = (SeqSource::default(), CollectSink::default());
     let w = worker(registry(&src, &sink), &[]).await;
     w.embedded().unwrap().create_topic("strict", 1, 1).unwrap();
-    produce(w.bootstrap_servers(), "strict", &[(None, Some(b"{\"seq\":0}")), (None, Some(b"not json"))]).await;
-    let k = w.start_connector(sink_cfg("snk", "strict", &[])).await.unwrap();
+    produce(
+        w.bootstrap_servers(),
+        "strict",
+        &[(None, Some(b"{\"seq\":0}")), (None, Some(b"not json"))],
+    )
+    .await;
+    let k = w
+        .start_connector(sink_cfg("snk", "strict", &[]))
+        .await
+        .unwrap();
     let err = k.wait_for(T, |_| false).await.unwrap_err().to_string();
-    assert!(err.contains("VALUE_CONVERTER") && err.contains("Tolerance exceeded"), "{err}");
-    assert!(!err.contains("not json"), "payloads never reach error messages");
-    assert_eq!(committed(w.bootstrap_servers(), "connect-snk", "strict", 1).get(&0), None);
+    assert!(
+        err.contains("VALUE_CONVERTER") && err.contains("Tolerance exceeded"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("not json"),
+        "payloads never reach error messages"
+    );
+    assert_eq!(
+        committed(w.bootstrap_servers(), "connect-snk", "strict", 1).get(&0),
+        None
+    );
     w.shutdown().await;
 }
 
@@ -217,10 +315,22 @@ async fn restarted_source_resumes_from_stored_offset_with_nothing_lost() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("offsets.json").display().to_string();
     let (src, sink) = (SeqSource::default(), CollectSink::default());
-    let w = worker(registry(&src, &sink), &[("offset.storage.file.filename", &file)]).await;
+    let w = worker(
+        registry(&src, &sink),
+        &[("offset.storage.file.filename", &file)],
+    )
+    .await;
     w.embedded().unwrap().create_topic("resume", 1, 1).unwrap();
     // First run: stop part way through.
-    let s = w.start_connector(source_cfg("src", "resume", "3000", &[("per.poll", "10"), ("poll.delay.ms", "5")])).await.unwrap();
+    let s = w
+        .start_connector(source_cfg(
+            "src",
+            "resume",
+            "3000",
+            &[("per.poll", "10"), ("poll.delay.ms", "5")],
+        ))
+        .await
+        .unwrap();
     s.wait_for(T, |m| m.records_written >= 500).await.unwrap();
     w.stop_connector("src").await.unwrap();
     let first_run = s.metrics().records_written;
@@ -228,17 +338,38 @@ async fn restarted_source_resumes_from_stored_offset_with_nothing_lost() {
     let stored = std::fs::read_to_string(&file).unwrap();
     assert!(stored.contains("\"seq\""), "{stored}");
     // Second run (same offsets file): resumes after the last stored offset.
-    let s2 = w.start_connector(source_cfg("src", "resume", "3000", &[("per.poll", "10"), ("poll.delay.ms", "5")])).await.unwrap();
-    let total_new = s2.wait_for(T, |m| m.records_written > 0 && first_run + m.records_written >= 3000).await.unwrap();
+    let s2 = w
+        .start_connector(source_cfg(
+            "src",
+            "resume",
+            "3000",
+            &[("per.poll", "10"), ("poll.delay.ms", "5")],
+        ))
+        .await
+        .unwrap();
+    let total_new = s2
+        .wait_for(T, |m| {
+            m.records_written > 0 && first_run + m.records_written >= 3000
+        })
+        .await
+        .unwrap();
     let read = read_topic(w.bootstrap_servers(), "resume", 3000, T);
     let mut seqs: Vec<i64> = read
         .iter()
-        .map(|r| serde_json::from_slice::<serde_json::Value>(r.value.as_ref().unwrap()).unwrap()["seq"].as_i64().unwrap())
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(r.value.as_ref().unwrap()).unwrap()["seq"]
+                .as_i64()
+                .unwrap()
+        })
         .collect();
     assert!(total_new.records_written <= 3000);
     seqs.sort();
     seqs.dedup();
-    assert_eq!(seqs, (0..3000).collect::<Vec<_>>(), "no gap across the restart");
+    assert_eq!(
+        seqs,
+        (0..3000).collect::<Vec<_>>(),
+        "no gap across the restart"
+    );
     assert_eq!(src.starts.load(Ordering::SeqCst), 2);
     w.shutdown().await;
 }
@@ -270,13 +401,23 @@ async fn retries_stop_after_retry_timeout() {
         .unwrap();
     let m = s.wait_for(T, |m| m.records_failed == 1).await.unwrap();
     let elapsed = start.elapsed();
-    assert!(elapsed >= Duration::from_millis(1400), "gave up too early: {elapsed:?}");
-    assert!(elapsed < Duration::from_secs(6), "kept retrying: {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(1400),
+        "gave up too early: {elapsed:?}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(6),
+        "kept retrying: {elapsed:?}"
+    );
     let calls = smt.calls.load(Ordering::SeqCst);
     assert!((4..=20).contains(&calls), "attempts: {calls}");
     assert_eq!(m.retries, calls - 1);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(smt.calls.load(Ordering::SeqCst), calls, "no attempt after the timeout");
+    assert_eq!(
+        smt.calls.load(Ordering::SeqCst),
+        calls,
+        "no attempt after the timeout"
+    );
     // The skipped record still counts as processed for offsets and acknowledgements.
     assert_eq!(s.status()[0].state, TaskState::Running);
     w.shutdown().await;
@@ -299,14 +440,25 @@ async fn injected_request_errors_are_survived_without_loss_or_duplicates() {
             ],
         )
         .unwrap();
-    let s = w.start_connector(source_cfg("src", "faults", "1000", &[])).await.unwrap();
+    let s = w
+        .start_connector(source_cfg("src", "faults", "1000", &[]))
+        .await
+        .unwrap();
     s.wait_for(T, |m| m.records_written == 1000).await.unwrap();
     let read = read_topic(w.bootstrap_servers(), "faults", 1000, T);
     let seqs: Vec<i64> = read
         .iter()
-        .map(|r| serde_json::from_slice::<serde_json::Value>(r.value.as_ref().unwrap()).unwrap()["seq"].as_i64().unwrap())
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(r.value.as_ref().unwrap()).unwrap()["seq"]
+                .as_i64()
+                .unwrap()
+        })
         .collect();
-    assert_eq!(seqs, (0..1000).collect::<Vec<_>>(), "in order, no loss, no duplicate (idempotent producer)");
+    assert_eq!(
+        seqs,
+        (0..1000).collect::<Vec<_>>(),
+        "in order, no loss, no duplicate (idempotent producer)"
+    );
     w.shutdown().await;
 }
 
@@ -316,22 +468,47 @@ async fn broker_down_then_up_loses_nothing() {
     let w = worker(registry(&src, &sink), &[]).await;
     let cluster = w.embedded().unwrap();
     cluster.create_topic("outage", 1, 1).unwrap();
-    let k = w.start_connector(sink_cfg("snk", "outage", &[])).await.unwrap();
-    let s = w.start_connector(source_cfg("src", "outage", "3000", &[("per.poll", "10"), ("poll.delay.ms", "5")])).await.unwrap();
+    let k = w
+        .start_connector(sink_cfg("snk", "outage", &[]))
+        .await
+        .unwrap();
+    let s = w
+        .start_connector(source_cfg(
+            "src",
+            "outage",
+            "3000",
+            &[("per.poll", "10"), ("poll.delay.ms", "5")],
+        ))
+        .await
+        .unwrap();
     s.wait_for(T, |m| m.records_written >= 200).await.unwrap();
     cluster.broker_down(1).unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let during = s.metrics().records_written;
     assert!(during < 3000);
     cluster.broker_up(1).unwrap();
-    s.wait_for(Duration::from_secs(60), |m| m.records_written == 3000).await.unwrap();
-    k.wait_for(Duration::from_secs(60), |m| m.records_written >= 3000).await.unwrap();
+    s.wait_for(Duration::from_secs(60), |m| m.records_written == 3000)
+        .await
+        .unwrap();
+    k.wait_for(Duration::from_secs(60), |m| m.records_written >= 3000)
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut seqs: Vec<i64> = sink.durable.lock().unwrap().iter().map(|r| seq_of(&r.record.value)).collect();
+    let mut seqs: Vec<i64> = sink
+        .durable
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| seq_of(&r.record.value))
+        .collect();
     seqs.sort();
     seqs.dedup();
     assert_eq!(seqs, (0..3000).collect::<Vec<_>>());
-    assert_eq!(src.acked.lock().unwrap().len(), 3000, "every record acknowledged to the source");
+    assert_eq!(
+        src.acked.lock().unwrap().len(),
+        3000,
+        "every record acknowledged to the source"
+    );
     w.shutdown().await;
 }
 
@@ -340,7 +517,10 @@ async fn pause_and_resume_hold_position() {
     let (src, sink) = (SeqSource::default(), CollectSink::default());
     let w = worker(registry(&src, &sink), &[]).await;
     w.embedded().unwrap().create_topic("pause", 1, 1).unwrap();
-    let s = w.start_connector(source_cfg("src", "pause", "100000", &[("per.poll", "10")])).await.unwrap();
+    let s = w
+        .start_connector(source_cfg("src", "pause", "100000", &[("per.poll", "10")]))
+        .await
+        .unwrap();
     s.wait_for(T, |m| m.records_written >= 100).await.unwrap();
     s.pause();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -369,13 +549,29 @@ async fn invalid_connector_config_reports_every_problem() {
         ],
     );
     let e = w.start_connector(bad).await.unwrap_err().to_string();
-    for key in ["errors.tolerance", "topic", "count", "transforms.x.type", "value.converter"] {
+    for key in [
+        "errors.tolerance",
+        "topic",
+        "count",
+        "transforms.x.type",
+        "value.converter",
+    ] {
         assert!(e.contains(key), "missing {key} in: {e}");
     }
     assert!(e.contains("unknown transformation 'NoSuchSmt'"), "{e}");
-    let unknown = cfg("u", &[("connector.class", "io.confluent.connect.mirth.MirthSourceConnector")]);
+    let unknown = cfg(
+        "u",
+        &[(
+            "connector.class",
+            "io.confluent.connect.mirth.MirthSourceConnector",
+        )],
+    );
     let e = w.start_connector(unknown).await.unwrap_err().to_string();
-    assert!(e.contains("unknown connector 'io.confluent.connect.mirth.MirthSourceConnector'") && e.contains("SeqSource"), "{e}");
+    assert!(
+        e.contains("unknown connector 'io.confluent.connect.mirth.MirthSourceConnector'")
+            && e.contains("SeqSource"),
+        "{e}"
+    );
     w.shutdown().await;
 }
 
@@ -391,7 +587,10 @@ async fn kafka_offset_store_reads_and_writes_connect_offsets_format() {
         "connect-offsets",
         &[
             (Some(br#"["src",{"source":"seq"}]"#), Some(br#"{"seq":41}"#)),
-            (Some(br#"["other",{"source":"seq"}]"#), Some(br#"{"seq":7}"#)),
+            (
+                Some(br#"["other",{"source":"seq"}]"#),
+                Some(br#"{"seq":7}"#),
+            ),
             (Some(br#"["src",{"source":"seq"}]"#), Some(br#"{"seq":89}"#)),
         ],
     )
@@ -407,15 +606,22 @@ async fn kafka_offset_store_reads_and_writes_connect_offsets_format() {
     )
     .await
     .unwrap();
-    let s = w.start_connector(source_cfg("src", "java", "100", &[])).await.unwrap();
+    let s = w
+        .start_connector(source_cfg("src", "java", "100", &[]))
+        .await
+        .unwrap();
     s.wait_for(T, |m| m.records_written == 10).await.unwrap();
     w.stop_connector("src").await.unwrap();
     let read = read_topic(cluster.bootstrap_servers(), "java", 10, T);
-    let first = serde_json::from_slice::<serde_json::Value>(read[0].value.as_ref().unwrap()).unwrap();
+    let first =
+        serde_json::from_slice::<serde_json::Value>(read[0].value.as_ref().unwrap()).unwrap();
     assert_eq!(first["seq"], 90, "resumed after the Java-written offset 89");
     let offsets = read_topic(cluster.bootstrap_servers(), "connect-offsets", 4, T);
     let last = offsets.last().unwrap();
-    assert_eq!(last.key.as_deref(), Some(&br#"["src",{"source":"seq"}]"#[..]));
+    assert_eq!(
+        last.key.as_deref(),
+        Some(&br#"["src",{"source":"seq"}]"#[..])
+    );
     assert_eq!(last.value.as_deref(), Some(&br#"{"seq":99}"#[..]));
     w.shutdown().await;
 }

@@ -15,7 +15,10 @@ use connect_core::registry::Registry;
 pub fn register(registry: &mut Registry) {
     #[cfg(feature = "file")]
     registry.register_sink(
-        &["FileStreamSink", "org.apache.kafka.connect.file.FileStreamSinkConnector"],
+        &[
+            "FileStreamSink",
+            "org.apache.kafka.connect.file.FileStreamSinkConnector",
+        ],
         file::FileStreamSinkConnector,
     );
     let _ = registry;

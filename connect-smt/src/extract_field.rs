@@ -25,7 +25,10 @@ pub struct ExtractField {
 impl ExtractField {
     /// An unconfigured transform for the key or the value.
     pub fn new(target: Target) -> Self {
-        ExtractField { target, path: Vec::new() }
+        ExtractField {
+            target,
+            path: Vec::new(),
+        }
     }
 }
 
@@ -63,11 +66,18 @@ pub(crate) fn lookup<'a>(
         match s {
             Some(sc) => {
                 if sc.schema_type() != SchemaType::Struct {
-                    return Err(DataError::new(format!("field '{}' is not a struct", path[..i].join("."))).into());
+                    return Err(DataError::new(format!(
+                        "field '{}' is not a struct",
+                        path[..i].join(".")
+                    ))
+                    .into());
                 }
-                let f = sc
-                    .field(seg)
-                    .ok_or_else(|| ConnectError::Data(DataError::new(format!("Unknown field: {}", path[..=i].join(".")))))?;
+                let f = sc.field(seg).ok_or_else(|| {
+                    ConnectError::Data(DataError::new(format!(
+                        "Unknown field: {}",
+                        path[..=i].join(".")
+                    )))
+                })?;
                 s = Some(f.schema());
                 v = match v {
                     Some(Value::Struct(st)) => st.get(seg),
@@ -90,17 +100,38 @@ pub(crate) fn lookup<'a>(
 impl<R: Record> Transformation<R> for ExtractField {
     fn config_def(&self) -> ConfigDef {
         ConfigDef::new()
-            .define("field", ConfigType::String, None, Importance::Medium, "Field name to extract.")
+            .define(
+                "field",
+                ConfigType::String,
+                None,
+                Importance::Medium,
+                "Field name to extract.",
+            )
             .with_validator("field", Validator::non_empty())
-            .define("field.syntax.version", ConfigType::String, Some("V1"), Importance::Medium, "V1: plain field names; V2: dotted paths.")
+            .define(
+                "field.syntax.version",
+                ConfigType::String,
+                Some("V1"),
+                Importance::Medium,
+                "V1: plain field names; V2: dotted paths.",
+            )
             .with_validator("field.syntax.version", Validator::one_of(&["V1", "V2"]))
-            .define("replace.null.with.default", ConfigType::Boolean, Some("true"), Importance::Low, "Use a field's default when it is null.")
+            .define(
+                "replace.null.with.default",
+                ConfigType::Boolean,
+                Some("true"),
+                Importance::Low,
+                "Use a field's default when it is null.",
+            )
     }
 
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
         let c = Transformation::<R>::config_def(self).parse(props)?;
         let field = c.string("field").unwrap_or_default();
-        self.path = if c.string("field.syntax.version").is_some_and(|v| v.eq_ignore_ascii_case("V2")) {
+        self.path = if c
+            .string("field.syntax.version")
+            .is_some_and(|v| v.eq_ignore_ascii_case("V2"))
+        {
             parse_path(field).map_err(|e| ConfigError::new("field", e))?
         } else {
             vec![field.to_owned()]

@@ -67,7 +67,12 @@ fn parse_added(list: &[String], prefix: &str) -> Vec<AddedField> {
             };
             AddedField {
                 path: path.split('.').map(str::to_owned).collect(),
-                name: format!("{prefix}{}", alias.map(str::to_owned).unwrap_or_else(|| path.replace('.', "_"))),
+                name: format!(
+                    "{prefix}{}",
+                    alias
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| path.replace('.', "_"))
+                ),
             }
         })
         .collect()
@@ -76,7 +81,11 @@ fn parse_added(list: &[String], prefix: &str) -> Vec<AddedField> {
 /// An envelope field (`op`, `source.ts_ms`) and its schema, from a struct or a map envelope. A single
 /// name that is not a top-level envelope field is looked up in `source` (`table`, `db`, `lsn`), as
 /// Debezium does.
-fn envelope_field(schema: Option<&Schema>, env: &Value, path: &[String]) -> (Option<Schema>, Value) {
+fn envelope_field(
+    schema: Option<&Schema>,
+    env: &Value,
+    path: &[String],
+) -> (Option<Schema>, Value) {
     let top_level = match env {
         Value::Struct(st) => st.schema().field(&path[0]).is_some(),
         Value::Map(m) => m.get(&path[0]).is_some(),
@@ -121,7 +130,9 @@ impl ExtractNewRecordState {
     fn is_envelope(schema: Option<&Schema>, v: &Value) -> bool {
         match (schema, v) {
             (Some(s), Value::Struct(_)) => s.field("op").is_some() && s.field("after").is_some(),
-            (None, Value::Map(m)) => m.get("op").is_some() && (m.get("after").is_some() || m.get("before").is_some()),
+            (None, Value::Map(m)) => {
+                m.get("op").is_some() && (m.get("after").is_some() || m.get("before").is_some())
+            }
             _ => false,
         }
     }
@@ -161,34 +172,118 @@ impl ExtractNewRecordState {
 impl<R: Record> Transformation<R> for ExtractNewRecordState {
     fn config_def(&self) -> ConfigDef {
         ConfigDef::new()
-            .define_optional("delete.tombstone.handling.mode", ConfigType::String, Importance::Medium, "drop, tombstone, rewrite, rewrite-with-tombstone or delete-to-tombstone.")
-            .with_validator("delete.tombstone.handling.mode", Validator::one_of(&["drop", "tombstone", "rewrite", "rewrite-with-tombstone", "delete-to-tombstone"]))
-            .define_optional("drop.tombstones", ConfigType::Boolean, Importance::Low, "Legacy: drop tombstones.")
-            .define_optional("delete.handling.mode", ConfigType::String, Importance::Low, "Legacy: drop, rewrite or none.")
-            .with_validator("delete.handling.mode", Validator::one_of(&["drop", "rewrite", "none"]))
-            .define("add.fields", ConfigType::List, Some(""), Importance::Low, "Envelope fields to add to the row.")
-            .define("add.fields.prefix", ConfigType::String, Some("__"), Importance::Low, "Prefix of added fields.")
-            .define("add.headers", ConfigType::List, Some(""), Importance::Low, "Envelope fields to add as headers.")
-            .define("add.headers.prefix", ConfigType::String, Some("__"), Importance::Low, "Prefix of added headers.")
-            .define("route.by.field", ConfigType::String, Some(""), Importance::Low, "Row field whose value becomes the topic.")
+            .define_optional(
+                "delete.tombstone.handling.mode",
+                ConfigType::String,
+                Importance::Medium,
+                "drop, tombstone, rewrite, rewrite-with-tombstone or delete-to-tombstone.",
+            )
+            .with_validator(
+                "delete.tombstone.handling.mode",
+                Validator::one_of(&[
+                    "drop",
+                    "tombstone",
+                    "rewrite",
+                    "rewrite-with-tombstone",
+                    "delete-to-tombstone",
+                ]),
+            )
+            .define_optional(
+                "drop.tombstones",
+                ConfigType::Boolean,
+                Importance::Low,
+                "Legacy: drop tombstones.",
+            )
+            .define_optional(
+                "delete.handling.mode",
+                ConfigType::String,
+                Importance::Low,
+                "Legacy: drop, rewrite or none.",
+            )
+            .with_validator(
+                "delete.handling.mode",
+                Validator::one_of(&["drop", "rewrite", "none"]),
+            )
+            .define(
+                "add.fields",
+                ConfigType::List,
+                Some(""),
+                Importance::Low,
+                "Envelope fields to add to the row.",
+            )
+            .define(
+                "add.fields.prefix",
+                ConfigType::String,
+                Some("__"),
+                Importance::Low,
+                "Prefix of added fields.",
+            )
+            .define(
+                "add.headers",
+                ConfigType::List,
+                Some(""),
+                Importance::Low,
+                "Envelope fields to add as headers.",
+            )
+            .define(
+                "add.headers.prefix",
+                ConfigType::String,
+                Some("__"),
+                Importance::Low,
+                "Prefix of added headers.",
+            )
+            .define(
+                "route.by.field",
+                ConfigType::String,
+                Some(""),
+                Importance::Low,
+                "Row field whose value becomes the topic.",
+            )
     }
 
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
         let c = Transformation::<R>::config_def(self).parse(props)?;
-        self.mode = match c.string("delete.tombstone.handling.mode").map(str::to_ascii_lowercase).as_deref() {
+        self.mode = match c
+            .string("delete.tombstone.handling.mode")
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("drop") => DeleteMode::Drop,
             Some("tombstone") => DeleteMode::Tombstone,
             Some("rewrite") => DeleteMode::Rewrite,
             Some("rewrite-with-tombstone") => DeleteMode::RewriteWithTombstone,
             Some("delete-to-tombstone") => DeleteMode::DeleteToTombstone,
             _ => {
-                let legacy_drop_tombstones = props.get("drop.tombstones").map(|_| c.get("drop.tombstones") == Some(&connect_core::config::ConfigValue::Boolean(true)));
-                let legacy_delete = c.string("delete.handling.mode").map(str::to_ascii_lowercase);
+                let legacy_drop_tombstones = props.get("drop.tombstones").map(|_| {
+                    c.get("drop.tombstones")
+                        == Some(&connect_core::config::ConfigValue::Boolean(true))
+                });
+                let legacy_delete = c
+                    .string("delete.handling.mode")
+                    .map(str::to_ascii_lowercase);
                 match (legacy_delete.as_deref(), legacy_drop_tombstones) {
                     (None, None) => DeleteMode::Tombstone,
-                    (Some("rewrite"), dt) => if dt.unwrap_or(true) { DeleteMode::Rewrite } else { DeleteMode::RewriteWithTombstone },
-                    (Some("none"), dt) => if dt.unwrap_or(true) { DeleteMode::DeleteToTombstone } else { DeleteMode::PassThrough },
-                    (_, dt) => if dt.unwrap_or(true) { DeleteMode::Drop } else { DeleteMode::Tombstone },
+                    (Some("rewrite"), dt) => {
+                        if dt.unwrap_or(true) {
+                            DeleteMode::Rewrite
+                        } else {
+                            DeleteMode::RewriteWithTombstone
+                        }
+                    }
+                    (Some("none"), dt) => {
+                        if dt.unwrap_or(true) {
+                            DeleteMode::DeleteToTombstone
+                        } else {
+                            DeleteMode::PassThrough
+                        }
+                    }
+                    (_, dt) => {
+                        if dt.unwrap_or(true) {
+                            DeleteMode::Drop
+                        } else {
+                            DeleteMode::Tombstone
+                        }
+                    }
                 }
             }
         };
@@ -196,7 +291,10 @@ impl<R: Record> Transformation<R> for ExtractNewRecordState {
         let hp = c.string("add.headers.prefix").unwrap_or("__").to_owned();
         self.fields = parse_added(c.list("add.fields"), &fp);
         self.headers = parse_added(c.list("add.headers"), &hp);
-        self.route_by = c.string("route.by.field").filter(|s| !s.is_empty()).map(str::to_owned);
+        self.route_by = c
+            .string("route.by.field")
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
         Ok(())
     }
 
@@ -204,7 +302,9 @@ impl<R: Record> Transformation<R> for ExtractNewRecordState {
         let base = record.base_mut();
         if base.value.is_null() {
             return Ok(match self.mode {
-                DeleteMode::Tombstone | DeleteMode::RewriteWithTombstone | DeleteMode::PassThrough => Some(record),
+                DeleteMode::Tombstone
+                | DeleteMode::RewriteWithTombstone
+                | DeleteMode::PassThrough => Some(record),
                 _ => None,
             });
         }
@@ -220,7 +320,10 @@ impl<R: Record> Transformation<R> for ExtractNewRecordState {
         }
         let after = envelope_get(env_schema.as_ref(), &env, &["after".to_owned()]);
         let is_delete = op == "d" || after.1.is_null();
-        let rewrite = matches!(self.mode, DeleteMode::Rewrite | DeleteMode::RewriteWithTombstone);
+        let rewrite = matches!(
+            self.mode,
+            DeleteMode::Rewrite | DeleteMode::RewriteWithTombstone
+        );
         let (row_schema, row) = if is_delete {
             match self.mode {
                 DeleteMode::Drop | DeleteMode::Tombstone => return Ok(None),
@@ -247,15 +350,30 @@ impl<R: Record> Transformation<R> for ExtractNewRecordState {
             })
             .collect();
         if rewrite {
-            extras.push((DELETED.to_owned(), Some(Schema::optional_string()), Value::String(is_delete.to_string())));
+            extras.push((
+                DELETED.to_owned(),
+                Some(Schema::optional_string()),
+                Value::String(is_delete.to_string()),
+            ));
         }
         let (new_schema, new_value) = match (row_schema, row) {
             (Some(rs), Value::Struct(st)) if rs.schema_type() == SchemaType::Struct => {
                 let extra_schemas: Vec<(String, Schema)> = extras
                     .iter()
-                    .map(|(n, s, _)| (n.clone(), s.as_ref().map(optional).unwrap_or_else(Schema::optional_string)))
+                    .map(|(n, s, _)| {
+                        (
+                            n.clone(),
+                            s.as_ref()
+                                .map(optional)
+                                .unwrap_or_else(Schema::optional_string),
+                        )
+                    })
                     .collect();
-                let schema = if extras.is_empty() { rs } else { self.row_schema(&rs, &extra_schemas) };
+                let schema = if extras.is_empty() {
+                    rs
+                } else {
+                    self.row_schema(&rs, &extra_schemas)
+                };
                 let mut values = st.into_values();
                 values.extend(extras.into_iter().map(|(_, _, v)| v));
                 let s = Struct::from_values(schema.clone(), values)?;
@@ -268,7 +386,11 @@ impl<R: Record> Transformation<R> for ExtractNewRecordState {
                 (None, Value::Map(m))
             }
             (_, other) => {
-                return Err(DataError::new(format!("change event row is a {}, expected a struct or map", other.type_name())).into())
+                return Err(DataError::new(format!(
+                    "change event row is a {}, expected a struct or map",
+                    other.type_name()
+                ))
+                .into())
             }
         };
         if let Some(field) = &self.route_by {
@@ -277,7 +399,11 @@ impl<R: Record> Transformation<R> for ExtractNewRecordState {
                 Value::Map(m) => m.get(field).and_then(|v| v.as_str()).map(str::to_owned),
                 _ => None,
             };
-            base.topic = topic.ok_or_else(|| ConnectError::Data(DataError::new(format!("route.by.field '{field}' is missing or not a string"))))?;
+            base.topic = topic.ok_or_else(|| {
+                ConnectError::Data(DataError::new(format!(
+                    "route.by.field '{field}' is missing or not a string"
+                )))
+            })?;
         }
         base.value_schema = new_schema;
         base.value = new_value;

@@ -27,11 +27,20 @@ impl Spec {
             return None;
         }
         Some(if let Some(n) = s.strip_suffix('!') {
-            Spec { name: n.to_owned(), optional: false }
+            Spec {
+                name: n.to_owned(),
+                optional: false,
+            }
         } else if let Some(n) = s.strip_suffix('?') {
-            Spec { name: n.to_owned(), optional: true }
+            Spec {
+                name: n.to_owned(),
+                optional: true,
+            }
         } else {
-            Spec { name: s.to_owned(), optional: true }
+            Spec {
+                name: s.to_owned(),
+                optional: true,
+            }
         })
     }
 }
@@ -64,25 +73,65 @@ impl InsertField {
         }
     }
 
-    fn additions<'a, R: Record>(&'a self, r: &R) -> Result<Vec<(&'a Spec, Schema, Value)>, ConnectError> {
+    fn additions<'a, R: Record>(
+        &'a self,
+        r: &R,
+    ) -> Result<Vec<(&'a Spec, Schema, Value)>, ConnectError> {
         let base = r.base();
         let mut out = Vec::with_capacity(5);
-        let mut add = |spec: &'a Option<Spec>, schema: Schema, opt_schema: Schema, v: Option<Value>| -> Result<(), ConnectError> {
+        let mut add = |spec: &'a Option<Spec>,
+                       schema: Schema,
+                       opt_schema: Schema,
+                       v: Option<Value>|
+         -> Result<(), ConnectError> {
             if let Some(s) = spec {
                 match v {
                     None if !s.optional => {
-                        return Err(DataError::new(format!("required field '{}' has no value in this record", s.name)).into())
+                        return Err(DataError::new(format!(
+                            "required field '{}' has no value in this record",
+                            s.name
+                        ))
+                        .into())
                     }
-                    v => out.push((s, if s.optional { opt_schema } else { schema }, v.unwrap_or(Value::Null))),
+                    v => out.push((
+                        s,
+                        if s.optional { opt_schema } else { schema },
+                        v.unwrap_or(Value::Null),
+                    )),
                 }
             }
             Ok(())
         };
-        add(&self.topic, Schema::string(), Schema::optional_string(), Some(Value::String(base.topic.clone())))?;
-        add(&self.partition, Schema::int32(), Schema::optional_int32(), base.kafka_partition.map(Value::Int32))?;
-        add(&self.offset, Schema::int64(), Schema::optional_int64(), r.kafka_offset().map(Value::Int64))?;
-        add(&self.timestamp, Schema::timestamp().build(), Schema::timestamp().optional().build(), base.timestamp.map(Value::Timestamp))?;
-        add(&self.static_field, Schema::string(), Schema::optional_string(), self.static_value.clone().map(Value::String))?;
+        add(
+            &self.topic,
+            Schema::string(),
+            Schema::optional_string(),
+            Some(Value::String(base.topic.clone())),
+        )?;
+        add(
+            &self.partition,
+            Schema::int32(),
+            Schema::optional_int32(),
+            base.kafka_partition.map(Value::Int32),
+        )?;
+        add(
+            &self.offset,
+            Schema::int64(),
+            Schema::optional_int64(),
+            r.kafka_offset().map(Value::Int64),
+        )?;
+        add(
+            &self.timestamp,
+            Schema::timestamp().build(),
+            Schema::timestamp().optional().build(),
+            base.timestamp.map(Value::Timestamp),
+        )?;
+        add(
+            &self.static_field,
+            Schema::string(),
+            Schema::optional_string(),
+            self.static_value.clone().map(Value::String),
+        )?;
         Ok(out)
     }
 
@@ -124,13 +173,49 @@ impl InsertField {
 impl<R: Record> Transformation<R> for InsertField {
     fn config_def(&self) -> ConfigDef {
         ConfigDef::new()
-            .define_optional("topic.field", ConfigType::String, Importance::Medium, "Field for the topic name.")
-            .define_optional("partition.field", ConfigType::String, Importance::Medium, "Field for the Kafka partition.")
-            .define_optional("offset.field", ConfigType::String, Importance::Medium, "Field for the Kafka offset (sink connectors only).")
-            .define_optional("timestamp.field", ConfigType::String, Importance::Medium, "Field for the record timestamp.")
-            .define_optional("static.field", ConfigType::String, Importance::Medium, "Field for a static value.")
-            .define_optional("static.value", ConfigType::String, Importance::Medium, "The static value.")
-            .define("replace.null.with.default", ConfigType::Boolean, Some("true"), Importance::Low, "Use defaults for null fields.")
+            .define_optional(
+                "topic.field",
+                ConfigType::String,
+                Importance::Medium,
+                "Field for the topic name.",
+            )
+            .define_optional(
+                "partition.field",
+                ConfigType::String,
+                Importance::Medium,
+                "Field for the Kafka partition.",
+            )
+            .define_optional(
+                "offset.field",
+                ConfigType::String,
+                Importance::Medium,
+                "Field for the Kafka offset (sink connectors only).",
+            )
+            .define_optional(
+                "timestamp.field",
+                ConfigType::String,
+                Importance::Medium,
+                "Field for the record timestamp.",
+            )
+            .define_optional(
+                "static.field",
+                ConfigType::String,
+                Importance::Medium,
+                "Field for a static value.",
+            )
+            .define_optional(
+                "static.value",
+                ConfigType::String,
+                Importance::Medium,
+                "The static value.",
+            )
+            .define(
+                "replace.null.with.default",
+                ConfigType::Boolean,
+                Some("true"),
+                Importance::Low,
+                "Use defaults for null fields.",
+            )
     }
 
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
@@ -142,7 +227,10 @@ impl<R: Record> Transformation<R> for InsertField {
         self.static_field = Spec::parse(c.string("static.field"));
         self.static_value = c.string("static.value").map(str::to_owned);
         if self.static_field.is_some() && self.static_value.is_none() {
-            return Err(ConfigError::new("static.value", "required when static.field is set"));
+            return Err(ConfigError::new(
+                "static.value",
+                "required when static.field is set",
+            ));
         }
         Ok(())
     }

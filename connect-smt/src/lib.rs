@@ -28,20 +28,39 @@ pub fn register(registry: &mut Registry) {
     for (short, target) in [("Key", Target::Key), ("Value", Target::Value)] {
         let names = |base: &str| [format!("{base}${short}"), format!("{KC}{base}${short}")];
         let n = names("ExtractField");
-        registry.register_transform(&[&n[0], &n[1]], move || extract_field::ExtractField::new(target));
+        registry.register_transform(&[&n[0], &n[1]], move || {
+            extract_field::ExtractField::new(target)
+        });
         let n = names("MaskField");
         registry.register_transform(&[&n[0], &n[1]], move || mask_field::MaskField::new(target));
         let n = names("InsertField");
-        registry.register_transform(&[&n[0], &n[1]], move || insert_field::InsertField::new(target));
+        registry.register_transform(&[&n[0], &n[1]], move || {
+            insert_field::InsertField::new(target)
+        });
     }
-    registry.register_transform(&["ValueToKey", &format!("{KC}ValueToKey")], value_to_key::ValueToKey::default);
+    registry.register_transform(
+        &["ValueToKey", &format!("{KC}ValueToKey")],
+        value_to_key::ValueToKey::default,
+    );
     registry.register_transform(&["Filter", &format!("{KC}Filter")], filter::Filter::default);
     registry.register_transform(
-        &["ExtractNewRecordState", "io.debezium.transforms.ExtractNewRecordState"],
+        &[
+            "ExtractNewRecordState",
+            "io.debezium.transforms.ExtractNewRecordState",
+        ],
         extract_new_record_state::ExtractNewRecordState::default,
     );
     let p = "org.apache.kafka.connect.transforms.predicates.";
-    registry.register_predicate(&["TopicNameMatches", &format!("{p}TopicNameMatches")], predicates::TopicNameMatches::default);
-    registry.register_predicate(&["HasHeaderKey", &format!("{p}HasHeaderKey")], predicates::HasHeaderKey::default);
-    registry.register_predicate(&["RecordIsTombstone", &format!("{p}RecordIsTombstone")], predicates::RecordIsTombstone::default);
+    registry.register_predicate(
+        &["TopicNameMatches", &format!("{p}TopicNameMatches")],
+        predicates::TopicNameMatches::default,
+    );
+    registry.register_predicate(
+        &["HasHeaderKey", &format!("{p}HasHeaderKey")],
+        predicates::HasHeaderKey::default,
+    );
+    registry.register_predicate(
+        &["RecordIsTombstone", &format!("{p}RecordIsTombstone")],
+        predicates::RecordIsTombstone::default,
+    );
 }

@@ -26,7 +26,11 @@ pub struct MaskField {
 impl MaskField {
     /// An unconfigured transform for the key or the value.
     pub fn new(target: Target) -> Self {
-        MaskField { target, fields: HashSet::new(), replacement: None }
+        MaskField {
+            target,
+            fields: HashSet::new(),
+            replacement: None,
+        }
     }
 
     fn masked(&self, field: &str, v: &Value) -> Result<Value, ConnectError> {
@@ -47,7 +51,11 @@ impl MaskField {
                 Value::Int64(_) => Value::Int64(r.trim().parse().map_err(|_| bad("int64"))?),
                 Value::Float32(_) => Value::Float32(r.trim().parse().map_err(|_| bad("float32"))?),
                 Value::Float64(_) => Value::Float64(r.trim().parse().map_err(|_| bad("float64"))?),
-                Value::Decimal(d) => Value::Decimal(Decimal::parse(r.trim()).and_then(|x| x.rescale(d.scale())).map_err(|_| bad("Decimal"))?),
+                Value::Decimal(d) => Value::Decimal(
+                    Decimal::parse(r.trim())
+                        .and_then(|x| x.rescale(d.scale()))
+                        .map_err(|_| bad("Decimal"))?,
+                ),
                 other => {
                     return Err(DataError::new(format!(
                         "Cannot mask value of type {} with a replacement (field '{field}')",
@@ -84,9 +92,20 @@ impl MaskField {
 impl<R: Record> Transformation<R> for MaskField {
     fn config_def(&self) -> ConfigDef {
         ConfigDef::new()
-            .define("fields", ConfigType::List, None, Importance::High, "Names of fields to mask.")
+            .define(
+                "fields",
+                ConfigType::List,
+                None,
+                Importance::High,
+                "Names of fields to mask.",
+            )
             .with_validator("fields", Validator::non_empty())
-            .define_optional("replacement", ConfigType::String, Importance::Low, "Replacement for string and numeric fields.")
+            .define_optional(
+                "replacement",
+                ConfigType::String,
+                Importance::Low,
+                "Replacement for string and numeric fields.",
+            )
     }
 
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {

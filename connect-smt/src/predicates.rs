@@ -16,19 +16,28 @@ pub struct TopicNameMatches {
 impl<R: Record> Predicate<R> for TopicNameMatches {
     fn config_def(&self) -> ConfigDef {
         ConfigDef::new()
-            .define("pattern", ConfigType::String, None, Importance::Medium, "Regex the whole topic name must match.")
+            .define(
+                "pattern",
+                ConfigType::String,
+                None,
+                Importance::Medium,
+                "Regex the whole topic name must match.",
+            )
             .with_validator("pattern", Validator::non_empty())
     }
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
         let c = Predicate::<R>::config_def(self).parse(props)?;
         let p = c.string("pattern").unwrap_or_default();
         self.pattern = Some(
-            Regex::new(&format!("^(?:{p})$")).map_err(|e| ConfigError::new("pattern", format!("invalid regex: {e}")))?,
+            Regex::new(&format!("^(?:{p})$"))
+                .map_err(|e| ConfigError::new("pattern", format!("invalid regex: {e}")))?,
         );
         Ok(())
     }
     fn test(&self, record: &R) -> bool {
-        self.pattern.as_ref().is_some_and(|p| p.is_match(&record.base().topic))
+        self.pattern
+            .as_ref()
+            .is_some_and(|p| p.is_match(&record.base().topic))
     }
 }
 
@@ -41,7 +50,13 @@ pub struct HasHeaderKey {
 impl<R: Record> Predicate<R> for HasHeaderKey {
     fn config_def(&self) -> ConfigDef {
         ConfigDef::new()
-            .define("name", ConfigType::String, None, Importance::Medium, "Header name.")
+            .define(
+                "name",
+                ConfigType::String,
+                None,
+                Importance::Medium,
+                "Header name.",
+            )
             .with_validator("name", Validator::non_empty())
     }
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {

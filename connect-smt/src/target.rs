@@ -15,7 +15,7 @@ pub enum Target {
 
 impl Target {
     /// The schema and value of the part.
-    pub fn get<'a>(self, r: &'a ConnectRecord) -> (Option<&'a Schema>, &'a Value) {
+    pub fn get(self, r: &ConnectRecord) -> (Option<&Schema>, &Value) {
         match self {
             Target::Key => (r.key_schema.as_ref(), &r.key),
             Target::Value => (r.value_schema.as_ref(), &r.value),

@@ -30,9 +30,9 @@ impl ValueToKey {
         }
         let mut b = SchemaBuilder::struct_();
         for f in &self.fields {
-            let field = value_schema
-                .field(f)
-                .ok_or_else(|| ConnectError::Data(DataError::new(format!("Field does not exist: {f}"))))?;
+            let field = value_schema.field(f).ok_or_else(|| {
+                ConnectError::Data(DataError::new(format!("Field does not exist: {f}")))
+            })?;
             b = b.field(f.clone(), field.schema().clone());
         }
         let s = b.build();
@@ -46,9 +46,21 @@ impl ValueToKey {
 impl<R: Record> Transformation<R> for ValueToKey {
     fn config_def(&self) -> ConfigDef {
         ConfigDef::new()
-            .define("fields", ConfigType::List, None, Importance::High, "Value fields that make up the key.")
+            .define(
+                "fields",
+                ConfigType::List,
+                None,
+                Importance::High,
+                "Value fields that make up the key.",
+            )
             .with_validator("fields", Validator::non_empty())
-            .define("replace.null.with.default", ConfigType::Boolean, Some("true"), Importance::Low, "Use defaults for null fields.")
+            .define(
+                "replace.null.with.default",
+                ConfigType::Boolean,
+                Some("true"),
+                Importance::Low,
+                "Use defaults for null fields.",
+            )
     }
 
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
@@ -63,14 +75,21 @@ impl<R: Record> Transformation<R> for ValueToKey {
             (None, Value::Map(m)) => {
                 let mut key = Map::with_capacity(self.fields.len());
                 for f in &self.fields {
-                    key.push(Value::String(f.clone()), m.get(f).cloned().unwrap_or(Value::Null));
+                    key.push(
+                        Value::String(f.clone()),
+                        m.get(f).cloned().unwrap_or(Value::Null),
+                    );
                 }
                 base.key_schema = None;
                 base.key = Value::Map(key);
             }
             (Some(vs), Value::Struct(st)) => {
                 let ks = self.key_schema(vs)?;
-                let values = self.fields.iter().map(|f| st.get(f).cloned().unwrap_or(Value::Null)).collect();
+                let values = self
+                    .fields
+                    .iter()
+                    .map(|f| st.get(f).cloned().unwrap_or(Value::Null))
+                    .collect();
                 base.key = Value::Struct(Struct::from_values(ks.clone(), values)?);
                 base.key_schema = Some(ks);
             }

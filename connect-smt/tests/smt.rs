@@ -2,7 +2,9 @@
 
 use connect_core::config::Props;
 use connect_core::data::{Decimal, Map, Schema, SchemaBuilder, Struct, Value};
-use connect_core::record::{ConnectRecord, SinkRecord, SourceRecord, TimestampType, TopicPartitionOffset};
+use connect_core::record::{
+    ConnectRecord, SinkRecord, SourceRecord, TimestampType, TopicPartitionOffset,
+};
 use connect_core::registry::Registry;
 use connect_core::transform::TransformChain;
 
@@ -17,12 +19,29 @@ fn chain_err(pairs: &[(&str, &str)]) -> String {
     let mut r = Registry::with_builtins();
     connect_smt::register(&mut r);
     let props: Props = pairs.iter().map(|(k, v)| (*k, *v)).collect();
-    r.transform_chain::<SourceRecord>(&props).err().unwrap().to_string()
+    r.transform_chain::<SourceRecord>(&props)
+        .err()
+        .unwrap()
+        .to_string()
 }
 
-fn src(key: Value, key_schema: Option<Schema>, value: Value, value_schema: Option<Schema>) -> SourceRecord {
+fn src(
+    key: Value,
+    key_schema: Option<Schema>,
+    value: Value,
+    value_schema: Option<Schema>,
+) -> SourceRecord {
     SourceRecord {
-        record: ConnectRecord { topic: "t".into(), kafka_partition: Some(2), key, key_schema, value, value_schema, timestamp: Some(1_700_000_000_000), ..Default::default() },
+        record: ConnectRecord {
+            topic: "t".into(),
+            kafka_partition: Some(2),
+            key,
+            key_schema,
+            value,
+            value_schema,
+            timestamp: Some(1_700_000_000_000),
+            ..Default::default()
+        },
         ..Default::default()
     }
 }
@@ -47,29 +66,65 @@ fn patient() -> (Schema, Value) {
     v.put("mrn", "M1").unwrap();
     v.put("ssn", "123-45-6789").unwrap();
     v.put("age", 44i32).unwrap();
-    v.put("balance", Value::Decimal(Decimal::new(1050, 2))).unwrap();
+    v.put("balance", Value::Decimal(Decimal::new(1050, 2)))
+        .unwrap();
     v.put("dob", Value::Date(3000)).unwrap();
     (s, Value::Struct(v))
 }
 
 #[test]
 fn extract_field_key_schemaless_and_struct() {
-    let c = chain::<SourceRecord>(&[("transforms", "x"), ("transforms.x.type", "org.apache.kafka.connect.transforms.ExtractField$Key"), ("transforms.x.field", "providerId")]);
-    let r = c.apply(src(map(&[("providerId", "P-1".into()), ("x", 1i64.into())]), None, Value::Null, None)).unwrap().unwrap();
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "x"),
+        (
+            "transforms.x.type",
+            "org.apache.kafka.connect.transforms.ExtractField$Key",
+        ),
+        ("transforms.x.field", "providerId"),
+    ]);
+    let r = c
+        .apply(src(
+            map(&[("providerId", "P-1".into()), ("x", 1i64.into())]),
+            None,
+            Value::Null,
+            None,
+        ))
+        .unwrap()
+        .unwrap();
     assert_eq!(r.record.key, Value::from("P-1"));
     assert!(r.record.key_schema.is_none());
-    let missing = c.apply(src(map(&[]), None, Value::Null, None)).unwrap().unwrap();
+    let missing = c
+        .apply(src(map(&[]), None, Value::Null, None))
+        .unwrap()
+        .unwrap();
     assert_eq!(missing.record.key, Value::Null);
     let (s, v) = patient();
-    let c = chain::<SourceRecord>(&[("transforms", "x"), ("transforms.x.type", "ExtractField$Value"), ("transforms.x.field", "mrn")]);
-    let r = c.apply(src(Value::Null, None, v.clone(), Some(s.clone()))).unwrap().unwrap();
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "x"),
+        ("transforms.x.type", "ExtractField$Value"),
+        ("transforms.x.field", "mrn"),
+    ]);
+    let r = c
+        .apply(src(Value::Null, None, v.clone(), Some(s.clone())))
+        .unwrap()
+        .unwrap();
     assert_eq!(r.record.value, Value::from("M1"));
     assert_eq!(r.record.value_schema, Some(Schema::string()));
-    let c = chain::<SourceRecord>(&[("transforms", "x"), ("transforms.x.type", "ExtractField$Value"), ("transforms.x.field", "nope")]);
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "x"),
+        ("transforms.x.type", "ExtractField$Value"),
+        ("transforms.x.field", "nope"),
+    ]);
     let e = c.apply(src(Value::Null, None, v, Some(s))).unwrap_err();
     assert!(e.error.to_string().contains("Unknown field: nope"));
-    let e = c.apply(src(Value::Null, None, Value::from("text"), None)).unwrap_err();
-    assert!(e.error.to_string().contains("Only Map objects supported"), "{}", e.error);
+    let e = c
+        .apply(src(Value::Null, None, Value::from("text"), None))
+        .unwrap_err();
+    assert!(
+        e.error.to_string().contains("Only Map objects supported"),
+        "{}",
+        e.error
+    );
 }
 
 #[test]
@@ -81,14 +136,28 @@ fn extract_field_v2_nested_path() {
         ("transforms.x.field.syntax.version", "V2"),
     ]);
     let v = map(&[("PID", map(&[("3.1", "12345".into())]))]);
-    assert_eq!(c.apply(src(Value::Null, None, v, None)).unwrap().unwrap().record.value, Value::from("12345"));
+    assert_eq!(
+        c.apply(src(Value::Null, None, v, None))
+            .unwrap()
+            .unwrap()
+            .record
+            .value,
+        Value::from("12345")
+    );
 }
 
 #[test]
 fn mask_field_type_aware_and_replacement() {
     let (s, v) = patient();
-    let c = chain::<SourceRecord>(&[("transforms", "m"), ("transforms.m.type", "MaskField$Value"), ("transforms.m.fields", "ssn,age,balance,dob")]);
-    let r = c.apply(src(Value::Null, None, v.clone(), Some(s.clone()))).unwrap().unwrap();
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "m"),
+        ("transforms.m.type", "MaskField$Value"),
+        ("transforms.m.fields", "ssn,age,balance,dob"),
+    ]);
+    let r = c
+        .apply(src(Value::Null, None, v.clone(), Some(s.clone())))
+        .unwrap()
+        .unwrap();
     let st = r.record.value.as_struct().unwrap();
     assert_eq!(st.get("ssn"), Some(&Value::from("")));
     assert_eq!(st.get("age"), Some(&Value::Int32(0)));
@@ -96,12 +165,37 @@ fn mask_field_type_aware_and_replacement() {
     assert_eq!(st.get("dob"), Some(&Value::Date(0)));
     assert_eq!(st.get("mrn"), Some(&Value::from("M1")));
     assert!(st.validate().is_ok());
-    let c = chain::<SourceRecord>(&[("transforms", "m"), ("transforms.m.type", "MaskField$Value"), ("transforms.m.fields", "ssn"), ("transforms.m.replacement", "***-**-****")]);
-    let r = c.apply(src(Value::Null, None, map(&[("ssn", "123-45-6789".into())]), None)).unwrap().unwrap();
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "m"),
+        ("transforms.m.type", "MaskField$Value"),
+        ("transforms.m.fields", "ssn"),
+        ("transforms.m.replacement", "***-**-****"),
+    ]);
+    let r = c
+        .apply(src(
+            Value::Null,
+            None,
+            map(&[("ssn", "123-45-6789".into())]),
+            None,
+        ))
+        .unwrap()
+        .unwrap();
     assert_eq!(r.record.value, map(&[("ssn", "***-**-****".into())]));
-    let c = chain::<SourceRecord>(&[("transforms", "m"), ("transforms.m.type", "MaskField$Value"), ("transforms.m.fields", "age"), ("transforms.m.replacement", "abc")]);
-    assert!(c.apply(src(Value::Null, None, v, Some(s))).is_err(), "bad replacement for int is a data error");
-    assert!(chain_err(&[("transforms", "m"), ("transforms.m.type", "MaskField$Value")]).contains("transforms.m.fields"));
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "m"),
+        ("transforms.m.type", "MaskField$Value"),
+        ("transforms.m.fields", "age"),
+        ("transforms.m.replacement", "abc"),
+    ]);
+    assert!(
+        c.apply(src(Value::Null, None, v, Some(s))).is_err(),
+        "bad replacement for int is a data error"
+    );
+    assert!(chain_err(&[
+        ("transforms", "m"),
+        ("transforms.m.type", "MaskField$Value")
+    ])
+    .contains("transforms.m.fields"));
 }
 
 #[test]
@@ -116,10 +210,19 @@ fn insert_field_struct_and_map_with_required_and_optional() {
         ("transforms.i.static.value", "ehr-a"),
     ]);
     let rec = SinkRecord {
-        record: ConnectRecord { topic: "clinical".into(), value: v, value_schema: Some(s), ..Default::default() },
+        record: ConnectRecord {
+            topic: "clinical".into(),
+            value: v,
+            value_schema: Some(s),
+            ..Default::default()
+        },
         kafka_offset: 42,
         timestamp_type: TimestampType::CreateTime,
-        original: TopicPartitionOffset { topic: "clinical".into(), partition: 0, offset: 42 },
+        original: TopicPartitionOffset {
+            topic: "clinical".into(),
+            partition: 0,
+            offset: 42,
+        },
     };
     let r = c.apply(rec).unwrap().unwrap();
     let st = r.record.value.as_struct().unwrap();
@@ -130,17 +233,31 @@ fn insert_field_struct_and_map_with_required_and_optional() {
     assert!(st.schema().field("offset").unwrap().schema().is_optional());
     assert!(st.validate().is_ok());
     // A source record has no Kafka offset: optional offset field is null, required would fail.
-    let c = chain::<SourceRecord>(&[("transforms", "i"), ("transforms.i.type", "InsertField$Value"), ("transforms.i.offset.field", "o!")]);
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "i"),
+        ("transforms.i.type", "InsertField$Value"),
+        ("transforms.i.offset.field", "o!"),
+    ]);
     assert!(c.apply(src(Value::Null, None, map(&[]), None)).is_err());
-    let tomb = c.apply(src(Value::Null, None, Value::Null, None)).unwrap().unwrap();
+    let tomb = c
+        .apply(src(Value::Null, None, Value::Null, None))
+        .unwrap()
+        .unwrap();
     assert_eq!(tomb.record.value, Value::Null);
 }
 
 #[test]
 fn value_to_key_struct() {
     let (s, v) = patient();
-    let c = chain::<SourceRecord>(&[("transforms", "k"), ("transforms.k.type", "ValueToKey"), ("transforms.k.fields", "mrn,age")]);
-    let r = c.apply(src(Value::Null, None, v, Some(s))).unwrap().unwrap();
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "k"),
+        ("transforms.k.type", "ValueToKey"),
+        ("transforms.k.fields", "mrn,age"),
+    ]);
+    let r = c
+        .apply(src(Value::Null, None, v, Some(s)))
+        .unwrap()
+        .unwrap();
     let k = r.record.key.as_struct().unwrap();
     assert_eq!(k.get("mrn"), Some(&Value::from("M1")));
     assert_eq!(k.get("age"), Some(&Value::Int32(44)));
@@ -151,10 +268,16 @@ fn value_to_key_struct() {
 fn filter_with_predicate_and_negate() {
     let pairs = [
         ("transforms", "drop"),
-        ("transforms.drop.type", "org.apache.kafka.connect.transforms.Filter"),
+        (
+            "transforms.drop.type",
+            "org.apache.kafka.connect.transforms.Filter",
+        ),
         ("transforms.drop.predicate", "isTest"),
         ("predicates", "isTest"),
-        ("predicates.isTest.type", "org.apache.kafka.connect.transforms.predicates.TopicNameMatches"),
+        (
+            "predicates.isTest.type",
+            "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
+        ),
         ("predicates.isTest.pattern", "test\\..*"),
     ];
     let c = chain::<SourceRecord>(&pairs);
@@ -167,12 +290,29 @@ fn filter_with_predicate_and_negate() {
     negated.push(("transforms.drop.negate", "true"));
     let c = chain::<SourceRecord>(&negated);
     assert!(c.apply(r).unwrap().is_none());
-    assert!(chain_err(&[("transforms", "f"), ("transforms.f.type", "Filter"), ("transforms.f.predicate", "missing")]).contains("transforms.f.predicate"));
+    assert!(chain_err(&[
+        ("transforms", "f"),
+        ("transforms.f.type", "Filter"),
+        ("transforms.f.predicate", "missing")
+    ])
+    .contains("transforms.f.predicate"));
 }
 
-fn debezium_event(op: &str, before: Option<(i32, &str)>, after: Option<(i32, &str)>) -> (Schema, Value) {
-    let row = SchemaBuilder::struct_().name("clinical.patients.patient.Value").optional().field("id", Schema::int32()).field("name", Schema::string()).build();
-    let source = SchemaBuilder::struct_().field("table", Schema::string()).field("ts_ms", Schema::int64()).build();
+fn debezium_event(
+    op: &str,
+    before: Option<(i32, &str)>,
+    after: Option<(i32, &str)>,
+) -> (Schema, Value) {
+    let row = SchemaBuilder::struct_()
+        .name("clinical.patients.patient.Value")
+        .optional()
+        .field("id", Schema::int32())
+        .field("name", Schema::string())
+        .build();
+    let source = SchemaBuilder::struct_()
+        .field("table", Schema::string())
+        .field("ts_ms", Schema::int64())
+        .build();
     let env = SchemaBuilder::struct_()
         .name("clinical.patients.patient.Envelope")
         .field("before", row.clone())
@@ -203,7 +343,13 @@ fn debezium_event(op: &str, before: Option<(i32, &str)>, after: Option<(i32, &st
 
 #[test]
 fn extract_new_record_state_modes() {
-    let base = [("transforms", "unwrap"), ("transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState")];
+    let base = [
+        ("transforms", "unwrap"),
+        (
+            "transforms.unwrap.type",
+            "io.debezium.transforms.ExtractNewRecordState",
+        ),
+    ];
     let with = |extra: &[(&'static str, &'static str)]| {
         let mut v = base.to_vec();
         v.extend_from_slice(extra);
@@ -218,8 +364,14 @@ fn extract_new_record_state_modes() {
     // The seed's legacy config: drop.tombstones=false -> deletes dropped, tombstones kept.
     let seed = with(&[("transforms.unwrap.drop.tombstones", "false")]);
     let r = seed.apply(ev(&update)).unwrap().unwrap();
-    assert_eq!(r.record.value.as_struct().unwrap().get("name"), Some(&Value::from("Anne")));
-    assert_eq!(r.record.value_schema.as_ref().unwrap().name(), Some("clinical.patients.patient.Value"));
+    assert_eq!(
+        r.record.value.as_struct().unwrap().get("name"),
+        Some(&Value::from("Anne"))
+    );
+    assert_eq!(
+        r.record.value_schema.as_ref().unwrap().name(),
+        Some("clinical.patients.patient.Value")
+    );
     assert!(seed.apply(ev(&delete)).unwrap().is_none());
     assert!(seed.apply(tomb.clone()).unwrap().is_some());
     assert!(seed.apply(ev(&truncate)).unwrap().is_none());
@@ -228,37 +380,82 @@ fn extract_new_record_state_modes() {
     assert!(drop.apply(tomb.clone()).unwrap().is_none());
     assert!(drop.apply(ev(&delete)).unwrap().is_none());
 
-    let rewrite = with(&[("transforms.unwrap.delete.tombstone.handling.mode", "rewrite"), ("transforms.unwrap.add.fields", "op,source.ts_ms,table:tbl")]);
+    let rewrite = with(&[
+        (
+            "transforms.unwrap.delete.tombstone.handling.mode",
+            "rewrite",
+        ),
+        ("transforms.unwrap.add.fields", "op,source.ts_ms,table:tbl"),
+    ]);
     let r = rewrite.apply(ev(&delete)).unwrap().unwrap();
     let st = r.record.value.as_struct().unwrap();
     assert_eq!(st.get("__deleted"), Some(&Value::from("true")));
     assert_eq!(st.get("name"), Some(&Value::from("Anne")));
     assert_eq!(st.get("__op"), Some(&Value::from("d")));
-    assert_eq!(st.get("__source_ts_ms"), Some(&Value::Int64(1_700_000_000_123)));
-    assert_eq!(st.get("__tbl"), Some(&Value::from("patient")), "source fields by bare name, renamed");
+    assert_eq!(
+        st.get("__source_ts_ms"),
+        Some(&Value::Int64(1_700_000_000_123))
+    );
+    assert_eq!(
+        st.get("__tbl"),
+        Some(&Value::from("patient")),
+        "source fields by bare name, renamed"
+    );
     assert!(st.validate().is_ok());
     let r = rewrite.apply(ev(&update)).unwrap().unwrap();
-    assert_eq!(r.record.value.as_struct().unwrap().get("__deleted"), Some(&Value::from("false")));
+    assert_eq!(
+        r.record.value.as_struct().unwrap().get("__deleted"),
+        Some(&Value::from("false"))
+    );
     assert!(rewrite.apply(tomb.clone()).unwrap().is_none());
-    let rwt = with(&[("transforms.unwrap.delete.tombstone.handling.mode", "rewrite-with-tombstone")]);
+    let rwt = with(&[(
+        "transforms.unwrap.delete.tombstone.handling.mode",
+        "rewrite-with-tombstone",
+    )]);
     assert!(rwt.apply(tomb.clone()).unwrap().is_some());
 
-    let d2t = with(&[("transforms.unwrap.delete.tombstone.handling.mode", "delete-to-tombstone"), ("transforms.unwrap.add.headers", "op")]);
+    let d2t = with(&[
+        (
+            "transforms.unwrap.delete.tombstone.handling.mode",
+            "delete-to-tombstone",
+        ),
+        ("transforms.unwrap.add.headers", "op"),
+    ]);
     let r = d2t.apply(ev(&delete)).unwrap().unwrap();
     assert_eq!(r.record.value, Value::Null);
     assert!(d2t.apply(tomb).unwrap().is_none());
     let r = d2t.apply(ev(&update)).unwrap().unwrap();
-    assert_eq!(r.record.headers.last_with_name("__op").map(|h| h.value.clone()), Some(Value::from("u")));
+    assert_eq!(
+        r.record
+            .headers
+            .last_with_name("__op")
+            .map(|h| h.value.clone()),
+        Some(Value::from("u"))
+    );
 
     let route = with(&[("transforms.unwrap.route.by.field", "name")]);
-    assert_eq!(route.apply(ev(&update)).unwrap().unwrap().record.topic, "Anne");
+    assert_eq!(
+        route.apply(ev(&update)).unwrap().unwrap().record.topic,
+        "Anne"
+    );
 
     // Not a change event: untouched.
     let plain = src(Value::Null, None, map(&[("x", 1i64.into())]), None);
     assert_eq!(seed.apply(plain.clone()).unwrap().unwrap(), plain);
     // Schemaless envelope (JsonConverter schemas.enable=false upstream).
-    let m = map(&[("op", "c".into()), ("before", Value::Null), ("after", map(&[("id", 5i64.into())]))]);
-    assert_eq!(seed.apply(src(Value::Null, None, m, None)).unwrap().unwrap().record.value, map(&[("id", 5i64.into())]));
+    let m = map(&[
+        ("op", "c".into()),
+        ("before", Value::Null),
+        ("after", map(&[("id", 5i64.into())])),
+    ]);
+    assert_eq!(
+        seed.apply(src(Value::Null, None, m, None))
+            .unwrap()
+            .unwrap()
+            .record
+            .value,
+        map(&[("id", 5i64.into())])
+    );
 }
 
 #[test]
@@ -272,6 +469,12 @@ fn predicates_has_header_and_tombstone() {
         ("predicates.hdr.type", "HasHeaderKey"),
         ("predicates.hdr.name", "x"),
     ]);
-    assert!(c.apply(src(Value::Null, None, Value::Null, None)).unwrap().is_none());
-    assert!(c.apply(src(Value::Null, None, map(&[]), None)).unwrap().is_some());
+    assert!(c
+        .apply(src(Value::Null, None, Value::Null, None))
+        .unwrap()
+        .is_none());
+    assert!(c
+        .apply(src(Value::Null, None, map(&[]), None))
+        .unwrap()
+        .is_some());
 }

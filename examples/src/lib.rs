@@ -1,1 +1,3 @@
+//! Pipelines shared by the runnable examples and the tests that run them against real brokers.
 
+pub mod quickstart;

@@ -129,26 +129,119 @@ impl Default for ErrorPolicy {
 /// `SourceConnectorConfig` common keys).
 pub fn common_connector_def() -> ConfigDef {
     ConfigDef::new()
-        .define("name", ConfigType::String, None, Importance::High, "Globally unique name of the connector.")
-        .define("connector.class", ConfigType::Class, None, Importance::High, "The connector plugin: a Java class name or a Rust alias.")
-        .define("tasks.max", ConfigType::Int, Some("1"), Importance::High, "Maximum number of tasks.")
+        .define(
+            "name",
+            ConfigType::String,
+            None,
+            Importance::High,
+            "Globally unique name of the connector.",
+        )
+        .define(
+            "connector.class",
+            ConfigType::Class,
+            None,
+            Importance::High,
+            "The connector plugin: a Java class name or a Rust alias.",
+        )
+        .define(
+            "tasks.max",
+            ConfigType::Int,
+            Some("1"),
+            Importance::High,
+            "Maximum number of tasks.",
+        )
         .with_validator("tasks.max", Validator::at_least(1))
-        .define_optional("key.converter", ConfigType::Class, Importance::Low, "Converter for keys; overrides the worker's.")
-        .define_optional("value.converter", ConfigType::Class, Importance::Low, "Converter for values; overrides the worker's.")
-        .define_optional("header.converter", ConfigType::Class, Importance::Low, "Converter for headers; overrides the worker's.")
-        .define("transforms", ConfigType::List, Some(""), Importance::Low, "Aliases of the transformations, applied in order.")
-        .define("predicates", ConfigType::List, Some(""), Importance::Low, "Aliases of the predicates used by transformations.")
-        .define("errors.retry.timeout", ConfigType::Long, Some("0"), Importance::Medium, "Milliseconds to retry a failed operation; -1 retries forever.")
+        .define_optional(
+            "key.converter",
+            ConfigType::Class,
+            Importance::Low,
+            "Converter for keys; overrides the worker's.",
+        )
+        .define_optional(
+            "value.converter",
+            ConfigType::Class,
+            Importance::Low,
+            "Converter for values; overrides the worker's.",
+        )
+        .define_optional(
+            "header.converter",
+            ConfigType::Class,
+            Importance::Low,
+            "Converter for headers; overrides the worker's.",
+        )
+        .define(
+            "transforms",
+            ConfigType::List,
+            Some(""),
+            Importance::Low,
+            "Aliases of the transformations, applied in order.",
+        )
+        .define(
+            "predicates",
+            ConfigType::List,
+            Some(""),
+            Importance::Low,
+            "Aliases of the predicates used by transformations.",
+        )
+        .define(
+            "errors.retry.timeout",
+            ConfigType::Long,
+            Some("0"),
+            Importance::Medium,
+            "Milliseconds to retry a failed operation; -1 retries forever.",
+        )
         .with_validator("errors.retry.timeout", Validator::at_least(-1))
-        .define("errors.retry.delay.max.ms", ConfigType::Long, Some("60000"), Importance::Medium, "Maximum delay between retries.")
+        .define(
+            "errors.retry.delay.max.ms",
+            ConfigType::Long,
+            Some("60000"),
+            Importance::Medium,
+            "Maximum delay between retries.",
+        )
         .with_validator("errors.retry.delay.max.ms", Validator::at_least(1))
-        .define("errors.tolerance", ConfigType::String, Some("none"), Importance::Medium, "none: fail the task on an error; all: skip failed records.")
+        .define(
+            "errors.tolerance",
+            ConfigType::String,
+            Some("none"),
+            Importance::Medium,
+            "none: fail the task on an error; all: skip failed records.",
+        )
         .with_validator("errors.tolerance", Validator::one_of(&["none", "all"]))
-        .define("errors.log.enable", ConfigType::Boolean, Some("false"), Importance::Medium, "Log each error.")
-        .define("errors.log.include.messages", ConfigType::Boolean, Some("false"), Importance::Medium, "Include record coordinates and payloads in error logs (may hold PHI).")
-        .define("errors.deadletterqueue.topic.name", ConfigType::String, Some(""), Importance::Medium, "Topic that receives failed records.")
-        .define("errors.deadletterqueue.topic.replication.factor", ConfigType::Int, Some("3"), Importance::Low, "Replication factor of the DLQ topic when created.")
-        .define("errors.deadletterqueue.context.headers.enable", ConfigType::Boolean, Some("false"), Importance::Medium, "Add __connect.errors.* headers to DLQ records.")
+        .define(
+            "errors.log.enable",
+            ConfigType::Boolean,
+            Some("false"),
+            Importance::Medium,
+            "Log each error.",
+        )
+        .define(
+            "errors.log.include.messages",
+            ConfigType::Boolean,
+            Some("false"),
+            Importance::Medium,
+            "Include record coordinates and payloads in error logs (may hold PHI).",
+        )
+        .define(
+            "errors.deadletterqueue.topic.name",
+            ConfigType::String,
+            Some(""),
+            Importance::Medium,
+            "Topic that receives failed records.",
+        )
+        .define(
+            "errors.deadletterqueue.topic.replication.factor",
+            ConfigType::Int,
+            Some("3"),
+            Importance::Low,
+            "Replication factor of the DLQ topic when created.",
+        )
+        .define(
+            "errors.deadletterqueue.context.headers.enable",
+            ConfigType::Boolean,
+            Some("false"),
+            Importance::Medium,
+            "Add __connect.errors.* headers to DLQ records.",
+        )
 }
 
 impl ErrorPolicy {

@@ -113,7 +113,10 @@ impl Validator {
                 if allowed.iter().any(|a| a.eq_ignore_ascii_case(s)) {
                     Ok(())
                 } else {
-                    Err(format!("must be one of [{}], got '{s}'", allowed.join(", ")))
+                    Err(format!(
+                        "must be one of [{}], got '{s}'",
+                        allowed.join(", ")
+                    ))
                 }
             };
             match v {
@@ -454,7 +457,13 @@ mod tests {
         ConfigDef::new()
             .define("name", ConfigType::String, None, Importance::High, "n")
             .define("n", ConfigType::Int, Some("5"), Importance::Low, "n")
-            .define("flag", ConfigType::Boolean, Some("false"), Importance::Low, "f")
+            .define(
+                "flag",
+                ConfigType::Boolean,
+                Some("false"),
+                Importance::Low,
+                "f",
+            )
             .define("mode", ConfigType::String, Some("a"), Importance::Low, "m")
             .with_validator("mode", Validator::one_of(&["a", "b"]))
             .define("pw", ConfigType::Password, Some(""), Importance::Low, "p")
@@ -485,12 +494,20 @@ mod tests {
     #[test]
     fn reports_every_problem_with_its_key() {
         let e = def()
-            .parse(&Props::new().with("n", "five").with("mode", "c").with("flag", "yes"))
+            .parse(
+                &Props::new()
+                    .with("n", "five")
+                    .with("mode", "c")
+                    .with("flag", "yes"),
+            )
             .unwrap_err();
         let keys: Vec<_> = e.problems.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(keys, ["name", "n", "flag", "mode"]);
         let text = e.to_string();
         assert!(text.contains("name: missing required"), "{text}");
-        assert!(text.contains("mode: must be one of [a, b], got 'c'"), "{text}");
+        assert!(
+            text.contains("mode: must be one of [a, b], got 'c'"),
+            "{text}"
+        );
     }
 }

@@ -79,7 +79,11 @@ impl Props {
             if logical.is_empty() && (trimmed.is_empty() || trimmed.starts_with(['#', '!'])) {
                 continue;
             }
-            let piece = if logical.is_empty() { trimmed } else { line.trim_start() };
+            let piece = if logical.is_empty() {
+                trimmed
+            } else {
+                line.trim_start()
+            };
             if ends_with_odd_backslashes(piece) {
                 logical.push_str(&piece[..piece.len() - 1]);
                 continue;

@@ -26,7 +26,8 @@ pub struct FileConfigProvider;
 
 impl ConfigProvider for FileConfigProvider {
     fn get(&self, path: &str, key: &str) -> Result<String, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read '{path}': {e}"))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read '{path}': {e}"))?;
         let props = Props::parse_properties(&text);
         props
             .get(key)
@@ -81,7 +82,9 @@ impl std::fmt::Debug for ConfigProviders {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut names: Vec<_> = self.providers.keys().collect();
         names.sort();
-        f.debug_struct("ConfigProviders").field("names", &names).finish()
+        f.debug_struct("ConfigProviders")
+            .field("names", &names)
+            .finish()
     }
 }
 
@@ -177,10 +180,16 @@ mod tests {
         std::env::set_var("CONNECT_RS_TEST_ENV", "from-env");
         let p = ConfigProviders::default();
         let props = Props::new()
-            .with("database.password", format!("${{file:{}:password}}", creds.display()))
+            .with(
+                "database.password",
+                format!("${{file:{}:password}}", creds.display()),
+            )
             .with("x", "${env:CONNECT_RS_TEST_ENV}/suffix")
             .with("t", format!("${{dir:{}:token}}", dir.path().display()))
-            .with("fhir.subscription.criteria", "Patient?_lastUpdated=gt${timestamp}")
+            .with(
+                "fhir.subscription.criteria",
+                "Patient?_lastUpdated=gt${timestamp}",
+            )
             .with("other", "${vault:secret/x:y}");
         let r = p.resolve(&props).unwrap();
         assert_eq!(r.get("database.password"), Some("s3cr3t"));

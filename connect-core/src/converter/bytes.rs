@@ -36,13 +36,20 @@ impl Converter for ByteArrayConverter {
     fn configure(&mut self, _props: &Props, _is_key: bool) -> Result<(), ConfigError> {
         Ok(())
     }
-    fn from_connect_data(&self, _t: &str, schema: Option<&Schema>, value: &Value) -> Result<Option<Vec<u8>>, DataError> {
+    fn from_connect_data(
+        &self,
+        _t: &str,
+        schema: Option<&Schema>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, DataError> {
         Self::write(schema, value)
     }
     fn to_connect_data(&self, _t: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue, DataError> {
         Ok(SchemaAndValue::new(
             Some(Schema::optional_bytes()),
-            bytes.map(|b| Value::Bytes(Bytes::copy_from_slice(b))).unwrap_or(Value::Null),
+            bytes
+                .map(|b| Value::Bytes(Bytes::copy_from_slice(b)))
+                .unwrap_or(Value::Null),
         ))
     }
 }
@@ -51,10 +58,21 @@ impl HeaderConverter for ByteArrayConverter {
     fn configure(&mut self, _props: &Props) -> Result<(), ConfigError> {
         Ok(())
     }
-    fn from_connect_header(&self, _t: &str, _k: &str, schema: Option<&Schema>, value: &Value) -> Result<Option<Vec<u8>>, DataError> {
+    fn from_connect_header(
+        &self,
+        _t: &str,
+        _k: &str,
+        schema: Option<&Schema>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, DataError> {
         Self::write(schema, value)
     }
-    fn to_connect_header(&self, t: &str, _k: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue, DataError> {
+    fn to_connect_header(
+        &self,
+        t: &str,
+        _k: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<SchemaAndValue, DataError> {
         self.to_connect_data(t, bytes)
     }
 }

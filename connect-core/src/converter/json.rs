@@ -16,10 +16,15 @@ use serde_json::value::RawValue;
 use crate::config::{ConfigDef, ConfigType, Importance, Props, Validator};
 use crate::converter::json_writer::{write_java_f32, write_java_f64, write_json_string};
 use crate::converter::{Converter, HeaderConverter};
-use crate::data::{logical, Decimal, Map, Schema, SchemaAndValue, SchemaBuilder, SchemaType, Struct, Value};
+use crate::data::{
+    logical, Decimal, Map, Schema, SchemaAndValue, SchemaBuilder, SchemaType, Struct, Value,
+};
 use crate::error::{ConfigError, DataError};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// Schema identity to (schema kept alive, its JSON bytes).
+type SchemaJsonCache = HashMap<usize, (Schema, Arc<[u8]>)>;
 
 /// How Decimal values are written (`decimal.format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +56,7 @@ pub struct JsonConverter {
     decimal_format: DecimalFormat,
     replace_null_with_default: bool,
     cache_size: usize,
-    to_json_cache: Mutex<HashMap<usize, (Schema, Arc<[u8]>)>>,
+    to_json_cache: Mutex<SchemaJsonCache>,
     to_connect_cache: Mutex<HashMap<Box<str>, Schema>>,
 }
 
@@ -92,13 +97,43 @@ impl JsonConverter {
     /// The keys this converter accepts.
     pub fn config_def() -> ConfigDef {
         ConfigDef::new()
-            .define("schemas.enable", ConfigType::Boolean, Some("true"), Importance::High, "Wrap data in a {schema, payload} envelope.")
-            .define("schemas.cache.size", ConfigType::Int, Some("1000"), Importance::High, "Schemas cached per direction.")
+            .define(
+                "schemas.enable",
+                ConfigType::Boolean,
+                Some("true"),
+                Importance::High,
+                "Wrap data in a {schema, payload} envelope.",
+            )
+            .define(
+                "schemas.cache.size",
+                ConfigType::Int,
+                Some("1000"),
+                Importance::High,
+                "Schemas cached per direction.",
+            )
             .with_validator("schemas.cache.size", Validator::at_least(0))
-            .define("decimal.format", ConfigType::String, Some("BASE64"), Importance::Low, "BASE64 or NUMERIC encoding of Decimal values.")
+            .define(
+                "decimal.format",
+                ConfigType::String,
+                Some("BASE64"),
+                Importance::Low,
+                "BASE64 or NUMERIC encoding of Decimal values.",
+            )
             .with_validator("decimal.format", Validator::one_of(&["BASE64", "NUMERIC"]))
-            .define("replace.null.with.default", ConfigType::Boolean, Some("true"), Importance::Low, "Write a field's default in place of null.")
-            .define("converter.type", ConfigType::String, Some("value"), Importance::Low, "key, value or header.")
+            .define(
+                "replace.null.with.default",
+                ConfigType::Boolean,
+                Some("true"),
+                Importance::Low,
+                "Write a field's default in place of null.",
+            )
+            .define(
+                "converter.type",
+                ConfigType::String,
+                Some("value"),
+                Importance::Low,
+                "key, value or header.",
+            )
     }
 
     fn configure_props(&mut self, props: &Props) -> Result<(), ConfigError> {
@@ -262,7 +297,9 @@ impl JsonConverter {
             Value::Bytes(b) => write_base64(out, b),
             Value::Decimal(d) => {
                 let d = match schema {
-                    Some(s) if s.name() == Some(logical::DECIMAL) => d.rescale(s.decimal_scale()?)?,
+                    Some(s) if s.name() == Some(logical::DECIMAL) => {
+                        d.rescale(s.decimal_scale()?)?
+                    }
                     _ => *d,
                 };
                 match self.decimal_format {
@@ -312,7 +349,12 @@ impl JsonConverter {
         Ok(())
     }
 
-    fn write_map(&self, schema: Option<&Schema>, m: &Map, out: &mut Vec<u8>) -> Result<(), DataError> {
+    fn write_map(
+        &self,
+        schema: Option<&Schema>,
+        m: &Map,
+        out: &mut Vec<u8>,
+    ) -> Result<(), DataError> {
         let (ks, vs) = match schema {
             Some(s) => {
                 let (k, v) = map_schemas(s)?;
@@ -368,10 +410,9 @@ impl JsonConverter {
         .ok_or_else(|| DataError::new(format!("Unknown schema type: {ty}")))?;
         let mut b = match schema_type {
             SchemaType::Array => {
-                let items = obj
-                    .get("items")
-                    .filter(|v| !v.is_null())
-                    .ok_or_else(|| DataError::new("Array schema did not specify the element type"))?;
+                let items = obj.get("items").filter(|v| !v.is_null()).ok_or_else(|| {
+                    DataError::new("Array schema did not specify the element type")
+                })?;
                 SchemaBuilder::array(self.required_schema(items)?)
             }
             SchemaType::Map => {
@@ -387,13 +428,14 @@ impl JsonConverter {
                 let fields = obj
                     .get("fields")
                     .and_then(|f| f.as_array())
-                    .ok_or_else(|| DataError::new("Struct schema's \"fields\" argument is not an array."))?;
+                    .ok_or_else(|| {
+                        DataError::new("Struct schema's \"fields\" argument is not an array.")
+                    })?;
                 let mut b = SchemaBuilder::struct_();
                 for f in fields {
-                    let name = f
-                        .get("field")
-                        .and_then(|n| n.as_str())
-                        .ok_or_else(|| DataError::new("Struct schema's field name not specified properly"))?;
+                    let name = f.get("field").and_then(|n| n.as_str()).ok_or_else(|| {
+                        DataError::new("Struct schema's field name not specified properly")
+                    })?;
                     b = b.field(name, self.required_schema(f)?);
                 }
                 b
@@ -507,14 +549,20 @@ impl JsonConverter {
             _ => {}
         }
         Ok(match schema.schema_type() {
-            SchemaType::Boolean => Value::Boolean(json.as_bool().ok_or_else(|| mismatch("boolean"))?),
+            SchemaType::Boolean => {
+                Value::Boolean(json.as_bool().ok_or_else(|| mismatch("boolean"))?)
+            }
             SchemaType::Int8 => Value::Int8(int_in_range(json, schema)? as i8),
             SchemaType::Int16 => Value::Int16(int_in_range(json, schema)? as i16),
             SchemaType::Int32 => Value::Int32(int_in_range(json, schema)? as i32),
             SchemaType::Int64 => Value::Int64(int_in_range(json, schema)?),
-            SchemaType::Float32 => Value::Float32(json.as_f64().ok_or_else(|| mismatch("number"))? as f32),
+            SchemaType::Float32 => {
+                Value::Float32(json.as_f64().ok_or_else(|| mismatch("number"))? as f32)
+            }
             SchemaType::Float64 => Value::Float64(json.as_f64().ok_or_else(|| mismatch("number"))?),
-            SchemaType::String => Value::String(json.as_str().ok_or_else(|| mismatch("string"))?.to_owned()),
+            SchemaType::String => {
+                Value::String(json.as_str().ok_or_else(|| mismatch("string"))?.to_owned())
+            }
             SchemaType::Bytes => {
                 let s = json.as_str().ok_or_else(|| mismatch("base64 text"))?;
                 Value::Bytes(
@@ -544,12 +592,15 @@ impl JsonConverter {
                         m.push(Value::String(k.clone()), self.json_to_value(Some(vs), v)?);
                     }
                 } else {
-                    let pairs = json.as_array().ok_or_else(|| mismatch("array of [key, value]"))?;
+                    let pairs = json
+                        .as_array()
+                        .ok_or_else(|| mismatch("array of [key, value]"))?;
                     for p in pairs {
                         match p.as_array().map(Vec::as_slice) {
-                            Some([k, v]) => {
-                                m.push(self.json_to_value(Some(ks), k)?, self.json_to_value(Some(vs), v)?)
-                            }
+                            Some([k, v]) => m.push(
+                                self.json_to_value(Some(ks), k)?,
+                                self.json_to_value(Some(vs), v)?,
+                            ),
                             _ => {
                                 return Err(DataError::new(
                                     "Found invalid map entry instead of array tuple",
@@ -577,22 +628,25 @@ impl JsonConverter {
 }
 
 fn check_type(schema: &Schema, value: &Value) -> Result<(), DataError> {
-    let ok = match (schema.schema_type(), value) {
-        (_, Value::Null) => true,
-        (SchemaType::Int8, Value::Int8(_))
-        | (SchemaType::Int16, Value::Int16(_))
-        | (SchemaType::Int32, Value::Int32(_) | Value::Date(_) | Value::Time(_))
-        | (SchemaType::Int64, Value::Int64(_) | Value::Timestamp(_))
-        | (SchemaType::Float32, Value::Float32(_))
-        | (SchemaType::Float64, Value::Float64(_))
-        | (SchemaType::Boolean, Value::Boolean(_))
-        | (SchemaType::String, Value::String(_))
-        | (SchemaType::Bytes, Value::Bytes(_) | Value::Decimal(_))
-        | (SchemaType::Array, Value::Array(_))
-        | (SchemaType::Map, Value::Map(_))
-        | (SchemaType::Struct, Value::Struct(_)) => true,
-        _ => false,
-    };
+    let ok = matches!(
+        (schema.schema_type(), value),
+        (_, Value::Null)
+            | (SchemaType::Int8, Value::Int8(_))
+            | (SchemaType::Int16, Value::Int16(_))
+            | (
+                SchemaType::Int32,
+                Value::Int32(_) | Value::Date(_) | Value::Time(_)
+            )
+            | (SchemaType::Int64, Value::Int64(_) | Value::Timestamp(_))
+            | (SchemaType::Float32, Value::Float32(_))
+            | (SchemaType::Float64, Value::Float64(_))
+            | (SchemaType::Boolean, Value::Boolean(_))
+            | (SchemaType::String, Value::String(_))
+            | (SchemaType::Bytes, Value::Bytes(_) | Value::Decimal(_))
+            | (SchemaType::Array, Value::Array(_))
+            | (SchemaType::Map, Value::Map(_))
+            | (SchemaType::Struct, Value::Struct(_))
+    );
     if ok {
         Ok(())
     } else {
@@ -649,7 +703,10 @@ fn itoa_buf(v: i64) -> IntBuf {
 fn write_base64(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
     let start = out.len();
-    out.resize(start + base64::encoded_len(bytes.len(), true).unwrap_or(0), 0);
+    out.resize(
+        start + base64::encoded_len(bytes.len(), true).unwrap_or(0),
+        0,
+    );
     let n = B64.encode_slice(bytes, &mut out[start..]).unwrap_or(0);
     out.truncate(start + n);
     out.push(b'"');
@@ -736,7 +793,9 @@ impl<'de> Visitor<'de> for SchemalessVisitor {
         Ok(Value::Int64(v))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(i64::try_from(v).map(Value::Int64).unwrap_or(Value::Float64(v as f64)))
+        Ok(i64::try_from(v)
+            .map(Value::Int64)
+            .unwrap_or(Value::Float64(v as f64)))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
         Ok(Value::Float64(v))
@@ -810,7 +869,11 @@ impl Converter for JsonConverter {
         Ok(Some(out))
     }
 
-    fn to_connect_data(&self, _topic: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue, DataError> {
+    fn to_connect_data(
+        &self,
+        _topic: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<SchemaAndValue, DataError> {
         let Some(bytes) = bytes else {
             return Ok(SchemaAndValue::default());
         };

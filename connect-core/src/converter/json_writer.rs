@@ -67,7 +67,11 @@ fn write_non_finite(out: &mut Vec<u8>, nan: bool, inf: bool, neg: bool) -> bool 
     if nan {
         out.extend_from_slice(b"\"NaN\"");
     } else if inf {
-        out.extend_from_slice(if neg { b"\"-Infinity\"" } else { b"\"Infinity\"" });
+        out.extend_from_slice(if neg {
+            b"\"-Infinity\""
+        } else {
+            b"\"Infinity\""
+        });
     } else {
         return false;
     }
@@ -178,6 +182,9 @@ mod tests {
     fn jackson_string_escaping() {
         let mut o = Vec::new();
         write_json_string(&mut o, "a\"b\\c\nd\u{1}é/</");
-        assert_eq!(String::from_utf8(o).unwrap(), "\"a\\\"b\\\\c\\nd\\u0001é/</\"");
+        assert_eq!(
+            String::from_utf8(o).unwrap(),
+            "\"a\\\"b\\\\c\\nd\\u0001é/</\""
+        );
     }
 }

@@ -22,6 +22,10 @@ pub use simple_header::SimpleHeaderConverter;
 pub use string::StringConverter;
 
 /// Converts record keys or values between Connect data and bytes.
+///
+/// Method names follow Kafka Connect's (`fromConnectData`, `toConnectData`) so they read the same to
+/// people who know the Java API.
+#[allow(clippy::wrong_self_convention)]
 pub trait Converter: Send + Sync {
     /// Configures the converter. Called once, before any conversion, with the keys given under
     /// `key.converter.` or `value.converter.` (prefix removed). `is_key` says which role it plays.
@@ -37,10 +41,15 @@ pub trait Converter: Send + Sync {
     ) -> Result<Option<Vec<u8>>, DataError>;
 
     /// Deserializes bytes. `None` (a tombstone) gives a null value with no schema.
-    fn to_connect_data(&self, topic: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue, DataError>;
+    fn to_connect_data(
+        &self,
+        topic: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<SchemaAndValue, DataError>;
 }
 
 /// Converts header values between Connect data and bytes.
+#[allow(clippy::wrong_self_convention)]
 pub trait HeaderConverter: Send + Sync {
     /// Configures the converter with the keys under `header.converter.`.
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError>;

@@ -16,14 +16,25 @@ impl HeaderConverter for SimpleHeaderConverter {
     fn configure(&mut self, _props: &Props) -> Result<(), ConfigError> {
         Ok(())
     }
-    fn from_connect_header(&self, _t: &str, _k: &str, _s: Option<&Schema>, value: &Value) -> Result<Option<Vec<u8>>, DataError> {
+    fn from_connect_header(
+        &self,
+        _t: &str,
+        _k: &str,
+        _s: Option<&Schema>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, DataError> {
         Ok(match value {
             Value::Null => None,
             Value::String(s) => Some(s.as_bytes().to_vec()),
             other => Some(value_to_text(other).into_bytes()),
         })
     }
-    fn to_connect_header(&self, _t: &str, _k: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue, DataError> {
+    fn to_connect_header(
+        &self,
+        _t: &str,
+        _k: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<SchemaAndValue, DataError> {
         let Some(b) = bytes else {
             return Ok(SchemaAndValue::default());
         };

@@ -14,8 +14,20 @@ impl StringConverter {
     /// Accepted keys.
     pub fn config_def() -> ConfigDef {
         ConfigDef::new()
-            .define("converter.encoding", ConfigType::String, Some("UTF8"), Importance::High, "Character encoding (UTF-8 only).")
-            .define("converter.type", ConfigType::String, Some("value"), Importance::Low, "key, value or header.")
+            .define(
+                "converter.encoding",
+                ConfigType::String,
+                Some("UTF8"),
+                Importance::High,
+                "Character encoding (UTF-8 only).",
+            )
+            .define(
+                "converter.type",
+                ConfigType::String,
+                Some("value"),
+                Importance::Low,
+                "key, value or header.",
+            )
     }
 
     fn to_text(value: &Value) -> Result<Option<Vec<u8>>, DataError> {
@@ -31,23 +43,43 @@ impl StringConverter {
 impl Converter for StringConverter {
     fn configure(&mut self, props: &Props, _is_key: bool) -> Result<(), ConfigError> {
         let c = Self::config_def().parse(props)?;
-        let enc = c.string("converter.encoding").unwrap_or("UTF8").replace('-', "");
+        let enc = c
+            .string("converter.encoding")
+            .unwrap_or("UTF8")
+            .replace('-', "");
         if !enc.eq_ignore_ascii_case("UTF8") {
-            return Err(ConfigError::new("converter.encoding", "only UTF-8 is supported"));
+            return Err(ConfigError::new(
+                "converter.encoding",
+                "only UTF-8 is supported",
+            ));
         }
         Ok(())
     }
-    fn from_connect_data(&self, _t: &str, _s: Option<&Schema>, value: &Value) -> Result<Option<Vec<u8>>, DataError> {
+    fn from_connect_data(
+        &self,
+        _t: &str,
+        _s: Option<&Schema>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, DataError> {
         Self::to_text(value)
     }
     fn to_connect_data(&self, _t: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue, DataError> {
         match bytes {
-            None => Ok(SchemaAndValue::new(Some(Schema::optional_string()), Value::Null)),
+            None => Ok(SchemaAndValue::new(
+                Some(Schema::optional_string()),
+                Value::Null,
+            )),
             Some(b) => {
                 let s = std::str::from_utf8(b).map_err(|e| {
-                    DataError::new(format!("bytes are not valid UTF-8 (at byte {})", e.valid_up_to()))
+                    DataError::new(format!(
+                        "bytes are not valid UTF-8 (at byte {})",
+                        e.valid_up_to()
+                    ))
                 })?;
-                Ok(SchemaAndValue::new(Some(Schema::optional_string()), Value::String(s.to_owned())))
+                Ok(SchemaAndValue::new(
+                    Some(Schema::optional_string()),
+                    Value::String(s.to_owned()),
+                ))
             }
         }
     }
@@ -57,10 +89,21 @@ impl HeaderConverter for StringConverter {
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
         Converter::configure(self, props, false)
     }
-    fn from_connect_header(&self, _t: &str, _k: &str, _s: Option<&Schema>, value: &Value) -> Result<Option<Vec<u8>>, DataError> {
+    fn from_connect_header(
+        &self,
+        _t: &str,
+        _k: &str,
+        _s: Option<&Schema>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, DataError> {
         Self::to_text(value)
     }
-    fn to_connect_header(&self, t: &str, _k: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue, DataError> {
+    fn to_connect_header(
+        &self,
+        t: &str,
+        _k: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<SchemaAndValue, DataError> {
         self.to_connect_data(t, bytes)
     }
 }

@@ -76,7 +76,10 @@ impl SchemaType {
 
     /// True for every type but array, map and struct.
     pub fn is_primitive(self) -> bool {
-        !matches!(self, SchemaType::Array | SchemaType::Map | SchemaType::Struct)
+        !matches!(
+            self,
+            SchemaType::Array | SchemaType::Map | SchemaType::Struct
+        )
     }
 }
 
@@ -330,7 +333,11 @@ impl Schema {
 }
 
 fn validate(schema: &Schema, value: &Value, field: Option<&str>) -> Result<(), DataError> {
-    let at = || field.map(|f| format!(" for field \"{f}\"")).unwrap_or_default();
+    let at = || {
+        field
+            .map(|f| format!(" for field \"{f}\""))
+            .unwrap_or_default()
+    };
     if value.is_null() {
         if schema.is_optional() || schema.default_value().is_some() {
             return Ok(());

@@ -69,10 +69,7 @@ impl Decimal {
     pub fn parse(text: &str) -> Result<Self, DataError> {
         let bad = || DataError::new("not a decimal number");
         let (mantissa, exp) = match text.find(['e', 'E']) {
-            Some(i) => (
-                &text[..i],
-                text[i + 1..].parse::<i32>().map_err(|_| bad())?,
-            ),
+            Some(i) => (&text[..i], text[i + 1..].parse::<i32>().map_err(|_| bad())?),
             None => (text, 0),
         };
         let (int_part, frac_part) = match mantissa.split_once('.') {

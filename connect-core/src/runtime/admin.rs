@@ -42,7 +42,10 @@ struct AdminInner {
 
 impl TopicAdmin {
     /// An admin for the worker's cluster.
-    pub fn new(kafka: &KafkaSettings, embedded: Option<Arc<EmbeddedCluster>>) -> Result<Self, ConnectError> {
+    pub fn new(
+        kafka: &KafkaSettings,
+        embedded: Option<Arc<EmbeddedCluster>>,
+    ) -> Result<Self, ConnectError> {
         let admin = if embedded.is_some() {
             None
         } else {
@@ -72,8 +75,12 @@ impl TopicAdmin {
         let inner = self.inner.clone();
         let topic = topic.to_owned();
         tokio::task::spawn_blocking(move || {
-            let Some(admin) = &inner.admin else { return Ok(false) };
-            let md = admin.inner().fetch_metadata(Some(&topic), Duration::from_secs(10))?;
+            let Some(admin) = &inner.admin else {
+                return Ok(false);
+            };
+            let md = admin
+                .inner()
+                .fetch_metadata(Some(&topic), Duration::from_secs(10))?;
             Ok(md
                 .topics()
                 .iter()
@@ -89,7 +96,11 @@ impl TopicAdmin {
             return Ok(());
         }
         if let Some(mock) = &self.inner.embedded {
-            let parts = if spec.partitions > 0 { spec.partitions } else { 1 };
+            let parts = if spec.partitions > 0 {
+                spec.partitions
+            } else {
+                1
+            };
             // The mock cluster keeps an existing topic as it is.
             mock.create_topic(&spec.name, parts, spec.replication_factor.max(1))?;
         } else if let Some(admin) = &self.inner.admin {
@@ -111,7 +122,9 @@ impl TopicAdmin {
                     Ok(_) => tracing::info!(topic = %spec.name, "created topic"),
                     Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
                     Err((t, code)) => {
-                        return Err(ConnectError::other(format!("creating topic '{t}' failed: {code}")))
+                        return Err(ConnectError::other(format!(
+                            "creating topic '{t}' failed: {code}"
+                        )))
                     }
                 }
             }
@@ -181,7 +194,10 @@ impl TopicCreation {
                     .filter_map(|r| match Regex::new(&format!("^(?:{r})$")) {
                         Ok(re) => Some(re),
                         Err(e) => {
-                            add(ConfigError::new(format!("{prefix}{key}"), format!("invalid regex '{r}': {e}")));
+                            add(ConfigError::new(
+                                format!("{prefix}{key}"),
+                                format!("invalid regex '{r}': {e}"),
+                            ));
                             None
                         }
                     })
@@ -191,7 +207,12 @@ impl TopicCreation {
             let exclude = regexes("exclude");
             let configs = p
                 .iter()
-                .filter(|(k, _)| !matches!(*k, "partitions" | "replication.factor" | "include" | "exclude"))
+                .filter(|(k, _)| {
+                    !matches!(
+                        *k,
+                        "partitions" | "replication.factor" | "include" | "exclude"
+                    )
+                })
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect();
             Some(CreationGroup {
@@ -239,7 +260,8 @@ impl TopicCreation {
             .groups
             .iter()
             .find(|g| {
-                g.include.iter().any(|r| r.is_match(topic)) && !g.exclude.iter().any(|r| r.is_match(topic))
+                g.include.iter().any(|r| r.is_match(topic))
+                    && !g.exclude.iter().any(|r| r.is_match(topic))
             })
             .unwrap_or(default);
         let pick = |v: i32, d: i32| if v == -1 { d } else { v };
@@ -273,7 +295,10 @@ mod tests {
         let tc = TopicCreation::from_props(&p).unwrap();
         let s = tc.spec_for("clinical.patient.admitted").unwrap();
         assert_eq!((s.partitions, s.replication_factor), (12, 1));
-        assert_eq!(s.configs, vec![("cleanup.policy".to_string(), "compact".to_string())]);
+        assert_eq!(
+            s.configs,
+            vec![("cleanup.policy".to_string(), "compact".to_string())]
+        );
         assert_eq!(tc.spec_for("clinical.tmp").unwrap().partitions, 3);
         assert_eq!(tc.spec_for("other").unwrap().partitions, 3);
         assert!(!TopicCreation::from_props(&Props::new()).unwrap().enabled());

@@ -95,6 +95,9 @@ pub mod headers {
     pub const EXCEPTION_STACKTRACE: &str = "__connect.errors.exception.stacktrace";
 }
 
+/// (topic, partition, offset) of a record as read from Kafka.
+type OriginalCoordinates = (Arc<str>, i32, i64);
+
 /// Reports failed records of one task: logs them, writes them to the DLQ, or fails the task, per the
 /// connector's [`ErrorPolicy`]. Sink tasks get one through their context to report single records that
 /// cannot be written.
@@ -104,7 +107,7 @@ pub struct ErrantRecordReporter {
     policy: ErrorPolicy,
     producer: Option<FutureProducer>,
     metrics: Arc<crate::runtime::status::TaskShared>,
-    batch_raw: Mutex<HashMap<(Arc<str>, i32, i64), RawRecord>>,
+    batch_raw: Mutex<HashMap<OriginalCoordinates, RawRecord>>,
 }
 
 impl std::fmt::Debug for ErrantRecordReporter {
@@ -162,12 +165,23 @@ impl ErrantRecordReporter {
     /// Reports one record that the sink task cannot write. Returns once the record is in the DLQ (or
     /// logged, when no DLQ is configured). With `errors.tolerance=none` it returns an error: the task
     /// should fail with it.
-    pub async fn report(&self, record: &SinkRecord, error: &ConnectError) -> Result<(), ConnectError> {
+    pub async fn report(
+        &self,
+        record: &SinkRecord,
+        error: &ConnectError,
+    ) -> Result<(), ConnectError> {
         let raw = self
             .batch_raw
             .lock()
             .ok()
-            .and_then(|m| m.get(&(record.original.topic.clone(), record.original.partition, record.original.offset)).cloned())
+            .and_then(|m| {
+                m.get(&(
+                    record.original.topic.clone(),
+                    record.original.partition,
+                    record.original.offset,
+                ))
+                .cloned()
+            })
             .unwrap_or_else(|| RawRecord {
                 topic: record.original.topic.to_string(),
                 partition: record.original.partition,
@@ -178,7 +192,11 @@ impl ErrantRecordReporter {
     }
 
     /// Reports raw source data that could not become a record (e.g. an unparseable HL7 message).
-    pub async fn report_raw(&self, raw: &RawRecord, error: &ConnectError) -> Result<(), ConnectError> {
+    pub async fn report_raw(
+        &self,
+        raw: &RawRecord,
+        error: &ConnectError,
+    ) -> Result<(), ConnectError> {
         self.handle(raw, Stage::TaskPoll, "SourceTask", error).await
     }
 
@@ -217,7 +235,10 @@ impl ErrantRecordReporter {
         if let (Some(topic), Some(producer)) = (&self.policy.dlq_topic, &self.producer) {
             let mut hs = OwnedHeaders::new();
             for (k, v) in &raw.headers {
-                hs = hs.insert(rdkafka::message::Header { key: k, value: v.as_deref() });
+                hs = hs.insert(rdkafka::message::Header {
+                    key: k,
+                    value: v.as_deref(),
+                });
             }
             if self.policy.dlq_context_headers {
                 let partition = raw.partition.to_string();
@@ -239,7 +260,10 @@ impl ErrantRecordReporter {
                 ctx.push((headers::EXCEPTION_MESSAGE, &message));
                 ctx.push((headers::EXCEPTION_STACKTRACE, &trace));
                 for (k, v) in ctx {
-                    hs = hs.insert(rdkafka::message::Header { key: k, value: Some(v.as_bytes()) });
+                    hs = hs.insert(rdkafka::message::Header {
+                        key: k,
+                        value: Some(v.as_bytes()),
+                    });
                 }
             }
             let mut rec: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic).headers(hs);
@@ -255,7 +279,11 @@ impl ErrantRecordReporter {
             producer
                 .send(rec, Duration::from_secs(60))
                 .await
-                .map_err(|(e, _)| ConnectError::other(format!("writing to dead letter queue '{topic}' failed: {e}")))?;
+                .map_err(|(e, _)| {
+                    ConnectError::other(format!(
+                        "writing to dead letter queue '{topic}' failed: {e}"
+                    ))
+                })?;
             TaskMetrics::add(&self.metrics.metrics.dlq, 1);
         }
         Ok(())

@@ -20,7 +20,11 @@ enum Command {
     CreateTopic(String, i32, i32, mpsc::Sender<Result<(), String>>),
     BrokerDown(i32, mpsc::Sender<Result<(), String>>),
     BrokerUp(i32, mpsc::Sender<Result<(), String>>),
-    RequestErrors(RDKafkaApiKey, Vec<RDKafkaRespErr>, mpsc::Sender<Result<(), String>>),
+    RequestErrors(
+        RDKafkaApiKey,
+        Vec<RDKafkaRespErr>,
+        mpsc::Sender<Result<(), String>>,
+    ),
     Stop,
 }
 
@@ -61,7 +65,8 @@ impl EmbeddedCluster {
                 while let Ok(cmd) = rx.recv() {
                     match cmd {
                         Command::CreateTopic(t, p, r, reply) => {
-                            let _ = reply.send(cluster.create_topic(&t, p, r).map_err(|e| e.to_string()));
+                            let _ = reply
+                                .send(cluster.create_topic(&t, p, r).map_err(|e| e.to_string()));
                         }
                         Command::BrokerDown(id, reply) => {
                             let _ = reply.send(cluster.broker_down(id).map_err(|e| e.to_string()));
@@ -100,7 +105,10 @@ impl EmbeddedCluster {
         self.brokers
     }
 
-    fn call(&self, make: impl FnOnce(mpsc::Sender<Result<(), String>>) -> Command) -> Result<(), ConnectError> {
+    fn call(
+        &self,
+        make: impl FnOnce(mpsc::Sender<Result<(), String>>) -> Command,
+    ) -> Result<(), ConnectError> {
         let (tx, rx) = mpsc::channel();
         self.tx
             .send(make(tx))
@@ -111,7 +119,12 @@ impl EmbeddedCluster {
     }
 
     /// Creates a topic (replication is capped at the number of brokers).
-    pub fn create_topic(&self, topic: &str, partitions: i32, replication: i32) -> Result<(), ConnectError> {
+    pub fn create_topic(
+        &self,
+        topic: &str,
+        partitions: i32,
+        replication: i32,
+    ) -> Result<(), ConnectError> {
         let r = replication.clamp(1, self.brokers);
         self.call(|tx| Command::CreateTopic(topic.to_owned(), partitions.max(1), r, tx))
     }
@@ -127,7 +140,11 @@ impl EmbeddedCluster {
     }
 
     /// Makes the next requests of one API fail with the given errors, one per request, in order.
-    pub fn inject_request_errors(&self, api: RDKafkaApiKey, errors: &[RDKafkaRespErr]) -> Result<(), ConnectError> {
+    pub fn inject_request_errors(
+        &self,
+        api: RDKafkaApiKey,
+        errors: &[RDKafkaRespErr],
+    ) -> Result<(), ConnectError> {
         let errs = errors.to_vec();
         self.call(|tx| Command::RequestErrors(api, errs, tx))
     }
@@ -144,7 +161,13 @@ impl Drop for EmbeddedCluster {
 
 /// Worker keys that librdkafka takes as they are, besides the `producer.`, `consumer.` and `admin.`
 /// prefixed overrides.
-const PASS_THROUGH_PREFIXES: &[&str] = &["security.protocol", "ssl.", "sasl.", "client.id", "client.rack"];
+const PASS_THROUGH_PREFIXES: &[&str] = &[
+    "security.protocol",
+    "ssl.",
+    "sasl.",
+    "client.id",
+    "client.rack",
+];
 
 /// Java-client SSL keys librdkafka has no equivalent for.
 const JAVA_ONLY_KEYS: &[&str] = &[
@@ -177,11 +200,17 @@ pub struct KafkaSettings {
 impl KafkaSettings {
     /// Settings for a broker at `bootstrap`, taking security and client overrides from the worker
     /// config. `bootstrap` is the embedded cluster's when the worker config has none.
-    pub fn from_worker(worker: &Props, bootstrap: &str, embedded: bool) -> Result<Self, ConfigError> {
+    pub fn from_worker(
+        worker: &Props,
+        bootstrap: &str,
+        embedded: bool,
+    ) -> Result<Self, ConfigError> {
         let mut common = Vec::new();
         let mut problems: Option<ConfigError> = None;
         for (k, v) in worker.iter() {
-            if !PASS_THROUGH_PREFIXES.iter().any(|p| k.starts_with(p)) || JAVA_ONLY_KEYS.contains(&k) {
+            if !PASS_THROUGH_PREFIXES.iter().any(|p| k.starts_with(p))
+                || JAVA_ONLY_KEYS.contains(&k)
+            {
                 continue;
             }
             if k == "ssl.truststore.location" {
@@ -267,7 +296,8 @@ impl KafkaSettings {
         if self.embedded {
             // The mock cluster's coordinator waits up to the session timeout before it hands the
             // partitions of a member that left to a new one; keep restarts quick in process.
-            c.set("session.timeout.ms", "6000").set("heartbeat.interval.ms", "1000");
+            c.set("session.timeout.ms", "6000")
+                .set("heartbeat.interval.ms", "1000");
         }
         for (k, v) in &self.consumer {
             if k != "max.poll.records" {
@@ -327,7 +357,10 @@ mod tests {
 
     #[test]
     fn jks_truststore_is_a_clear_error() {
-        let worker = Props::new().with("ssl.truststore.location", "/etc/kafka-connect/ssl/connect.truststore.jks");
+        let worker = Props::new().with(
+            "ssl.truststore.location",
+            "/etc/kafka-connect/ssl/connect.truststore.jks",
+        );
         let e = KafkaSettings::from_worker(&worker, "b:9092", false).unwrap_err();
         assert_eq!(e.problems[0].key, "ssl.truststore.location");
         assert!(e.problems[0].reason.contains("PEM"));

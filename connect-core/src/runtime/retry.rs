@@ -104,10 +104,15 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn stops_after_timeout() {
         let calls = AtomicU32::new(0);
-        let out = retry(Some(Duration::from_secs(5)), Duration::from_secs(1), || false, || async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            Err::<(), _>(ConnectError::retriable("down"))
-        })
+        let out = retry(
+            Some(Duration::from_secs(5)),
+            Duration::from_secs(1),
+            || false,
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err::<(), _>(ConnectError::retriable("down"))
+            },
+        )
         .await;
         assert!(out.result.is_err());
         // 0.15-0.3s, 0.3-0.6s, then 0.5-1s steps: 5 s allow between 6 and 14 attempts.
@@ -116,14 +121,20 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn non_retriable_and_zero_timeout_run_once() {
-        let out = retry(Some(Duration::ZERO), Duration::from_secs(1), || false, || async {
-            Err::<(), _>(ConnectError::retriable("x"))
-        })
+        let out = retry(
+            Some(Duration::ZERO),
+            Duration::from_secs(1),
+            || false,
+            || async { Err::<(), _>(ConnectError::retriable("x")) },
+        )
         .await;
         assert_eq!(out.attempts, 1);
-        let out = retry(None, Duration::from_secs(1), || false, || async {
-            Err::<(), _>(ConnectError::other("fatal"))
-        })
+        let out = retry(
+            None,
+            Duration::from_secs(1),
+            || false,
+            || async { Err::<(), _>(ConnectError::other("fatal")) },
+        )
         .await;
         assert_eq!(out.attempts, 1);
     }

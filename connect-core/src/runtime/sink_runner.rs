@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::FutureExt;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio::sync::{mpsc as tmpsc, watch};
@@ -15,7 +17,9 @@ use tokio::sync::{mpsc as tmpsc, watch};
 use crate::config::{ErrorPolicy, Props};
 use crate::converter::{Converter, HeaderConverter};
 use crate::error::ConnectError;
-use crate::record::{ConnectRecord, Headers as RecordHeaders, SinkRecord, TimestampType, TopicPartitionOffset};
+use crate::record::{
+    ConnectRecord, Headers as RecordHeaders, SinkRecord, TimestampType, TopicPartitionOffset,
+};
 use crate::runtime::dlq::{ErrantRecordReporter, RawRecord, Stage};
 use crate::runtime::retry::backoff;
 use crate::runtime::status::{TaskMetrics, TaskShared, TaskState};
@@ -54,7 +58,11 @@ impl ConsumerContext for SinkConsumerContext {
                 let mut commit = TopicPartitionList::new();
                 for tp in &revoked {
                     if let Some(o) = safe.get(tp) {
-                        let _ = commit.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*o));
+                        let _ = commit.add_partition_offset(
+                            &tp.topic,
+                            tp.partition,
+                            Offset::Offset(*o),
+                        );
                     }
                 }
                 if commit.count() > 0 {
@@ -75,10 +83,17 @@ impl ConsumerContext for SinkConsumerContext {
 
 pub(crate) type SinkConsumer = StreamConsumer<SinkConsumerContext>;
 
+/// A sink consumer, its rebalance events, and the offsets safe to commit on revocation.
+pub(crate) type ConsumerParts = (
+    SinkConsumer,
+    std::sync::mpsc::Receiver<RebalanceEvent>,
+    Arc<Mutex<PartitionOffsets>>,
+);
+
 /// Creates a sink consumer with its rebalance channel and shared safe-offsets map.
 pub(crate) fn create_consumer(
     config: &rdkafka::ClientConfig,
-) -> Result<(SinkConsumer, std::sync::mpsc::Receiver<RebalanceEvent>, Arc<Mutex<PartitionOffsets>>), ConnectError> {
+) -> Result<ConsumerParts, ConnectError> {
     let (tx, rx) = std::sync::mpsc::channel();
     let safe = Arc::new(Mutex::new(PartitionOffsets::new()));
     let consumer = config.create_with_context(SinkConsumerContext {
@@ -243,7 +258,10 @@ impl SinkRunner {
         let mut records = Vec::with_capacity(raws.len());
         let mut processed: Vec<(TopicPartition, i64)> = Vec::with_capacity(raws.len());
         for raw in &raws {
-            processed.push((TopicPartition::new(raw.topic.as_str(), raw.partition), raw.offset + 1));
+            processed.push((
+                TopicPartition::new(raw.topic.as_str(), raw.partition),
+                raw.offset + 1,
+            ));
             match self.to_sink_record(raw) {
                 Ok(r) => match self.chain.apply(r) {
                     Ok(Some(r)) => records.push(r),
@@ -344,7 +362,10 @@ impl SinkRunner {
         let assigned: BTreeSet<TopicPartition> = self.assignment().into_iter().collect();
         let mut tpl = TopicPartitionList::new();
         {
-            let mut committed = self.safe_offsets.lock().map_err(|_| ConnectError::other("lock poisoned"))?;
+            let mut committed = self
+                .safe_offsets
+                .lock()
+                .map_err(|_| ConnectError::other("lock poisoned"))?;
             for (tp, off) in &safe {
                 let Some(cur) = current.get(tp) else { continue };
                 let off = (*off).min(*cur);
@@ -359,7 +380,11 @@ impl SinkRunner {
             return Ok(());
         }
         let consumer = self.consumer.clone();
-        let mode = if sync { CommitMode::Sync } else { CommitMode::Async };
+        let mode = if sync {
+            CommitMode::Sync
+        } else {
+            CommitMode::Async
+        };
         let res = tokio::task::spawn_blocking(move || consumer.commit(&tpl, mode))
             .await
             .map_err(|e| ConnectError::other(e.to_string()))?;

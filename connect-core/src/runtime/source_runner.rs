@@ -75,7 +75,9 @@ impl OffsetTracker {
 
     fn ack(&mut self, idx: usize, seq: u64) {
         let t = &mut self.parts[idx];
-        let Some(i) = seq.checked_sub(t.base_seq) else { return };
+        let Some(i) = seq.checked_sub(t.base_seq) else {
+            return;
+        };
         if let Some(slot) = t.pending.get_mut(i as usize) {
             slot.1 = true;
         }
@@ -134,7 +136,13 @@ pub(crate) struct SourceRunner {
     pub control: watch::Receiver<Control>,
 }
 
-type Delivery = (usize, u64, RecordPosition, Arc<str>, Result<(i32, i64), String>);
+type Delivery = (
+    usize,
+    u64,
+    RecordPosition,
+    Arc<str>,
+    Result<(i32, i64), String>,
+);
 
 struct Loop {
     r: SourceRunner,
@@ -163,7 +171,8 @@ impl SourceRunner {
             self.shared.fail(format!("task failed to start: {e}"));
             return;
         }
-        let task: Arc<dyn SourceTask> = Arc::from(std::mem::replace(&mut self.task, Box::new(Stopped)));
+        let task: Arc<dyn SourceTask> =
+            Arc::from(std::mem::replace(&mut self.task, Box::new(Stopped)));
         self.shared.set_state(TaskState::Running);
         let mut lp = Loop {
             r: self,
@@ -248,7 +257,10 @@ impl Loop {
         let _ = tokio::time::timeout(self.r.shutdown_timeout, poller).await;
         // Drain: wait for what is in flight so its offsets can be stored.
         let deadline = tokio::time::Instant::now() + self.r.shutdown_timeout;
-        let _ = self.r.producer.flush(rdkafka::util::Timeout::After(Duration::from_millis(0)));
+        let _ = self
+            .r
+            .producer
+            .flush(rdkafka::util::Timeout::After(Duration::from_millis(0)));
         while !self.in_flight.is_empty() {
             match tokio::time::timeout_at(deadline, self.in_flight.next()).await {
                 Ok(Some(d)) => {
@@ -277,7 +289,9 @@ impl Loop {
                 source_partition: record.source_partition.clone(),
                 source_offset: record.source_offset.clone(),
             };
-            let (pidx, seq) = self.tracker.submit(&pos.source_partition, &pos.source_offset);
+            let (pidx, seq) = self
+                .tracker
+                .submit(&pos.source_partition, &pos.source_offset);
             match self.prepare_and_send(record, pidx, seq, &pos).await? {
                 Outcome::Sent => {}
                 Outcome::Filtered => {
@@ -290,7 +304,12 @@ impl Loop {
         Ok(())
     }
 
-    async fn skip(&mut self, pidx: usize, seq: u64, pos: &RecordPosition) -> Result<(), ConnectError> {
+    async fn skip(
+        &mut self,
+        pidx: usize,
+        seq: u64,
+        pos: &RecordPosition,
+    ) -> Result<(), ConnectError> {
         self.tracker.ack(pidx, seq);
         self.task.commit_record(pos, None).await
     }
@@ -303,7 +322,15 @@ impl Loop {
         pos: &RecordPosition,
     ) -> Result<Outcome, ConnectError> {
         let topic_hint = record.record.topic.clone();
-        let record = match transform(&self.r.chain, &self.r.policy, &self.r.control, &self.r.shared, record).await {
+        let record = match transform(
+            &self.r.chain,
+            &self.r.policy,
+            &self.r.control,
+            &self.r.shared,
+            record,
+        )
+        .await
+        {
             Ok(Some(r)) => r,
             Ok(None) => return Ok(Outcome::Filtered),
             Err((alias, e)) => {
@@ -313,7 +340,10 @@ impl Loop {
                     offset: -1,
                     ..Default::default()
                 };
-                self.r.reporter.handle(&raw, Stage::Transformation, &alias, &e).await?;
+                self.r
+                    .reporter
+                    .handle(&raw, Stage::Transformation, &alias, &e)
+                    .await?;
                 return Ok(Outcome::Skipped);
             }
         };
@@ -357,7 +387,10 @@ impl Loop {
                     timestamp: rec.timestamp,
                     ..Default::default()
                 };
-                self.r.reporter.handle(&raw, stage, "Converter", &ConnectError::Data(e)).await?;
+                self.r
+                    .reporter
+                    .handle(&raw, stage, "Converter", &ConnectError::Data(e))
+                    .await?;
                 return Ok(Outcome::Skipped);
             }
         };
@@ -425,14 +458,25 @@ impl Loop {
                         value: value.clone().map(Into::into),
                         headers: vec![],
                     };
-                    self.r.reporter.handle(&raw, Stage::KafkaProduce, "KafkaProducer", &ConnectError::Kafka(e)).await?;
+                    self.r
+                        .reporter
+                        .handle(
+                            &raw,
+                            Stage::KafkaProduce,
+                            "KafkaProducer",
+                            &ConnectError::Kafka(e),
+                        )
+                        .await?;
                     return Ok(Outcome::Skipped);
                 }
             }
         }
     }
 
-    async fn on_delivery(&mut self, (pidx, seq, pos, topic, res): Delivery) -> Result<(), ConnectError> {
+    async fn on_delivery(
+        &mut self,
+        (pidx, seq, pos, topic, res): Delivery,
+    ) -> Result<(), ConnectError> {
         match res {
             Ok((partition, offset)) => {
                 TaskMetrics::add(&self.r.shared.metrics.written, 1);
@@ -454,7 +498,12 @@ impl Loop {
                 };
                 self.r
                     .reporter
-                    .handle(&raw, Stage::KafkaProduce, "KafkaProducer", &ConnectError::other(e))
+                    .handle(
+                        &raw,
+                        Stage::KafkaProduce,
+                        "KafkaProducer",
+                        &ConnectError::other(e),
+                    )
                     .await?;
                 self.skip(pidx, seq, &pos).await
             }
@@ -515,7 +564,10 @@ async fn transform(
         },
     )
     .await;
-    TaskMetrics::add(&shared.metrics.retries, out.attempts.saturating_sub(1) as u64);
+    TaskMetrics::add(
+        &shared.metrics.retries,
+        out.attempts.saturating_sub(1) as u64,
+    );
     let alias = failed_alias.into_inner().unwrap_or_default();
     out.result.map_err(|e| (alias, e))
 }
@@ -601,7 +653,11 @@ mod tests {
         assert_eq!(dirty[0].1.get("pos"), Some(&json!(7)));
         t.ack(a.0, a.1);
         let dirty = t.take_dirty();
-        assert_eq!(dirty[0].1.get("pos"), Some(&json!(2)), "a and b acked, d not yet");
+        assert_eq!(
+            dirty[0].1.get("pos"),
+            Some(&json!(2)),
+            "a and b acked, d not yet"
+        );
         t.ack(d.0, d.1);
         assert_eq!(t.take_dirty()[0].1.get("pos"), Some(&json!(3)));
         assert!(t.take_dirty().is_empty());

@@ -11,8 +11,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{
-    common_connector_def, ConfigDef, ConfigProviders, ConfigType, ConnectorConfig,
-    ErrorPolicy, Importance, Props,
+    common_connector_def, ConfigDef, ConfigProviders, ConfigType, ConnectorConfig, ErrorPolicy,
+    Importance, Props,
 };
 use crate::error::{ConfigError, ConnectError};
 use crate::registry::{ConnectorPlugin, Registry};
@@ -31,14 +31,59 @@ use crate::runtime::Control;
 /// Java's distributed herder, REST server and plugin path are accepted and ignored).
 pub fn worker_def() -> ConfigDef {
     ConfigDef::new()
-        .define_optional("bootstrap.servers", ConfigType::List, Importance::High, "Kafka brokers. When absent, an embedded in-process cluster is started.")
-        .define("embedded.brokers", ConfigType::Int, Some("1"), Importance::Low, "Brokers of the embedded cluster.")
-        .define_optional("offset.storage.topic", ConfigType::String, Importance::High, "Kafka topic holding source offsets, in Kafka Connect's format.")
-        .define("offset.storage.partitions", ConfigType::Int, Some("25"), Importance::Low, "Partitions of the offsets topic when created.")
-        .define("offset.storage.replication.factor", ConfigType::Int, Some("3"), Importance::Low, "Replication factor of the offsets topic when created (-1: broker default).")
-        .define_optional("offset.storage.file.filename", ConfigType::String, Importance::High, "File holding source offsets, when no offsets topic is set.")
-        .define("offset.flush.interval.ms", ConfigType::Long, Some("60000"), Importance::Low, "How often offsets are committed.")
-        .define("task.shutdown.graceful.timeout.ms", ConfigType::Long, Some("5000"), Importance::Low, "How long stopping waits for in-flight records.")
+        .define_optional(
+            "bootstrap.servers",
+            ConfigType::List,
+            Importance::High,
+            "Kafka brokers. When absent, an embedded in-process cluster is started.",
+        )
+        .define(
+            "embedded.brokers",
+            ConfigType::Int,
+            Some("1"),
+            Importance::Low,
+            "Brokers of the embedded cluster.",
+        )
+        .define_optional(
+            "offset.storage.topic",
+            ConfigType::String,
+            Importance::High,
+            "Kafka topic holding source offsets, in Kafka Connect's format.",
+        )
+        .define(
+            "offset.storage.partitions",
+            ConfigType::Int,
+            Some("25"),
+            Importance::Low,
+            "Partitions of the offsets topic when created.",
+        )
+        .define(
+            "offset.storage.replication.factor",
+            ConfigType::Int,
+            Some("3"),
+            Importance::Low,
+            "Replication factor of the offsets topic when created (-1: broker default).",
+        )
+        .define_optional(
+            "offset.storage.file.filename",
+            ConfigType::String,
+            Importance::High,
+            "File holding source offsets, when no offsets topic is set.",
+        )
+        .define(
+            "offset.flush.interval.ms",
+            ConfigType::Long,
+            Some("60000"),
+            Importance::Low,
+            "How often offsets are committed.",
+        )
+        .define(
+            "task.shutdown.graceful.timeout.ms",
+            ConfigType::Long,
+            Some("5000"),
+            Importance::Low,
+            "How long stopping waits for in-flight records.",
+        )
 }
 
 /// A running worker. Cheap to clone; all clones share the connectors.
@@ -111,7 +156,8 @@ impl Worker {
         let admin = TopicAdmin::new(&kafka, embedded.clone())?;
         let offsets: Arc<dyn OffsetStore> = match (
             cfg.string("offset.storage.topic").filter(|t| !t.is_empty()),
-            cfg.string("offset.storage.file.filename").filter(|t| !t.is_empty()),
+            cfg.string("offset.storage.file.filename")
+                .filter(|t| !t.is_empty()),
         ) {
             (Some(topic), _) => Arc::new(
                 KafkaOffsetStore::open(
@@ -131,7 +177,9 @@ impl Worker {
         tracing::info!(bootstrap = %servers, embedded = embedded.is_some(), "worker started");
         Ok(Worker {
             inner: Arc::new(WorkerInner {
-                flush_interval: cfg.millis("offset.flush.interval.ms").max(Duration::from_millis(10)),
+                flush_interval: cfg
+                    .millis("offset.flush.interval.ms")
+                    .max(Duration::from_millis(10)),
                 shutdown_timeout: cfg.millis("task.shutdown.graceful.timeout.ms"),
                 props,
                 registry: Arc::new(registry),
@@ -175,7 +223,10 @@ impl Worker {
         self.prepare(config).map(|_| ())
     }
 
-    fn prepare(&self, config: &ConnectorConfig) -> Result<(Props, ConnectorPlugin, ErrorPolicy, usize), ConnectError> {
+    fn prepare(
+        &self,
+        config: &ConnectorConfig,
+    ) -> Result<(Props, ConnectorPlugin, ErrorPolicy, usize), ConnectError> {
         let props = self.inner.providers.resolve(&config.props)?;
         let mut problems = ConfigError { problems: vec![] };
         let common = match common_connector_def().parse(&props) {
@@ -204,16 +255,31 @@ impl Worker {
                 problems.extend(e);
             }
             if let ConnectorPlugin::Sink(_) = p {
-                let topics = props.get("topics").map(crate::config::split_list).unwrap_or_default();
+                let topics = props
+                    .get("topics")
+                    .map(crate::config::split_list)
+                    .unwrap_or_default();
                 let regex = props.get("topics.regex").filter(|r| !r.trim().is_empty());
                 match (topics.is_empty(), regex) {
-                    (true, None) => problems.extend(ConfigError::new("topics", "a sink needs 'topics' or 'topics.regex'")),
-                    (false, Some(_)) => problems.extend(ConfigError::new("topics.regex", "set 'topics' or 'topics.regex', not both")),
+                    (true, None) => problems.extend(ConfigError::new(
+                        "topics",
+                        "a sink needs 'topics' or 'topics.regex'",
+                    )),
+                    (false, Some(_)) => problems.extend(ConfigError::new(
+                        "topics.regex",
+                        "set 'topics' or 'topics.regex', not both",
+                    )),
                     _ => {}
                 }
-                if let Some(dlq) = props.get("errors.deadletterqueue.topic.name").filter(|d| !d.is_empty()) {
+                if let Some(dlq) = props
+                    .get("errors.deadletterqueue.topic.name")
+                    .filter(|d| !d.is_empty())
+                {
                     if topics.iter().any(|t| t == dlq) {
-                        problems.extend(ConfigError::new("errors.deadletterqueue.topic.name", "the DLQ topic must not be one of the connector's topics"));
+                        problems.extend(ConfigError::new(
+                            "errors.deadletterqueue.topic.name",
+                            "the DLQ topic must not be one of the connector's topics",
+                        ));
                     }
                 }
             }
@@ -222,14 +288,29 @@ impl Worker {
             problems.extend(e);
         }
         // Transform chains and converters are checked by building them.
-        if let Err(e) = self.inner.registry.transform_chain::<crate::record::SourceRecord>(&props) {
+        if let Err(e) = self
+            .inner
+            .registry
+            .transform_chain::<crate::record::SourceRecord>(&props)
+        {
             problems.extend(e);
         }
         for is_key in [true, false] {
-            if let Err(e) = self.inner.registry.configured_converter(&self.inner.props, &props, is_key) {
+            if let Err(e) =
+                self.inner
+                    .registry
+                    .configured_converter(&self.inner.props, &props, is_key)
+            {
                 match e {
                     ConnectError::Config(c) => problems.extend(c),
-                    other => problems.extend(ConfigError::new(if is_key { "key.converter" } else { "value.converter" }, other.to_string())),
+                    other => problems.extend(ConfigError::new(
+                        if is_key {
+                            "key.converter"
+                        } else {
+                            "value.converter"
+                        },
+                        other.to_string(),
+                    )),
                 }
             }
         }
@@ -243,10 +324,15 @@ impl Worker {
     }
 
     /// Validates and starts a connector; returns once its tasks are running (or failed to start).
-    pub async fn start_connector(&self, config: ConnectorConfig) -> Result<ConnectorHandle, ConnectError> {
+    pub async fn start_connector(
+        &self,
+        config: ConnectorConfig,
+    ) -> Result<ConnectorHandle, ConnectError> {
         let name = config.name.clone();
         if self.connector(&name).is_some() {
-            return Err(ConnectError::other(format!("connector '{name}' is already running")));
+            return Err(ConnectError::other(format!(
+                "connector '{name}' is already running"
+            )));
         }
         let (props, plugin, policy, max_tasks) = self.prepare(&config)?;
         if let Some(dlq) = &policy.dlq_topic {
@@ -278,7 +364,13 @@ impl Worker {
                 Some(_) => Some(self.inner.kafka.producer_config().create()?),
                 None => None,
             };
-            let reporter = Arc::new(ErrantRecordReporter::new(&name, task_id, policy.clone(), dlq_producer, shared.clone()));
+            let reporter = Arc::new(ErrantRecordReporter::new(
+                &name,
+                task_id,
+                policy.clone(),
+                dlq_producer,
+                shared.clone(),
+            ));
             let span = tracing::info_span!("task", connector = %name, task = task_id);
             let join: JoinHandle<()> = match &plugin {
                 ConnectorPlugin::Source(c) => {
@@ -308,10 +400,17 @@ impl Worker {
                     let group = format!("connect-{name}");
                     let (consumer, rebalance, safe_offsets) =
                         create_consumer(&self.inner.kafka.consumer_config(&group))?;
-                    let topics = task_props.get("topics").map(crate::config::split_list).unwrap_or_default();
+                    let topics = task_props
+                        .get("topics")
+                        .map(crate::config::split_list)
+                        .unwrap_or_default();
                     if topics.is_empty() {
                         let re = task_props.get("topics.regex").unwrap_or("").trim();
-                        let pattern = if re.starts_with('^') { re.to_owned() } else { format!("^{re}") };
+                        let pattern = if re.starts_with('^') {
+                            re.to_owned()
+                        } else {
+                            format!("^{re}")
+                        };
                         consumer.subscribe(&[pattern.as_str()])?;
                     } else {
                         let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
@@ -340,7 +439,10 @@ impl Worker {
                     tokio::spawn(tracing::Instrument::instrument(runner.run(), span))
                 }
             };
-            tasks.push(TaskHandle { shared, join: Mutex::new(Some(join)) });
+            tasks.push(TaskHandle {
+                shared,
+                join: Mutex::new(Some(join)),
+            });
         }
         let handle = ConnectorHandle {
             inner: Arc::new(ConnectorInner {
@@ -415,7 +517,9 @@ pub struct ConnectorHandle {
 
 impl std::fmt::Debug for ConnectorHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConnectorHandle").field("name", &self.inner.name).finish()
+        f.debug_struct("ConnectorHandle")
+            .field("name", &self.inner.name)
+            .finish()
     }
 }
 
@@ -432,17 +536,20 @@ impl ConnectorHandle {
 
     /// The connector's counters, summed over its tasks.
     pub fn metrics(&self) -> MetricsSnapshot {
-        self.inner.tasks.iter().fold(MetricsSnapshot::default(), |mut acc, t| {
-            let m = t.shared.metrics.snapshot();
-            acc.records_polled += m.records_polled;
-            acc.records_written += m.records_written;
-            acc.records_filtered += m.records_filtered;
-            acc.records_failed += m.records_failed;
-            acc.records_dlq += m.records_dlq;
-            acc.retries += m.retries;
-            acc.offset_commits += m.offset_commits;
-            acc
-        })
+        self.inner
+            .tasks
+            .iter()
+            .fold(MetricsSnapshot::default(), |mut acc, t| {
+                let m = t.shared.metrics.snapshot();
+                acc.records_polled += m.records_polled;
+                acc.records_written += m.records_written;
+                acc.records_filtered += m.records_filtered;
+                acc.records_failed += m.records_failed;
+                acc.records_dlq += m.records_dlq;
+                acc.retries += m.retries;
+                acc.offset_commits += m.offset_commits;
+                acc
+            })
     }
 
     /// True if any task failed.
@@ -484,7 +591,11 @@ impl ConnectorHandle {
             if done(&m) {
                 return Ok(m);
             }
-            if let Some(s) = self.status().into_iter().find(|s| s.state == TaskState::Failed) {
+            if let Some(s) = self
+                .status()
+                .into_iter()
+                .find(|s| s.state == TaskState::Failed)
+            {
                 return Err(ConnectError::other(format!(
                     "task {} failed: {}",
                     s.task_id,
@@ -492,7 +603,9 @@ impl ConnectorHandle {
                 )));
             }
             if start.elapsed() > timeout {
-                return Err(ConnectError::other(format!("timed out after {timeout:?}; counters: {m:?}")));
+                return Err(ConnectError::other(format!(
+                    "timed out after {timeout:?}; counters: {m:?}"
+                )));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

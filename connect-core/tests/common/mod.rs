@@ -15,7 +15,9 @@ use connect_core::rdkafka::message::{Headers, Message};
 use connect_core::rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use connect_core::record::{ConnectRecord, OffsetMap, Record, SinkRecord, SourceRecord};
 use connect_core::sink::{PartitionOffsets, SinkConnector, SinkTask, SinkTaskContext};
-use connect_core::source::{RecordMetadata, RecordPosition, SourceConnector, SourceTask, SourceTaskContext};
+use connect_core::source::{
+    RecordMetadata, RecordPosition, SourceConnector, SourceTask, SourceTaskContext,
+};
 use connect_core::transform::Transformation;
 
 /// Emits `count` records `{"seq": i}` keyed by `i`, with source offset `{"seq": i}`; resumes after the
@@ -31,8 +33,20 @@ impl SourceConnector for SeqSource {
         ConfigDef::new()
             .define("topic", ConfigType::String, None, Importance::High, "t")
             .define("count", ConfigType::Long, None, Importance::High, "n")
-            .define("per.poll", ConfigType::Int, Some("100"), Importance::Low, "b")
-            .define("poll.delay.ms", ConfigType::Long, Some("0"), Importance::Low, "d")
+            .define(
+                "per.poll",
+                ConfigType::Int,
+                Some("100"),
+                Importance::Low,
+                "b",
+            )
+            .define(
+                "poll.delay.ms",
+                ConfigType::Long,
+                Some("0"),
+                Importance::Low,
+                "d",
+            )
     }
     fn create_task(&self) -> Box<dyn SourceTask> {
         Box::new(SeqTask {
@@ -87,7 +101,11 @@ impl SourceTask for SeqTask {
                     SourceRecord::new(
                         self.partition.clone(),
                         [("seq".to_string(), serde_json::json!(i))].into(),
-                        ConnectRecord::new(&self.topic, Value::String(i.to_string()), Value::Map(m)),
+                        ConnectRecord::new(
+                            &self.topic,
+                            Value::String(i.to_string()),
+                            Value::Map(m),
+                        ),
                     )
                 })
                 .collect();
@@ -99,7 +117,11 @@ impl SourceTask for SeqTask {
         }
         Ok(batch)
     }
-    async fn commit_record(&self, r: &RecordPosition, m: Option<&RecordMetadata>) -> Result<(), ConnectError> {
+    async fn commit_record(
+        &self,
+        r: &RecordPosition,
+        m: Option<&RecordMetadata>,
+    ) -> Result<(), ConnectError> {
         if m.is_some() {
             if let Some(s) = r.source_offset.get("seq").and_then(|s| s.as_i64()) {
                 self.shared.acked.lock().unwrap().push(s);
@@ -174,13 +196,19 @@ impl SinkTask for CollectTask {
                     let seen = self.seen.entry(o).or_insert(0);
                     *seen += 1;
                     if *seen <= n {
-                        self.pending.retain(|p| p.kafka_offset < records[0].kafka_offset);
+                        self.pending
+                            .retain(|p| p.kafka_offset < records[0].kafka_offset);
                         return Err(ConnectError::retriable("downstream busy"));
                     }
                 }
                 Some(Fault::Errant(o)) if r.kafka_offset == o => {
-                    let rep = self.ctx.as_ref().and_then(|c| c.errant_record_reporter.clone()).unwrap();
-                    rep.report(r, &ConnectError::other("record rejected by downstream")).await?;
+                    let rep = self
+                        .ctx
+                        .as_ref()
+                        .and_then(|c| c.errant_record_reporter.clone())
+                        .unwrap();
+                    rep.report(r, &ConnectError::other("record rejected by downstream"))
+                        .await?;
                     continue;
                 }
                 _ => {}
@@ -190,7 +218,11 @@ impl SinkTask for CollectTask {
         Ok(())
     }
     async fn flush(&mut self, _o: &PartitionOffsets) -> Result<(), ConnectError> {
-        self.shared.durable.lock().unwrap().append(&mut self.pending);
+        self.shared
+            .durable
+            .lock()
+            .unwrap()
+            .append(&mut self.pending);
         Ok(())
     }
     async fn stop(&mut self) -> Result<(), ConnectError> {
@@ -233,11 +265,14 @@ pub fn read_topic(bootstrap: &str, topic: &str, want: usize, timeout: Duration) 
         .set("auto.offset.reset", "earliest")
         .create()
         .unwrap();
-    let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).unwrap();
+    let md = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .unwrap();
     let mut tpl = TopicPartitionList::new();
     for t in md.topics() {
         for p in t.partitions() {
-            tpl.add_partition_offset(topic, p.id(), Offset::Beginning).unwrap();
+            tpl.add_partition_offset(topic, p.id(), Offset::Beginning)
+                .unwrap();
         }
     }
     consumer.assign(&tpl).unwrap();
@@ -252,7 +287,11 @@ pub fn read_topic(bootstrap: &str, topic: &str, want: usize, timeout: Duration) 
                 value: m.payload().map(|v| v.to_vec()),
                 headers: m
                     .headers()
-                    .map(|h| h.iter().map(|h| (h.key.to_string(), h.value.map(|v| v.to_vec()))).collect())
+                    .map(|h| {
+                        h.iter()
+                            .map(|h| (h.key.to_string(), h.value.map(|v| v.to_vec())))
+                            .collect()
+                    })
                     .unwrap_or_default(),
             });
         }
@@ -272,7 +311,9 @@ pub fn committed(bootstrap: &str, group: &str, topic: &str, partitions: i32) -> 
     for p in 0..partitions {
         tpl.add_partition(topic, p);
     }
-    let c = consumer.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
+    let c = consumer
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .unwrap();
     c.elements()
         .iter()
         .filter_map(|e| match e.offset() {
@@ -283,9 +324,15 @@ pub fn committed(bootstrap: &str, group: &str, topic: &str, partitions: i32) -> 
 }
 
 /// Produces raw records.
-pub async fn produce(bootstrap: &str, topic: &str, records: &[(Option<&[u8]>, Option<&[u8]>)]) {
+/// A raw (key, value) pair to produce.
+pub type RawKv<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+
+pub async fn produce(bootstrap: &str, topic: &str, records: &[RawKv<'_>]) {
     use connect_core::rdkafka::producer::{FutureProducer, FutureRecord};
-    let p: FutureProducer = ClientConfig::new().set("bootstrap.servers", bootstrap).create().unwrap();
+    let p: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .unwrap();
     for (k, v) in records {
         let mut r: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic).partition(0);
         if let Some(k) = k {
@@ -300,7 +347,10 @@ pub async fn produce(bootstrap: &str, topic: &str, records: &[(Option<&[u8]>, Op
 
 pub fn rand_suffix() -> u64 {
     use std::time::SystemTime;
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
 }
 
 /// The `seq` of a schemaless JSON value `{"seq": n}`.
@@ -313,7 +363,9 @@ pub fn seq_of(v: &Value) -> i64 {
 
 pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
         .with_test_writer()
         .try_init();
 }

@@ -17,7 +17,13 @@ impl FileSinkConfig {
     /// The accepted keys.
     pub fn def() -> ConfigDef {
         ConfigDef::new()
-            .define("file", ConfigType::String, None, Importance::High, "Destination file path.")
+            .define(
+                "file",
+                ConfigType::String,
+                None,
+                Importance::High,
+                "Destination file path.",
+            )
             .with_validator("file", Validator::non_empty())
     }
     /// Parses the settings.

@@ -18,7 +18,10 @@ pub struct FileStreamSinkTask {
 
 impl FileStreamSinkTask {
     fn path(&self) -> String {
-        self.cfg.as_ref().map(|c| c.file.display().to_string()).unwrap_or_default()
+        self.cfg
+            .as_ref()
+            .map(|c| c.file.display().to_string())
+            .unwrap_or_default()
     }
 }
 
@@ -75,7 +78,10 @@ impl FileStreamSinkTask {
             return Ok(());
         }
         let path = self.path();
-        let f = self.file.as_mut().ok_or_else(|| ConnectError::other("file sink not started"))?;
+        let f = self
+            .file
+            .as_mut()
+            .ok_or_else(|| ConnectError::other("file sink not started"))?;
         f.write_all(&self.buf)
             .await
             .map_err(|e| ConnectError::retriable(format!("writing {path}: {e}")))?;

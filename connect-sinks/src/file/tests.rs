@@ -12,7 +12,11 @@ fn rec(value: Value, offset: i64) -> SinkRecord {
         record: ConnectRecord::new("t", Value::Null, value),
         kafka_offset: offset,
         timestamp_type: TimestampType::NoTimestampType,
-        original: TopicPartitionOffset { topic: Arc::from("t"), partition: 0, offset },
+        original: TopicPartitionOffset {
+            topic: Arc::from("t"),
+            partition: 0,
+            offset,
+        },
     }
 }
 
@@ -30,12 +34,25 @@ async fn appends_lines_and_makes_them_durable_on_flush() {
     .unwrap();
     let mut m = Map::new();
     m.insert("id", 7i64);
-    t.put(&[rec("a".into(), 0), rec(Value::Null, 1), rec(Value::Map(m), 2)]).await.unwrap();
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), "existing\n", "buffered until flush");
+    t.put(&[
+        rec("a".into(), 0),
+        rec(Value::Null, 1),
+        rec(Value::Map(m), 2),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "existing\n",
+        "buffered until flush"
+    );
     let offsets = PartitionOffsets::new();
     let committed = t.pre_commit(&offsets).await.unwrap();
     assert_eq!(committed, offsets);
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), "existing\na\n{\"id\":7}\n");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "existing\na\n{\"id\":7}\n"
+    );
     t.stop().await.unwrap();
 }
 

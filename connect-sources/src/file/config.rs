@@ -23,13 +23,37 @@ impl FileSourceConfig {
     /// The accepted keys (Kafka's `file`, `topic`, `batch.size`, plus `poll.interval.ms`).
     pub fn def() -> ConfigDef {
         ConfigDef::new()
-            .define("file", ConfigType::String, None, Importance::High, "Source file path.")
+            .define(
+                "file",
+                ConfigType::String,
+                None,
+                Importance::High,
+                "Source file path.",
+            )
             .with_validator("file", Validator::non_empty())
-            .define("topic", ConfigType::String, None, Importance::High, "Topic to publish lines to.")
+            .define(
+                "topic",
+                ConfigType::String,
+                None,
+                Importance::High,
+                "Topic to publish lines to.",
+            )
             .with_validator("topic", Validator::non_empty())
-            .define("batch.size", ConfigType::Int, Some("2000"), Importance::Low, "Maximum lines per poll.")
+            .define(
+                "batch.size",
+                ConfigType::Int,
+                Some("2000"),
+                Importance::Low,
+                "Maximum lines per poll.",
+            )
             .with_validator("batch.size", Validator::range(1, 1_000_000))
-            .define("poll.interval.ms", ConfigType::Long, Some("100"), Importance::Low, "Wait when no new line is available.")
+            .define(
+                "poll.interval.ms",
+                ConfigType::Long,
+                Some("100"),
+                Importance::Low,
+                "Wait when no new line is available.",
+            )
             .with_validator("poll.interval.ms", Validator::range(1, 1000))
     }
 

@@ -66,7 +66,10 @@ impl SourceTask for FileStreamSourceTask {
     }
 
     async fn poll(&self) -> Result<Vec<SourceRecord>, ConnectError> {
-        let cfg = self.cfg.as_ref().ok_or_else(|| ConnectError::other("poll before start"))?;
+        let cfg = self
+            .cfg
+            .as_ref()
+            .ok_or_else(|| ConnectError::other("poll before start"))?;
         if self.stopped.load(std::sync::atomic::Ordering::Acquire) {
             return Err(ConnectError::Stopped);
         }
@@ -82,9 +85,9 @@ impl SourceTask for FileStreamSourceTask {
                             cfg.file.display()
                         )));
                     }
-                    f.seek(SeekFrom::Start(st.position))
-                        .await
-                        .map_err(|e| ConnectError::io(format!("seeking in {}", cfg.file.display()), e))?;
+                    f.seek(SeekFrom::Start(st.position)).await.map_err(|e| {
+                        ConnectError::io(format!("seeking in {}", cfg.file.display()), e)
+                    })?;
                     st.file = Some(f);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -92,7 +95,12 @@ impl SourceTask for FileStreamSourceTask {
                     self.idle(cfg).await;
                     return Ok(Vec::new());
                 }
-                Err(e) => return Err(ConnectError::io(format!("opening {}", cfg.file.display()), e)),
+                Err(e) => {
+                    return Err(ConnectError::io(
+                        format!("opening {}", cfg.file.display()),
+                        e,
+                    ))
+                }
             }
         }
         let mut records = Vec::new();
@@ -102,12 +110,19 @@ impl SourceTask for FileStreamSourceTask {
             let ReadState { buf, position, .. } = &mut *st;
             let mut start = 0;
             while records.len() < cfg.batch_size {
-                let Some(nl) = buf[start..].iter().position(|&b| b == b'\n') else { break };
+                let Some(nl) = buf[start..].iter().position(|&b| b == b'\n') else {
+                    break;
+                };
                 let end = start + nl;
-                let line_end = if end > start && buf[end - 1] == b'\r' { end - 1 } else { end };
+                let line_end = if end > start && buf[end - 1] == b'\r' {
+                    end - 1
+                } else {
+                    end
+                };
                 let line = String::from_utf8_lossy(&buf[start..line_end]).into_owned();
                 let next_pos = *position + (end + 1) as u64;
-                let offset: OffsetMap = [("position".to_string(), serde_json::Value::from(next_pos))].into();
+                let offset: OffsetMap =
+                    [("position".to_string(), serde_json::Value::from(next_pos))].into();
                 records.push(SourceRecord::new(
                     self.partition.clone(),
                     offset,
@@ -145,7 +160,8 @@ impl SourceTask for FileStreamSourceTask {
     }
 
     async fn stop(&self) -> Result<(), ConnectError> {
-        self.stopped.store(true, std::sync::atomic::Ordering::Release);
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::Release);
         self.stop.notify_waiters();
         Ok(())
     }

@@ -12,7 +12,11 @@ use super::FileStreamSourceTask;
 fn ctx(file: &std::path::Path, stored: Option<u64>) -> SourceTaskContext {
     let mut offsets = std::collections::HashMap::new();
     if let Some(p) = stored {
-        let part: OffsetMap = [("filename".to_string(), serde_json::json!(file.display().to_string()))].into();
+        let part: OffsetMap = [(
+            "filename".to_string(),
+            serde_json::json!(file.display().to_string()),
+        )]
+        .into();
         let off: OffsetMap = [("position".to_string(), serde_json::json!(p))].into();
         offsets.insert(PartitionKey::of(&part), (part, off));
     }
@@ -46,16 +50,28 @@ async fn reads_lines_in_batches_and_waits_for_partial_lines() {
     t.start(ctx(&path, None)).await.unwrap();
     let b1 = t.poll().await.unwrap();
     assert_eq!(lines(&b1), ["a", "bb"]);
-    assert_eq!(b1[1].source_offset.get("position"), Some(&serde_json::json!(6)));
+    assert_eq!(
+        b1[1].source_offset.get("position"),
+        Some(&serde_json::json!(6))
+    );
     let b2 = t.poll().await.unwrap();
     assert_eq!(lines(&b2), ["ccc"]);
     assert!(t.poll().await.unwrap().is_empty(), "partial line must wait");
-    let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
     f.write_all(b"ial\n").unwrap();
     let b3 = t.poll().await.unwrap();
     assert_eq!(lines(&b3), ["partial"]);
-    assert_eq!(b3[0].source_offset.get("position"), Some(&serde_json::json!(18)));
-    assert!(Arc::ptr_eq(&b1[0].source_partition, &b3[0].source_partition));
+    assert_eq!(
+        b3[0].source_offset.get("position"),
+        Some(&serde_json::json!(18))
+    );
+    assert!(Arc::ptr_eq(
+        &b1[0].source_partition,
+        &b3[0].source_partition
+    ));
 }
 
 #[tokio::test]

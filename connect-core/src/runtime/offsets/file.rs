@@ -33,10 +33,17 @@ impl FileOffsetStore {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
-            Err(e) => return Err(ConnectError::io(format!("reading offsets file {}", path.display()), e)),
+            Err(e) => {
+                return Err(ConnectError::io(
+                    format!("reading offsets file {}", path.display()),
+                    e,
+                ))
+            }
         };
         let raw: HashMap<String, Vec<(OffsetMap, OffsetMap)>> = serde_json::from_str(&text)
-            .map_err(|e| ConnectError::other(format!("offsets file {} is corrupt: {e}", path.display())))?;
+            .map_err(|e| {
+                ConnectError::other(format!("offsets file {} is corrupt: {e}", path.display()))
+            })?;
         Ok(raw
             .into_iter()
             .map(|(c, entries)| {
@@ -50,7 +57,8 @@ impl FileOffsetStore {
     }
 
     fn write(path: &Path, data: &HashMap<String, ConnectorOffsets>) -> Result<(), ConnectError> {
-        let mut out: std::collections::BTreeMap<&str, Vec<(&OffsetMap, &OffsetMap)>> = Default::default();
+        let mut out: std::collections::BTreeMap<&str, Vec<(&OffsetMap, &OffsetMap)>> =
+            Default::default();
         for (c, m) in data {
             let mut entries: Vec<_> = m.iter().collect();
             entries.sort_by(|a, b| a.0.cmp(b.0));
@@ -58,14 +66,21 @@ impl FileOffsetStore {
         }
         let text = serde_json::to_vec_pretty(&out)
             .map_err(|e| ConnectError::other(format!("serializing offsets: {e}")))?;
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let ctx = |what: &str| format!("{what} offsets file {}", path.display());
-        std::fs::create_dir_all(dir).map_err(|e| ConnectError::io(ctx("creating directory of"), e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ConnectError::io(ctx("creating directory of"), e))?;
         let tmp = path.with_extension("tmp");
         {
-            let mut f = std::fs::File::create(&tmp).map_err(|e| ConnectError::io(ctx("creating"), e))?;
-            f.write_all(&text).map_err(|e| ConnectError::io(ctx("writing"), e))?;
-            f.sync_all().map_err(|e| ConnectError::io(ctx("syncing"), e))?;
+            let mut f =
+                std::fs::File::create(&tmp).map_err(|e| ConnectError::io(ctx("creating"), e))?;
+            f.write_all(&text)
+                .map_err(|e| ConnectError::io(ctx("writing"), e))?;
+            f.sync_all()
+                .map_err(|e| ConnectError::io(ctx("syncing"), e))?;
         }
         std::fs::rename(&tmp, path).map_err(|e| ConnectError::io(ctx("replacing"), e))?;
         if let Ok(d) = std::fs::File::open(dir) {
@@ -86,10 +101,17 @@ impl OffsetStore for FileOffsetStore {
                 .map_err(|e| ConnectError::other(e.to_string()))??;
             *guard = Some(loaded);
         }
-        Ok(guard.as_ref().and_then(|d| d.get(connector).cloned()).unwrap_or_default())
+        Ok(guard
+            .as_ref()
+            .and_then(|d| d.get(connector).cloned())
+            .unwrap_or_default())
     }
 
-    async fn store(&self, connector: &str, offsets: &[(Arc<OffsetMap>, Arc<OffsetMap>)]) -> Result<(), ConnectError> {
+    async fn store(
+        &self,
+        connector: &str,
+        offsets: &[(Arc<OffsetMap>, Arc<OffsetMap>)],
+    ) -> Result<(), ConnectError> {
         let mut guard = self.data.lock().await;
         if guard.is_none() {
             let path = self.path.clone();
@@ -125,8 +147,12 @@ mod tests {
         let o1: OffsetMap = [("position".to_string(), json!(10))].into();
         let o2: OffsetMap = [("position".to_string(), json!(20))].into();
         let s = FileOffsetStore::new(&path);
-        s.store("c", &[(Arc::new(p.clone()), Arc::new(o1))]).await.unwrap();
-        s.store("c", &[(Arc::new(p.clone()), Arc::new(o2.clone()))]).await.unwrap();
+        s.store("c", &[(Arc::new(p.clone()), Arc::new(o1))])
+            .await
+            .unwrap();
+        s.store("c", &[(Arc::new(p.clone()), Arc::new(o2.clone()))])
+            .await
+            .unwrap();
         let reopened = FileOffsetStore::new(&path);
         let loaded = reopened.load("c").await.unwrap();
         assert_eq!(loaded.get(&PartitionKey::of(&p)).map(|x| &x.1), Some(&o2));

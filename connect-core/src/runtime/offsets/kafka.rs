@@ -38,13 +38,19 @@ pub struct KafkaOffsetStore {
 
 impl std::fmt::Debug for KafkaOffsetStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KafkaOffsetStore").field("topic", &self.topic).finish()
+        f.debug_struct("KafkaOffsetStore")
+            .field("topic", &self.topic)
+            .finish()
     }
 }
 
 impl KafkaOffsetStore {
     /// Creates the topic if absent (compacted) and a producer for it.
-    pub async fn open(kafka: &KafkaSettings, admin: &TopicAdmin, cfg: &OffsetsTopicConfig) -> Result<Self, ConnectError> {
+    pub async fn open(
+        kafka: &KafkaSettings,
+        admin: &TopicAdmin,
+        cfg: &OffsetsTopicConfig,
+    ) -> Result<Self, ConnectError> {
         admin
             .ensure(&TopicSpec {
                 name: cfg.topic.clone(),
@@ -54,7 +60,8 @@ impl KafkaOffsetStore {
             })
             .await?;
         let mut pc = kafka.producer_config();
-        pc.set("partitioner", "murmur2_random").set("linger.ms", "0");
+        pc.set("partitioner", "murmur2_random")
+            .set("linger.ms", "0");
         Ok(KafkaOffsetStore {
             topic: cfg.topic.clone(),
             producer: pc.create()?,
@@ -67,11 +74,18 @@ impl KafkaOffsetStore {
         serde_json::to_vec(&serde_json::json!([connector, partition])).unwrap_or_default()
     }
 
-    fn read_all(kafka: &KafkaSettings, topic: &str, connector: &str) -> Result<ConnectorOffsets, ConnectError> {
+    fn read_all(
+        kafka: &KafkaSettings,
+        topic: &str,
+        connector: &str,
+    ) -> Result<ConnectorOffsets, ConnectError> {
         let mut cc = kafka.admin_config();
-        cc.set("group.id", format!("connect-rs-offsets-reader-{}", std::process::id()))
-            .set("enable.auto.commit", "false")
-            .set("enable.partition.eof", "false");
+        cc.set(
+            "group.id",
+            format!("connect-rs-offsets-reader-{}", std::process::id()),
+        )
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false");
         let consumer: BaseConsumer = cc.create()?;
         let timeout = Duration::from_secs(30);
         let md = consumer.fetch_metadata(Some(topic), timeout)?;
@@ -96,7 +110,9 @@ impl KafkaOffsetStore {
         let mut done = vec![false; ends.len()];
         while remaining > 0 {
             if Instant::now() > deadline {
-                return Err(ConnectError::retriable(format!("timed out reading offsets topic '{topic}'")));
+                return Err(ConnectError::retriable(format!(
+                    "timed out reading offsets topic '{topic}'"
+                )));
             }
             let Some(msg) = consumer.poll(Duration::from_millis(200)) else {
                 continue;
@@ -109,11 +125,20 @@ impl KafkaOffsetStore {
                 }
             }
             let Some(key) = msg.key() else { continue };
-            let Ok(serde_json::Value::Array(parts)) = serde_json::from_slice::<serde_json::Value>(key) else {
-                tracing::warn!(topic, partition = msg.partition(), offset = msg.offset(), "skipping offsets record with an unreadable key");
+            let Ok(serde_json::Value::Array(parts)) =
+                serde_json::from_slice::<serde_json::Value>(key)
+            else {
+                tracing::warn!(
+                    topic,
+                    partition = msg.partition(),
+                    offset = msg.offset(),
+                    "skipping offsets record with an unreadable key"
+                );
                 continue;
             };
-            let (Some(serde_json::Value::String(name)), Some(serde_json::Value::Object(part))) = (parts.first(), parts.get(1)) else {
+            let (Some(serde_json::Value::String(name)), Some(serde_json::Value::Object(part))) =
+                (parts.first(), parts.get(1))
+            else {
                 continue;
             };
             if name != connector {
@@ -132,7 +157,12 @@ impl KafkaOffsetStore {
                     Ok(serde_json::Value::Null) => {
                         out.remove(&pk);
                     }
-                    _ => tracing::warn!(topic, partition = msg.partition(), offset = msg.offset(), "skipping offsets record with an unreadable value"),
+                    _ => tracing::warn!(
+                        topic,
+                        partition = msg.partition(),
+                        offset = msg.offset(),
+                        "skipping offsets record with an unreadable value"
+                    ),
                 },
             }
         }
@@ -151,7 +181,11 @@ impl OffsetStore for KafkaOffsetStore {
             .map_err(|e| ConnectError::other(e.to_string()))?
     }
 
-    async fn store(&self, connector: &str, offsets: &[(Arc<OffsetMap>, Arc<OffsetMap>)]) -> Result<(), ConnectError> {
+    async fn store(
+        &self,
+        connector: &str,
+        offsets: &[(Arc<OffsetMap>, Arc<OffsetMap>)],
+    ) -> Result<(), ConnectError> {
         let mut pending = Vec::with_capacity(offsets.len());
         for (p, o) in offsets {
             let key = Self::key_bytes(connector, p);

@@ -25,11 +25,21 @@ impl MemoryOffsetStore {
 #[async_trait]
 impl OffsetStore for MemoryOffsetStore {
     async fn load(&self, connector: &str) -> Result<ConnectorOffsets, ConnectError> {
-        let d = self.data.lock().map_err(|_| ConnectError::other("offset store lock poisoned"))?;
+        let d = self
+            .data
+            .lock()
+            .map_err(|_| ConnectError::other("offset store lock poisoned"))?;
         Ok(d.get(connector).cloned().unwrap_or_default())
     }
-    async fn store(&self, connector: &str, offsets: &[(Arc<OffsetMap>, Arc<OffsetMap>)]) -> Result<(), ConnectError> {
-        let mut d = self.data.lock().map_err(|_| ConnectError::other("offset store lock poisoned"))?;
+    async fn store(
+        &self,
+        connector: &str,
+        offsets: &[(Arc<OffsetMap>, Arc<OffsetMap>)],
+    ) -> Result<(), ConnectError> {
+        let mut d = self
+            .data
+            .lock()
+            .map_err(|_| ConnectError::other("offset store lock poisoned"))?;
         let c = d.entry(connector.to_owned()).or_default();
         for (p, o) in offsets {
             c.insert(PartitionKey::of(p), ((**p).clone(), (**o).clone()));

@@ -43,7 +43,11 @@ pub fn canonical_json(map: &OffsetMap) -> String {
             serde_json::Value::Object(o) => {
                 let mut keys: Vec<_> = o.iter().collect();
                 keys.sort_by(|a, b| a.0.cmp(b.0));
-                serde_json::Value::Object(keys.into_iter().map(|(k, v)| (k.clone(), sorted(v))).collect())
+                serde_json::Value::Object(
+                    keys.into_iter()
+                        .map(|(k, v)| (k.clone(), sorted(v)))
+                        .collect(),
+                )
             }
             serde_json::Value::Array(a) => serde_json::Value::Array(a.iter().map(sorted).collect()),
             other => other.clone(),
@@ -60,7 +64,11 @@ pub trait OffsetStore: Send + Sync {
     /// Every stored offset of a connector.
     async fn load(&self, connector: &str) -> Result<ConnectorOffsets, ConnectError>;
     /// Stores offsets durably; returns once they would survive a crash. Later writes of a partition win.
-    async fn store(&self, connector: &str, offsets: &[(Arc<OffsetMap>, Arc<OffsetMap>)]) -> Result<(), ConnectError>;
+    async fn store(
+        &self,
+        connector: &str,
+        offsets: &[(Arc<OffsetMap>, Arc<OffsetMap>)],
+    ) -> Result<(), ConnectError>;
 }
 
 /// A read-only view of a connector's stored offsets, as a source task sees them at start.
@@ -78,7 +86,9 @@ impl OffsetReader {
     }
     /// The stored offset of one source partition.
     pub fn offset(&self, partition: &OffsetMap) -> Option<OffsetMap> {
-        self.offsets.get(&PartitionKey::of(partition)).map(|(_, o)| o.clone())
+        self.offsets
+            .get(&PartitionKey::of(partition))
+            .map(|(_, o)| o.clone())
     }
     /// Every stored (partition, offset).
     pub fn all(&self) -> impl Iterator<Item = &(OffsetMap, OffsetMap)> {

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs the whole test suite. Installs missing test dependencies first (scripts/setup.sh);
+# the tests start and stop the brokers they need themselves, on loopback only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+cargo test --workspace --all-targets
+cargo test --workspace --doc
