@@ -1,1 +1,220 @@
+//! Fixtures shared by the benches: a 20-field patient-encounter record and bench connectors.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use connect_core::async_trait;
+use connect_core::config::{ConfigDef, Props};
+use connect_core::data::{Decimal, Schema, SchemaBuilder, Struct, Value};
+use connect_core::error::ConnectError;
+use connect_core::record::{ConnectRecord, OffsetMap, SinkRecord, SourceRecord};
+use connect_core::sink::{SinkConnector, SinkTask, SinkTaskContext};
+use connect_core::source::{SourceConnector, SourceTask, SourceTaskContext};
+
+/// A 20-field struct schema: the shape of a patient encounter row.
+pub fn encounter_schema() -> Schema {
+    SchemaBuilder::struct_()
+        .name("clinical.encounters.encounter.Value")
+        .field("encounter_id", Schema::int64())
+        .field("mrn", Schema::string())
+        .field("family_name", Schema::string())
+        .field("given_name", Schema::string())
+        .field("birth_date", Schema::date().build())
+        .field("sex", Schema::string())
+        .field("ward", Schema::string())
+        .field("bed", Schema::optional_string())
+        .field("attending_npi", Schema::string())
+        .field("admitted_at", Schema::timestamp().build())
+        .field("discharged_at", Schema::timestamp().optional().build())
+        .field("acuity", Schema::int32())
+        .field("weight_kg", Schema::float64())
+        .field("height_cm", Schema::float32())
+        .field("isolation", Schema::boolean())
+        .field("charges", Schema::decimal(2).build())
+        .field("diagnosis_code", Schema::string())
+        .field("diagnosis_system", Schema::string())
+        .field("visits", Schema::int16())
+        .field("notes", Schema::optional_string())
+        .build()
+}
+
+/// One encounter value of [`encounter_schema`].
+pub fn encounter(id: i64) -> Struct {
+    let mut s = Struct::new(encounter_schema());
+    let v: Vec<Value> = vec![
+        Value::Int64(id),
+        Value::String(format!("MRN-{id:08}")),
+        "DOE".into(),
+        "JANE".into(),
+        Value::Date(7000),
+        "F".into(),
+        "ICU-EAST".into(),
+        Value::Null,
+        "1234567893".into(),
+        Value::Timestamp(1_700_000_000_000 + id),
+        Value::Null,
+        Value::Int32(3),
+        Value::Float64(72.5),
+        Value::Float32(168.0),
+        Value::Boolean(false),
+        Value::Decimal(Decimal::new(1_234_567, 2)),
+        "I21.4".into(),
+        "http://hl7.org/fhir/sid/icd-10-cm".into(),
+        Value::Int16(2),
+        Value::String("Admitted via ED; chest pain".into()),
+    ];
+    for (i, x) in v.into_iter().enumerate() {
+        s.put_index_unchecked(i, x);
+    }
+    s
+}
+
+/// A source that emits copies of one prebuilt value while it has budget.
+#[derive(Clone)]
+pub struct BudgetSource {
+    /// Records still to emit; the bench adds to it.
+    pub budget: Arc<AtomicU64>,
+    /// The value every record carries.
+    pub value: Value,
+    /// Its schema.
+    pub schema: Option<Schema>,
+    /// The topic.
+    pub topic: String,
+    /// Build a source offset map per record (as a real source does) rather than one per batch.
+    pub offset_per_record: bool,
+}
+
+impl SourceConnector for BudgetSource {
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new()
+    }
+    fn create_task(&self) -> Box<dyn SourceTask> {
+        Box::new(BudgetTask {
+            c: self.clone(),
+            partition: Arc::new(OffsetMap::new()),
+            seq: AtomicU64::new(0),
+        })
+    }
+}
+
+struct BudgetTask {
+    c: BudgetSource,
+    partition: Arc<OffsetMap>,
+    seq: AtomicU64,
+}
+
+#[async_trait]
+impl SourceTask for BudgetTask {
+    async fn start(&mut self, _ctx: SourceTaskContext) -> Result<(), ConnectError> {
+        self.partition = Arc::new([("bench".to_string(), serde_json::json!(0))].into());
+        Ok(())
+    }
+    async fn poll(&self) -> Result<Vec<SourceRecord>, ConnectError> {
+        let take = self
+            .c
+            .budget
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
+                Some(b.saturating_sub(b.min(1000)))
+            })
+            .unwrap_or(0)
+            .min(1000);
+        if take == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            return Ok(Vec::new());
+        }
+        let start = self.seq.fetch_add(take, Ordering::Relaxed);
+        // One offset per batch, shared by its records: the runner's cost without the per-record
+        // offset maps a real source builds (measured separately below).
+        let shared_offset = Arc::new(OffsetMap::from([(
+            "seq".to_string(),
+            serde_json::json!(start + take - 1),
+        )]));
+        Ok((start..start + take)
+            .map(|i| {
+                let source_offset = if self.c.offset_per_record {
+                    Arc::new(OffsetMap::from([("seq".to_string(), serde_json::json!(i))]))
+                } else {
+                    shared_offset.clone()
+                };
+                SourceRecord {
+                    source_partition: self.partition.clone(),
+                    source_offset,
+                    record: ConnectRecord {
+                        topic: self.c.topic.clone(),
+                        value_schema: self.c.schema.clone(),
+                        value: self.c.value.clone(),
+                        ..Default::default()
+                    },
+                }
+            })
+            .collect())
+    }
+    async fn stop(&self) -> Result<(), ConnectError> {
+        Ok(())
+    }
+}
+
+/// A sink that counts records and notes when the first and the `target`-th arrived.
+#[derive(Clone, Default)]
+pub struct CountingSink {
+    /// Records put.
+    pub count: Arc<AtomicU64>,
+    /// Time of the first put and of the put that reached the target.
+    pub times: Arc<Mutex<(Option<Instant>, Option<Instant>)>>,
+    /// The count at which to note the end time.
+    pub target: Arc<AtomicU64>,
+}
+
+impl SinkConnector for CountingSink {
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new()
+    }
+    fn create_task(&self) -> Box<dyn SinkTask> {
+        Box::new(CountingTask(self.clone()))
+    }
+}
+
+struct CountingTask(CountingSink);
+
+#[async_trait]
+impl SinkTask for CountingTask {
+    async fn start(&mut self, _ctx: SinkTaskContext) -> Result<(), ConnectError> {
+        Ok(())
+    }
+    async fn put(&mut self, records: &[SinkRecord]) -> Result<(), ConnectError> {
+        let now = Instant::now();
+        let mut t = self.0.times.lock().unwrap();
+        if t.0.is_none() {
+            t.0 = Some(now);
+        }
+        let n = self
+            .0
+            .count
+            .fetch_add(records.len() as u64, Ordering::AcqRel)
+            + records.len() as u64;
+        if n >= self.0.target.load(Ordering::Acquire) && t.1.is_none() {
+            t.1 = Some(now);
+        }
+        Ok(())
+    }
+    async fn stop(&mut self) -> Result<(), ConnectError> {
+        Ok(())
+    }
+}
+
+/// Bytes of a schemaless JSON encounter, as a sink would read them.
+pub fn encounter_json_bytes(id: i64) -> Bytes {
+    use connect_core::converter::{Converter, JsonConverter};
+    let s = encounter(id);
+    let c = JsonConverter::new(false);
+    c.from_connect_data("t", Some(s.schema()), &Value::Struct(s.clone()))
+        .unwrap()
+        .unwrap()
+}
+
+/// Worker props for a bench worker on the embedded cluster.
+pub fn bench_worker_props() -> Props {
+    Props::new().with("offset.flush.interval.ms", "1000")
+}

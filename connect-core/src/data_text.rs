@@ -62,8 +62,7 @@ pub fn parse_text(s: &str) -> SchemaAndValue {
     }
     if t.starts_with('[') || t.starts_with('{') {
         let conv = JsonConverter::new(false);
-        if let Ok(sv) = crate::converter::Converter::to_connect_data(&conv, "", Some(t.as_bytes()))
-        {
+        if let Ok(sv) = conv.decode(Some(t.as_bytes())) {
             return sv;
         }
     }

@@ -41,12 +41,9 @@ impl<R: Record> Transformation<R> for ParseJson {
             return Ok(Some(record));
         };
         let conv = connect_core::converter::JsonConverter::new(false);
-        let parsed = connect_core::converter::Converter::to_connect_data(
-            &conv,
-            &base.topic,
-            Some(text.as_bytes()),
-        )
-        .map_err(|e| DataError::new(format!("line is not JSON: {e}")))?;
+        let parsed = conv
+            .decode(Some(text.as_bytes()))
+            .map_err(|e| DataError::new(format!("line is not JSON: {e}")))?;
         base.value_schema = None;
         base.value = parsed.value;
         Ok(Some(record))

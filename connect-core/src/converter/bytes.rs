@@ -12,7 +12,7 @@ use crate::error::{ConfigError, DataError};
 pub struct ByteArrayConverter;
 
 impl ByteArrayConverter {
-    fn write(schema: Option<&Schema>, value: &Value) -> Result<Option<Vec<u8>>, DataError> {
+    fn write(schema: Option<&Schema>, value: &Value) -> Result<Option<Bytes>, DataError> {
         if let Some(s) = schema {
             if s.schema_type() != SchemaType::Bytes {
                 return Err(DataError::new(format!(
@@ -23,7 +23,7 @@ impl ByteArrayConverter {
         }
         match value {
             Value::Null => Ok(None),
-            Value::Bytes(b) => Ok(Some(b.to_vec())),
+            Value::Bytes(b) => Ok(Some(b.clone())),
             other => Err(DataError::new(format!(
                 "ByteArrayConverter is not compatible with objects of type {}",
                 other.type_name()
@@ -41,14 +41,18 @@ impl Converter for ByteArrayConverter {
         _t: &str,
         schema: Option<&Schema>,
         value: &Value,
-    ) -> Result<Option<Vec<u8>>, DataError> {
+    ) -> Result<Option<Bytes>, DataError> {
         Self::write(schema, value)
     }
-    fn to_connect_data(&self, _t: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue, DataError> {
+    fn to_connect_data(
+        &self,
+        _t: &str,
+        bytes: Option<&Bytes>,
+    ) -> Result<SchemaAndValue, DataError> {
         Ok(SchemaAndValue::new(
             Some(Schema::optional_bytes()),
             bytes
-                .map(|b| Value::Bytes(Bytes::copy_from_slice(b)))
+                .map(|b| Value::Bytes(b.clone()))
                 .unwrap_or(Value::Null),
         ))
     }
@@ -65,7 +69,7 @@ impl HeaderConverter for ByteArrayConverter {
         schema: Option<&Schema>,
         value: &Value,
     ) -> Result<Option<Vec<u8>>, DataError> {
-        Self::write(schema, value)
+        Ok(Self::write(schema, value)?.map(|b| b.to_vec()))
     }
     fn to_connect_header(
         &self,
@@ -73,6 +77,6 @@ impl HeaderConverter for ByteArrayConverter {
         _k: &str,
         bytes: Option<&[u8]>,
     ) -> Result<SchemaAndValue, DataError> {
-        self.to_connect_data(t, bytes)
+        self.to_connect_data(t, bytes.map(Bytes::copy_from_slice).as_ref())
     }
 }

@@ -849,6 +849,25 @@ impl Converter for JsonConverter {
         _topic: &str,
         schema: Option<&Schema>,
         value: &Value,
+    ) -> Result<Option<bytes::Bytes>, DataError> {
+        Ok(self.encode(schema, value)?.map(bytes::Bytes::from))
+    }
+
+    fn to_connect_data(
+        &self,
+        _topic: &str,
+        bytes: Option<&bytes::Bytes>,
+    ) -> Result<SchemaAndValue, DataError> {
+        self.decode(bytes.map(|b| &b[..]))
+    }
+}
+
+impl JsonConverter {
+    /// Serializes a value (the envelope when `schemas.enable`); `None` for a schemaless null.
+    pub fn encode(
+        &self,
+        schema: Option<&Schema>,
+        value: &Value,
     ) -> Result<Option<Vec<u8>>, DataError> {
         if schema.is_none() && value.is_null() {
             return Ok(None);
@@ -869,11 +888,8 @@ impl Converter for JsonConverter {
         Ok(Some(out))
     }
 
-    fn to_connect_data(
-        &self,
-        _topic: &str,
-        bytes: Option<&[u8]>,
-    ) -> Result<SchemaAndValue, DataError> {
+    /// Deserializes bytes (an envelope when `schemas.enable`).
+    pub fn decode(&self, bytes: Option<&[u8]>) -> Result<SchemaAndValue, DataError> {
         let Some(bytes) = bytes else {
             return Ok(SchemaAndValue::default());
         };
@@ -922,19 +938,19 @@ impl HeaderConverter for JsonConverter {
     }
     fn from_connect_header(
         &self,
-        topic: &str,
+        _topic: &str,
         _key: &str,
         schema: Option<&Schema>,
         value: &Value,
     ) -> Result<Option<Vec<u8>>, DataError> {
-        self.from_connect_data(topic, schema, value)
+        self.encode(schema, value)
     }
     fn to_connect_header(
         &self,
-        topic: &str,
+        _topic: &str,
         _key: &str,
         bytes: Option<&[u8]>,
     ) -> Result<SchemaAndValue, DataError> {
-        self.to_connect_data(topic, bytes)
+        self.decode(bytes)
     }
 }

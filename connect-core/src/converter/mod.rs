@@ -11,6 +11,8 @@ mod json_writer;
 mod simple_header;
 mod string;
 
+use ::bytes::Bytes;
+
 use crate::config::Props;
 use crate::data::{Schema, SchemaAndValue, Value};
 use crate::error::{ConfigError, DataError};
@@ -32,19 +34,21 @@ pub trait Converter: Send + Sync {
     fn configure(&mut self, props: &Props, is_key: bool) -> Result<(), ConfigError>;
 
     /// Serializes a value. `None` schema means schemaless. Returns `None` for a null record value
-    /// (a tombstone). Errors name what did not fit the schema, never the data itself.
+    /// (a tombstone). Errors name what did not fit the schema, never the data itself. Returns
+    /// [`Bytes`] so that a value that already is bytes passes through without a copy.
     fn from_connect_data(
         &self,
         topic: &str,
         schema: Option<&Schema>,
         value: &Value,
-    ) -> Result<Option<Vec<u8>>, DataError>;
+    ) -> Result<Option<Bytes>, DataError>;
 
-    /// Deserializes bytes. `None` (a tombstone) gives a null value with no schema.
+    /// Deserializes bytes. `None` (a tombstone) gives a null value with no schema. Takes [`Bytes`] so
+    /// that a converter that keeps the bytes (ByteArrayConverter) shares them instead of copying.
     fn to_connect_data(
         &self,
         topic: &str,
-        bytes: Option<&[u8]>,
+        bytes: Option<&Bytes>,
     ) -> Result<SchemaAndValue, DataError>;
 }
 

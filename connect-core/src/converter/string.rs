@@ -60,10 +60,23 @@ impl Converter for StringConverter {
         _t: &str,
         _s: Option<&Schema>,
         value: &Value,
-    ) -> Result<Option<Vec<u8>>, DataError> {
-        Self::to_text(value)
+    ) -> Result<Option<bytes::Bytes>, DataError> {
+        Ok(match value {
+            Value::Bytes(b) => Some(b.clone()),
+            other => Self::to_text(other)?.map(bytes::Bytes::from),
+        })
     }
-    fn to_connect_data(&self, _t: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue, DataError> {
+    fn to_connect_data(
+        &self,
+        _t: &str,
+        bytes: Option<&bytes::Bytes>,
+    ) -> Result<SchemaAndValue, DataError> {
+        self.decode_text(bytes.map(|b| &b[..]))
+    }
+}
+
+impl StringConverter {
+    fn decode_text(&self, bytes: Option<&[u8]>) -> Result<SchemaAndValue, DataError> {
         match bytes {
             None => Ok(SchemaAndValue::new(
                 Some(Schema::optional_string()),
@@ -100,10 +113,10 @@ impl HeaderConverter for StringConverter {
     }
     fn to_connect_header(
         &self,
-        t: &str,
+        _t: &str,
         _k: &str,
         bytes: Option<&[u8]>,
     ) -> Result<SchemaAndValue, DataError> {
-        self.to_connect_data(t, bytes)
+        self.decode_text(bytes)
     }
 }

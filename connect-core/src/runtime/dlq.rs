@@ -4,7 +4,6 @@
 //! `errors.deadletterqueue.topic.name` is set, written to the dead letter queue with its original
 //! bytes and, when enabled, Kafka Connect's `__connect.errors.*` context headers.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,7 +20,7 @@ use crate::runtime::status::TaskMetrics;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RawRecord {
     /// Original topic (sink) or intended topic (source).
-    pub topic: String,
+    pub topic: Arc<str>,
     /// Original partition; -1 when unknown.
     pub partition: i32,
     /// Original offset; -1 when unknown (source records).
@@ -95,9 +94,6 @@ pub mod headers {
     pub const EXCEPTION_STACKTRACE: &str = "__connect.errors.exception.stacktrace";
 }
 
-/// (topic, partition, offset) of a record as read from Kafka.
-type OriginalCoordinates = (Arc<str>, i32, i64);
-
 /// Reports failed records of one task: logs them, writes them to the DLQ, or fails the task, per the
 /// connector's [`ErrorPolicy`]. Sink tasks get one through their context to report single records that
 /// cannot be written.
@@ -107,7 +103,7 @@ pub struct ErrantRecordReporter {
     policy: ErrorPolicy,
     producer: Option<FutureProducer>,
     metrics: Arc<crate::runtime::status::TaskShared>,
-    batch_raw: Mutex<HashMap<OriginalCoordinates, RawRecord>>,
+    batch_raw: Mutex<Vec<RawRecord>>,
 }
 
 impl std::fmt::Debug for ErrantRecordReporter {
@@ -144,7 +140,7 @@ impl ErrantRecordReporter {
             policy,
             producer,
             metrics,
-            batch_raw: Mutex::new(HashMap::new()),
+            batch_raw: Mutex::new(Vec::new()),
         }
     }
 
@@ -153,12 +149,10 @@ impl ErrantRecordReporter {
         self.policy.tolerance == ErrorTolerance::All
     }
 
-    pub(crate) fn set_batch(&self, raws: impl Iterator<Item = RawRecord>) {
+    /// Keeps the raw records of the batch being put, so `report` can send a record's original bytes.
+    pub(crate) fn set_batch(&self, raws: Vec<RawRecord>) {
         if let Ok(mut m) = self.batch_raw.lock() {
-            m.clear();
-            for r in raws {
-                m.insert((Arc::from(r.topic.as_str()), r.partition, r.offset), r);
-            }
+            *m = raws;
         }
     }
 
@@ -170,22 +164,22 @@ impl ErrantRecordReporter {
         record: &SinkRecord,
         error: &ConnectError,
     ) -> Result<(), ConnectError> {
+        let o = &record.original;
         let raw = self
             .batch_raw
             .lock()
             .ok()
             .and_then(|m| {
-                m.get(&(
-                    record.original.topic.clone(),
-                    record.original.partition,
-                    record.original.offset,
-                ))
-                .cloned()
+                m.iter()
+                    .find(|r| {
+                        r.offset == o.offset && r.partition == o.partition && r.topic == o.topic
+                    })
+                    .cloned()
             })
             .unwrap_or_else(|| RawRecord {
-                topic: record.original.topic.to_string(),
-                partition: record.original.partition,
-                offset: record.original.offset,
+                topic: o.topic.clone(),
+                partition: o.partition,
+                offset: o.offset,
                 ..Default::default()
             });
         self.handle(&raw, Stage::TaskPut, "SinkTask", error).await

@@ -256,12 +256,16 @@ impl SinkRunner {
     async fn deliver(&mut self, raws: Vec<RawRecord>) -> Result<(), ConnectError> {
         TaskMetrics::add(&self.shared.metrics.polled, raws.len() as u64);
         let mut records = Vec::with_capacity(raws.len());
-        let mut processed: Vec<(TopicPartition, i64)> = Vec::with_capacity(raws.len());
+        // The next offset per partition after this batch; a batch holds few partitions.
+        let mut processed: Vec<(Arc<str>, i32, i64)> = Vec::new();
         for raw in &raws {
-            processed.push((
-                TopicPartition::new(raw.topic.as_str(), raw.partition),
-                raw.offset + 1,
-            ));
+            match processed
+                .iter_mut()
+                .find(|(t, p, _)| *p == raw.partition && Arc::ptr_eq(t, &raw.topic))
+            {
+                Some(slot) => slot.2 = slot.2.max(raw.offset + 1),
+                None => processed.push((raw.topic.clone(), raw.partition, raw.offset + 1)),
+            }
             match self.to_sink_record(raw) {
                 Ok(r) => match self.chain.apply(r) {
                     Ok(Some(r)) => records.push(r),
@@ -276,7 +280,7 @@ impl SinkRunner {
             }
         }
         if !records.is_empty() {
-            self.reporter.set_batch(raws.into_iter());
+            self.reporter.set_batch(raws);
             let n = records.len() as u64;
             let mut attempt = 0u32;
             loop {
@@ -300,8 +304,11 @@ impl SinkRunner {
             }
             TaskMetrics::add(&self.shared.metrics.written, n);
         }
-        for (tp, next) in processed {
-            let slot = self.current.entry(tp).or_insert(next);
+        for (topic, partition, next) in processed {
+            let slot = self
+                .current
+                .entry(TopicPartition::new(&*topic, partition))
+                .or_insert(next);
             if *slot < next {
                 *slot = next;
             }
@@ -310,14 +317,14 @@ impl SinkRunner {
     }
 
     fn to_sink_record(&self, raw: &RawRecord) -> Result<SinkRecord, (Stage, ConnectError)> {
-        let topic = raw.topic.as_str();
+        let topic = &*raw.topic;
         let key = self
             .key_converter
-            .to_connect_data(topic, raw.key.as_deref())
+            .to_connect_data(topic, raw.key.as_ref())
             .map_err(|e| (Stage::KeyConverter, ConnectError::Data(e)))?;
         let value = self
             .value_converter
-            .to_connect_data(topic, raw.value.as_deref())
+            .to_connect_data(topic, raw.value.as_ref())
             .map_err(|e| (Stage::ValueConverter, ConnectError::Data(e)))?;
         let mut headers = RecordHeaders::new();
         for (k, v) in &raw.headers {
@@ -329,7 +336,7 @@ impl SinkRunner {
         }
         Ok(SinkRecord {
             record: ConnectRecord {
-                topic: raw.topic.clone(),
+                topic: topic.to_owned(),
                 kafka_partition: Some(raw.partition),
                 key_schema: key.schema,
                 key: key.value,
@@ -345,7 +352,7 @@ impl SinkRunner {
                 TimestampType::NoTimestampType
             },
             original: TopicPartitionOffset {
-                topic: Arc::from(raw.topic.as_str()),
+                topic: raw.topic.clone(),
                 partition: raw.partition,
                 offset: raw.offset,
             },
@@ -407,9 +414,10 @@ async fn read_batches(
     max: usize,
     tx: tmpsc::Sender<Result<Vec<RawRecord>, ConnectError>>,
 ) {
+    let mut topics: Vec<Arc<str>> = Vec::new();
     loop {
         let first = match consumer.recv().await {
-            Ok(m) => raw_of(&m),
+            Ok(m) => raw_of(&m, &mut topics),
             Err(e) => {
                 let err = ConnectError::Kafka(e);
                 if err.is_retriable() {
@@ -425,7 +433,7 @@ async fn read_batches(
         batch.push(first);
         while batch.len() < max {
             match consumer.recv().now_or_never() {
-                Some(Ok(m)) => batch.push(raw_of(&m)),
+                Some(Ok(m)) => batch.push(raw_of(&m, &mut topics)),
                 _ => break,
             }
         }
@@ -435,9 +443,19 @@ async fn read_batches(
     }
 }
 
-fn raw_of(m: &BorrowedMessage<'_>) -> RawRecord {
+/// One shared name per topic, so records carry a reference count instead of a copy of it.
+fn intern(topics: &mut Vec<Arc<str>>, name: &str) -> Arc<str> {
+    if let Some(t) = topics.iter().find(|t| ***t == *name) {
+        return t.clone();
+    }
+    let t: Arc<str> = Arc::from(name);
+    topics.push(t.clone());
+    t
+}
+
+fn raw_of(m: &BorrowedMessage<'_>, topics: &mut Vec<Arc<str>>) -> RawRecord {
     RawRecord {
-        topic: m.topic().to_owned(),
+        topic: intern(topics, m.topic()),
         partition: m.partition(),
         offset: m.offset(),
         timestamp: m.timestamp().to_millis(),

@@ -5,11 +5,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedHeaders;
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{ErrorPolicy, Props};
@@ -144,11 +143,49 @@ type Delivery = (
     Result<(i32, i64), String>,
 );
 
+/// A record handed to the producer and not yet acknowledged.
+struct InFlight {
+    delivery: DeliveryFuture,
+    pidx: usize,
+    seq: u64,
+    pos: RecordPosition,
+    topic: Arc<str>,
+}
+
+impl InFlight {
+    fn into_delivery(self, r: <DeliveryFuture as std::future::Future>::Output) -> Delivery {
+        let res = match r {
+            Ok(Ok(d)) => Ok((d.partition, d.offset)),
+            Ok(Err((e, _))) => Err(e.to_string()),
+            Err(_) => Err("producer closed before delivery".to_owned()),
+        };
+        (self.pidx, self.seq, self.pos, self.topic, res)
+    }
+}
+
+/// Waits for the oldest in-flight record's acknowledgement. Records are settled in the order they were
+/// sent: acknowledgements arrive in that order per partition, and offsets advance in that order anyway,
+/// so one queue replaces a set of boxed futures (no allocation per record).
+async fn next_delivery(in_flight: &mut VecDeque<InFlight>) -> Option<Delivery> {
+    let r = std::future::poll_fn(|cx| match in_flight.front_mut() {
+        Some(f) => f.delivery.poll_unpin(cx).map(Some),
+        None => std::task::Poll::Ready(None),
+    })
+    .await?;
+    in_flight.pop_front().map(|f| f.into_delivery(r))
+}
+
+/// The oldest in-flight record's acknowledgement, if it already arrived.
+fn ready_delivery(in_flight: &mut VecDeque<InFlight>) -> Option<Delivery> {
+    let r = (&mut in_flight.front_mut()?.delivery).now_or_never()?;
+    in_flight.pop_front().map(|f| f.into_delivery(r))
+}
+
 struct Loop {
     r: SourceRunner,
     task: Arc<dyn SourceTask>,
     tracker: OffsetTracker,
-    in_flight: FuturesUnordered<futures::future::BoxFuture<'static, Delivery>>,
+    in_flight: VecDeque<InFlight>,
     last_topic: Option<Arc<str>>,
 }
 
@@ -178,7 +215,7 @@ impl SourceRunner {
             r: self,
             task,
             tracker: OffsetTracker::default(),
-            in_flight: FuturesUnordered::new(),
+            in_flight: VecDeque::new(),
             last_topic: None,
         };
         lp.main().await;
@@ -226,8 +263,12 @@ impl Loop {
                     }
                     self.r.shared.set_state(if c == Control::Pause { TaskState::Paused } else { TaskState::Running });
                 }
-                Some(d) = self.in_flight.next(), if !self.in_flight.is_empty() => {
+                Some(d) = next_delivery(&mut self.in_flight), if !self.in_flight.is_empty() => {
                     if let Err(e) = self.on_delivery(d).await {
+                        failure = Some(e.to_string());
+                        break;
+                    }
+                    if let Err(e) = self.settle_ready().await {
                         failure = Some(e.to_string());
                         break;
                     }
@@ -262,7 +303,7 @@ impl Loop {
             .producer
             .flush(rdkafka::util::Timeout::After(Duration::from_millis(0)));
         while !self.in_flight.is_empty() {
-            match tokio::time::timeout_at(deadline, self.in_flight.next()).await {
+            match tokio::time::timeout_at(deadline, next_delivery(&mut self.in_flight)).await {
                 Ok(Some(d)) => {
                     if let Err(e) = self.on_delivery(d).await {
                         failure.get_or_insert(e.to_string());
@@ -321,7 +362,6 @@ impl Loop {
         seq: u64,
         pos: &RecordPosition,
     ) -> Result<Outcome, ConnectError> {
-        let topic_hint = record.record.topic.clone();
         let record = match transform(
             &self.r.chain,
             &self.r.policy,
@@ -335,7 +375,6 @@ impl Loop {
             Ok(None) => return Ok(Outcome::Filtered),
             Err((alias, e)) => {
                 let raw = RawRecord {
-                    topic: topic_hint,
                     partition: -1,
                     offset: -1,
                     ..Default::default()
@@ -381,7 +420,7 @@ impl Loop {
             Ok(c) => c,
             Err((stage, e)) => {
                 let raw = RawRecord {
-                    topic: rec.topic.clone(),
+                    topic: Arc::from(rec.topic.as_str()),
                     partition: rec.kafka_partition.unwrap_or(-1),
                     offset: -1,
                     timestamp: rec.timestamp,
@@ -402,10 +441,10 @@ impl Loop {
         loop {
             let mut fr: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&rec.topic);
             if let Some(k) = &key {
-                fr = fr.key(k.as_slice());
+                fr = fr.key(&k[..]);
             }
             if let Some(v) = &value {
-                fr = fr.payload(v.as_slice());
+                fr = fr.payload(&v[..]);
             }
             if let Some(p) = rec.kafka_partition {
                 fr = fr.partition(p);
@@ -427,35 +466,33 @@ impl Loop {
                             t
                         }
                     };
-                    self.in_flight.push(
-                        delivery
-                            .map(move |r| {
-                                let res = match r {
-                                    Ok(Ok(d)) => Ok((d.partition, d.offset)),
-                                    Ok(Err((e, _))) => Err(e.to_string()),
-                                    Err(_) => Err("producer closed before delivery".to_owned()),
-                                };
-                                (pidx, seq, pos, topic, res)
-                            })
-                            .boxed(),
-                    );
+                    self.in_flight.push_back(InFlight {
+                        delivery,
+                        pidx,
+                        seq,
+                        pos,
+                        topic,
+                    });
                     return Ok(Outcome::Sent);
                 }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
                     // The producer's queue is full: settle one delivery, then try again.
-                    match self.in_flight.next().await {
-                        Some(d) => self.on_delivery(d).await?,
+                    match next_delivery(&mut self.in_flight).await {
+                        Some(d) => {
+                            self.on_delivery(d).await?;
+                            self.settle_ready().await?;
+                        }
                         None => tokio::time::sleep(Duration::from_millis(10)).await,
                     }
                 }
                 Err((e, _)) => {
                     let raw = RawRecord {
-                        topic: rec.topic.clone(),
+                        topic: Arc::from(rec.topic.as_str()),
                         partition: rec.kafka_partition.unwrap_or(-1),
                         offset: -1,
                         timestamp: rec.timestamp,
-                        key: key.clone().map(Into::into),
-                        value: value.clone().map(Into::into),
+                        key: key.clone(),
+                        value: value.clone(),
                         headers: vec![],
                     };
                     self.r
@@ -471,6 +508,14 @@ impl Loop {
                 }
             }
         }
+    }
+
+    /// Settles every acknowledgement that already arrived, without waiting.
+    async fn settle_ready(&mut self) -> Result<(), ConnectError> {
+        while let Some(d) = ready_delivery(&mut self.in_flight) {
+            self.on_delivery(d).await?;
+        }
+        Ok(())
     }
 
     async fn on_delivery(
@@ -491,7 +536,7 @@ impl Loop {
             Err(e) => {
                 // librdkafka retried until message.timeout.ms; the record is not durable.
                 let raw = RawRecord {
-                    topic: topic.to_string(),
+                    topic: topic.clone(),
                     partition: -1,
                     offset: -1,
                     ..Default::default()
