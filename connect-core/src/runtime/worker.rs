@@ -353,96 +353,28 @@ impl Worker {
             ConnectorPlugin::Sink(c) => c.task_configs(&props, max_tasks)?,
         };
         for (task_id, task_props) in task_configs.into_iter().enumerate() {
-            let task_props = props.merged(&task_props);
-            let shared = Arc::new(TaskShared::new(&name, task_id));
-            let reg = &self.inner.registry;
-            let wp = &self.inner.props;
-            let key_converter = reg.configured_converter(wp, &task_props, true)?;
-            let value_converter = reg.configured_converter(wp, &task_props, false)?;
-            let header_converter = reg.configured_header_converter(wp, &task_props)?;
-            let dlq_producer: Option<FutureProducer> = match &policy.dlq_topic {
-                Some(_) => Some(self.inner.kafka.producer_config().create()?),
-                None => None,
-            };
-            let reporter = Arc::new(ErrantRecordReporter::new(
+            match self.spawn_task(
                 &name,
                 task_id,
-                policy.clone(),
-                dlq_producer,
-                shared.clone(),
-            ));
-            let span = tracing::info_span!("task", connector = %name, task = task_id);
-            let join: JoinHandle<()> = match &plugin {
-                ConnectorPlugin::Source(c) => {
-                    let runner = SourceRunner {
-                        connector: name.clone(),
-                        task_id,
-                        task: c.create_task(),
-                        chain: reg.transform_chain(&task_props)?,
-                        task_config: task_props.clone(),
-                        key_converter,
-                        value_converter,
-                        header_converter,
-                        producer: self.inner.kafka.producer_config().create()?,
-                        offsets: self.inner.offsets.clone(),
-                        policy: policy.clone(),
-                        reporter,
-                        admin: self.inner.admin.clone(),
-                        topic_creation: TopicCreation::from_props(&task_props)?,
-                        flush_interval: self.inner.flush_interval,
-                        shutdown_timeout: self.inner.shutdown_timeout,
-                        shared: shared.clone(),
-                        control: control_rx.clone(),
-                    };
-                    tokio::spawn(tracing::Instrument::instrument(runner.run(), span))
-                }
-                ConnectorPlugin::Sink(c) => {
-                    let group = format!("connect-{name}");
-                    let (consumer, rebalance, safe_offsets) =
-                        create_consumer(&self.inner.kafka.consumer_config(&group))?;
-                    let topics = task_props
-                        .get("topics")
-                        .map(crate::config::split_list)
-                        .unwrap_or_default();
-                    if topics.is_empty() {
-                        let re = task_props.get("topics.regex").unwrap_or("").trim();
-                        let pattern = if re.starts_with('^') {
-                            re.to_owned()
-                        } else {
-                            format!("^{re}")
-                        };
-                        consumer.subscribe(&[pattern.as_str()])?;
-                    } else {
-                        let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
-                        consumer.subscribe(&refs)?;
+                &props,
+                &task_props,
+                &plugin,
+                &policy,
+                &control_rx,
+            ) {
+                Ok(t) => tasks.push(t),
+                Err(e) => {
+                    // Stop the tasks already started: no half-started connector is left behind.
+                    let _ = control_tx.send(Control::Stop);
+                    for t in tasks {
+                        let join = t.join.lock().ok().and_then(|mut j| j.take());
+                        if let Some(j) = join {
+                            let _ = j.await;
+                        }
                     }
-                    let runner = SinkRunner {
-                        connector: name.clone(),
-                        task_id,
-                        task: c.create_task(),
-                        chain: reg.transform_chain(&task_props)?,
-                        task_config: task_props.clone(),
-                        key_converter,
-                        value_converter,
-                        header_converter,
-                        consumer: Arc::new(consumer),
-                        rebalance,
-                        safe_offsets,
-                        policy: policy.clone(),
-                        reporter,
-                        max_batch: self.inner.kafka.max_poll_records(),
-                        flush_interval: self.inner.flush_interval,
-                        shared: shared.clone(),
-                        control: control_rx.clone(),
-                        current: Default::default(),
-                    };
-                    tokio::spawn(tracing::Instrument::instrument(runner.run(), span))
+                    return Err(e);
                 }
-            };
-            tasks.push(TaskHandle {
-                shared,
-                join: Mutex::new(Some(join)),
-            });
+            }
         }
         let handle = ConnectorHandle {
             inner: Arc::new(ConnectorInner {
@@ -455,6 +387,109 @@ impl Worker {
             m.insert(name, handle.clone());
         }
         Ok(handle)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn spawn_task(
+        &self,
+        name: &str,
+        task_id: usize,
+        props: &Props,
+        task_props: &Props,
+        plugin: &ConnectorPlugin,
+        policy: &ErrorPolicy,
+        control_rx: &watch::Receiver<Control>,
+    ) -> Result<TaskHandle, ConnectError> {
+        let task_props = props.merged(task_props);
+        let shared = Arc::new(TaskShared::new(name, task_id));
+        let reg = &self.inner.registry;
+        let wp = &self.inner.props;
+        let key_converter = reg.configured_converter(wp, &task_props, true)?;
+        let value_converter = reg.configured_converter(wp, &task_props, false)?;
+        let header_converter = reg.configured_header_converter(wp, &task_props)?;
+        let dlq_producer: Option<FutureProducer> = match &policy.dlq_topic {
+            Some(_) => Some(self.inner.kafka.producer_config().create()?),
+            None => None,
+        };
+        let reporter = Arc::new(ErrantRecordReporter::new(
+            name,
+            task_id,
+            policy.clone(),
+            dlq_producer,
+            shared.clone(),
+        ));
+        let span = tracing::info_span!("task", connector = %name, task = task_id);
+        let join: JoinHandle<()> = match plugin {
+            ConnectorPlugin::Source(c) => {
+                let runner = SourceRunner {
+                    connector: name.to_owned(),
+                    task_id,
+                    task: c.create_task(),
+                    chain: reg.transform_chain(&task_props)?,
+                    task_config: task_props.clone(),
+                    key_converter,
+                    value_converter,
+                    header_converter,
+                    producer: self.inner.kafka.producer_config().create()?,
+                    offsets: self.inner.offsets.clone(),
+                    policy: policy.clone(),
+                    reporter,
+                    admin: self.inner.admin.clone(),
+                    topic_creation: TopicCreation::from_props(&task_props)?,
+                    flush_interval: self.inner.flush_interval,
+                    shutdown_timeout: self.inner.shutdown_timeout,
+                    shared: shared.clone(),
+                    control: control_rx.clone(),
+                };
+                tokio::spawn(tracing::Instrument::instrument(runner.run(), span))
+            }
+            ConnectorPlugin::Sink(c) => {
+                let group = format!("connect-{name}");
+                let (consumer, rebalance, safe_offsets) =
+                    create_consumer(&self.inner.kafka.consumer_config(&group))?;
+                let topics = task_props
+                    .get("topics")
+                    .map(crate::config::split_list)
+                    .unwrap_or_default();
+                if topics.is_empty() {
+                    let re = task_props.get("topics.regex").unwrap_or("").trim();
+                    let pattern = if re.starts_with('^') {
+                        re.to_owned()
+                    } else {
+                        format!("^{re}")
+                    };
+                    consumer.subscribe(&[pattern.as_str()])?;
+                } else {
+                    let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+                    consumer.subscribe(&refs)?;
+                }
+                let runner = SinkRunner {
+                    connector: name.to_owned(),
+                    task_id,
+                    task: c.create_task(),
+                    chain: reg.transform_chain(&task_props)?,
+                    task_config: task_props.clone(),
+                    key_converter,
+                    value_converter,
+                    header_converter,
+                    consumer: Arc::new(consumer),
+                    rebalance,
+                    safe_offsets,
+                    policy: policy.clone(),
+                    reporter,
+                    max_batch: self.inner.kafka.max_poll_records(),
+                    flush_interval: self.inner.flush_interval,
+                    shared: shared.clone(),
+                    control: control_rx.clone(),
+                    current: Default::default(),
+                };
+                tokio::spawn(tracing::Instrument::instrument(runner.run(), span))
+            }
+        };
+        Ok(TaskHandle {
+            shared,
+            join: Mutex::new(Some(join)),
+        })
     }
 
     /// A running connector by name.

@@ -5,7 +5,9 @@ use std::time::Duration;
 use connect_core::async_trait;
 use connect_core::data::{Schema, Value};
 use connect_core::error::ConnectError;
+use connect_core::error::DataError;
 use connect_core::record::{ConnectRecord, OffsetMap, SourceRecord};
+use connect_core::runtime::{ErrantRecordReporter, RawRecord};
 use connect_core::source::{SourceTask, SourceTaskContext};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::{Mutex, Notify};
@@ -20,6 +22,7 @@ pub struct FileStreamSourceTask {
     state: Mutex<ReadState>,
     stop: Notify,
     stopped: std::sync::atomic::AtomicBool,
+    reporter: Option<Arc<ErrantRecordReporter>>,
 }
 
 #[derive(Default)]
@@ -60,6 +63,7 @@ impl SourceTask for FileStreamSourceTask {
         };
         tracing::info!(file = %cfg.file.display(), position, "file source starting");
         self.partition = Arc::new(partition);
+        self.reporter = ctx.errant_record_reporter.clone();
         self.state.get_mut().position = position;
         self.cfg = Some(cfg);
         Ok(())
@@ -104,6 +108,9 @@ impl SourceTask for FileStreamSourceTask {
             }
         }
         let mut records = Vec::new();
+        // Lines that are not UTF-8: (byte position, raw bytes), for the dead letter queue.
+        let mut bad: Vec<(u64, Vec<u8>)> = Vec::new();
+        let tolerate = self.reporter.as_ref().is_some_and(|r| r.tolerates());
         let mut chunk = vec![0u8; 64 * 1024];
         loop {
             // Emit complete lines already buffered.
@@ -119,8 +126,23 @@ impl SourceTask for FileStreamSourceTask {
                 } else {
                     end
                 };
-                let line = String::from_utf8_lossy(&buf[start..line_end]).into_owned();
+                let line_start = *position + start as u64;
                 let next_pos = *position + (end + 1) as u64;
+                let line = match std::str::from_utf8(&buf[start..line_end]) {
+                    Ok(l) => l.to_owned(),
+                    Err(_) if tolerate => {
+                        bad.push((line_start, buf[start..line_end].to_vec()));
+                        start = end + 1;
+                        continue;
+                    }
+                    Err(_) => {
+                        return Err(DataError::new(format!(
+                            "line at byte {line_start} of '{}' is not valid UTF-8",
+                            cfg.file.display()
+                        ))
+                        .into())
+                    }
+                };
                 let offset: OffsetMap =
                     [("position".to_string(), serde_json::Value::from(next_pos))].into();
                 records.push(SourceRecord::new(
@@ -153,6 +175,22 @@ impl SourceTask for FileStreamSourceTask {
             st.buf.extend_from_slice(&chunk[..n]);
         }
         drop(st);
+        if let Some(rep) = &self.reporter {
+            for (pos, bytes) in bad {
+                let err = ConnectError::Data(DataError::new(format!(
+                    "line at byte {pos} of '{}' is not valid UTF-8",
+                    cfg.file.display()
+                )));
+                let raw = RawRecord {
+                    topic: Arc::from(cfg.topic.as_str()),
+                    partition: -1,
+                    offset: -1,
+                    value: Some(bytes.into()),
+                    ..Default::default()
+                };
+                rep.report_raw(&raw, &err).await?;
+            }
+        }
         if records.is_empty() {
             self.idle(cfg).await;
         }

@@ -107,3 +107,17 @@ async fn missing_file_is_waited_for_and_stop_ends_poll() {
     t.stop().await.unwrap();
     assert!(t.poll().await.is_err());
 }
+
+#[tokio::test]
+async fn invalid_utf8_fails_with_file_and_position_when_not_tolerated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.txt");
+    std::fs::write(&path, b"ok\n\xff\xfebad\nafter\n").unwrap();
+    let mut t = FileStreamSourceTask::default();
+    t.start(ctx(&path, None)).await.unwrap();
+    let e = t.poll().await.unwrap_err().to_string();
+    assert!(
+        e.contains("byte 3") && e.contains("in.txt") && e.contains("UTF-8"),
+        "{e}"
+    );
+}
