@@ -104,10 +104,10 @@ pub trait SinkConnector: Send + Sync {
     fn validate(&self, props: &Props) -> Result<(), ConfigError> {
         self.config_def().parse(props).map(|_| ())
     }
-    /// Up to `max_tasks` task configs.
+    /// Up to `max_tasks` task configs. The default gives `max_tasks` copies of the connector config:
+    /// sink tasks share the connector's consumer group, so Kafka spreads the partitions over them.
     fn task_configs(&self, props: &Props, max_tasks: usize) -> Result<Vec<Props>, ConfigError> {
-        let _ = max_tasks;
-        Ok(vec![props.clone()])
+        Ok(vec![props.clone(); max_tasks.max(1)])
     }
     /// A new, unstarted task.
     fn create_task(&self) -> Box<dyn SinkTask>;

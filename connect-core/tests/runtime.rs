@@ -625,3 +625,58 @@ async fn kafka_offset_store_reads_and_writes_connect_offsets_format() {
     assert_eq!(last.value.as_deref(), Some(&br#"{"seq":99}"#[..]));
     w.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sink_tasks_share_partitions_and_topics_regex_subscribes() {
+    let (src, sink) = (SeqSource::default(), CollectSink::default());
+    let w = worker(registry(&src, &sink), &[]).await;
+    let cluster = w.embedded().unwrap();
+    cluster.create_topic("clinical.a", 2, 1).unwrap();
+    cluster.create_topic("clinical.b", 2, 1).unwrap();
+    cluster.create_topic("other", 1, 1).unwrap();
+    let a = w
+        .start_connector(source_cfg("sa", "clinical.a", "300", &[]))
+        .await
+        .unwrap();
+    let b = w
+        .start_connector(source_cfg("sb", "clinical.b", "300", &[]))
+        .await
+        .unwrap();
+    let o = w
+        .start_connector(source_cfg("so", "other", "50", &[]))
+        .await
+        .unwrap();
+    for h in [&a, &b] {
+        h.wait_for(T, |m| m.records_written == 300).await.unwrap();
+    }
+    o.wait_for(T, |m| m.records_written == 50).await.unwrap();
+    let mut pairs: Vec<(&str, &str)> = vec![
+        ("connector.class", "CollectSink"),
+        ("topics.regex", "clinical\\..*"),
+        ("tasks.max", "2"),
+    ];
+    pairs.extend(json_plain());
+    let k = w.start_connector(cfg("snk", &pairs)).await.unwrap();
+    assert_eq!(k.status().len(), 2, "tasks.max=2 gives two sink tasks");
+    k.wait_for(Duration::from_secs(60), |m| m.records_written >= 600)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let durable = sink.durable.lock().unwrap().clone();
+    let topics: std::collections::BTreeSet<&str> =
+        durable.iter().map(|r| r.record.topic.as_str()).collect();
+    assert_eq!(
+        topics.into_iter().collect::<Vec<_>>(),
+        ["clinical.a", "clinical.b"],
+        "regex matched, 'other' not"
+    );
+    let mut per_topic: Vec<i64> = durable
+        .iter()
+        .filter(|r| r.record.topic == "clinical.a")
+        .map(|r| seq_of(&r.record.value))
+        .collect();
+    per_topic.sort();
+    per_topic.dedup();
+    assert_eq!(per_topic, (0..300).collect::<Vec<_>>());
+    w.shutdown().await;
+}

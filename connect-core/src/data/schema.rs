@@ -184,13 +184,17 @@ impl fmt::Debug for Schema {
 macro_rules! primitive_ctors {
     ($($req:ident, $opt:ident => $ty:expr;)*) => {
         $(
-            #[doc = concat!("A required `", stringify!($req), "` schema.")]
+            #[doc = concat!("A required `", stringify!($req), "` schema (shared; cloning is a reference count).")]
             pub fn $req() -> Schema {
-                SchemaBuilder::new($ty).build()
+                static S: std::sync::LazyLock<Schema> =
+                    std::sync::LazyLock::new(|| SchemaBuilder::new($ty).build());
+                S.clone()
             }
-            #[doc = concat!("An optional `", stringify!($req), "` schema.")]
+            #[doc = concat!("An optional `", stringify!($req), "` schema (shared; cloning is a reference count).")]
             pub fn $opt() -> Schema {
-                SchemaBuilder::new($ty).optional().build()
+                static S: std::sync::LazyLock<Schema> =
+                    std::sync::LazyLock::new(|| SchemaBuilder::new($ty).optional().build());
+                S.clone()
             }
         )*
     };
