@@ -13,10 +13,10 @@
 //! * `route.by.field`: the record's topic becomes the value of that row field.
 //! * Truncate events are dropped; records that are not change events pass through unchanged.
 
-use std::sync::Mutex;
-
 use connect_core::config::{ConfigDef, ConfigType, Importance, Props, Validator};
-use connect_core::data::{Schema, SchemaBuilder, SchemaType, Struct, Value};
+use connect_core::data::{Schema, SchemaType, Struct, Value};
+
+use crate::schema_cache::{with_extra_fields, SchemaCache};
 use connect_core::error::{ConfigError, ConnectError, DataError};
 use connect_core::record::Record;
 use connect_core::transform::Transformation;
@@ -53,7 +53,7 @@ pub struct ExtractNewRecordState {
     fields: Vec<AddedField>,
     headers: Vec<AddedField>,
     route_by: Option<String>,
-    cache: Mutex<Option<(Schema, Schema)>>,
+    cache: SchemaCache,
 }
 
 const DELETED: &str = "__deleted";
@@ -138,34 +138,14 @@ impl ExtractNewRecordState {
     }
 
     fn row_schema(&self, after: &Schema, extra: &[(String, Schema)]) -> Schema {
-        if let Ok(c) = self.cache.lock() {
-            if let Some((from, to)) = &*c {
-                if from.ptr_eq(after) {
-                    return to.clone();
-                }
-            }
-        }
-        let mut b = SchemaBuilder::struct_();
-        if let Some(n) = after.name() {
-            b = b.name(n);
-        }
-        if let Some(v) = after.version() {
-            b = b.version(v);
-        }
-        if after.is_optional() {
-            b = b.optional();
-        }
-        for f in after.fields() {
-            b = b.field(f.name(), f.schema().clone());
-        }
-        for (n, s) in extra {
-            b = b.field(n.clone(), s.clone());
-        }
-        let out = b.build();
-        if let Ok(mut c) = self.cache.lock() {
-            *c = Some((after.clone(), out.clone()));
-        }
-        out
+        self.cache
+            .get_or_derive(after, || {
+                Ok::<_, std::convert::Infallible>(with_extra_fields(
+                    after,
+                    extra.iter().map(|(n, s)| (n.as_str(), s.clone())),
+                ))
+            })
+            .unwrap_or_else(|e| match e {})
     }
 }
 

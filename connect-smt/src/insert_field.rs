@@ -2,14 +2,13 @@
 //! timestamp, or a static string to the key or value. A field name ending in `!` is required (the
 //! record must have that piece), `?` (the default) optional.
 
-use std::sync::Mutex;
-
 use connect_core::config::{ConfigDef, ConfigType, Importance, Props};
-use connect_core::data::{Schema, SchemaBuilder, Struct, Value};
+use connect_core::data::{Schema, Struct, Value};
 use connect_core::error::{ConfigError, ConnectError, DataError};
 use connect_core::record::Record;
 use connect_core::transform::Transformation;
 
+use crate::schema_cache::{with_extra_fields, SchemaCache};
 use crate::target::{need_map, need_struct, Target};
 
 const PURPOSE: &str = "field insertion";
@@ -55,7 +54,7 @@ pub struct InsertField {
     timestamp: Option<Spec>,
     static_field: Option<Spec>,
     static_value: Option<String>,
-    cache: Mutex<Option<(Schema, Schema)>>,
+    cache: SchemaCache,
 }
 
 impl InsertField {
@@ -69,7 +68,7 @@ impl InsertField {
             timestamp: None,
             static_field: None,
             static_value: None,
-            cache: Mutex::new(None),
+            cache: SchemaCache::default(),
         }
     }
 
@@ -136,37 +135,15 @@ impl InsertField {
     }
 
     fn updated_schema(&self, schema: &Schema, adds: &[(&Spec, Schema, Value)]) -> Schema {
-        if let Ok(c) = self.cache.lock() {
-            if let Some((from, to)) = &*c {
-                if from.ptr_eq(schema) || from == schema {
-                    return to.clone();
-                }
-            }
-        }
-        let mut b = SchemaBuilder::struct_();
-        if let Some(n) = schema.name() {
-            b = b.name(n);
-        }
-        if let Some(v) = schema.version() {
-            b = b.version(v);
-        }
-        if let Some(d) = schema.doc() {
-            b = b.doc(d);
-        }
-        if schema.is_optional() {
-            b = b.optional();
-        }
-        for f in schema.fields() {
-            b = b.field(f.name(), f.schema().clone());
-        }
-        for (spec, s, _) in adds {
-            b = b.field(spec.name.clone(), s.clone());
-        }
-        let out = b.build();
-        if let Ok(mut c) = self.cache.lock() {
-            *c = Some((schema.clone(), out.clone()));
-        }
-        out
+        self.cache
+            .get_or_derive(schema, || {
+                Ok::<_, std::convert::Infallible>(with_extra_fields(
+                    schema,
+                    adds.iter()
+                        .map(|(spec, s, _)| (spec.name.as_str(), s.clone())),
+                ))
+            })
+            .unwrap_or_else(|e| match e {})
     }
 }
 

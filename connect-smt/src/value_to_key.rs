@@ -1,13 +1,12 @@
 //! `ValueToKey`: replaces the key with a struct (or map) of the listed value fields.
 
-use std::sync::Mutex;
-
 use connect_core::config::{ConfigDef, ConfigType, Importance, Props, Validator};
 use connect_core::data::{Map, Schema, SchemaBuilder, Struct, Value};
 use connect_core::error::{ConfigError, ConnectError, DataError};
 use connect_core::record::Record;
 use connect_core::transform::Transformation;
 
+use crate::schema_cache::SchemaCache;
 use crate::target::{need_map, need_struct};
 
 const PURPOSE: &str = "copying fields from value to key";
@@ -16,30 +15,21 @@ const PURPOSE: &str = "copying fields from value to key";
 #[derive(Debug, Default)]
 pub struct ValueToKey {
     fields: Vec<String>,
-    cache: Mutex<Option<(Schema, Schema)>>,
+    cache: SchemaCache,
 }
 
 impl ValueToKey {
     fn key_schema(&self, value_schema: &Schema) -> Result<Schema, ConnectError> {
-        if let Ok(c) = self.cache.lock() {
-            if let Some((from, to)) = &*c {
-                if from.ptr_eq(value_schema) || from == value_schema {
-                    return Ok(to.clone());
-                }
+        self.cache.get_or_derive(value_schema, || {
+            let mut b = SchemaBuilder::struct_();
+            for f in &self.fields {
+                let field = value_schema.field(f).ok_or_else(|| {
+                    ConnectError::Data(DataError::new(format!("Field does not exist: {f}")))
+                })?;
+                b = b.field(f.clone(), field.schema().clone());
             }
-        }
-        let mut b = SchemaBuilder::struct_();
-        for f in &self.fields {
-            let field = value_schema.field(f).ok_or_else(|| {
-                ConnectError::Data(DataError::new(format!("Field does not exist: {f}")))
-            })?;
-            b = b.field(f.clone(), field.schema().clone());
-        }
-        let s = b.build();
-        if let Ok(mut c) = self.cache.lock() {
-            *c = Some((value_schema.clone(), s.clone()));
-        }
-        Ok(s)
+            Ok(b.build())
+        })
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures::FutureExt;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedHeaders;
@@ -14,7 +15,7 @@ use tokio::sync::{mpsc, watch};
 use crate::config::{ErrorPolicy, Props};
 use crate::converter::{Converter, HeaderConverter};
 use crate::error::ConnectError;
-use crate::record::{OffsetMap, SourceRecord};
+use crate::record::{ConnectRecord, OffsetMap, SourceRecord};
 use crate::runtime::admin::{TopicAdmin, TopicCreation};
 use crate::runtime::dlq::{ErrantRecordReporter, RawRecord, Stage};
 use crate::runtime::offsets::{OffsetReader, OffsetStore, PartitionKey};
@@ -419,13 +420,7 @@ impl Loop {
         let (key, value, headers) = match converted {
             Ok(c) => c,
             Err((stage, e)) => {
-                let raw = RawRecord {
-                    topic: Arc::from(rec.topic.as_str()),
-                    partition: rec.kafka_partition.unwrap_or(-1),
-                    offset: -1,
-                    timestamp: rec.timestamp,
-                    ..Default::default()
-                };
+                let raw = unsent(rec, None, None);
                 self.r
                     .reporter
                     .handle(&raw, stage, "Converter", &ConnectError::Data(e))
@@ -486,15 +481,7 @@ impl Loop {
                     }
                 }
                 Err((e, _)) => {
-                    let raw = RawRecord {
-                        topic: Arc::from(rec.topic.as_str()),
-                        partition: rec.kafka_partition.unwrap_or(-1),
-                        offset: -1,
-                        timestamp: rec.timestamp,
-                        key: key.clone(),
-                        value: value.clone(),
-                        headers: vec![],
-                    };
+                    let raw = unsent(rec, key.clone(), value.clone());
                     self.r
                         .reporter
                         .handle(
@@ -615,6 +602,20 @@ async fn transform(
     );
     let alias = failed_alias.into_inner().unwrap_or_default();
     out.result.map_err(|e| (alias, e))
+}
+
+/// What a failed source record is reported as: where it was going, with the bytes it had by then (a
+/// source record has no Kafka offset yet).
+fn unsent(rec: &ConnectRecord, key: Option<Bytes>, value: Option<Bytes>) -> RawRecord {
+    RawRecord {
+        topic: Arc::from(rec.topic.as_str()),
+        partition: rec.kafka_partition.unwrap_or(-1),
+        offset: -1,
+        timestamp: rec.timestamp,
+        key,
+        value,
+        headers: Vec::new(),
+    }
 }
 
 enum Outcome {
