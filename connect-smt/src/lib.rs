@@ -11,9 +11,14 @@
 pub mod extract_field;
 pub mod extract_new_record_state;
 pub mod filter;
+pub mod headers;
+pub mod hoist_field;
 pub mod insert_field;
 pub mod mask_field;
 pub mod predicates;
+pub mod regex_router;
+pub mod replace_field;
+mod schema_cache;
 mod target;
 pub mod value_to_key;
 
@@ -37,12 +42,32 @@ pub fn register(registry: &mut Registry) {
         registry.register_transform(&[&n[0], &n[1]], move || {
             insert_field::InsertField::new(target)
         });
+        let n = names("HoistField");
+        registry.register_transform(&[&n[0], &n[1]], move || {
+            hoist_field::HoistField::new(target)
+        });
+        let n = names("ReplaceField");
+        registry.register_transform(&[&n[0], &n[1]], move || {
+            replace_field::ReplaceField::new(target)
+        });
     }
     registry.register_transform(
         &["ValueToKey", &format!("{KC}ValueToKey")],
         value_to_key::ValueToKey::default,
     );
     registry.register_transform(&["Filter", &format!("{KC}Filter")], filter::Filter::default);
+    registry.register_transform(
+        &["RegexRouter", &format!("{KC}RegexRouter")],
+        regex_router::RegexRouter::default,
+    );
+    registry.register_transform(
+        &["InsertHeader", &format!("{KC}InsertHeader")],
+        headers::InsertHeader::default,
+    );
+    registry.register_transform(
+        &["DropHeaders", &format!("{KC}DropHeaders")],
+        headers::DropHeaders::default,
+    );
     registry.register_transform(
         &[
             "ExtractNewRecordState",

@@ -478,3 +478,92 @@ fn predicates_has_header_and_tombstone() {
         .unwrap()
         .is_some());
 }
+
+#[test]
+fn regex_router_java_style_groups() {
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "r"),
+        (
+            "transforms.r.type",
+            "org.apache.kafka.connect.transforms.RegexRouter",
+        ),
+        ("transforms.r.regex", "clinical\\.(.*)\\.raw"),
+        ("transforms.r.replacement", "clinical.$1.v2"),
+    ]);
+    let mut r = src(Value::Null, None, Value::Null, None);
+    r.record.topic = "clinical.adt.raw".into();
+    assert_eq!(
+        c.apply(r.clone()).unwrap().unwrap().record.topic,
+        "clinical.adt.v2"
+    );
+    r.record.topic = "x.clinical.adt.raw".into();
+    assert_eq!(
+        c.apply(r).unwrap().unwrap().record.topic,
+        "x.clinical.adt.raw",
+        "whole-name match only"
+    );
+    assert_eq!(
+        connect_smt::regex_router::java_replacement("$10x\\$y$"),
+        "${10}x$$y$$"
+    );
+}
+
+#[test]
+fn hoist_replace_and_header_smts() {
+    let (s, v) = patient();
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "rep,hoist,hdr,drop"),
+        ("transforms.rep.type", "ReplaceField$Value"),
+        ("transforms.rep.exclude", "ssn"),
+        ("transforms.rep.renames", "mrn:patient_id"),
+        ("transforms.hoist.type", "HoistField$Value"),
+        ("transforms.hoist.field", "patient"),
+        ("transforms.hdr.type", "InsertHeader"),
+        ("transforms.hdr.header", "source"),
+        ("transforms.hdr.value.literal", "ehr-a"),
+        ("transforms.drop.type", "DropHeaders"),
+        ("transforms.drop.headers", "trace"),
+    ]);
+    let mut rec = src(Value::Null, None, v, Some(s));
+    rec.record.headers.add_string("trace", "t-1");
+    let out = c.apply(rec).unwrap().unwrap();
+    let outer = out.record.value.as_struct().unwrap();
+    let inner = outer.get("patient").unwrap().as_struct().unwrap();
+    assert_eq!(inner.get("patient_id"), Some(&Value::from("M1")));
+    assert!(inner.schema().field("ssn").is_none() && inner.schema().field("mrn").is_none());
+    assert!(outer.validate().is_ok());
+    assert_eq!(
+        out.record
+            .headers
+            .last_with_name("source")
+            .map(|h| h.value.clone()),
+        Some(Value::from("ehr-a"))
+    );
+    assert!(out.record.headers.last_with_name("trace").is_none());
+    // Schemaless.
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "rep"),
+        ("transforms.rep.type", "ReplaceField$Value"),
+        ("transforms.rep.include", "a,b"),
+        ("transforms.rep.renames", "b:c"),
+    ]);
+    let out = c
+        .apply(src(
+            Value::Null,
+            None,
+            map(&[("a", 1i64.into()), ("b", 2i64.into()), ("z", 3i64.into())]),
+            None,
+        ))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        out.record.value,
+        map(&[("a", 1i64.into()), ("c", 2i64.into())])
+    );
+    assert!(chain_err(&[
+        ("transforms", "rep"),
+        ("transforms.rep.type", "ReplaceField$Value"),
+        ("transforms.rep.renames", "broken")
+    ])
+    .contains("transforms.rep.renames"));
+}

@@ -1,0 +1,165 @@
+//! `ReplaceField$Key` / `ReplaceField$Value`: keeps (`include`), drops (`exclude`) and renames
+//! (`renames`, `old:new` pairs) fields. The legacy `whitelist` and `blacklist` keys are read as
+//! `include` and `exclude`.
+
+use std::collections::HashMap;
+
+use connect_core::config::{ConfigDef, ConfigType, Importance, Props};
+use connect_core::data::{Map, Schema, SchemaBuilder, Struct, Value};
+use connect_core::error::{ConfigError, ConnectError};
+use connect_core::record::Record;
+use connect_core::transform::Transformation;
+
+use crate::schema_cache::SchemaCache;
+use crate::target::{need_map, need_struct, Target};
+
+const PURPOSE: &str = "field replacement";
+
+/// See the [module docs](self).
+#[derive(Debug)]
+pub struct ReplaceField {
+    target: Target,
+    include: Vec<String>,
+    exclude: Vec<String>,
+    renames: HashMap<String, String>,
+    cache: SchemaCache,
+}
+
+impl ReplaceField {
+    /// An unconfigured transform for the key or the value.
+    pub fn new(target: Target) -> Self {
+        ReplaceField {
+            target,
+            include: vec![],
+            exclude: vec![],
+            renames: HashMap::new(),
+            cache: SchemaCache::default(),
+        }
+    }
+
+    fn keeps(&self, name: &str) -> bool {
+        !self.exclude.iter().any(|e| e == name)
+            && (self.include.is_empty() || self.include.iter().any(|i| i == name))
+    }
+
+    fn renamed<'a>(&'a self, name: &'a str) -> &'a str {
+        self.renames.get(name).map(String::as_str).unwrap_or(name)
+    }
+}
+
+impl<R: Record> Transformation<R> for ReplaceField {
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new()
+            .define(
+                "exclude",
+                ConfigType::List,
+                Some(""),
+                Importance::Medium,
+                "Fields to drop.",
+            )
+            .define(
+                "include",
+                ConfigType::List,
+                Some(""),
+                Importance::Medium,
+                "Fields to keep (all when empty).",
+            )
+            .define(
+                "renames",
+                ConfigType::List,
+                Some(""),
+                Importance::Medium,
+                "old:new field renames.",
+            )
+            .define(
+                "blacklist",
+                ConfigType::List,
+                Some(""),
+                Importance::Low,
+                "Deprecated: exclude.",
+            )
+            .define(
+                "whitelist",
+                ConfigType::List,
+                Some(""),
+                Importance::Low,
+                "Deprecated: include.",
+            )
+            .define(
+                "replace.null.with.default",
+                ConfigType::Boolean,
+                Some("true"),
+                Importance::Low,
+                "Use defaults for null fields.",
+            )
+    }
+
+    fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
+        let c = Transformation::<R>::config_def(self).parse(props)?;
+        self.exclude = [c.list("exclude"), c.list("blacklist")].concat();
+        self.include = [c.list("include"), c.list("whitelist")].concat();
+        self.renames.clear();
+        for pair in c.list("renames") {
+            let (old, new) = pair
+                .split_once(':')
+                .filter(|(o, n)| !o.is_empty() && !n.is_empty())
+                .ok_or_else(|| {
+                    ConfigError::new("renames", format!("'{pair}' is not of the form old:new"))
+                })?;
+            self.renames.insert(old.to_owned(), new.to_owned());
+        }
+        Ok(())
+    }
+
+    fn apply(&self, mut record: R) -> Result<Option<R>, ConnectError> {
+        let base = record.base_mut();
+        let (schema, value) = self.target.take(base);
+        match (schema, value) {
+            (schema, Value::Null) => self.target.set(base, schema, Value::Null),
+            (None, Value::Map(m)) => {
+                let mut out = Map::with_capacity(m.len());
+                for (k, v) in m {
+                    if let Value::String(name) = &k {
+                        if self.keeps(name) {
+                            out.push(Value::String(self.renamed(name).to_owned()), v);
+                        }
+                    }
+                }
+                self.target.set(base, None, Value::Map(out));
+            }
+            (Some(s), Value::Struct(st)) => {
+                let updated: Schema = self
+                    .cache
+                    .get_or_derive(&s, || {
+                        let mut b = SchemaBuilder::struct_();
+                        if let Some(n) = s.name() {
+                            b = b.name(n);
+                        }
+                        if let Some(v) = s.version() {
+                            b = b.version(v);
+                        }
+                        if s.is_optional() {
+                            b = b.optional();
+                        }
+                        for f in s.fields().iter().filter(|f| self.keeps(f.name())) {
+                            b = b.field(self.renamed(f.name()), f.schema().clone());
+                        }
+                        Ok::<_, std::convert::Infallible>(b.build())
+                    })
+                    .unwrap_or_else(|e| match e {});
+                let values: Vec<Value> = s
+                    .fields()
+                    .iter()
+                    .zip(st.into_values())
+                    .filter(|(f, _)| self.keeps(f.name()))
+                    .map(|(_, v)| v)
+                    .collect();
+                let out = Struct::from_values(updated.clone(), values)?;
+                self.target.set(base, Some(updated), Value::Struct(out));
+            }
+            (None, other) => return Err(need_map(PURPOSE, &other)),
+            (Some(_), other) => return Err(need_struct(PURPOSE, &other)),
+        }
+        Ok(Some(record))
+    }
+}
