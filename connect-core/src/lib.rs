@@ -19,6 +19,8 @@ pub mod converter;
 pub mod data;
 mod data_text;
 pub mod error;
+#[cfg(feature = "hl7")]
+pub mod hl7;
 pub mod record;
 pub mod registry;
 pub mod runtime;
