@@ -11,6 +11,8 @@
 
 #[cfg(feature = "file")]
 pub mod file;
+#[cfg(feature = "mllp")]
+pub mod mllp;
 
 use connect_core::registry::Registry;
 
@@ -23,6 +25,11 @@ pub fn register(registry: &mut Registry) {
             "org.apache.kafka.connect.file.FileStreamSourceConnector",
         ],
         file::FileStreamSourceConnector,
+    );
+    #[cfg(feature = "mllp")]
+    registry.register_source(
+        &["MllpSource", "MLLPSourceConnector"],
+        mllp::MllpSourceConnector,
     );
     let _ = registry;
 }

@@ -101,7 +101,7 @@ impl TopicAdmin {
             } else {
                 1
             };
-            // The mock cluster keeps an existing topic as it is.
+            // EmbeddedCluster::create_topic keeps an existing topic as it is.
             mock.create_topic(&spec.name, parts, spec.replication_factor.max(1))?;
         } else if let Some(admin) = &self.inner.admin {
             if self.exists(&spec.name).await? {

@@ -65,8 +65,14 @@ impl EmbeddedCluster {
                 while let Ok(cmd) = rx.recv() {
                     match cmd {
                         Command::CreateTopic(t, p, r, reply) => {
-                            let _ = reply
-                                .send(cluster.create_topic(&t, p, r).map_err(|e| e.to_string()));
+                            // An existing topic is kept as it is: creating is idempotent.
+                            let res = match cluster.create_topic(&t, p, r) {
+                                Err(rdkafka::error::KafkaError::MockCluster(
+                                    rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists,
+                                )) => Ok(()),
+                                other => other.map_err(|e| e.to_string()),
+                            };
+                            let _ = reply.send(res);
                         }
                         Command::BrokerDown(id, reply) => {
                             let _ = reply.send(cluster.broker_down(id).map_err(|e| e.to_string()));

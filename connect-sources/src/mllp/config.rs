@@ -1,0 +1,170 @@
+use std::time::Duration;
+
+use connect_core::config::{ConfigDef, ConfigType, Importance, Props, Validator};
+use connect_core::error::ConfigError;
+use connect_core::hl7::Path;
+use connect_core::source::{SourceConnector, SourceTask};
+
+use super::MllpSourceTask;
+
+/// The seed's routing: admissions, orders and results to their `clinical.*` topics.
+pub const DEFAULT_ROUTES: &str =
+    "ADT^A01:clinical.patient.admitted,ORM^O01:clinical.order.created,ORU^R01:clinical.result.available";
+
+/// The MLLP source's settings.
+#[derive(Debug, Clone)]
+pub struct MllpSourceConfig {
+    /// `mllp.bind`: address to listen on.
+    pub bind: String,
+    /// `mllp.max.message.bytes`.
+    pub max_message_bytes: usize,
+    /// `mllp.idle.timeout.ms`: a connection silent this long is closed.
+    pub idle_timeout: Duration,
+    /// `kafka.topic` (or `topic`): where messages with no route go.
+    pub default_topic: String,
+    /// `topic.routes`: `TYPE^EVENT:topic` pairs (`ADT^*` matches every ADT event), first match wins.
+    pub routes: Vec<(String, String)>,
+    /// `key.path`: the HL7 path whose value keys the record.
+    pub key_path: Option<Path>,
+    /// `dedup.window.ms`: how long a (MSH-3, MSH-4, MSH-10) is remembered.
+    pub dedup_window: Duration,
+}
+
+impl MllpSourceConfig {
+    /// The accepted keys.
+    pub fn def() -> ConfigDef {
+        ConfigDef::new()
+            .define(
+                "mllp.bind",
+                ConfigType::String,
+                Some("127.0.0.1:2575"),
+                Importance::High,
+                "host:port to listen on.",
+            )
+            .define(
+                "mllp.max.message.bytes",
+                ConfigType::Int,
+                Some("1048576"),
+                Importance::Medium,
+                "Largest message accepted.",
+            )
+            .with_validator(
+                "mllp.max.message.bytes",
+                Validator::range(16, 256 * 1024 * 1024),
+            )
+            .define(
+                "mllp.idle.timeout.ms",
+                ConfigType::Long,
+                Some("300000"),
+                Importance::Low,
+                "Close connections silent this long.",
+            )
+            .with_validator("mllp.idle.timeout.ms", Validator::at_least(1))
+            .define_optional(
+                "kafka.topic",
+                ConfigType::String,
+                Importance::High,
+                "Topic for messages no route matches.",
+            )
+            .define(
+                "topic",
+                ConfigType::String,
+                Some("clinical.hl7.unrouted"),
+                Importance::High,
+                "Alias of kafka.topic.",
+            )
+            .define(
+                "topic.routes",
+                ConfigType::List,
+                Some(DEFAULT_ROUTES),
+                Importance::High,
+                "TYPE^EVENT:topic pairs.",
+            )
+            .define(
+                "key.path",
+                ConfigType::String,
+                Some("PID-3.1"),
+                Importance::Medium,
+                "HL7 path of the record key (empty: no key).",
+            )
+            .define(
+                "dedup.window.ms",
+                ConfigType::Long,
+                Some("600000"),
+                Importance::Medium,
+                "How long resent messages are recognised.",
+            )
+            .with_validator("dedup.window.ms", Validator::at_least(0))
+    }
+
+    /// Parses the settings, reporting every problem at once.
+    pub fn parse(props: &Props) -> Result<Self, ConfigError> {
+        let c = Self::def().parse(props)?;
+        let mut problems = ConfigError { problems: vec![] };
+        let mut routes = Vec::new();
+        for r in c.list("topic.routes") {
+            match r.split_once(':') {
+                Some((t, topic)) if !t.trim().is_empty() && !topic.trim().is_empty() => {
+                    routes.push((t.trim().to_ascii_uppercase(), topic.trim().to_owned()))
+                }
+                _ => problems.extend(ConfigError::new(
+                    "topic.routes",
+                    format!("'{r}' is not TYPE^EVENT:topic"),
+                )),
+            }
+        }
+        let key_path = match c.string("key.path").filter(|p| !p.trim().is_empty()) {
+            None => None,
+            Some(p) => match Path::parse(p) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    problems.extend(ConfigError::new("key.path", e));
+                    None
+                }
+            },
+        };
+        if !problems.problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(MllpSourceConfig {
+            bind: c.string("mllp.bind").unwrap_or_default().to_owned(),
+            max_message_bytes: c.int("mllp.max.message.bytes") as usize,
+            idle_timeout: c.millis("mllp.idle.timeout.ms"),
+            default_topic: c
+                .string("kafka.topic")
+                .or(c.string("topic"))
+                .unwrap_or("clinical.hl7.unrouted")
+                .to_owned(),
+            routes,
+            key_path,
+            dedup_window: c.millis("dedup.window.ms"),
+        })
+    }
+
+    /// The topic for a message type (`ADT`, `A01`).
+    pub fn route(&self, ty: &str, event: &str) -> &str {
+        let full = format!("{ty}^{event}").to_ascii_uppercase();
+        let wildcard = format!("{ty}^*").to_ascii_uppercase();
+        self.routes
+            .iter()
+            .find(|(t, _)| *t == full || *t == wildcard)
+            .map(|(_, topic)| topic.as_str())
+            .unwrap_or(&self.default_topic)
+    }
+}
+
+/// The connector: one listening task.
+#[derive(Debug, Default, Clone)]
+pub struct MllpSourceConnector;
+
+impl SourceConnector for MllpSourceConnector {
+    fn config_def(&self) -> ConfigDef {
+        MllpSourceConfig::def()
+    }
+    fn validate(&self, props: &Props) -> Result<(), ConfigError> {
+        MllpSourceConfig::parse(props).map(|_| ())
+    }
+    fn create_task(&self) -> Box<dyn SourceTask> {
+        Box::new(MllpSourceTask::default())
+    }
+}

@@ -1,0 +1,146 @@
+//! MLLP framing: `<VT>` (0x0B) message `<FS><CR>` (0x1C 0x0D).
+
+use bytes::{Buf, Bytes, BytesMut};
+
+const VT: u8 = 0x0B;
+const FS: u8 = 0x1C;
+const CR: u8 = 0x0D;
+
+/// A framing problem; the decoder has resynchronised when it reports one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameError {
+    /// A frame grew past the maximum size; its bytes were discarded up to its end.
+    TooLarge(usize),
+    /// Bytes outside any frame were skipped.
+    Garbage(usize),
+}
+
+/// Wraps a message in an MLLP frame.
+pub fn encode_frame(message: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(message.len() + 3);
+    out.push(VT);
+    out.extend_from_slice(message);
+    out.extend_from_slice(&[FS, CR]);
+    out
+}
+
+/// Splits a byte stream into MLLP frames. Feed it what the socket gives; take frames out.
+#[derive(Debug)]
+pub struct FrameDecoder {
+    buf: BytesMut,
+    max: usize,
+    discarding: bool,
+}
+
+impl FrameDecoder {
+    /// A decoder that rejects frames larger than `max` bytes.
+    pub fn new(max: usize) -> Self {
+        FrameDecoder {
+            buf: BytesMut::new(),
+            max,
+            discarding: false,
+        }
+    }
+
+    /// Appends received bytes.
+    pub fn extend(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
+    /// The next complete frame's content, a framing error, or None when more bytes are needed.
+    pub fn next_frame(&mut self) -> Option<Result<Bytes, FrameError>> {
+        loop {
+            if self.discarding {
+                match find_end(&self.buf) {
+                    Some(end) => {
+                        let n = end + 2;
+                        self.buf.advance(n);
+                        self.discarding = false;
+                        return Some(Err(FrameError::TooLarge(self.max)));
+                    }
+                    None => {
+                        // Keep a trailing FS in case its CR is next.
+                        let keep = usize::from(self.buf.last() == Some(&FS));
+                        let drop = self.buf.len() - keep;
+                        self.buf.advance(drop);
+                        return None;
+                    }
+                }
+            }
+            if self.buf.is_empty() {
+                return None;
+            }
+            if self.buf[0] != VT {
+                let skip = self
+                    .buf
+                    .iter()
+                    .position(|&b| b == VT)
+                    .unwrap_or(self.buf.len());
+                // Blank bytes between frames (some senders add CR/LF) are not worth reporting.
+                let all_blank = self.buf[..skip]
+                    .iter()
+                    .all(|b| matches!(b, b'\r' | b'\n' | b' '));
+                self.buf.advance(skip);
+                if !all_blank {
+                    return Some(Err(FrameError::Garbage(skip)));
+                }
+                continue;
+            }
+            match find_end(&self.buf[1..]) {
+                Some(end) => {
+                    let mut frame = self.buf.split_to(1 + end + 2);
+                    frame.advance(1);
+                    frame.truncate(end);
+                    if frame.len() > self.max {
+                        return Some(Err(FrameError::TooLarge(self.max)));
+                    }
+                    return Some(Ok(frame.freeze()));
+                }
+                None => {
+                    if self.buf.len() > self.max + 3 {
+                        self.discarding = true;
+                        continue;
+                    }
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+fn find_end(b: &[u8]) -> Option<usize> {
+    b.windows(2).position(|w| w == [FS, CR])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_split_across_reads_and_resync() {
+        let mut d = FrameDecoder::new(20);
+        let mut stream = encode_frame(b"MSH|one");
+        stream.extend_from_slice(b"\r\n");
+        stream.extend_from_slice(&encode_frame(b"MSH|two"));
+        stream.extend_from_slice(b"junk");
+        stream.extend_from_slice(&encode_frame(b"0123456789012345678901234"));
+        stream.extend_from_slice(&encode_frame(b"MSH|three"));
+        let mut got = Vec::new();
+        for chunk in stream.chunks(3) {
+            d.extend(chunk);
+            while let Some(f) = d.next_frame() {
+                got.push(f.map(|b| String::from_utf8(b.to_vec()).unwrap()));
+            }
+        }
+        assert_eq!(
+            got,
+            vec![
+                Ok("MSH|one".to_string()),
+                Ok("MSH|two".to_string()),
+                Err(FrameError::Garbage(4)),
+                Err(FrameError::TooLarge(20)),
+                Ok("MSH|three".to_string()),
+            ]
+        );
+    }
+}

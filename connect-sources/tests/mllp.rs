@@ -1,0 +1,273 @@
+//! The MLLP source end to end over loopback with the embedded Kafka: AA only once the record is in
+//! Kafka, nothing acknowledged while the broker is down, AR for malformed input with the connection
+//! still usable, resends written once.
+
+use std::net::TcpListener as StdListener;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use connect_core::config::{ConnectorConfig, Props};
+use connect_core::hl7::Message;
+use connect_core::rdkafka::consumer::{BaseConsumer, Consumer};
+use connect_core::rdkafka::{ClientConfig, Message as _, Offset, TopicPartitionList};
+use connect_core::registry::Registry;
+use connect_core::runtime::{ConnectorHandle, Worker};
+use connect_sources::mllp::encode_frame;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn corpus(name: &str) -> Vec<u8> {
+    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/hl7/corpus/");
+    std::fs::read(format!("{p}{name}")).unwrap()
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Setup {
+    worker: Worker,
+    handle: ConnectorHandle,
+    addr: String,
+}
+
+async fn setup(extra: &[(&str, &str)]) -> Setup {
+    let mut registry = Registry::with_builtins();
+    connect_sources::register(&mut registry);
+    let worker = Worker::start(
+        Props::new().with("offset.flush.interval.ms", "200"),
+        registry,
+    )
+    .await
+    .unwrap();
+    let cluster = worker.embedded().unwrap();
+    for t in [
+        "clinical.patient.admitted",
+        "clinical.result.available",
+        "clinical.hl7.unrouted",
+        "dlq.hl7",
+    ] {
+        cluster.create_topic(t, 1, 1).unwrap();
+    }
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut props = Props::new()
+        .with("connector.class", "MllpSource")
+        .with("mllp.bind", addr.clone())
+        .with(
+            "value.converter",
+            "org.apache.kafka.connect.storage.StringConverter",
+        )
+        .with(
+            "key.converter",
+            "org.apache.kafka.connect.storage.StringConverter",
+        )
+        .with("errors.tolerance", "all")
+        .with("errors.deadletterqueue.topic.name", "dlq.hl7")
+        .with("errors.deadletterqueue.topic.replication.factor", "1");
+    for (k, v) in extra {
+        props.set(*k, *v);
+    }
+    let handle = worker
+        .start_connector(ConnectorConfig::new(
+            "hl7-mllp",
+            props.with("name", "hl7-mllp"),
+        ))
+        .await
+        .unwrap();
+    let start = Instant::now();
+    while TcpStream::connect(&addr).await.is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "listener did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Setup {
+        worker,
+        handle,
+        addr,
+    }
+}
+
+async fn send(stream: &mut TcpStream, msg: &[u8]) {
+    stream.write_all(&encode_frame(msg)).await.unwrap();
+}
+
+/// Reads one ACK frame, or None within `wait`.
+async fn read_ack(stream: &mut TcpStream, wait: Duration) -> Option<Message> {
+    let mut buf = Vec::new();
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        if let Some(end) = buf.windows(2).position(|w| w == [0x1c, 0x0d]) {
+            assert_eq!(buf[0], 0x0b);
+            return Some(Message::parse(Bytes::copy_from_slice(&buf[1..end])).unwrap());
+        }
+        let mut chunk = [0u8; 4096];
+        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+            Ok(_) => panic!("connection closed"),
+            Err(_) => return None,
+        }
+    }
+}
+
+fn topic_values(bootstrap: &str, topic: &str) -> Vec<(Option<String>, String)> {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "mllp-test-reader")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let (low, high) = c
+        .fetch_watermarks(topic, 0, Duration::from_secs(5))
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)
+        .unwrap();
+    c.assign(&tpl).unwrap();
+    let mut out = Vec::new();
+    let start = Instant::now();
+    while (out.len() as i64) < high - low && start.elapsed() < Duration::from_secs(10) {
+        if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
+            out.push((
+                m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
+                String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned(),
+            ));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aa_only_once_the_record_is_in_kafka_and_resends_are_written_once() {
+    let s = setup(&[]).await;
+    let adt = corpus("ADT-A01-01.hl7");
+    let inbound = Message::parse(Bytes::from(adt.clone())).unwrap();
+    let mut conn = TcpStream::connect(&s.addr).await.unwrap();
+    send(&mut conn, &adt).await;
+    let ack = read_ack(&mut conn, Duration::from_secs(30))
+        .await
+        .expect("an ACK");
+    assert_eq!(ack.get("MSA-1").as_deref(), Some("AA"));
+    assert_eq!(ack.get("MSA-2"), inbound.control_id());
+    assert_eq!(
+        ack.get("MSH-3"),
+        inbound.get("MSH-5"),
+        "sender and receiver swapped"
+    );
+    assert_eq!(ack.get("MSH-5"), inbound.get("MSH-3"));
+    // By the time AA arrived, the record is readable, routed by type and keyed by PID-3.1.
+    let records = topic_values(s.worker.bootstrap_servers(), "clinical.patient.admitted");
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].0.as_deref(), Some("PATID1234"));
+    assert_eq!(records[0].1.as_bytes(), &adt[..]);
+    // The sender resends (its ACK was "late"): acknowledged again, written once.
+    send(&mut conn, &adt).await;
+    let again = read_ack(&mut conn, Duration::from_secs(10))
+        .await
+        .expect("an ACK for the resend");
+    assert_eq!(again.get("MSA-1").as_deref(), Some("AA"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        topic_values(s.worker.bootstrap_servers(), "clinical.patient.admitted").len(),
+        1
+    );
+    // Other types route by the map; unknown ones to the default topic.
+    send(&mut conn, &corpus("ORU-R01-01.hl7")).await;
+    assert_eq!(
+        read_ack(&mut conn, Duration::from_secs(10))
+            .await
+            .unwrap()
+            .get("MSA-1")
+            .as_deref(),
+        Some("AA")
+    );
+    send(&mut conn, &corpus("SIU-S12-01.hl7")).await;
+    assert_eq!(
+        read_ack(&mut conn, Duration::from_secs(10))
+            .await
+            .unwrap()
+            .get("MSA-1")
+            .as_deref(),
+        Some("AA")
+    );
+    assert_eq!(
+        topic_values(s.worker.bootstrap_servers(), "clinical.result.available").len(),
+        1
+    );
+    assert_eq!(
+        topic_values(s.worker.bootstrap_servers(), "clinical.hl7.unrouted").len(),
+        1
+    );
+    s.worker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_aa_while_the_broker_is_down_and_nothing_lost_when_it_returns() {
+    let s = setup(&[]).await;
+    let cluster = s.worker.embedded().unwrap();
+    let mut conn = TcpStream::connect(&s.addr).await.unwrap();
+    // Warm up so the producer is connected.
+    send(&mut conn, &corpus("ORU-R01-01.hl7")).await;
+    assert!(read_ack(&mut conn, Duration::from_secs(30)).await.is_some());
+    cluster.broker_down(1).unwrap();
+    let adt = corpus("ADT-A01-01.hl7");
+    send(&mut conn, &adt).await;
+    assert!(
+        read_ack(&mut conn, Duration::from_secs(3)).await.is_none(),
+        "no ACK while the message is not durable"
+    );
+    cluster.broker_up(1).unwrap();
+    let ack = read_ack(&mut conn, Duration::from_secs(60))
+        .await
+        .expect("ACK once the broker is back");
+    assert_eq!(ack.get("MSA-1").as_deref(), Some("AA"));
+    assert_eq!(
+        topic_values(s.worker.bootstrap_servers(), "clinical.patient.admitted").len(),
+        1
+    );
+    s.worker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_input_gets_ar_goes_to_the_dlq_and_the_connection_stays_usable() {
+    let s = setup(&[("mllp.max.message.bytes", "16384")]).await;
+    let mut conn = TcpStream::connect(&s.addr).await.unwrap();
+    send(&mut conn, b"this is not HL7").await;
+    let nak = read_ack(&mut conn, Duration::from_secs(10))
+        .await
+        .expect("a NAK");
+    assert_eq!(nak.get("MSA-1").as_deref(), Some("AR"));
+    assert!(nak.get("ERR-3.1").is_some(), "with an ERR segment");
+    send(&mut conn, &vec![b'x'; 20000]).await;
+    assert_eq!(
+        read_ack(&mut conn, Duration::from_secs(10))
+            .await
+            .unwrap()
+            .get("MSA-1")
+            .as_deref(),
+        Some("AR")
+    );
+    // Same connection, a good message.
+    send(&mut conn, &corpus("ADT-A01-01.hl7")).await;
+    assert_eq!(
+        read_ack(&mut conn, Duration::from_secs(30))
+            .await
+            .unwrap()
+            .get("MSA-1")
+            .as_deref(),
+        Some("AA")
+    );
+    s.handle
+        .wait_for(Duration::from_secs(10), |m| m.records_dlq >= 1)
+        .await
+        .unwrap();
+    let dlq = topic_values(s.worker.bootstrap_servers(), "dlq.hl7");
+    assert_eq!(dlq.len(), 1);
+    assert_eq!(dlq[0].1, "this is not HL7", "the raw bytes");
+    s.worker.shutdown().await;
+}
