@@ -8,6 +8,8 @@
 
 #[cfg(feature = "file")]
 pub mod file;
+#[cfg(feature = "mllp")]
+pub mod mllp;
 
 use connect_core::registry::Registry;
 
@@ -21,5 +23,7 @@ pub fn register(registry: &mut Registry) {
         ],
         file::FileStreamSinkConnector,
     );
+    #[cfg(feature = "mllp")]
+    registry.register_sink(&["MllpSink", "MLLPSinkConnector"], mllp::MllpSinkConnector);
     let _ = registry;
 }
