@@ -408,7 +408,9 @@ impl SinkRunner {
     }
 }
 
-/// Reads batches: waits for one message, then takes what is already there, up to `max`.
+/// Reads batches: waits for one message, then takes what is already there, up to `max`. The keys and
+/// payloads of a batch are copied out of librdkafka's buffers into one allocation, which every record
+/// of the batch shares (`Bytes` slices), instead of one or two allocations per record.
 async fn read_batches(
     consumer: Arc<SinkConsumer>,
     max: usize,
@@ -416,31 +418,76 @@ async fn read_batches(
 ) {
     let mut topics: Vec<Arc<str>> = Vec::new();
     loop {
-        let first = match consumer.recv().await {
-            Ok(m) => raw_of(&m, &mut topics),
-            Err(e) => {
-                let err = ConnectError::Kafka(e);
-                if err.is_retriable() {
-                    tracing::warn!(error = %err, "consumer error; retrying");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    continue;
+        let batch = {
+            let first = match consumer.recv().await {
+                Ok(m) => m,
+                Err(e) => {
+                    let err = ConnectError::Kafka(e);
+                    if err.is_retriable() {
+                        tracing::warn!(error = %err, "consumer error; retrying");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    }
+                    let _ = tx.send(Err(err)).await;
+                    return;
                 }
-                let _ = tx.send(Err(err)).await;
-                return;
+            };
+            let mut msgs = Vec::with_capacity(max.min(1024));
+            msgs.push(first);
+            while msgs.len() < max {
+                match consumer.recv().now_or_never() {
+                    Some(Ok(m)) => msgs.push(m),
+                    _ => break,
+                }
             }
+            raws_of(&msgs, &mut topics)
         };
-        let mut batch = Vec::with_capacity(max.min(1024));
-        batch.push(first);
-        while batch.len() < max {
-            match consumer.recv().now_or_never() {
-                Some(Ok(m)) => batch.push(raw_of(&m, &mut topics)),
-                _ => break,
-            }
-        }
         if tx.send(Ok(batch)).await.is_err() {
             return;
         }
     }
+}
+
+fn raws_of(msgs: &[BorrowedMessage<'_>], topics: &mut Vec<Arc<str>>) -> Vec<RawRecord> {
+    let total: usize = msgs
+        .iter()
+        .map(|m| m.key().map_or(0, <[u8]>::len) + m.payload().map_or(0, <[u8]>::len))
+        .sum();
+    let mut buf = bytes::BytesMut::with_capacity(total);
+    let mut spans = Vec::with_capacity(msgs.len());
+    for m in msgs {
+        let key = m.key().map(|k| {
+            let start = buf.len();
+            buf.extend_from_slice(k);
+            start..buf.len()
+        });
+        let value = m.payload().map(|p| {
+            let start = buf.len();
+            buf.extend_from_slice(p);
+            start..buf.len()
+        });
+        spans.push((key, value));
+    }
+    let all = buf.freeze();
+    msgs.iter()
+        .zip(spans)
+        .map(|(m, (key, value))| RawRecord {
+            topic: intern(topics, m.topic()),
+            partition: m.partition(),
+            offset: m.offset(),
+            timestamp: m.timestamp().to_millis(),
+            key: key.map(|r| all.slice(r)),
+            value: value.map(|r| all.slice(r)),
+            headers: m
+                .headers()
+                .map(|hs| {
+                    hs.iter()
+                        .map(|h| (h.key.to_owned(), h.value.map(Bytes::copy_from_slice)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// One shared name per topic, so records carry a reference count instead of a copy of it.
@@ -451,23 +498,4 @@ fn intern(topics: &mut Vec<Arc<str>>, name: &str) -> Arc<str> {
     let t: Arc<str> = Arc::from(name);
     topics.push(t.clone());
     t
-}
-
-fn raw_of(m: &BorrowedMessage<'_>, topics: &mut Vec<Arc<str>>) -> RawRecord {
-    RawRecord {
-        topic: intern(topics, m.topic()),
-        partition: m.partition(),
-        offset: m.offset(),
-        timestamp: m.timestamp().to_millis(),
-        key: m.key().map(Bytes::copy_from_slice),
-        value: m.payload().map(Bytes::copy_from_slice),
-        headers: m
-            .headers()
-            .map(|hs| {
-                hs.iter()
-                    .map(|h| (h.key.to_owned(), h.value.map(Bytes::copy_from_slice)))
-                    .collect()
-            })
-            .unwrap_or_default(),
-    }
 }
