@@ -363,15 +363,20 @@ impl Loop {
         seq: u64,
         pos: &RecordPosition,
     ) -> Result<Outcome, ConnectError> {
-        let record = match transform(
-            &self.r.chain,
-            &self.r.policy,
-            &self.r.control,
-            &self.r.shared,
-            record,
-        )
-        .await
-        {
+        // Without transforms, skip building the (retrying) transform future for every record.
+        let transformed = if self.r.chain.is_empty() {
+            Ok(Some(record))
+        } else {
+            transform(
+                &self.r.chain,
+                &self.r.policy,
+                &self.r.control,
+                &self.r.shared,
+                record,
+            )
+            .await
+        };
+        let record = match transformed {
             Ok(Some(r)) => r,
             Ok(None) => return Ok(Outcome::Filtered),
             Err((alias, e)) => {
