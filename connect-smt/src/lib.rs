@@ -14,12 +14,15 @@ pub mod filter;
 pub mod headers;
 pub mod hoist_field;
 pub mod insert_field;
+pub mod java_date;
 pub mod mask_field;
 pub mod predicates;
 pub mod regex_router;
 pub mod replace_field;
 mod schema_cache;
+pub mod set_schema_metadata;
 mod target;
+pub mod timestamp_router;
 pub mod value_to_key;
 
 pub use target::Target;
@@ -46,6 +49,10 @@ pub fn register(registry: &mut Registry) {
         registry.register_transform(&[&n[0], &n[1]], move || {
             hoist_field::HoistField::new(target)
         });
+        let n = names("SetSchemaMetadata");
+        registry.register_transform(&[&n[0], &n[1]], move || {
+            set_schema_metadata::SetSchemaMetadata::new(target)
+        });
         let n = names("ReplaceField");
         registry.register_transform(&[&n[0], &n[1]], move || {
             replace_field::ReplaceField::new(target)
@@ -59,6 +66,10 @@ pub fn register(registry: &mut Registry) {
     registry.register_transform(
         &["RegexRouter", &format!("{KC}RegexRouter")],
         regex_router::RegexRouter::default,
+    );
+    registry.register_transform(
+        &["TimestampRouter", &format!("{KC}TimestampRouter")],
+        timestamp_router::TimestampRouter::default,
     );
     registry.register_transform(
         &["InsertHeader", &format!("{KC}InsertHeader")],

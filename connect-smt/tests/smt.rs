@@ -567,3 +567,53 @@ fn hoist_replace_and_header_smts() {
     ])
     .contains("transforms.rep.renames"));
 }
+
+#[test]
+fn timestamp_router_and_set_schema_metadata() {
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "t"),
+        (
+            "transforms.t.type",
+            "org.apache.kafka.connect.transforms.TimestampRouter",
+        ),
+        ("transforms.t.topic.format", "archive.${topic}.${timestamp}"),
+        ("transforms.t.timestamp.format", "yyyy-MM"),
+    ]);
+    let r = c
+        .apply(src(Value::Null, None, Value::Null, None))
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.record.topic, "archive.t.2023-11");
+    let mut no_ts = src(Value::Null, None, Value::Null, None);
+    no_ts.record.timestamp = None;
+    assert!(c.apply(no_ts).is_err());
+    assert!(chain_err(&[
+        ("transforms", "t"),
+        ("transforms.t.type", "TimestampRouter"),
+        ("transforms.t.timestamp.format", "EEE")
+    ])
+    .contains("transforms.t.timestamp.format"));
+
+    let (s, v) = patient();
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "m"),
+        ("transforms.m.type", "SetSchemaMetadata$Value"),
+        ("transforms.m.schema.name", "clinical.Patient"),
+        ("transforms.m.schema.version", "3"),
+    ]);
+    let r = c
+        .apply(src(Value::Null, None, v, Some(s)))
+        .unwrap()
+        .unwrap();
+    let schema = r.record.value_schema.unwrap();
+    assert_eq!(
+        (schema.name(), schema.version()),
+        (Some("clinical.Patient"), Some(3))
+    );
+    assert_eq!(r.record.value.as_struct().unwrap().schema(), &schema);
+    assert!(chain_err(&[
+        ("transforms", "m"),
+        ("transforms.m.type", "SetSchemaMetadata$Value")
+    ])
+    .contains("schema.name"));
+}
