@@ -11,6 +11,7 @@
 pub mod extract_field;
 pub mod extract_new_record_state;
 pub mod filter;
+pub mod flatten;
 pub mod headers;
 pub mod hoist_field;
 pub mod insert_field;
@@ -49,6 +50,8 @@ pub fn register(registry: &mut Registry) {
         registry.register_transform(&[&n[0], &n[1]], move || {
             hoist_field::HoistField::new(target)
         });
+        let n = names("Flatten");
+        registry.register_transform(&[&n[0], &n[1]], move || flatten::Flatten::new(target));
         let n = names("SetSchemaMetadata");
         registry.register_transform(&[&n[0], &n[1]], move || {
             set_schema_metadata::SetSchemaMetadata::new(target)

@@ -617,3 +617,70 @@ fn timestamp_router_and_set_schema_metadata() {
     ])
     .contains("schema.name"));
 }
+
+#[test]
+fn flatten_struct_and_map() {
+    let address = SchemaBuilder::struct_()
+        .optional()
+        .field("city", Schema::string())
+        .field("zip", Schema::string())
+        .build();
+    let s = SchemaBuilder::struct_()
+        .field("mrn", Schema::string())
+        .field("address", address.clone())
+        .build();
+    let mut a = Struct::new(address);
+    a.put("city", "Ann Arbor").unwrap();
+    a.put("zip", "48109").unwrap();
+    let mut v = Struct::new(s.clone());
+    v.put("mrn", "M1").unwrap();
+    v.put("address", Value::Struct(a)).unwrap();
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "f"),
+        ("transforms.f.type", "Flatten$Value"),
+        ("transforms.f.delimiter", "_"),
+    ]);
+    let r = c
+        .apply(src(Value::Null, None, Value::Struct(v), Some(s.clone())))
+        .unwrap()
+        .unwrap();
+    let st = r.record.value.as_struct().unwrap();
+    assert_eq!(st.get("address_city"), Some(&Value::from("Ann Arbor")));
+    assert!(
+        st.schema()
+            .field("address_zip")
+            .unwrap()
+            .schema()
+            .is_optional(),
+        "under an optional parent"
+    );
+    assert!(st.validate().is_ok());
+    // A null nested struct flattens to nulls.
+    let mut v = Struct::new(s.clone());
+    v.put("mrn", "M2").unwrap();
+    let r = c
+        .apply(src(Value::Null, None, Value::Struct(v), Some(s)))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        r.record.value.as_struct().unwrap().get("address_city"),
+        Some(&Value::Null)
+    );
+    let c = chain::<SourceRecord>(&[("transforms", "f"), ("transforms.f.type", "Flatten$Value")]);
+    let m = map(&[
+        (
+            "a",
+            map(&[("b", 1i64.into()), ("c", map(&[("d", true.into())]))]),
+        ),
+        ("e", Value::Array(vec![])),
+    ]);
+    let r = c.apply(src(Value::Null, None, m, None)).unwrap().unwrap();
+    assert_eq!(
+        r.record.value,
+        map(&[
+            ("a.b", 1i64.into()),
+            ("a.c.d", true.into()),
+            ("e", Value::Array(vec![]))
+        ])
+    );
+}
