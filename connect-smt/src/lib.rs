@@ -8,6 +8,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod cast;
 pub mod extract_field;
 pub mod extract_new_record_state;
 pub mod filter;
@@ -50,6 +51,8 @@ pub fn register(registry: &mut Registry) {
         registry.register_transform(&[&n[0], &n[1]], move || {
             hoist_field::HoistField::new(target)
         });
+        let n = names("Cast");
+        registry.register_transform(&[&n[0], &n[1]], move || cast::Cast::new(target));
         let n = names("Flatten");
         registry.register_transform(&[&n[0], &n[1]], move || flatten::Flatten::new(target));
         let n = names("SetSchemaMetadata");

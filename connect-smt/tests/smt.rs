@@ -684,3 +684,84 @@ fn flatten_struct_and_map() {
         ])
     );
 }
+
+#[test]
+fn cast_fields_and_whole_values() {
+    let (s, v) = patient();
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "c"),
+        ("transforms.c.type", "Cast$Value"),
+        ("transforms.c.spec", "age:string,mrn:string"),
+    ]);
+    let r = c
+        .apply(src(Value::Null, None, v.clone(), Some(s.clone())))
+        .unwrap()
+        .unwrap();
+    let st = r.record.value.as_struct().unwrap();
+    assert_eq!(st.get("age"), Some(&Value::from("44")));
+    assert_eq!(
+        st.schema().field("age").unwrap().schema().schema_type(),
+        connect_core::data::SchemaType::String
+    );
+    assert!(st.validate().is_ok());
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "c"),
+        ("transforms.c.type", "Cast$Value"),
+        ("transforms.c.spec", "mrn:int32"),
+    ]);
+    assert!(
+        c.apply(src(Value::Null, None, v, Some(s))).is_err(),
+        "'M1' is not a number: a data error"
+    );
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "c"),
+        ("transforms.c.type", "Cast$Value"),
+        ("transforms.c.spec", "n:int8,f:float64,b:boolean"),
+    ]);
+    let out = c
+        .apply(src(
+            Value::Null,
+            None,
+            map(&[
+                ("n", 300i64.into()),
+                ("f", "2.5".into()),
+                ("b", "TRUE".into()),
+            ]),
+            None,
+        ))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        out.record.value,
+        map(&[
+            ("n", Value::Int8(44)),
+            ("f", 2.5f64.into()),
+            ("b", true.into())
+        ]),
+        "300 wraps to 44 as in Java"
+    );
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "c"),
+        ("transforms.c.type", "Cast$Key"),
+        ("transforms.c.spec", "int64"),
+    ]);
+    let out = c
+        .apply(src(
+            Value::from("12"),
+            Some(Schema::string()),
+            Value::Null,
+            None,
+        ))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (out.record.key, out.record.key_schema),
+        (Value::Int64(12), Some(Schema::int64()))
+    );
+    assert!(chain_err(&[
+        ("transforms", "c"),
+        ("transforms.c.type", "Cast$Value"),
+        ("transforms.c.spec", "x:date")
+    ])
+    .contains("transforms.c.spec"));
+}
