@@ -8,7 +8,7 @@ use connect_core::error::{ConfigError, ConnectError, DataError};
 use connect_core::record::Record;
 use connect_core::transform::Transformation;
 
-use crate::schema_cache::SchemaCache;
+use crate::schema_cache::{struct_like, SchemaCache};
 use crate::target::{need_map, need_struct, Target};
 
 const PURPOSE: &str = "cast types";
@@ -190,16 +190,7 @@ impl<R: Record> Transformation<R> for Cast {
                 let updated = self
                     .cache
                     .get_or_derive(&s, || {
-                        let mut b = SchemaBuilder::struct_();
-                        if let Some(n) = s.name() {
-                            b = b.name(n);
-                        }
-                        if let Some(v) = s.version() {
-                            b = b.version(v);
-                        }
-                        if s.is_optional() {
-                            b = b.optional();
-                        }
+                        let mut b = struct_like(&s);
                         for f in s.fields() {
                             b = match self.target_of(f.name()) {
                                 Some(t) => {

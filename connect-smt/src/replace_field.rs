@@ -5,12 +5,12 @@
 use std::collections::HashMap;
 
 use connect_core::config::{ConfigDef, ConfigType, Importance, Props};
-use connect_core::data::{Map, Schema, SchemaBuilder, Struct, Value};
+use connect_core::data::{Map, Schema, Struct, Value};
 use connect_core::error::{ConfigError, ConnectError};
 use connect_core::record::Record;
 use connect_core::transform::Transformation;
 
-use crate::schema_cache::SchemaCache;
+use crate::schema_cache::{struct_like, SchemaCache};
 use crate::target::{need_map, need_struct, Target};
 
 const PURPOSE: &str = "field replacement";
@@ -131,16 +131,7 @@ impl<R: Record> Transformation<R> for ReplaceField {
                 let updated: Schema = self
                     .cache
                     .get_or_derive(&s, || {
-                        let mut b = SchemaBuilder::struct_();
-                        if let Some(n) = s.name() {
-                            b = b.name(n);
-                        }
-                        if let Some(v) = s.version() {
-                            b = b.version(v);
-                        }
-                        if s.is_optional() {
-                            b = b.optional();
-                        }
+                        let mut b = struct_like(&s);
                         for f in s.fields().iter().filter(|f| self.keeps(f.name())) {
                             b = b.field(self.renamed(f.name()), f.schema().clone());
                         }

@@ -31,11 +31,9 @@ impl SchemaCache {
     }
 }
 
-/// A copy of struct schema `base` (name, version, doc, optionality, fields) with `extra` fields appended.
-pub(crate) fn with_extra_fields<'a>(
-    base: &Schema,
-    extra: impl IntoIterator<Item = (&'a str, Schema)>,
-) -> Schema {
+/// A struct schema builder with the name, version, doc and optionality of `base`, and no fields yet:
+/// where an SMT that reshapes a struct starts.
+pub(crate) fn struct_like(base: &Schema) -> SchemaBuilder {
     let mut b = SchemaBuilder::struct_();
     if let Some(n) = base.name() {
         b = b.name(n);
@@ -49,6 +47,15 @@ pub(crate) fn with_extra_fields<'a>(
     if base.is_optional() {
         b = b.optional();
     }
+    b
+}
+
+/// A copy of struct schema `base` (name, version, doc, optionality, fields) with `extra` fields appended.
+pub(crate) fn with_extra_fields<'a>(
+    base: &Schema,
+    extra: impl IntoIterator<Item = (&'a str, Schema)>,
+) -> Schema {
+    let mut b = struct_like(base);
     for f in base.fields() {
         b = b.field(f.name(), f.schema().clone());
     }
