@@ -13,6 +13,7 @@ pub mod extract_field;
 pub mod extract_new_record_state;
 pub mod filter;
 pub mod flatten;
+pub mod header_from;
 pub mod headers;
 pub mod hoist_field;
 pub mod insert_field;
@@ -53,6 +54,10 @@ pub fn register(registry: &mut Registry) {
         });
         let n = names("Cast");
         registry.register_transform(&[&n[0], &n[1]], move || cast::Cast::new(target));
+        let n = names("HeaderFrom");
+        registry.register_transform(&[&n[0], &n[1]], move || {
+            header_from::HeaderFrom::new(target)
+        });
         let n = names("Flatten");
         registry.register_transform(&[&n[0], &n[1]], move || flatten::Flatten::new(target));
         let n = names("SetSchemaMetadata");

@@ -765,3 +765,53 @@ fn cast_fields_and_whole_values() {
     ])
     .contains("transforms.c.spec"));
 }
+
+#[test]
+fn header_from_copy_and_move() {
+    let (s, v) = patient();
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "h"),
+        ("transforms.h.type", "HeaderFrom$Value"),
+        ("transforms.h.fields", "mrn"),
+        ("transforms.h.headers", "patient-id"),
+        ("transforms.h.operation", "move"),
+    ]);
+    let r = c
+        .apply(src(Value::Null, None, v.clone(), Some(s.clone())))
+        .unwrap()
+        .unwrap();
+    let h = r.record.headers.last_with_name("patient-id").unwrap();
+    assert_eq!(
+        (h.value.clone(), h.schema.clone()),
+        (Value::from("M1"), Some(Schema::string()))
+    );
+    let st = r.record.value.as_struct().unwrap();
+    assert!(st.schema().field("mrn").is_none() && st.validate().is_ok());
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "h"),
+        ("transforms.h.type", "HeaderFrom$Value"),
+        ("transforms.h.fields", "a"),
+        ("transforms.h.headers", "x"),
+        ("transforms.h.operation", "copy"),
+    ]);
+    let r = c
+        .apply(src(Value::Null, None, map(&[("a", 1i64.into())]), None))
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.record.value, map(&[("a", 1i64.into())]));
+    assert_eq!(
+        r.record
+            .headers
+            .last_with_name("x")
+            .map(|h| h.value.clone()),
+        Some(Value::Int64(1))
+    );
+    assert!(chain_err(&[
+        ("transforms", "h"),
+        ("transforms.h.type", "HeaderFrom$Value"),
+        ("transforms.h.fields", "a,b"),
+        ("transforms.h.headers", "x"),
+        ("transforms.h.operation", "copy")
+    ])
+    .contains("transforms.h.headers"));
+}
