@@ -78,6 +78,71 @@ impl JavaDateFormat {
     }
 }
 
+impl JavaDateFormat {
+    /// Parses text written in this pattern (UTC) to epoch milliseconds. Adjacent numeric fields
+    /// (`yyyyMMdd`) take exactly their width; a field followed by a literal takes all its digits.
+    pub fn parse_millis(&self, text: &str) -> Result<i64, String> {
+        let b = text.as_bytes();
+        let (mut y, mut mo, mut d, mut h, mut mi, mut s, mut ms) =
+            (1970i64, 1i64, 1i64, 0i64, 0i64, 0i64, 0i64);
+        let mut pos = 0;
+        for (i, p) in self.0.iter().enumerate() {
+            match p {
+                Part::Literal(l) => {
+                    if !text[pos.min(text.len())..].starts_with(l.as_str()) {
+                        return Err(format!(
+                            "'{text}' does not match the pattern at position {pos}"
+                        ));
+                    }
+                    pos += l.len();
+                }
+                Part::Field(c, n) => {
+                    let adjacent = matches!(self.0.get(i + 1), Some(Part::Field(..)));
+                    let avail = b[pos.min(b.len())..]
+                        .iter()
+                        .take_while(|x| x.is_ascii_digit())
+                        .count();
+                    let take = if adjacent { (*n).min(avail) } else { avail };
+                    if take == 0 {
+                        return Err(format!(
+                            "'{text}' has no digits for '{c}' at position {pos}"
+                        ));
+                    }
+                    let v: i64 = text[pos..pos + take]
+                        .parse()
+                        .map_err(|_| format!("'{text}': bad number at {pos}"))?;
+                    pos += take;
+                    match c {
+                        'y' if *n == 2 && take == 2 => y = 2000 + v,
+                        'y' => y = v,
+                        'M' => mo = v,
+                        'd' => d = v,
+                        'H' => h = v,
+                        'm' => mi = v,
+                        's' => s = v,
+                        'S' => ms = v,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if pos != text.len() {
+            return Err(format!("'{text}' has unparsed text at position {pos}"));
+        }
+        if !(1..=12).contains(&mo)
+            || !(1..=31).contains(&d)
+            || h > 23
+            || mi > 59
+            || s > 60
+            || ms > 999
+        {
+            return Err(format!("'{text}' is not a valid date and time"));
+        }
+        let days = connect_core::data::days_from_civil(y, mo as u32, d as u32);
+        Ok(days * 86_400_000 + h * 3_600_000 + mi * 60_000 + s * 1000 + ms)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +166,28 @@ mod tests {
         );
         assert!(JavaDateFormat::parse("yyyy-MM-dd EEE").is_err());
         assert!(JavaDateFormat::parse("'open").is_err());
+    }
+
+    #[test]
+    fn parses_what_it_formats() {
+        for pattern in [
+            "yyyyMMdd",
+            "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'",
+            "yyyyMMddHHmmss",
+            "dd/MM/yyyy HH:mm",
+        ] {
+            let f = JavaDateFormat::parse(pattern).unwrap();
+            let ts = 1_700_000_040_000; // 2023-11-14T22:14:00Z, whole minutes
+            assert_eq!(
+                f.parse_millis(&f.format(ts)).map(|t| f.format(t)),
+                Ok(f.format(ts)),
+                "{pattern}"
+            );
+        }
+        let f = JavaDateFormat::parse("yyyy-MM-dd").unwrap();
+        assert_eq!(f.parse_millis("1970-01-02"), Ok(86_400_000));
+        assert!(f.parse_millis("1970-13-02").is_err());
+        assert!(f.parse_millis("1970-01-02x").is_err());
+        assert!(f.parse_millis("19700102").is_err());
     }
 }

@@ -25,6 +25,7 @@ pub mod replace_field;
 mod schema_cache;
 pub mod set_schema_metadata;
 mod target;
+pub mod timestamp_converter;
 pub mod timestamp_router;
 pub mod value_to_key;
 
@@ -54,6 +55,10 @@ pub fn register(registry: &mut Registry) {
         });
         let n = names("Cast");
         registry.register_transform(&[&n[0], &n[1]], move || cast::Cast::new(target));
+        let n = names("TimestampConverter");
+        registry.register_transform(&[&n[0], &n[1]], move || {
+            timestamp_converter::TimestampConverter::new(target)
+        });
         let n = names("HeaderFrom");
         registry.register_transform(&[&n[0], &n[1]], move || {
             header_from::HeaderFrom::new(target)

@@ -815,3 +815,80 @@ fn header_from_copy_and_move() {
     ])
     .contains("transforms.h.headers"));
 }
+
+#[test]
+fn timestamp_converter_between_string_unix_and_logical_types() {
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "t"),
+        (
+            "transforms.t.type",
+            "org.apache.kafka.connect.transforms.TimestampConverter$Value",
+        ),
+        ("transforms.t.field", "admitted"),
+        ("transforms.t.target.type", "Timestamp"),
+        ("transforms.t.format", "yyyy-MM-dd HH:mm:ss"),
+    ]);
+    let r = c
+        .apply(src(
+            Value::Null,
+            None,
+            map(&[("admitted", "2023-11-14 22:13:20".into())]),
+            None,
+        ))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        r.record.value,
+        map(&[("admitted", Value::Timestamp(1_700_000_000_000))])
+    );
+    assert!(c
+        .apply(src(
+            Value::Null,
+            None,
+            map(&[("admitted", "14/11/2023".into())]),
+            None
+        ))
+        .is_err());
+
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "t"),
+        ("transforms.t.type", "TimestampConverter$Value"),
+        ("transforms.t.target.type", "string"),
+        ("transforms.t.format", "yyyyMMdd"),
+    ]);
+    let r = c
+        .apply(src(
+            Value::Null,
+            None,
+            Value::Timestamp(1_700_000_000_000),
+            Some(Schema::timestamp().build()),
+        ))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (r.record.value, r.record.value_schema),
+        (Value::from("20231114"), Some(Schema::string()))
+    );
+
+    let (s, v) = patient();
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "t"),
+        ("transforms.t.type", "TimestampConverter$Value"),
+        ("transforms.t.field", "dob"),
+        ("transforms.t.target.type", "unix"),
+        ("transforms.t.unix.precision", "seconds"),
+    ]);
+    let r = c
+        .apply(src(Value::Null, None, v, Some(s)))
+        .unwrap()
+        .unwrap();
+    let st = r.record.value.as_struct().unwrap();
+    assert_eq!(st.get("dob"), Some(&Value::Int64(3000 * 86_400)));
+    assert!(st.validate().is_ok());
+    assert!(chain_err(&[
+        ("transforms", "t"),
+        ("transforms.t.type", "TimestampConverter$Value"),
+        ("transforms.t.target.type", "string")
+    ])
+    .contains("transforms.t.format"));
+}
