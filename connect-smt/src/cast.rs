@@ -9,7 +9,7 @@ use connect_core::record::Record;
 use connect_core::transform::Transformation;
 
 use crate::schema_cache::{struct_like, SchemaCache};
-use crate::target::{need_map, need_struct, Target};
+use crate::target::{need_map, need_struct, with_replace_null_with_default, Target};
 
 const PURPOSE: &str = "cast types";
 const TYPES: &[&str] = &[
@@ -119,22 +119,17 @@ pub fn cast_value(v: &Value, to: SchemaType) -> Result<Value, DataError> {
 
 impl<R: Record> Transformation<R> for Cast {
     fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
-            .define(
-                "spec",
-                ConfigType::List,
-                None,
-                Importance::High,
-                "TYPE for the whole value, or field:TYPE pairs.",
-            )
-            .with_validator("spec", Validator::non_empty())
-            .define(
-                "replace.null.with.default",
-                ConfigType::Boolean,
-                Some("true"),
-                Importance::Low,
-                "Use defaults for null fields.",
-            )
+        with_replace_null_with_default(
+            ConfigDef::new()
+                .define(
+                    "spec",
+                    ConfigType::List,
+                    None,
+                    Importance::High,
+                    "TYPE for the whole value, or field:TYPE pairs.",
+                )
+                .with_validator("spec", Validator::non_empty()),
+        )
     }
 
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {

@@ -11,7 +11,7 @@ use connect_core::error::{ConfigError, ConnectError, DataError};
 use connect_core::record::Record;
 use connect_core::transform::Transformation;
 
-use crate::target::{need_map, need_struct, Target};
+use crate::target::{need_map, need_struct, with_replace_null_with_default, Target};
 
 const PURPOSE: &str = "field extraction";
 
@@ -99,30 +99,25 @@ pub(crate) fn lookup<'a>(
 
 impl<R: Record> Transformation<R> for ExtractField {
     fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
-            .define(
-                "field",
-                ConfigType::String,
-                None,
-                Importance::Medium,
-                "Field name to extract.",
-            )
-            .with_validator("field", Validator::non_empty())
-            .define(
-                "field.syntax.version",
-                ConfigType::String,
-                Some("V1"),
-                Importance::Medium,
-                "V1: plain field names; V2: dotted paths.",
-            )
-            .with_validator("field.syntax.version", Validator::one_of(&["V1", "V2"]))
-            .define(
-                "replace.null.with.default",
-                ConfigType::Boolean,
-                Some("true"),
-                Importance::Low,
-                "Use a field's default when it is null.",
-            )
+        with_replace_null_with_default(
+            ConfigDef::new()
+                .define(
+                    "field",
+                    ConfigType::String,
+                    None,
+                    Importance::Medium,
+                    "Field name to extract.",
+                )
+                .with_validator("field", Validator::non_empty())
+                .define(
+                    "field.syntax.version",
+                    ConfigType::String,
+                    Some("V1"),
+                    Importance::Medium,
+                    "V1: plain field names; V2: dotted paths.",
+                )
+                .with_validator("field.syntax.version", Validator::one_of(&["V1", "V2"])),
+        )
     }
 
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {

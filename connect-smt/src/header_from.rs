@@ -8,7 +8,7 @@ use connect_core::record::Record;
 use connect_core::transform::Transformation;
 
 use crate::schema_cache::{struct_like, SchemaCache};
-use crate::target::{need_map, need_struct, Target};
+use crate::target::{need_map, need_struct, with_replace_null_with_default, Target};
 
 const PURPOSE: &str = "header from field";
 
@@ -41,38 +41,33 @@ impl HeaderFrom {
 
 impl<R: Record> Transformation<R> for HeaderFrom {
     fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
-            .define(
-                "fields",
-                ConfigType::List,
-                None,
-                Importance::High,
-                "Fields to copy or move.",
-            )
-            .with_validator("fields", Validator::non_empty())
-            .define(
-                "headers",
-                ConfigType::List,
-                None,
-                Importance::High,
-                "Header names, one per field.",
-            )
-            .with_validator("headers", Validator::non_empty())
-            .define(
-                "operation",
-                ConfigType::String,
-                None,
-                Importance::High,
-                "copy or move.",
-            )
-            .with_validator("operation", Validator::one_of(&["copy", "move"]))
-            .define(
-                "replace.null.with.default",
-                ConfigType::Boolean,
-                Some("true"),
-                Importance::Low,
-                "Use defaults for null fields.",
-            )
+        with_replace_null_with_default(
+            ConfigDef::new()
+                .define(
+                    "fields",
+                    ConfigType::List,
+                    None,
+                    Importance::High,
+                    "Fields to copy or move.",
+                )
+                .with_validator("fields", Validator::non_empty())
+                .define(
+                    "headers",
+                    ConfigType::List,
+                    None,
+                    Importance::High,
+                    "Header names, one per field.",
+                )
+                .with_validator("headers", Validator::non_empty())
+                .define(
+                    "operation",
+                    ConfigType::String,
+                    None,
+                    Importance::High,
+                    "copy or move.",
+                )
+                .with_validator("operation", Validator::one_of(&["copy", "move"])),
+        )
     }
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
         let c = Transformation::<R>::config_def(self).parse(props)?;

@@ -9,7 +9,7 @@ use connect_core::record::Record;
 use connect_core::transform::Transformation;
 
 use crate::schema_cache::{with_extra_fields, SchemaCache};
-use crate::target::{need_map, need_struct, Target};
+use crate::target::{need_map, need_struct, with_replace_null_with_default, Target};
 
 const PURPOSE: &str = "field insertion";
 
@@ -149,50 +149,45 @@ impl InsertField {
 
 impl<R: Record> Transformation<R> for InsertField {
     fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
-            .define_optional(
-                "topic.field",
-                ConfigType::String,
-                Importance::Medium,
-                "Field for the topic name.",
-            )
-            .define_optional(
-                "partition.field",
-                ConfigType::String,
-                Importance::Medium,
-                "Field for the Kafka partition.",
-            )
-            .define_optional(
-                "offset.field",
-                ConfigType::String,
-                Importance::Medium,
-                "Field for the Kafka offset (sink connectors only).",
-            )
-            .define_optional(
-                "timestamp.field",
-                ConfigType::String,
-                Importance::Medium,
-                "Field for the record timestamp.",
-            )
-            .define_optional(
-                "static.field",
-                ConfigType::String,
-                Importance::Medium,
-                "Field for a static value.",
-            )
-            .define_optional(
-                "static.value",
-                ConfigType::String,
-                Importance::Medium,
-                "The static value.",
-            )
-            .define(
-                "replace.null.with.default",
-                ConfigType::Boolean,
-                Some("true"),
-                Importance::Low,
-                "Use defaults for null fields.",
-            )
+        with_replace_null_with_default(
+            ConfigDef::new()
+                .define_optional(
+                    "topic.field",
+                    ConfigType::String,
+                    Importance::Medium,
+                    "Field for the topic name.",
+                )
+                .define_optional(
+                    "partition.field",
+                    ConfigType::String,
+                    Importance::Medium,
+                    "Field for the Kafka partition.",
+                )
+                .define_optional(
+                    "offset.field",
+                    ConfigType::String,
+                    Importance::Medium,
+                    "Field for the Kafka offset (sink connectors only).",
+                )
+                .define_optional(
+                    "timestamp.field",
+                    ConfigType::String,
+                    Importance::Medium,
+                    "Field for the record timestamp.",
+                )
+                .define_optional(
+                    "static.field",
+                    ConfigType::String,
+                    Importance::Medium,
+                    "Field for a static value.",
+                )
+                .define_optional(
+                    "static.value",
+                    ConfigType::String,
+                    Importance::Medium,
+                    "The static value.",
+                ),
+        )
     }
 
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {

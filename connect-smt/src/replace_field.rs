@@ -11,7 +11,7 @@ use connect_core::record::Record;
 use connect_core::transform::Transformation;
 
 use crate::schema_cache::{struct_like, SchemaCache};
-use crate::target::{need_map, need_struct, Target};
+use crate::target::{need_map, need_struct, with_replace_null_with_default, Target};
 
 const PURPOSE: &str = "field replacement";
 
@@ -49,49 +49,44 @@ impl ReplaceField {
 
 impl<R: Record> Transformation<R> for ReplaceField {
     fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
-            .define(
-                "exclude",
-                ConfigType::List,
-                Some(""),
-                Importance::Medium,
-                "Fields to drop.",
-            )
-            .define(
-                "include",
-                ConfigType::List,
-                Some(""),
-                Importance::Medium,
-                "Fields to keep (all when empty).",
-            )
-            .define(
-                "renames",
-                ConfigType::List,
-                Some(""),
-                Importance::Medium,
-                "old:new field renames.",
-            )
-            .define(
-                "blacklist",
-                ConfigType::List,
-                Some(""),
-                Importance::Low,
-                "Deprecated: exclude.",
-            )
-            .define(
-                "whitelist",
-                ConfigType::List,
-                Some(""),
-                Importance::Low,
-                "Deprecated: include.",
-            )
-            .define(
-                "replace.null.with.default",
-                ConfigType::Boolean,
-                Some("true"),
-                Importance::Low,
-                "Use defaults for null fields.",
-            )
+        with_replace_null_with_default(
+            ConfigDef::new()
+                .define(
+                    "exclude",
+                    ConfigType::List,
+                    Some(""),
+                    Importance::Medium,
+                    "Fields to drop.",
+                )
+                .define(
+                    "include",
+                    ConfigType::List,
+                    Some(""),
+                    Importance::Medium,
+                    "Fields to keep (all when empty).",
+                )
+                .define(
+                    "renames",
+                    ConfigType::List,
+                    Some(""),
+                    Importance::Medium,
+                    "old:new field renames.",
+                )
+                .define(
+                    "blacklist",
+                    ConfigType::List,
+                    Some(""),
+                    Importance::Low,
+                    "Deprecated: exclude.",
+                )
+                .define(
+                    "whitelist",
+                    ConfigType::List,
+                    Some(""),
+                    Importance::Low,
+                    "Deprecated: include.",
+                ),
+        )
     }
 
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {

@@ -8,7 +8,7 @@ use connect_core::record::Record;
 use connect_core::transform::Transformation;
 
 use crate::schema_cache::SchemaCache;
-use crate::target::Target;
+use crate::target::{with_replace_null_with_default, Target};
 
 /// See the [module docs](self).
 #[derive(Debug)]
@@ -33,26 +33,21 @@ impl SetSchemaMetadata {
 
 impl<R: Record> Transformation<R> for SetSchemaMetadata {
     fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
-            .define_optional(
-                "schema.name",
-                ConfigType::String,
-                Importance::High,
-                "New schema name.",
-            )
-            .define_optional(
-                "schema.version",
-                ConfigType::Int,
-                Importance::High,
-                "New schema version.",
-            )
-            .define(
-                "replace.null.with.default",
-                ConfigType::Boolean,
-                Some("true"),
-                Importance::Low,
-                "Use defaults for null fields.",
-            )
+        with_replace_null_with_default(
+            ConfigDef::new()
+                .define_optional(
+                    "schema.name",
+                    ConfigType::String,
+                    Importance::High,
+                    "New schema name.",
+                )
+                .define_optional(
+                    "schema.version",
+                    ConfigType::Int,
+                    Importance::High,
+                    "New schema version.",
+                ),
+        )
     }
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
         let c = Transformation::<R>::config_def(self).parse(props)?;

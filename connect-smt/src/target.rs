@@ -1,5 +1,6 @@
 //! Which part of a record an SMT works on: the `$Key` or the `$Value` variant.
 
+use connect_core::config::{ConfigDef, ConfigType, Importance};
 use connect_core::data::{Schema, Value};
 use connect_core::error::{ConnectError, DataError};
 use connect_core::record::ConnectRecord;
@@ -64,4 +65,15 @@ pub(crate) fn need_struct(purpose: &str, v: &Value) -> ConnectError {
         "Only Struct objects supported for [{purpose}], found: {}",
         v.type_name()
     )))
+}
+
+/// Adds `replace.null.with.default`, which Kafka Connect's field SMTs all accept (default true).
+pub(crate) fn with_replace_null_with_default(def: ConfigDef) -> ConfigDef {
+    def.define(
+        "replace.null.with.default",
+        ConfigType::Boolean,
+        Some("true"),
+        Importance::Low,
+        "Use a field's default when its value is null.",
+    )
 }

@@ -10,7 +10,7 @@ use connect_core::transform::Transformation;
 
 use crate::java_date::JavaDateFormat;
 use crate::schema_cache::{struct_like, SchemaCache};
-use crate::target::{need_map, need_struct, Target};
+use crate::target::{need_map, need_struct, with_replace_null_with_default, Target};
 
 const PURPOSE: &str = "converting timestamp formats";
 
@@ -126,50 +126,45 @@ impl TimestampConverter {
 
 impl<R: Record> Transformation<R> for TimestampConverter {
     fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
-            .define(
-                "target.type",
-                ConfigType::String,
-                None,
-                Importance::High,
-                "string, unix, Date, Time or Timestamp.",
-            )
-            .with_validator(
-                "target.type",
-                Validator::one_of(&["string", "unix", "Date", "Time", "Timestamp"]),
-            )
-            .define(
-                "field",
-                ConfigType::String,
-                Some(""),
-                Importance::High,
-                "Field to convert (empty: the whole key/value).",
-            )
-            .define(
-                "format",
-                ConfigType::String,
-                Some(""),
-                Importance::Medium,
-                "SimpleDateFormat pattern for strings.",
-            )
-            .define(
-                "unix.precision",
-                ConfigType::String,
-                Some("milliseconds"),
-                Importance::Low,
-                "seconds, milliseconds, microseconds or nanoseconds.",
-            )
-            .with_validator(
-                "unix.precision",
-                Validator::one_of(&["seconds", "milliseconds", "microseconds", "nanoseconds"]),
-            )
-            .define(
-                "replace.null.with.default",
-                ConfigType::Boolean,
-                Some("true"),
-                Importance::Low,
-                "Use defaults for null fields.",
-            )
+        with_replace_null_with_default(
+            ConfigDef::new()
+                .define(
+                    "target.type",
+                    ConfigType::String,
+                    None,
+                    Importance::High,
+                    "string, unix, Date, Time or Timestamp.",
+                )
+                .with_validator(
+                    "target.type",
+                    Validator::one_of(&["string", "unix", "Date", "Time", "Timestamp"]),
+                )
+                .define(
+                    "field",
+                    ConfigType::String,
+                    Some(""),
+                    Importance::High,
+                    "Field to convert (empty: the whole key/value).",
+                )
+                .define(
+                    "format",
+                    ConfigType::String,
+                    Some(""),
+                    Importance::Medium,
+                    "SimpleDateFormat pattern for strings.",
+                )
+                .define(
+                    "unix.precision",
+                    ConfigType::String,
+                    Some("milliseconds"),
+                    Importance::Low,
+                    "seconds, milliseconds, microseconds or nanoseconds.",
+                )
+                .with_validator(
+                    "unix.precision",
+                    Validator::one_of(&["seconds", "milliseconds", "microseconds", "nanoseconds"]),
+                ),
+        )
     }
 
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {

@@ -7,7 +7,7 @@ use connect_core::record::Record;
 use connect_core::transform::Transformation;
 
 use crate::schema_cache::SchemaCache;
-use crate::target::{need_map, need_struct};
+use crate::target::{need_map, need_struct, with_replace_null_with_default};
 
 const PURPOSE: &str = "copying fields from value to key";
 
@@ -35,22 +35,17 @@ impl ValueToKey {
 
 impl<R: Record> Transformation<R> for ValueToKey {
     fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
-            .define(
-                "fields",
-                ConfigType::List,
-                None,
-                Importance::High,
-                "Value fields that make up the key.",
-            )
-            .with_validator("fields", Validator::non_empty())
-            .define(
-                "replace.null.with.default",
-                ConfigType::Boolean,
-                Some("true"),
-                Importance::Low,
-                "Use defaults for null fields.",
-            )
+        with_replace_null_with_default(
+            ConfigDef::new()
+                .define(
+                    "fields",
+                    ConfigType::List,
+                    None,
+                    Importance::High,
+                    "Value fields that make up the key.",
+                )
+                .with_validator("fields", Validator::non_empty()),
+        )
     }
 
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
