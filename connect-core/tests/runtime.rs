@@ -73,6 +73,21 @@ fn source_cfg<'a>(
     cfg(name, &pairs)
 }
 
+/// A worker with `topic` (one partition) already holding `count` records `{"seq": i}` from the
+/// source connector "src", for the sink tests.
+async fn seeded(topic: &str, count: u64) -> (Worker, SeqSource, CollectSink) {
+    let (src, sink) = (SeqSource::default(), CollectSink::default());
+    let w = worker(registry(&src, &sink), &[]).await;
+    w.embedded().unwrap().create_topic(topic, 1, 1).unwrap();
+    let n = count.to_string();
+    let s = w
+        .start_connector(source_cfg("src", topic, &n, &[]))
+        .await
+        .unwrap();
+    s.wait_for(T, |m| m.records_written == count).await.unwrap();
+    (w, src, sink)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn source_to_kafka_to_sink_delivers_everything_in_order() {
     let (src, sink) = (SeqSource::default(), CollectSink::default());
@@ -109,14 +124,7 @@ async fn source_to_kafka_to_sink_delivers_everything_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sink_failing_mid_batch_loses_nothing_and_commits_nothing_early() {
-    let (src, sink) = (SeqSource::default(), CollectSink::default());
-    let w = worker(registry(&src, &sink), &[]).await;
-    w.embedded().unwrap().create_topic("mid", 1, 1).unwrap();
-    let s = w
-        .start_connector(source_cfg("src", "mid", "500", &[]))
-        .await
-        .unwrap();
-    s.wait_for(T, |m| m.records_written == 500).await.unwrap();
+    let (w, _src, sink) = seeded("mid", 500).await;
 
     *sink.fault.lock().unwrap() = Some(Fault::Fatal(250));
     let k = w
@@ -162,14 +170,7 @@ async fn sink_failing_mid_batch_loses_nothing_and_commits_nothing_early() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retriable_put_redelivers_the_same_batch() {
-    let (src, sink) = (SeqSource::default(), CollectSink::default());
-    let w = worker(registry(&src, &sink), &[]).await;
-    w.embedded().unwrap().create_topic("rt", 1, 1).unwrap();
-    let s = w
-        .start_connector(source_cfg("src", "rt", "100", &[]))
-        .await
-        .unwrap();
-    s.wait_for(T, |m| m.records_written == 100).await.unwrap();
+    let (w, _src, sink) = seeded("rt", 100).await;
     *sink.fault.lock().unwrap() = Some(Fault::Retriable(40, 2));
     let k = w
         .start_connector(sink_cfg(
