@@ -197,6 +197,11 @@ impl Registry {
             ],
             ByteArrayConverter::default,
         );
+        #[cfg(feature = "hl7")]
+        r.register_converter(
+            &["Hl7Converter", "io.connectrs.hl7.Hl7Converter", "hl7"],
+            crate::converter::Hl7Converter::default,
+        );
         r.register_header_converter(
             &[
                 "SimpleHeaderConverter",

@@ -271,3 +271,53 @@ async fn malformed_input_gets_ar_goes_to_the_dlq_and_the_connection_stays_usable
     assert_eq!(dlq[0].1, "this is not HL7", "the raw bytes");
     s.worker.shutdown().await;
 }
+
+/// The seed's `output.format=json` + `hl7.message.structure=true`: the record value is the structured
+/// map, written by the JsonConverter (schemas off) as JSON whose `PID."3.1"` is the patient id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn structured_json_values_as_in_the_seed() {
+    let s = setup(&[
+        ("output.format", "json"),
+        ("hl7.message.structure", "true"),
+        (
+            "value.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        ),
+        ("value.converter.schemas.enable", "false"),
+    ])
+    .await;
+    let adt = corpus("ADT-A01-01.hl7");
+    let mut conn = TcpStream::connect(&s.addr).await.unwrap();
+    send(&mut conn, &adt).await;
+    let ack = read_ack(&mut conn, Duration::from_secs(30))
+        .await
+        .expect("an ACK");
+    assert_eq!(ack.get("MSA-1").as_deref(), Some("AA"));
+    let records = topic_values(s.worker.bootstrap_servers(), "clinical.patient.admitted");
+    assert_eq!(records.len(), 1);
+    let json: serde_json::Value = serde_json::from_str(&records[0].1).unwrap();
+    assert_eq!(json["PID"]["3.1"], "PATID1234");
+    assert_eq!(json["MSH"]["9.2"], "A01");
+    // The JSON is the message: the converter turns it back into ER7 that reads the same.
+    let mut registry = Registry::with_builtins();
+    connect_sources::register(&mut registry);
+    let mut hl7 = registry.converter("hl7").unwrap();
+    hl7.configure(&Props::new(), false).unwrap();
+    let json_conv = {
+        let mut c = registry.converter("JsonConverter").unwrap();
+        c.configure(&Props::new().with("schemas.enable", "false"), false)
+            .unwrap();
+        c
+    };
+    let value = json_conv
+        .to_connect_data("t", Some(&Bytes::from(records[0].1.clone())))
+        .unwrap()
+        .value;
+    let er7 = hl7.from_connect_data("t", None, &value).unwrap().unwrap();
+    let original = Message::parse(Bytes::from(adt)).unwrap();
+    let again = Message::parse(er7).unwrap();
+    for p in ["PID-3.1", "PID-5.1", "PID-5.2", "PID-7", "PV1-2", "MSH-10"] {
+        assert_eq!(again.get(p), original.get(p), "{p}");
+    }
+    s.worker.shutdown().await;
+}

@@ -6,6 +6,8 @@
 //! never panics on input.
 
 mod bytes;
+#[cfg(feature = "hl7")]
+mod hl7;
 mod json;
 mod json_writer;
 mod simple_header;
@@ -18,6 +20,8 @@ use crate::data::{Schema, SchemaAndValue, Value};
 use crate::error::{ConfigError, DataError};
 
 pub use self::bytes::ByteArrayConverter;
+#[cfg(feature = "hl7")]
+pub use hl7::Hl7Converter;
 pub use json::{DecimalFormat, JsonConverter};
 pub use json_writer::{write_java_f32, write_java_f64, write_json_string};
 pub use simple_header::SimpleHeaderConverter;

@@ -425,6 +425,13 @@ impl Value {
             _ => None,
         }
     }
+    /// The map, mutably, if this is a map.
+    pub fn as_map_mut(&mut self) -> Option<&mut Map> {
+        match self {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
     /// The integer value of any integral variant.
     pub fn as_i64(&self) -> Option<i64> {
         match *self {

@@ -19,6 +19,7 @@
 mod escape;
 mod message;
 mod path;
+pub mod structured;
 
 pub use escape::{escape, unescape};
 pub use message::{parse_batch, Charset, Delimiters, Hl7Error, Message, SegmentRef};

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use connect_core::async_trait;
 use connect_core::data::Value;
 use connect_core::error::{ConnectError, DataError};
-use connect_core::hl7::Message;
+use connect_core::hl7::{structured, Message};
 use connect_core::record::SinkRecord;
 use connect_core::runtime::ErrantRecordReporter;
 use connect_core::sink::{SinkTask, SinkTaskContext, TopicPartition};
@@ -143,10 +143,16 @@ impl MllpSinkTask {
     }
 }
 
-fn hl7_bytes(record: &SinkRecord) -> Option<Bytes> {
+/// The record's message bytes: HL7 text, bytes, or the structured map form (re-encoded).
+fn hl7_bytes(record: &SinkRecord) -> Option<Result<Bytes, String>> {
     match &record.record.value {
-        Value::String(s) => Some(Bytes::copy_from_slice(s.as_bytes())),
-        Value::Bytes(b) => Some(b.clone()),
+        Value::String(s) => Some(Ok(Bytes::copy_from_slice(s.as_bytes()))),
+        Value::Bytes(b) => Some(Ok(b.clone())),
+        v @ Value::Map(_) => Some(
+            structured::from_value(v)
+                .map(Bytes::from)
+                .map_err(|e| e.to_string()),
+        ),
         _ => None,
     }
 }
@@ -173,7 +179,9 @@ impl SinkTask for MllpSinkTask {
                 self.settled.insert(key, r.original.offset);
                 continue;
             }
-            let msg = match hl7_bytes(r).map(Message::parse) {
+            let parsed =
+                hl7_bytes(r).map(|b| b.and_then(|b| Message::parse(b).map_err(|e| e.to_string())));
+            let msg = match parsed {
                 Some(Ok(m)) => m,
                 Some(Err(e)) => {
                     self.errant(
@@ -186,7 +194,7 @@ impl SinkTask for MllpSinkTask {
                 }
                 None => {
                     let err = DataError::new(format!(
-                        "record value is a {}, expected HL7 text or bytes",
+                        "record value is a {}, expected HL7 text, bytes or a structured HL7 map",
                         r.record.value.type_name()
                     ));
                     self.errant(r, err.into()).await?;

@@ -28,6 +28,9 @@ pub struct MllpSourceConfig {
     pub key_path: Option<Path>,
     /// `dedup.window.ms`: how long a (MSH-3, MSH-4, MSH-10) is remembered.
     pub dedup_window: Duration,
+    /// `hl7.message.structure`: record values are the structured map form
+    /// ([`connect_core::hl7::structured`]) instead of the message text.
+    pub structured: bool,
 }
 
 impl MllpSourceConfig {
@@ -95,6 +98,21 @@ impl MllpSourceConfig {
                 "How long resent messages are recognised.",
             )
             .with_validator("dedup.window.ms", Validator::at_least(0))
+            .define(
+                "hl7.message.structure",
+                ConfigType::Boolean,
+                Some("false"),
+                Importance::Medium,
+                "true: values are the structured map of the message; false: its ER7 text.",
+            )
+            .define(
+                "output.format",
+                ConfigType::String,
+                Some("json"),
+                Importance::Low,
+                "Accepted for Mirth-style configs: the value's bytes are the value converter's choice.",
+            )
+            .with_validator("output.format", Validator::one_of(&["json", "er7", "raw"]))
     }
 
     /// Parses the settings, reporting every problem at once.
@@ -138,6 +156,7 @@ impl MllpSourceConfig {
             routes,
             key_path,
             dedup_window: c.millis("dedup.window.ms"),
+            structured: c.boolean("hl7.message.structure"),
         })
     }
 

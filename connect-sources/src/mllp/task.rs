@@ -8,7 +8,7 @@ use bytes::Bytes;
 use connect_core::async_trait;
 use connect_core::data::{Schema, Value};
 use connect_core::error::{ConnectError, DataError};
-use connect_core::hl7::Message;
+use connect_core::hl7::{structured, Message};
 use connect_core::record::{ConnectRecord, OffsetMap, SourceRecord};
 use connect_core::runtime::{ErrantRecordReporter, RawRecord};
 use connect_core::source::{RecordMetadata, RecordPosition, SourceTask, SourceTaskContext};
@@ -352,12 +352,20 @@ impl Conn {
             .and_then(|p| msg.get_at(p))
             .map(Value::String)
             .unwrap_or(Value::Null);
+        let (value_schema, value) = if self.cfg.structured {
+            (None, structured::to_value(msg))
+        } else {
+            (
+                Some(Schema::string()),
+                Value::String(msg.decode_text(msg.raw())),
+            )
+        };
         let mut record = ConnectRecord {
             topic,
             key_schema: Some(Schema::optional_string()),
             key,
-            value_schema: Some(Schema::string()),
-            value: Value::String(msg.decode_text(msg.raw())),
+            value_schema,
+            value,
             ..Default::default()
         };
         record
