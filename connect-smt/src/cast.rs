@@ -9,7 +9,9 @@ use connect_core::record::Record;
 use connect_core::transform::Transformation;
 
 use crate::schema_cache::{struct_like, SchemaCache};
-use crate::target::{need_map, need_struct, with_replace_null_with_default, Target};
+use crate::target::{
+    need_map, need_struct, with_replace_null_with_default, NullReplacement, Target,
+};
 
 const PURPOSE: &str = "cast types";
 const TYPES: &[&str] = &[
@@ -23,6 +25,7 @@ pub struct Cast {
     whole: Option<SchemaType>,
     fields: Vec<(String, SchemaType)>,
     cache: SchemaCache,
+    nulls: NullReplacement,
 }
 
 impl Cast {
@@ -33,6 +36,7 @@ impl Cast {
             whole: None,
             fields: Vec::new(),
             cache: SchemaCache::default(),
+            nulls: NullReplacement::default(),
         }
     }
 
@@ -134,6 +138,7 @@ impl<R: Record> Transformation<R> for Cast {
 
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
         let c = Transformation::<R>::config_def(self).parse(props)?;
+        self.nulls = NullReplacement::from_config(&c);
         let spec = c.list("spec");
         self.whole = None;
         self.fields.clear();
@@ -198,6 +203,7 @@ impl<R: Record> Transformation<R> for Cast {
                     })
                     .unwrap_or_else(|e| match e {});
                 let mut values = st.into_values();
+                self.nulls.fill(&s, &mut values);
                 for (i, f) in s.fields().iter().enumerate() {
                     if let Some(t) = self.target_of(f.name()) {
                         values[i] = cast_value(&values[i], t)

@@ -2,8 +2,13 @@
 //!
 //! `field` names the field; with `field.syntax.version=V2`, a dotted path reaches into nested structs
 //! and maps (`patient.mrn`; a name that itself holds dots is quoted with backticks, `` `PID.3.1` ``).
-//! With V1 (the default) the whole string is one field name, as Kafka Connect does, so the seed's
-//! `field=PID.3.1` looks up the key `PID.3.1`.
+//! With V1 (the default) the whole string is one field name, as Kafka Connect does.
+//!
+//! On the [structured form of an HL7 message](connect_core::hl7::structured) (the value of an MLLP
+//! source or the `Hl7Converter` with `hl7.message.structure=true`), a `field` that is an HL7 path
+//! (`PID.3.1`, `PID-3(2).1`, `OBX(2)-5`) extracts that part's text, as the seed's
+//! `transforms.extractPatient.field=PID.3.1` intends. A map key that literally equals the path wins,
+//! so ordinary maps behave as in Kafka Connect.
 
 use connect_core::config::{ConfigDef, ConfigType, Importance, Props, Validator};
 use connect_core::data::{Schema, SchemaType, Value};
@@ -11,7 +16,11 @@ use connect_core::error::{ConfigError, ConnectError, DataError};
 use connect_core::record::Record;
 use connect_core::transform::Transformation;
 
-use crate::target::{need_map, need_struct, with_replace_null_with_default, Target};
+use connect_core::hl7::{structured, Path as Hl7Path};
+
+use crate::target::{
+    need_map, need_struct, with_replace_null_with_default, NullReplacement, Target,
+};
 
 const PURPOSE: &str = "field extraction";
 
@@ -20,6 +29,8 @@ const PURPOSE: &str = "field extraction";
 pub struct ExtractField {
     target: Target,
     path: Vec<String>,
+    hl7: Option<Hl7Path>,
+    nulls: NullReplacement,
 }
 
 impl ExtractField {
@@ -28,6 +39,8 @@ impl ExtractField {
         ExtractField {
             target,
             path: Vec::new(),
+            hl7: None,
+            nulls: NullReplacement::default(),
         }
     }
 }
@@ -59,6 +72,7 @@ pub(crate) fn lookup<'a>(
     schema: Option<&'a Schema>,
     value: &'a Value,
     path: &[String],
+    nulls: NullReplacement,
 ) -> Result<(Option<&'a Schema>, Option<&'a Value>), ConnectError> {
     let mut s = schema;
     let mut v = Some(value);
@@ -80,7 +94,7 @@ pub(crate) fn lookup<'a>(
                 })?;
                 s = Some(f.schema());
                 v = match v {
-                    Some(Value::Struct(st)) => st.get(seg),
+                    Some(Value::Struct(st)) => nulls.field(st, seg),
                     Some(Value::Null) | None => None,
                     Some(other) => return Err(need_struct(PURPOSE, other)),
                 };
@@ -122,7 +136,9 @@ impl<R: Record> Transformation<R> for ExtractField {
 
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
         let c = Transformation::<R>::config_def(self).parse(props)?;
+        self.nulls = NullReplacement::from_config(&c);
         let field = c.string("field").unwrap_or_default();
+        self.hl7 = Hl7Path::parse(field).ok();
         self.path = if c
             .string("field.syntax.version")
             .is_some_and(|v| v.eq_ignore_ascii_case("V2"))
@@ -136,11 +152,18 @@ impl<R: Record> Transformation<R> for ExtractField {
 
     fn apply(&self, mut record: R) -> Result<Option<R>, ConnectError> {
         let base = record.base_mut();
+        if let (Some(p), (None, v @ Value::Map(m))) = (&self.hl7, self.target.get(base)) {
+            if structured::is_structured(v) && m.get(&self.path.join(".")).is_none() {
+                let text = structured::get(m, p).map_or(Value::Null, Value::String);
+                self.target.set(base, None, text);
+                return Ok(Some(record));
+            }
+        }
         let (schema, value) = self.target.take(base);
         let (new_schema, new_value) = {
             let (s, v) = match (&schema, &value) {
                 (None, Value::Map(_) | Value::Null) | (Some(_), Value::Struct(_) | Value::Null) => {
-                    lookup(schema.as_ref(), &value, &self.path)?
+                    lookup(schema.as_ref(), &value, &self.path, self.nulls)?
                 }
                 (None, other) => return Err(need_map(PURPOSE, other)),
                 (Some(_), other) => return Err(need_struct(PURPOSE, other)),

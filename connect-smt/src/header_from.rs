@@ -8,7 +8,9 @@ use connect_core::record::Record;
 use connect_core::transform::Transformation;
 
 use crate::schema_cache::{struct_like, SchemaCache};
-use crate::target::{need_map, need_struct, with_replace_null_with_default, Target};
+use crate::target::{
+    need_map, need_struct, with_replace_null_with_default, NullReplacement, Target,
+};
 
 const PURPOSE: &str = "header from field";
 
@@ -19,6 +21,7 @@ pub struct HeaderFrom {
     pairs: Vec<(String, String)>,
     move_fields: bool,
     cache: SchemaCache,
+    nulls: NullReplacement,
 }
 
 impl HeaderFrom {
@@ -29,6 +32,7 @@ impl HeaderFrom {
             pairs: Vec::new(),
             move_fields: false,
             cache: SchemaCache::default(),
+            nulls: NullReplacement::default(),
         }
     }
     fn header_for(&self, field: &str) -> Option<&str> {
@@ -71,6 +75,7 @@ impl<R: Record> Transformation<R> for HeaderFrom {
     }
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
         let c = Transformation::<R>::config_def(self).parse(props)?;
+        self.nulls = NullReplacement::from_config(&c);
         let (fields, headers) = (c.list("fields"), c.list("headers"));
         if fields.len() != headers.len() {
             return Err(ConfigError::new(
@@ -122,10 +127,15 @@ impl<R: Record> Transformation<R> for HeaderFrom {
                         .into());
                     }
                 }
-                for (field, v) in st.iter() {
+                for (field, _) in st.iter() {
                     if let Some(h) = self.header_for(field.name()) {
+                        let v = self
+                            .nulls
+                            .field(&st, field.name())
+                            .cloned()
+                            .unwrap_or(Value::Null);
                         base.headers
-                            .add(h.to_owned(), Some(field.schema().clone()), v.clone());
+                            .add(h.to_owned(), Some(field.schema().clone()), v);
                     }
                 }
                 if self.move_fields {
@@ -143,10 +153,12 @@ impl<R: Record> Transformation<R> for HeaderFrom {
                             Ok::<_, std::convert::Infallible>(b.build())
                         })
                         .unwrap_or_else(|e| match e {});
+                    let mut all = st.into_values();
+                    self.nulls.fill(&s, &mut all);
                     let values = s
                         .fields()
                         .iter()
-                        .zip(st.into_values())
+                        .zip(all)
                         .filter(|(f, _)| self.header_for(f.name()).is_none())
                         .map(|(_, v)| v)
                         .collect();

@@ -9,7 +9,9 @@ use connect_core::record::Record;
 use connect_core::transform::Transformation;
 
 use crate::schema_cache::{with_extra_fields, SchemaCache};
-use crate::target::{need_map, need_struct, with_replace_null_with_default, Target};
+use crate::target::{
+    need_map, need_struct, with_replace_null_with_default, NullReplacement, Target,
+};
 
 const PURPOSE: &str = "field insertion";
 
@@ -55,6 +57,7 @@ pub struct InsertField {
     static_field: Option<Spec>,
     static_value: Option<String>,
     cache: SchemaCache,
+    nulls: NullReplacement,
 }
 
 impl InsertField {
@@ -69,6 +72,7 @@ impl InsertField {
             static_field: None,
             static_value: None,
             cache: SchemaCache::default(),
+            nulls: NullReplacement::default(),
         }
     }
 
@@ -192,6 +196,7 @@ impl<R: Record> Transformation<R> for InsertField {
 
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
         let c = Transformation::<R>::config_def(self).parse(props)?;
+        self.nulls = NullReplacement::from_config(&c);
         self.topic = Spec::parse(c.string("topic.field"));
         self.partition = Spec::parse(c.string("partition.field"));
         self.offset = Spec::parse(c.string("offset.field"));
@@ -226,6 +231,7 @@ impl<R: Record> Transformation<R> for InsertField {
             (Some(s), Value::Struct(st)) => {
                 let new_schema = self.updated_schema(&s, &adds);
                 let mut values = st.into_values();
+                self.nulls.fill(&s, &mut values);
                 values.extend(adds.into_iter().map(|(_, _, v)| v));
                 let out = Struct::from_values(new_schema.clone(), values)?;
                 self.target.set(base, Some(new_schema), Value::Struct(out));

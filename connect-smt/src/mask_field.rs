@@ -1,6 +1,12 @@
 //! `MaskField$Key` / `MaskField$Value`: replaces the listed fields with a type-appropriate empty value
 //! (false, 0, "", empty bytes, empty array or map, epoch for dates and times), or with `replacement`
 //! for strings and numbers. The usual way to keep SSNs and similar PHI out of a topic.
+//!
+//! On the [structured form of an HL7 message](connect_core::hl7::structured), a field that is an HL7
+//! path (`PID.19`, `PID-3(2).1`, `NK1.5`) masks that part of the message: it is emptied, or set to
+//! `replacement`, in the ER7 field and its views alike, so the message the map encodes to is masked too.
+//! A path to a whole field without a repetition (`PID.5`) masks every repetition of it (aliases are
+//! names too); `PID-5(2)` or `PID-5.1` mask just that part.
 
 use std::collections::HashSet;
 
@@ -11,6 +17,8 @@ use connect_core::error::{ConfigError, ConnectError, DataError};
 use connect_core::record::Record;
 use connect_core::transform::Transformation;
 
+use connect_core::hl7::{structured, Path as Hl7Path};
+
 use crate::target::{need_map, need_struct, Target};
 
 const PURPOSE: &str = "mask fields";
@@ -20,6 +28,7 @@ const PURPOSE: &str = "mask fields";
 pub struct MaskField {
     target: Target,
     fields: HashSet<String>,
+    hl7_paths: Vec<(String, Hl7Path)>,
     replacement: Option<String>,
 }
 
@@ -29,6 +38,7 @@ impl MaskField {
         MaskField {
             target,
             fields: HashSet::new(),
+            hl7_paths: Vec::new(),
             replacement: None,
         }
     }
@@ -111,6 +121,11 @@ impl<R: Record> Transformation<R> for MaskField {
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
         let c = Transformation::<R>::config_def(self).parse(props)?;
         self.fields = c.list("fields").iter().cloned().collect();
+        self.hl7_paths = c
+            .list("fields")
+            .iter()
+            .filter_map(|f| Hl7Path::parse(f).ok().map(|p| (f.clone(), p)))
+            .collect();
         self.replacement = c.string("replacement").map(str::to_owned);
         if self.replacement.as_deref() == Some("") {
             return Err(ConfigError::new("replacement", "must not be empty"));
@@ -128,6 +143,7 @@ impl<R: Record> Transformation<R> for MaskField {
             Target::Key => base.key_schema.is_some(),
             Target::Value => base.value_schema.is_some(),
         };
+        let is_hl7 = !self.hl7_paths.is_empty() && structured::is_structured(value);
         match value {
             Value::Null => {}
             Value::Struct(s) if has_schema => {
@@ -144,6 +160,24 @@ impl<R: Record> Transformation<R> for MaskField {
                     if let Some(name) = k.as_str() {
                         if self.fields.contains(name) {
                             *v = self.masked(name, v)?;
+                        }
+                    }
+                }
+                if is_hl7 {
+                    let text = self.replacement.as_deref().unwrap_or("");
+                    for (name, path) in &self.hl7_paths {
+                        if m.get(name).is_none() && structured::get(m, path).is_some() {
+                            let whole_field = path.component.is_none()
+                                && !name
+                                    .split_once(['-', '.'])
+                                    .is_some_and(|(_, f)| f.contains('('));
+                            let set = if whole_field {
+                                structured::set_field
+                            } else {
+                                structured::set
+                            };
+                            set(m, path, text)
+                                .map_err(|e| DataError::new(format!("MaskField '{name}': {e}")))?;
                         }
                     }
                 }

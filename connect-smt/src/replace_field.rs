@@ -11,7 +11,9 @@ use connect_core::record::Record;
 use connect_core::transform::Transformation;
 
 use crate::schema_cache::{struct_like, SchemaCache};
-use crate::target::{need_map, need_struct, with_replace_null_with_default, Target};
+use crate::target::{
+    need_map, need_struct, with_replace_null_with_default, NullReplacement, Target,
+};
 
 const PURPOSE: &str = "field replacement";
 
@@ -23,6 +25,7 @@ pub struct ReplaceField {
     exclude: Vec<String>,
     renames: HashMap<String, String>,
     cache: SchemaCache,
+    nulls: NullReplacement,
 }
 
 impl ReplaceField {
@@ -34,6 +37,7 @@ impl ReplaceField {
             exclude: vec![],
             renames: HashMap::new(),
             cache: SchemaCache::default(),
+            nulls: NullReplacement::default(),
         }
     }
 
@@ -91,6 +95,7 @@ impl<R: Record> Transformation<R> for ReplaceField {
 
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
         let c = Transformation::<R>::config_def(self).parse(props)?;
+        self.nulls = NullReplacement::from_config(&c);
         self.exclude = [c.list("exclude"), c.list("blacklist")].concat();
         self.include = [c.list("include"), c.list("whitelist")].concat();
         self.renames.clear();
@@ -133,10 +138,12 @@ impl<R: Record> Transformation<R> for ReplaceField {
                         Ok::<_, std::convert::Infallible>(b.build())
                     })
                     .unwrap_or_else(|e| match e {});
+                let mut all = st.into_values();
+                self.nulls.fill(&s, &mut all);
                 let values: Vec<Value> = s
                     .fields()
                     .iter()
-                    .zip(st.into_values())
+                    .zip(all)
                     .filter(|(f, _)| self.keeps(f.name()))
                     .map(|(_, v)| v)
                     .collect();

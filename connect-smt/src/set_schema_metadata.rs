@@ -8,7 +8,7 @@ use connect_core::record::Record;
 use connect_core::transform::Transformation;
 
 use crate::schema_cache::SchemaCache;
-use crate::target::{with_replace_null_with_default, Target};
+use crate::target::{with_replace_null_with_default, NullReplacement, Target};
 
 /// See the [module docs](self).
 #[derive(Debug)]
@@ -17,6 +17,7 @@ pub struct SetSchemaMetadata {
     name: Option<String>,
     version: Option<i32>,
     cache: SchemaCache,
+    nulls: NullReplacement,
 }
 
 impl SetSchemaMetadata {
@@ -27,6 +28,7 @@ impl SetSchemaMetadata {
             name: None,
             version: None,
             cache: SchemaCache::default(),
+            nulls: NullReplacement::default(),
         }
     }
 }
@@ -51,6 +53,7 @@ impl<R: Record> Transformation<R> for SetSchemaMetadata {
     }
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
         let c = Transformation::<R>::config_def(self).parse(props)?;
+        self.nulls = NullReplacement::from_config(&c);
         self.name = c.string("schema.name").map(str::to_owned);
         self.version = match c.get("schema.version") {
             Some(connect_core::config::ConfigValue::Int(v)) => Some(*v),
@@ -86,7 +89,9 @@ impl<R: Record> Transformation<R> for SetSchemaMetadata {
             .unwrap_or_else(|e| match e {});
         let value = match value {
             Value::Struct(s) => {
-                Value::Struct(Struct::from_values(updated.clone(), s.into_values())?)
+                let mut values = s.into_values();
+                self.nulls.fill(&schema, &mut values);
+                Value::Struct(Struct::from_values(updated.clone(), values)?)
             }
             other => other,
         };

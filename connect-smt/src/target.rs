@@ -1,7 +1,7 @@
 //! Which part of a record an SMT works on: the `$Key` or the `$Value` variant.
 
-use connect_core::config::{ConfigDef, ConfigType, Importance};
-use connect_core::data::{Schema, Value};
+use connect_core::config::{ConfigDef, ConfigType, Importance, ParsedConfig};
+use connect_core::data::{Schema, Struct, Value};
 use connect_core::error::{ConnectError, DataError};
 use connect_core::record::ConnectRecord;
 
@@ -76,4 +76,45 @@ pub(crate) fn with_replace_null_with_default(def: ConfigDef) -> ConfigDef {
         Importance::Low,
         "Use a field's default when its value is null.",
     )
+}
+
+/// `replace.null.with.default` (KIP-1040): whether reading a null struct field whose schema has a
+/// default gives the default (`true`, Kafka Connect's behaviour and default) or keeps the null.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NullReplacement(bool);
+
+impl Default for NullReplacement {
+    fn default() -> Self {
+        NullReplacement(true)
+    }
+}
+
+impl NullReplacement {
+    /// From a config defined with [`with_replace_null_with_default`].
+    pub(crate) fn from_config(c: &ParsedConfig) -> Self {
+        NullReplacement(c.boolean("replace.null.with.default"))
+    }
+
+    /// Replaces nulls with their fields' defaults in values taken from a struct of `schema`.
+    pub(crate) fn fill(self, schema: &Schema, values: &mut [Value]) {
+        if !self.0 {
+            return;
+        }
+        for (f, v) in schema.fields().iter().zip(values.iter_mut()) {
+            if v.is_null() {
+                if let Some(d) = f.schema().default_value() {
+                    *v = d.clone();
+                }
+            }
+        }
+    }
+
+    /// A field's value as this policy reads it.
+    pub(crate) fn field<'a>(self, st: &'a Struct, name: &str) -> Option<&'a Value> {
+        if self.0 {
+            st.get_or_default(name)
+        } else {
+            st.get(name)
+        }
+    }
 }

@@ -10,7 +10,9 @@ use connect_core::transform::Transformation;
 
 use crate::java_date::JavaDateFormat;
 use crate::schema_cache::{struct_like, SchemaCache};
-use crate::target::{need_map, need_struct, with_replace_null_with_default, Target};
+use crate::target::{
+    need_map, need_struct, with_replace_null_with_default, NullReplacement, Target,
+};
 
 const PURPOSE: &str = "converting timestamp formats";
 
@@ -32,6 +34,7 @@ pub struct TimestampConverter {
     format: Option<JavaDateFormat>,
     unix_per_ms: (i64, i64),
     cache: SchemaCache,
+    nulls: NullReplacement,
 }
 
 impl TimestampConverter {
@@ -44,6 +47,7 @@ impl TimestampConverter {
             format: None,
             unix_per_ms: (1, 1),
             cache: SchemaCache::default(),
+            nulls: NullReplacement::default(),
         }
     }
 
@@ -169,6 +173,7 @@ impl<R: Record> Transformation<R> for TimestampConverter {
 
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
         let c = Transformation::<R>::config_def(self).parse(props)?;
+        self.nulls = NullReplacement::from_config(&c);
         self.to = match c
             .string("target.type")
             .unwrap_or_default()
@@ -243,6 +248,7 @@ impl<R: Record> Transformation<R> for TimestampConverter {
                     })
                     .unwrap_or_else(|e| match e {});
                 let mut values = st.into_values();
+                self.nulls.fill(&s, &mut values);
                 values[idx] = self.convert(&values[idx])?;
                 let out = Struct::from_values(updated.clone(), values)?;
                 self.target.set(base, Some(updated), Value::Struct(out));

@@ -892,3 +892,158 @@ fn timestamp_converter_between_string_unix_and_logical_types() {
     ])
     .contains("transforms.t.format"));
 }
+
+fn structured_adt() -> Value {
+    let raw = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/hl7/corpus/ADT-A01-01.hl7"
+    ))
+    .unwrap();
+    let msg = connect_core::hl7::Message::parse(bytes::Bytes::from(raw)).unwrap();
+    connect_core::hl7::structured::to_value(&msg)
+}
+
+/// The seed's `ExtractField$Key` with `field=PID.3.1`, on a key that is the structured HL7 message
+/// (the Hl7Converter as key converter), and the same path in ValueToKey and MaskField.
+#[test]
+fn hl7_paths_on_the_structured_message() {
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "extractPatient"),
+        (
+            "transforms.extractPatient.type",
+            "org.apache.kafka.connect.transforms.ExtractField$Key",
+        ),
+        ("transforms.extractPatient.field", "PID.3.1"),
+    ]);
+    let out = c
+        .apply(src(structured_adt(), None, Value::Null, None))
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.record.key, Value::from("PATID1234"));
+
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "key,mask"),
+        ("transforms.key.type", "ValueToKey"),
+        ("transforms.key.fields", "PID-3.1,MSH-10,nothere"),
+        ("transforms.mask.type", "MaskField$Value"),
+        ("transforms.mask.fields", "PID.19,PID.5,PID-11(2)"),
+        ("transforms.mask.replacement", "***"),
+    ]);
+    let out = c
+        .apply(src(Value::Null, None, structured_adt(), None))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        out.record.key,
+        map(&[
+            ("PID-3.1", "PATID1234".into()),
+            ("MSH-10", "MSG00001".into()),
+            ("nothere", Value::Null),
+        ])
+    );
+    let pid = out.record.value.as_map().unwrap().get("PID").unwrap();
+    let pid = pid.as_map().unwrap();
+    assert_eq!(pid.get("19").unwrap().as_str(), Some("***"));
+    assert_eq!(pid.get("5").unwrap().as_str(), Some("***"));
+    assert!(pid.get("5.1").is_none(), "the name's views go with it");
+    assert_eq!(pid.get("3.1").unwrap().as_str(), Some("PATID1234"));
+    let er7 = connect_core::hl7::structured::from_value(&out.record.value).unwrap();
+    let er7 = String::from_utf8(er7).unwrap();
+    assert!(!er7.contains("JONES"), "the encoded message is masked too");
+
+    // A plain map keeps Kafka Connect's meaning: the literal key, absent here, gives null.
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "x"),
+        ("transforms.x.type", "ExtractField$Value"),
+        ("transforms.x.field", "PID.3.1"),
+    ]);
+    let v = map(&[("PID", map(&[("3.1", "12345".into())]))]);
+    let out = c.apply(src(Value::Null, None, v, None)).unwrap().unwrap();
+    assert_eq!(out.record.value, Value::Null);
+}
+
+/// KIP-1040: with `replace.null.with.default=true` (the default) a null field whose schema has a
+/// default reads as the default; with false the null is kept.
+#[test]
+fn replace_null_with_default_in_field_smts() {
+    let s = SchemaBuilder::struct_()
+        .field("id", Schema::int32())
+        .field(
+            "status",
+            SchemaBuilder::new(connect_core::data::SchemaType::String)
+                .optional()
+                .default_value(Value::from("active"))
+                .build(),
+        )
+        .build();
+    let v = Value::Struct(Struct::new(s.clone()).put("id", 7i32).unwrap().clone());
+    let run = |ty: &str, extra: &[(&str, &str)], replace: &str| {
+        let mut pairs = vec![
+            ("transforms", "x"),
+            ("transforms.x.type", ty),
+            ("transforms.x.replace.null.with.default", replace),
+        ];
+        pairs.extend_from_slice(extra);
+        chain::<SourceRecord>(&pairs)
+            .apply(src(Value::Null, None, v.clone(), Some(s.clone())))
+            .unwrap()
+            .unwrap()
+    };
+    let status = |r: &SourceRecord| {
+        r.record
+            .value
+            .as_struct()
+            .and_then(|st| st.get("status").cloned())
+    };
+    for replace in ["true", "false"] {
+        let want = if replace == "true" {
+            Value::from("active")
+        } else {
+            Value::Null
+        };
+        let out = run(
+            "ExtractField$Value",
+            &[("transforms.x.field", "status")],
+            replace,
+        );
+        assert_eq!(out.record.value, want, "ExtractField {replace}");
+        let out = run("ValueToKey", &[("transforms.x.fields", "status")], replace);
+        assert_eq!(
+            out.record.key.as_struct().unwrap().get("status"),
+            Some(&want),
+            "ValueToKey {replace}"
+        );
+        for (ty, extra) in [
+            ("Cast$Value", ("transforms.x.spec", "id:int64")),
+            ("ReplaceField$Value", ("transforms.x.exclude", "id")),
+            ("InsertField$Value", ("transforms.x.topic.field", "topic")),
+            ("SetSchemaMetadata$Value", ("transforms.x.schema.name", "n")),
+            ("HeaderFrom$Value", ("transforms.x.fields", "id")),
+        ] {
+            let mut extra = vec![extra];
+            if ty.starts_with("HeaderFrom") {
+                extra.push(("transforms.x.headers", "h"));
+                extra.push(("transforms.x.operation", "move"));
+            }
+            let out = run(ty, &extra, replace);
+            assert_eq!(status(&out), Some(want.clone()), "{ty} {replace}");
+        }
+        let out = run(
+            "HeaderFrom$Value",
+            &[
+                ("transforms.x.fields", "status"),
+                ("transforms.x.headers", "h"),
+                ("transforms.x.operation", "copy"),
+            ],
+            replace,
+        );
+        assert_eq!(
+            out.record
+                .headers
+                .last_with_name("h")
+                .map(|h| h.value.clone()),
+            Some(want.clone()),
+            "HeaderFrom header {replace}"
+        );
+    }
+}

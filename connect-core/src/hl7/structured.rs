@@ -276,6 +276,16 @@ pub fn get(map: &Map, path: &Path) -> Option<String> {
 /// Parts the path names that do not exist yet are created (a missing repetition or component is added
 /// with empty ones before it).
 pub fn set(map: &mut Map, path: &Path, text: &str) -> Result<(), StructuredError> {
+    set_inner(map, path, text, false)
+}
+
+/// Replaces the whole field `path` lies in, every repetition of it, with `text` (escaped), and
+/// rewrites its derived keys. What a de-identifier wants for `PID-5`: aliases are names too.
+pub fn set_field(map: &mut Map, path: &Path, text: &str) -> Result<(), StructuredError> {
+    set_inner(map, path, text, true)
+}
+
+fn set_inner(map: &mut Map, path: &Path, text: &str, whole: bool) -> Result<(), StructuredError> {
     let (d, charset) = delimiters(map);
     let is_header = matches!(path.segment.as_str(), "MSH" | "FHS" | "BHS");
     if is_header && path.field <= 2 {
@@ -297,7 +307,11 @@ pub fn set(map: &mut Map, path: &Path, text: &str) -> Result<(), StructuredError
     let raw = encode_text(current, charset).ok_or_else(unencodable)?;
     let new_text = encode_text(text, charset).ok_or_else(unencodable)?;
     let escaped = escape(&new_text, &d);
-    let field = replace_part(&raw, path, &escaped, &d);
+    let field = if whole {
+        escaped.into_owned()
+    } else {
+        replace_part(&raw, path, &escaped, &d)
+    };
     let mut rebuilt = Map::with_capacity(seg.len() + 4);
     let mut placed = false;
     for (k, v) in std::mem::take(seg).into_iter() {
