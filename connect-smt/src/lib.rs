@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod cast;
+pub mod deidentify;
 pub mod extract_field;
 pub mod extract_new_record_state;
 pub mod filter;
@@ -69,11 +70,19 @@ pub fn register(registry: &mut Registry) {
         registry.register_transform(&[&n[0], &n[1]], move || {
             set_schema_metadata::SetSchemaMetadata::new(target)
         });
+        let n = [
+            format!("Deidentify${short}"),
+            format!("io.connectrs.transforms.Deidentify${short}"),
+        ];
+        registry.register_transform(&[&n[0], &n[1]], move || deidentify::Deidentify::new(target));
         let n = names("ReplaceField");
         registry.register_transform(&[&n[0], &n[1]], move || {
             replace_field::ReplaceField::new(target)
         });
     }
+    registry.register_transform(&["Deidentify"], || {
+        deidentify::Deidentify::new(Target::Value)
+    });
     registry.register_transform(
         &["ValueToKey", &format!("{KC}ValueToKey")],
         value_to_key::ValueToKey::default,

@@ -40,7 +40,7 @@
 use std::io::{BufRead, Write};
 use std::sync::Arc;
 
-use connect_core::config::ConnectorConfig;
+use connect_core::config::{ConfigProviders, ConnectorConfig};
 use connect_core::converter::{write_json_string, JsonConverter};
 use connect_core::data::{Schema, Value};
 use connect_core::error::{ConfigError, DataError};
@@ -102,7 +102,23 @@ impl Playground {
                 obj.insert("name".into(), "playground".into());
             }
         }
-        let config = ConnectorConfig::from_json_value(&json)?;
+        let mut config = ConnectorConfig::from_json_value(&json)?;
+        // `${file:…}`, `${env:…}` and `${dir:…}` in the chain's keys (a Deidentify key, say) resolve
+        // as the runtime resolves them; the connector's own keys are left alone, since the playground
+        // does not start the connector.
+        let providers = ConfigProviders::default();
+        let mut problems = ConfigError { problems: vec![] };
+        for (k, v) in config.props.values_mut() {
+            if (k.starts_with("transforms.") || k.starts_with("predicates.")) && v.contains("${") {
+                match providers.resolve_value(k, v) {
+                    Ok(resolved) => *v = resolved,
+                    Err(e) => problems.extend(e),
+                }
+            }
+        }
+        if !problems.problems.is_empty() {
+            return Err(problems.into());
+        }
         let mut registry = Registry::with_builtins();
         connect_smt::register(&mut registry);
         let chain = registry.transform_chain(&config.props)?;

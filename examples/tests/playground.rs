@@ -33,17 +33,14 @@ fn run(config: &str, input: &str) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_connect-transform"))
         .arg("--config")
         .arg(&path)
+        .env_remove("DEID_KEY")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
+    // The program may exit (a config error) before it reads its input: a broken pipe is expected then.
+    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
     let out = child.wait_with_output().unwrap();
     Run {
         code: out.status.code().unwrap_or(-1),
@@ -235,4 +232,73 @@ fn errors_name_the_smt_and_the_key_and_exit_non_zero() {
     );
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("value"), "{}", r.stderr);
+}
+
+/// The sample de-identification config, its key from the environment as a config provider gives it,
+/// on an HL7 message, a FHIR Patient and a row: one chain for three feeds, one token per MRN.
+#[test]
+fn deidentify_sample_config_across_three_shapes() {
+    let config = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/configs/deidentify.json"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deid.json");
+    std::fs::write(&path, &config).unwrap();
+    let hl7 = "MSH|^~\\\\&|ADT|H|EHR|H|20240301083000||ADT^A01|M1|P|2.5\\rPID|1||MRN001^^^H^MR||DOE^JANE||19600215|F|||1 Elm St^^Boston^MA^02139||617-555-0101||||||123-45-6789\\rPV1|1|I\\r";
+    let input = format!(
+        "{{\"value\":\"{hl7}\"}}\n{}\n{}\n",
+        r#"{"value":{"resourceType":"Patient","identifier":[{"value":"MRN001"}],"name":[{"family":"Doe"}],"birthDate":"1960-02-15","address":[{"postalCode":"02139","city":"Boston"}]}}"#,
+        r#"{"value":{"mrn":"MRN001","name":"Jane Doe","dob":"1960-02-15","zip":"02139","notes":"call 617-555-0101","admitted":"2024-03-01"}}"#
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_connect-transform"))
+        .arg("--config")
+        .arg(&path)
+        .env("DEID_KEY", "a-32-byte-secret-for-the-tests!!")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    for phi in [
+        "DOE",
+        "Doe",
+        "JANE",
+        "Jane",
+        "Elm",
+        "Boston",
+        "555-0101",
+        "123-45-6789",
+        "MRN001",
+        "02139",
+        "1960-02-15",
+        "19600215",
+    ] {
+        assert!(!stdout.contains(phi), "{phi} in {stdout}");
+    }
+    let lines: Vec<serde_json::Value> = stdout.lines().map(json).collect();
+    let hl7_out = lines[0]["value"].as_str().unwrap();
+    let msg = connect_core::hl7::Message::parse(hl7_out.as_bytes().to_vec().into()).unwrap();
+    let token = msg.get("PID-3.1").unwrap();
+    assert_eq!(lines[1]["value"]["identifier"][0]["value"], token.as_str());
+    assert_eq!(lines[2]["value"]["mrn"], token.as_str());
+    assert_eq!(lines[2]["value"]["dob"], "1960");
+    assert_eq!(lines[2]["value"]["zip"], "021");
+    assert_eq!(lines[2]["value"]["notes"], "call [PHONE]");
+
+    // Without the key in the environment, the config is refused before any record is read.
+    let r = run(&config, "{}\n");
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("DEID_KEY"), "{}", r.stderr);
 }

@@ -425,6 +425,13 @@ impl Value {
             _ => None,
         }
     }
+    /// The elements, if this is an array.
+    pub fn as_array(&self) -> Option<&[Value]> {
+        match self {
+            Value::Array(a) => Some(a),
+            _ => None,
+        }
+    }
     /// The map, mutably, if this is a map.
     pub fn as_map_mut(&mut self) -> Option<&mut Map> {
         match self {

@@ -247,6 +247,34 @@ fn segment_map_key(path: &Path) -> Cow<'_, str> {
     }
 }
 
+/// The occurrence numbers of segment `name` in a structured message, in message order
+/// (`[1, 2, 3]` for three OBX segments).
+pub fn occurrences(map: &Map, name: &str) -> Vec<usize> {
+    map.iter()
+        .filter_map(|(k, _)| segment_key(k.as_str()?))
+        .filter(|(n, _)| *n == name)
+        .map(|(_, i)| i)
+        .collect()
+}
+
+/// How many repetitions field `path.field` of segment occurrence `path.segment_rep` has (0 when
+/// the segment or the field is absent or empty).
+pub fn repetitions(map: &Map, path: &Path) -> usize {
+    let (d, _) = delimiters(map);
+    map.get(&segment_map_key(path))
+        .and_then(Value::as_map)
+        .and_then(|seg| seg.get(&path.field.to_string()))
+        .and_then(Value::as_str)
+        .filter(|f| !f.is_empty())
+        .map_or(0, |f| {
+            if matches!(path.segment.as_str(), "MSH" | "FHS" | "BHS") && path.field <= 2 {
+                1
+            } else {
+                f.bytes().filter(|&b| b == d.repetition).count() + 1
+            }
+        })
+}
+
 /// The text at `path` in a structured message, unescaped, or None when absent or empty. Reads the
 /// `"N"` field keys, so it agrees with [`from_value`] even if a derived key was edited by hand.
 pub fn get(map: &Map, path: &Path) -> Option<String> {
