@@ -308,7 +308,7 @@ proptest! {
         for (cfg, owns) in &all {
             let (cfg, owns) = (cfg, *owns);
             let input = record(&fields, &key);
-            let c = chain(&cfg);
+            let c = chain(cfg);
             let out = c.apply(input.clone());
             let out = match out {
                 Ok(Some(r)) => r,
