@@ -160,6 +160,43 @@ impl<R: Record> Transformation<R> for ExtractField {
             }
         }
         let (schema, value) = self.target.take(base);
+        // One field name (the usual case): move the field's value out instead of copying it.
+        if let [name] = self.path.as_slice() {
+            match (schema, value) {
+                (Some(s), Value::Struct(st)) => {
+                    let field = s.field(name).ok_or_else(|| {
+                        ConnectError::Data(DataError::new(format!("Unknown field: {name}")))
+                    })?;
+                    let (index, field_schema) = (field.index(), field.schema().clone());
+                    let mut values = st.into_values();
+                    self.nulls.fill(&s, &mut values);
+                    let v = values.get_mut(index).map(std::mem::take).unwrap_or_default();
+                    self.target.set(base, Some(field_schema), v);
+                    return Ok(Some(record));
+                }
+                (None, Value::Map(mut m)) => {
+                    let v = m.remove(name).unwrap_or_default();
+                    self.target.set(base, None, v);
+                    return Ok(Some(record));
+                }
+                (schema, value) => {
+                    return self.apply_path(record, schema, value);
+                }
+            }
+        }
+        self.apply_path(record, schema, value)
+    }
+}
+
+impl ExtractField {
+    /// The general case: a V2 path through nested structs and maps.
+    fn apply_path<R: Record>(
+        &self,
+        mut record: R,
+        schema: Option<Schema>,
+        value: Value,
+    ) -> Result<Option<R>, ConnectError> {
+        let base = record.base_mut();
         let (new_schema, new_value) = {
             let (s, v) = match (&schema, &value) {
                 (None, Value::Map(_) | Value::Null) | (Some(_), Value::Struct(_) | Value::Null) => {

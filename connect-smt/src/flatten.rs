@@ -61,12 +61,14 @@ impl Flatten {
         b
     }
 
+    /// Moves the values of `value` (all null when it is absent) into `out`, nested structs' values in
+    /// place of the struct.
     fn flat_values(&self, out: &mut Vec<Value>, schema: &Schema, value: Option<Struct>) {
-        let values = value.map(Struct::into_values);
-        for (i, f) in schema.fields().iter().enumerate() {
+        let mut values = value.map(|s| s.into_values().into_iter());
+        for f in schema.fields() {
             let v = values
-                .as_ref()
-                .and_then(|v| v.get(i).cloned())
+                .as_mut()
+                .and_then(Iterator::next)
                 .unwrap_or(Value::Null);
             if f.schema().schema_type() == SchemaType::Struct {
                 let nested = match v {
@@ -82,9 +84,11 @@ impl Flatten {
 
     fn flat_map(&self, out: &mut Map, prefix: &str, m: Map) {
         for (k, v) in m {
-            let key = match &k {
-                Value::String(s) => self.name(prefix, s),
-                other => self.name(prefix, &connect_core::value_to_text(other)),
+            let key = match k {
+                // Top-level keys keep their own string.
+                Value::String(s) if prefix.is_empty() => s,
+                Value::String(s) => self.name(prefix, &s),
+                other => self.name(prefix, &connect_core::value_to_text(&other)),
             };
             match v {
                 Value::Map(inner) => self.flat_map(out, &key, inner),
@@ -114,6 +118,10 @@ impl<R: Record> Transformation<R> for Flatten {
         let (schema, value) = self.target.take(base);
         match (schema, value) {
             (schema, Value::Null) => self.target.set(base, schema, Value::Null),
+            (None, Value::Map(m)) if !m.iter().any(|(_, v)| matches!(v, Value::Map(_))) => {
+                // Nothing nested: the map is already flat.
+                self.target.set(base, None, Value::Map(m));
+            }
             (None, Value::Map(m)) => {
                 let mut out = Map::with_capacity(m.len());
                 self.flat_map(&mut out, "", m);
@@ -129,8 +137,18 @@ impl<R: Record> Transformation<R> for Flatten {
                         )
                     })
                     .unwrap_or_else(|e| match e {});
-                let mut values = Vec::with_capacity(flat.fields().len());
-                self.flat_values(&mut values, &s, Some(st));
+                let nested = s
+                    .fields()
+                    .iter()
+                    .any(|f| f.schema().schema_type() == SchemaType::Struct);
+                let values = if !nested {
+                    // No nested structs: the values are already in flat order.
+                    st.into_values()
+                } else {
+                    let mut values = Vec::with_capacity(flat.fields().len());
+                    self.flat_values(&mut values, &s, Some(st));
+                    values
+                };
                 let out = Struct::from_values(flat.clone(), values)?;
                 self.target.set(base, Some(flat), Value::Struct(out));
             }

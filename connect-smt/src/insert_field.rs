@@ -46,6 +46,9 @@ impl Spec {
     }
 }
 
+/// The fields one record gets, in config order.
+type Additions<'a> = [Option<(&'a Spec, Schema, Value)>; 5];
+
 /// See the [module docs](self).
 #[derive(Debug)]
 pub struct InsertField {
@@ -76,19 +79,18 @@ impl InsertField {
         }
     }
 
-    fn additions<'a, R: Record>(
-        &'a self,
-        r: &R,
-    ) -> Result<Vec<(&'a Spec, Schema, Value)>, ConnectError> {
+    fn additions<'a, R: Record>(&'a self, r: &R) -> Result<Additions<'a>, ConnectError> {
         let base = r.base();
-        let mut out = Vec::with_capacity(5);
+        // At most five fields: a fixed array, so no allocation per record for the list itself.
+        let mut out: Additions<'a> = Default::default();
+        let mut next = 0;
+        // Values and schemas are built only for the fields that are configured.
         let mut add = |spec: &'a Option<Spec>,
-                       schema: Schema,
-                       opt_schema: Schema,
-                       v: Option<Value>|
+                       schemas: fn() -> (Schema, Schema),
+                       v: &dyn Fn() -> Option<Value>|
          -> Result<(), ConnectError> {
             if let Some(s) = spec {
-                match v {
+                match v() {
                     None if !s.optional => {
                         return Err(DataError::new(format!(
                             "required field '{}' has no value in this record",
@@ -96,54 +98,59 @@ impl InsertField {
                         ))
                         .into())
                     }
-                    v => out.push((
-                        s,
-                        if s.optional { opt_schema } else { schema },
-                        v.unwrap_or(Value::Null),
-                    )),
+                    v => {
+                        let (schema, opt_schema) = schemas();
+                        out[next] = Some((
+                            s,
+                            if s.optional { opt_schema } else { schema },
+                            v.unwrap_or(Value::Null),
+                        ));
+                        next += 1;
+                    }
                 }
             }
             Ok(())
         };
         add(
             &self.topic,
-            Schema::string(),
-            Schema::optional_string(),
-            Some(Value::String(base.topic.clone())),
+            || (Schema::string(), Schema::optional_string()),
+            &|| Some(Value::String(base.topic.clone())),
         )?;
         add(
             &self.partition,
-            Schema::int32(),
-            Schema::optional_int32(),
-            base.kafka_partition.map(Value::Int32),
+            || (Schema::int32(), Schema::optional_int32()),
+            &|| base.kafka_partition.map(Value::Int32),
         )?;
         add(
             &self.offset,
-            Schema::int64(),
-            Schema::optional_int64(),
-            r.kafka_offset().map(Value::Int64),
+            || (Schema::int64(), Schema::optional_int64()),
+            &|| r.kafka_offset().map(Value::Int64),
         )?;
         add(
             &self.timestamp,
-            Schema::timestamp().build(),
-            Schema::timestamp().optional().build(),
-            base.timestamp.map(Value::Timestamp),
+            || {
+                (
+                    Schema::timestamp().build(),
+                    Schema::timestamp().optional().build(),
+                )
+            },
+            &|| base.timestamp.map(Value::Timestamp),
         )?;
         add(
             &self.static_field,
-            Schema::string(),
-            Schema::optional_string(),
-            self.static_value.clone().map(Value::String),
+            || (Schema::string(), Schema::optional_string()),
+            &|| self.static_value.clone().map(Value::String),
         )?;
         Ok(out)
     }
 
-    fn updated_schema(&self, schema: &Schema, adds: &[(&Spec, Schema, Value)]) -> Schema {
+    fn updated_schema(&self, schema: &Schema, adds: &Additions<'_>) -> Schema {
         self.cache
             .get_or_derive(schema, || {
                 Ok::<_, std::convert::Infallible>(with_extra_fields(
                     schema,
                     adds.iter()
+                        .flatten()
                         .map(|(spec, s, _)| (spec.name.as_str(), s.clone())),
                 ))
             })
@@ -223,7 +230,7 @@ impl<R: Record> Transformation<R> for InsertField {
         match (schema, value) {
             (schema, Value::Null) => self.target.set(base, schema, Value::Null),
             (None, Value::Map(mut m)) => {
-                for (spec, _, v) in adds {
+                for (spec, _, v) in adds.into_iter().flatten() {
                     m.insert(spec.name.clone(), v);
                 }
                 self.target.set(base, None, Value::Map(m));
@@ -232,7 +239,7 @@ impl<R: Record> Transformation<R> for InsertField {
                 let new_schema = self.updated_schema(&s, &adds);
                 let mut values = st.into_values();
                 self.nulls.fill(&s, &mut values);
-                values.extend(adds.into_iter().map(|(_, _, v)| v));
+                values.extend(adds.into_iter().flatten().map(|(_, _, v)| v));
                 let out = Struct::from_values(new_schema.clone(), values)?;
                 self.target.set(base, Some(new_schema), Value::Struct(out));
             }

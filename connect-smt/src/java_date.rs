@@ -50,6 +50,14 @@ impl JavaDateFormat {
 
     /// Formats epoch milliseconds in UTC.
     pub fn format(&self, epoch_ms: i64) -> String {
+        let mut out = String::with_capacity(24);
+        self.format_into(epoch_ms, &mut out);
+        out
+    }
+
+    /// Formats epoch milliseconds in UTC, appending to `out` (no allocation beyond `out`'s growth).
+    pub fn format_into(&self, epoch_ms: i64, out: &mut String) {
+        use std::fmt::Write as _;
         let days = epoch_ms.div_euclid(86_400_000);
         let ms_of_day = epoch_ms.rem_euclid(86_400_000);
         let (y, mo, d) = civil_from_days(days);
@@ -59,22 +67,21 @@ impl JavaDateFormat {
             (ms_of_day / 1000) % 60,
             ms_of_day % 1000,
         );
-        let mut out = String::new();
         for p in &self.0 {
-            match p {
-                Part::Literal(l) => out.push_str(l),
-                Part::Field('y', 2) => out.push_str(&format!("{:02}", y.rem_euclid(100))),
-                Part::Field('y', n) => out.push_str(&format!("{y:0n$}")),
-                Part::Field('M', n) => out.push_str(&format!("{mo:0n$}")),
-                Part::Field('d', n) => out.push_str(&format!("{d:0n$}")),
-                Part::Field('H', n) => out.push_str(&format!("{h:0n$}")),
-                Part::Field('m', n) => out.push_str(&format!("{mi:0n$}")),
-                Part::Field('s', n) => out.push_str(&format!("{s:0n$}")),
-                Part::Field('S', n) => out.push_str(&format!("{ms:0n$}")),
-                Part::Field(_, _) => {}
-            }
+            // Writing to a String cannot fail.
+            let _ = match p {
+                Part::Literal(l) => out.write_str(l),
+                Part::Field('y', 2) => write!(out, "{:02}", y.rem_euclid(100)),
+                Part::Field('y', n) => write!(out, "{y:0n$}"),
+                Part::Field('M', n) => write!(out, "{mo:0n$}"),
+                Part::Field('d', n) => write!(out, "{d:0n$}"),
+                Part::Field('H', n) => write!(out, "{h:0n$}"),
+                Part::Field('m', n) => write!(out, "{mi:0n$}"),
+                Part::Field('s', n) => write!(out, "{s:0n$}"),
+                Part::Field('S', n) => write!(out, "{ms:0n$}"),
+                Part::Field(_, _) => Ok(()),
+            };
         }
-        out
     }
 }
 

@@ -5,13 +5,18 @@ use connect_core::config::{ConfigDef, ConfigType, Importance, Props, Validator};
 use connect_core::error::{ConfigError, ConnectError};
 use connect_core::record::Record;
 use connect_core::transform::Transformation;
+use std::sync::Mutex;
+
 use regex::Regex;
 
 /// See the [module docs](self).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub struct RegexRouter {
     regex: Option<Regex>,
     replacement: String,
+    /// The last topic routed and its result: records of a stream share few topics, so the regex runs
+    /// once per change of topic rather than once per record.
+    last: Mutex<Option<(String, Option<String>)>>,
 }
 
 /// Translates a Java `Matcher.replaceFirst` replacement (`$1`, `\$`) to the `regex` crate's syntax
@@ -76,12 +81,28 @@ impl<R: Record> Transformation<R> for RegexRouter {
     }
 
     fn apply(&self, mut record: R) -> Result<Option<R>, ConnectError> {
-        if let Some(re) = &self.regex {
-            let topic = &record.base().topic;
-            if re.is_match(topic) {
-                let new = re.replace(topic, self.replacement.as_str()).into_owned();
-                record.base_mut().topic = new;
+        let Some(re) = &self.regex else {
+            return Ok(Some(record));
+        };
+        let topic = &record.base().topic;
+        if let Ok(last) = self.last.lock() {
+            if let Some((_, to)) = last.as_ref().filter(|(from, _)| from == topic) {
+                if let Some(to) = to {
+                    record.base_mut().topic = to.clone();
+                }
+                return Ok(Some(record));
             }
+        }
+        let routed = re.captures(topic).map(|caps| {
+            let mut out = String::with_capacity(topic.len() + self.replacement.len());
+            caps.expand(&self.replacement, &mut out);
+            out
+        });
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some((topic.clone(), routed.clone()));
+        }
+        if let Some(to) = routed {
+            record.base_mut().topic = to;
         }
         Ok(Some(record))
     }

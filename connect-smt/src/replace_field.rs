@@ -119,9 +119,13 @@ impl<R: Record> Transformation<R> for ReplaceField {
             (None, Value::Map(m)) => {
                 let mut out = Map::with_capacity(m.len());
                 for (k, v) in m {
-                    if let Value::String(name) = &k {
-                        if self.keeps(name) {
-                            out.push(Value::String(self.renamed(name).to_owned()), v);
+                    if let Value::String(name) = k {
+                        if self.keeps(&name) {
+                            let key = match self.renames.get(&name) {
+                                Some(to) => to.clone(),
+                                None => name,
+                            };
+                            out.push(Value::String(key), v);
                         }
                     }
                 }

@@ -48,15 +48,27 @@ impl<R: Record> Transformation<R> for TimestampRouter {
                 "TimestampRouter: the record has no timestamp",
             ))
         })?;
-        let stamp = self
-            .format
-            .as_ref()
-            .map(|f| f.format(ts))
-            .unwrap_or_default();
-        let topic = self
-            .topic_format
-            .replace("${topic}", &record.base().topic)
-            .replace("${timestamp}", &stamp);
+        // One pass over `topic.format`, into one string.
+        let base = record.base();
+        let mut topic = String::with_capacity(self.topic_format.len() + base.topic.len() + 16);
+        let mut rest = self.topic_format.as_str();
+        while let Some(at) = rest.find("${") {
+            topic.push_str(&rest[..at]);
+            let tail = &rest[at..];
+            if let Some(after) = tail.strip_prefix("${topic}") {
+                topic.push_str(&base.topic);
+                rest = after;
+            } else if let Some(after) = tail.strip_prefix("${timestamp}") {
+                if let Some(f) = &self.format {
+                    f.format_into(ts, &mut topic);
+                }
+                rest = after;
+            } else {
+                topic.push_str("${");
+                rest = &tail[2..];
+            }
+        }
+        topic.push_str(rest);
         record.base_mut().topic = topic;
         Ok(Some(record))
     }
