@@ -24,4 +24,18 @@ if ! command -v tansu >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tansu" ]; then
   echo "setup: installing tansu (takes about 15 minutes on 2 cores)"
   cargo install tansu --locked --features dynostore,postgres
 fi
+# The FHIR R4 validator the HL7ToFHIR tests check Bundles with: fhir.resources 6.4.0 (FHIR 4.0.1
+# models, pydantic 1), in a virtualenv under target/ so nothing system-wide changes.
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/target/fhir-venv"
+if ! "$venv/bin/python" -c 'import fhir.resources' >/dev/null 2>&1; then
+  echo "setup: installing the FHIR R4 validator (fhir.resources) into $venv"
+  mkdir -p "$root/target"
+  if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq python3-venv
+    python3 -m venv "$venv"
+  fi
+  "$venv/bin/pip" install -q --disable-pip-version-check 'fhir.resources==6.4.0' 'pydantic>=1.10,<2'
+fi
 echo "setup: done"

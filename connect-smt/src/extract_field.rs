@@ -170,7 +170,10 @@ impl<R: Record> Transformation<R> for ExtractField {
                     let (index, field_schema) = (field.index(), field.schema().clone());
                     let mut values = st.into_values();
                     self.nulls.fill(&s, &mut values);
-                    let v = values.get_mut(index).map(std::mem::take).unwrap_or_default();
+                    let v = values
+                        .get_mut(index)
+                        .map(std::mem::take)
+                        .unwrap_or_default();
                     self.target.set(base, Some(field_schema), v);
                     return Ok(Some(record));
                 }

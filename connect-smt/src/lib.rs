@@ -16,6 +16,7 @@ pub mod filter;
 pub mod flatten;
 pub mod header_from;
 pub mod headers;
+pub mod hl7_to_fhir;
 pub mod hoist_field;
 pub mod insert_field;
 pub mod java_date;
@@ -75,11 +76,23 @@ pub fn register(registry: &mut Registry) {
             format!("io.connectrs.transforms.Deidentify${short}"),
         ];
         registry.register_transform(&[&n[0], &n[1]], move || deidentify::Deidentify::new(target));
+        let n = [
+            format!("HL7ToFHIR${short}"),
+            format!("io.connectrs.transforms.HL7ToFHIR${short}"),
+        ];
+        registry.register_transform(&[&n[0], &n[1]], move || hl7_to_fhir::Hl7ToFhir::new(target));
         let n = names("ReplaceField");
         registry.register_transform(&[&n[0], &n[1]], move || {
             replace_field::ReplaceField::new(target)
         });
     }
+    registry.register_transform(
+        &[
+            "HL7ToFHIR",
+            "com.healthcare.kafka.connect.transforms.HL7ToFHIR",
+        ],
+        || hl7_to_fhir::Hl7ToFhir::new(Target::Value),
+    );
     registry.register_transform(&["Deidentify"], || {
         deidentify::Deidentify::new(Target::Value)
     });

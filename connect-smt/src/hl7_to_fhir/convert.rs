@@ -1,0 +1,1048 @@
+//! One HL7 v2 message to a FHIR R4 Bundle: segments to resources, after the HL7 v2-to-FHIR IG's
+//! segment maps, with deterministic ids and references between the Bundle's entries.
+
+use connect_core::hl7::Message;
+use serde_json::{json, Map as JsonMap, Value as Json};
+use sha2::{Digest, Sha256};
+
+use super::datatypes::{
+    address, codeable, concept, contact_point, decimal, human_name, identifier, quantity, v2_table,
+    Rep, Seg, Time,
+};
+
+/// Settings of a conversion.
+pub(crate) struct Options {
+    pub(crate) bundle_type: &'static str,
+    pub(crate) time: Time,
+    pub(crate) fail_on_unmappable: bool,
+}
+
+/// Why a message or a part of it could not be mapped. Names the segment and field, never content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unmappable(pub(crate) String);
+
+const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
+const PARTICIPATION: &str = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType";
+
+/// A Bundle being built: entries in order, one per resource id.
+struct Builder<'a> {
+    msg: &'a Message,
+    opts: &'a Options,
+    /// Ids are derived from this: sending application, facility and control id.
+    message_key: String,
+    entries: Vec<(String, Json)>,
+    skipped: Vec<String>,
+}
+
+/// A deterministic UUID (version 5 layout) from a name: the same inputs always give the same id.
+pub(crate) fn uuid_of(name: &str) -> String {
+    let h = Sha256::digest(name.as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&h[..16]);
+    b[6] = (b[6] & 0x0f) | 0x50;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+fn reference(id: &str) -> Json {
+    json!({ "reference": format!("urn:uuid:{id}") })
+}
+
+impl<'a> Builder<'a> {
+    fn seg(&self, name: &'a str, occurrence: usize) -> Seg<'a> {
+        Seg {
+            msg: self.msg,
+            name,
+            occurrence,
+        }
+    }
+
+    /// Adds a resource under `id` (a later resource with the same id merges into nothing: the first
+    /// one stays). Returns the id.
+    fn add(
+        &mut self,
+        resource_type: &str,
+        id: String,
+        mut resource: JsonMap<String, Json>,
+    ) -> String {
+        if self.entries.iter().any(|(i, _)| *i == id) {
+            return id;
+        }
+        let mut r = JsonMap::with_capacity(resource.len() + 2);
+        r.insert("resourceType".into(), json!(resource_type));
+        r.insert("id".into(), json!(id));
+        r.append(&mut resource);
+        self.entries.push((id.clone(), Json::Object(r)));
+        id
+    }
+
+    fn unmappable(&mut self, what: String) -> Result<(), Unmappable> {
+        if self.opts.fail_on_unmappable {
+            Err(Unmappable(what))
+        } else {
+            self.skipped.push(what);
+            Ok(())
+        }
+    }
+
+    fn id_for(&self, kind: &str, key: &str) -> String {
+        uuid_of(&format!("{}|{kind}|{key}", self.message_key))
+    }
+
+    /// A Practitioner from an XCN (id, name), identified by its id and assigning authority when it has
+    /// one, so the same clinician is the same resource in every message.
+    fn practitioner(&mut self, rep: &Rep<'_>) -> Option<String> {
+        let ident = rep.c(1);
+        let name = human_name(rep, 2, None);
+        if ident.is_none() && name.is_none() {
+            return None;
+        }
+        let authority = rep.s(9, 1).unwrap_or_default();
+        let id = match &ident {
+            Some(i) => uuid_of(&format!("Practitioner|{authority}|{i}")),
+            None => self.id_for("Practitioner", &rep.whole().unwrap_or_default()),
+        };
+        let mut p = JsonMap::new();
+        if let Some(i) = ident {
+            let mut idj = json!({ "value": i });
+            if let Some(oid) = rep
+                .s(9, 2)
+                .filter(|_| rep.s(9, 3).as_deref() == Some("ISO"))
+            {
+                idj["system"] = json!(format!("urn:oid:{oid}"));
+            }
+            p.insert("identifier".into(), json!([idj]));
+        }
+        if let Some(n) = name {
+            p.insert("name".into(), json!([n]));
+        }
+        Some(self.add("Practitioner", id, p))
+    }
+
+    fn patient(&mut self) -> Result<Option<String>, Unmappable> {
+        if self.msg.segment("PID", 1).is_none() {
+            return Ok(None);
+        }
+        let pid = self.seg("PID", 1);
+        let opts = self.opts;
+        let t = &opts.time;
+        let identifiers: Vec<Json> = pid
+            .reps(3)
+            .iter()
+            .filter_map(|r| identifier(r, t))
+            .collect();
+        // The patient's id follows its first identifier (value and authority): the same patient in
+        // an A01 and a later A08 is the same resource.
+        let id = match pid.reps(3).first() {
+            Some(r) => uuid_of(&format!(
+                "Patient|{}|{}",
+                r.c(4).unwrap_or_default(),
+                r.c(1).unwrap_or_default()
+            )),
+            None => self.id_for("Patient", "PID"),
+        };
+        let mut p = JsonMap::new();
+        if !identifiers.is_empty() {
+            p.insert("identifier".into(), Json::Array(identifiers));
+        }
+        let names: Vec<Json> = pid
+            .reps(5)
+            .iter()
+            .filter_map(|r| human_name(r, 1, Some(7)))
+            .collect();
+        if !names.is_empty() {
+            p.insert("name".into(), Json::Array(names));
+        }
+        let mut telecom: Vec<Json> = pid
+            .reps(13)
+            .iter()
+            .filter_map(|r| contact_point(r, Some("home")))
+            .collect();
+        telecom.extend(
+            pid.reps(14)
+                .iter()
+                .filter_map(|r| contact_point(r, Some("work"))),
+        );
+        if !telecom.is_empty() {
+            p.insert("telecom".into(), Json::Array(telecom));
+        }
+        if let Some(g) = pid.f(8) {
+            let gender = match g.as_str() {
+                "M" => Some("male"),
+                "F" => Some("female"),
+                "O" | "A" => Some("other"),
+                "U" | "N" => Some("unknown"),
+                _ => None,
+            };
+            match gender {
+                Some(x) => {
+                    p.insert("gender".into(), json!(x));
+                }
+                None => self.unmappable("PID-8: administrative sex not in table 0001".into())?,
+            }
+        }
+        if let Some(b) = pid.f(7) {
+            match t.date(&b) {
+                Some(d) => {
+                    p.insert("birthDate".into(), json!(d));
+                }
+                None => self.unmappable("PID-7: not an HL7 date".into())?,
+            }
+        }
+        match (pid.f(30).as_deref(), pid.f(29)) {
+            (_, Some(ts)) => match t.date_time(&ts) {
+                Some(d) => {
+                    p.insert("deceasedDateTime".into(), json!(d));
+                }
+                None => self.unmappable("PID-29: not an HL7 date/time".into())?,
+            },
+            (Some("Y"), None) => {
+                p.insert("deceasedBoolean".into(), json!(true));
+            }
+            (Some("N"), None) => {
+                p.insert("deceasedBoolean".into(), json!(false));
+            }
+            _ => {}
+        }
+        let addresses: Vec<Json> = pid.reps(11).iter().filter_map(address).collect();
+        if !addresses.is_empty() {
+            p.insert("address".into(), Json::Array(addresses));
+        }
+        if let Some(m) = pid
+            .rep(16)
+            .and_then(|r| codeable(&r, Some(&v2_table("0002"))))
+        {
+            p.insert("maritalStatus".into(), m);
+        }
+        match (
+            pid.f(25).and_then(|n| n.trim().parse::<i64>().ok()),
+            pid.f(24).as_deref(),
+        ) {
+            (Some(order), _) => {
+                p.insert("multipleBirthInteger".into(), json!(order));
+            }
+            (None, Some("Y")) => {
+                p.insert("multipleBirthBoolean".into(), json!(true));
+            }
+            (None, Some("N")) => {
+                p.insert("multipleBirthBoolean".into(), json!(false));
+            }
+            _ => {}
+        }
+        if let Some(mmn) = pid.rep(6).and_then(|r| r.s(1, 1).or_else(|| r.c(1))) {
+            p.insert(
+                "extension".into(),
+                json!([{
+                    "url": "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName",
+                    "valueString": mmn
+                }]),
+            );
+        }
+        Ok(Some(self.add("Patient", id, p)))
+    }
+
+    fn encounter(&mut self, patient: &str, event: &str) -> Result<Option<String>, Unmappable> {
+        if self.msg.segment("PV1", 1).is_none() {
+            return Ok(None);
+        }
+        let pv1 = self.seg("PV1", 1);
+        let opts = self.opts;
+        let t = &opts.time;
+        let visit = pv1.rep(19).and_then(|r| r.c(1));
+        let id = match &visit {
+            Some(v) => uuid_of(&format!("Encounter|{patient}|{v}")),
+            None => self.id_for("Encounter", "PV1"),
+        };
+        let mut e = JsonMap::new();
+        if let Some(v) = pv1.rep(19).and_then(|r| identifier(&r, t)) {
+            e.insert("identifier".into(), json!([v]));
+        }
+        let discharged = pv1.f(45).and_then(|d| t.date_time(&d));
+        let status = match event {
+            "A03" => "finished",
+            "A05" | "A14" => "planned",
+            "A11" | "A27" | "A38" => "cancelled",
+            _ if discharged.is_some() => "finished",
+            _ => "in-progress",
+        };
+        e.insert("status".into(), json!(status));
+        let class = pv1.f(2).and_then(|c| match c.as_str() {
+            "E" => Some(("EMER", "emergency")),
+            "I" | "B" => Some(("IMP", "inpatient encounter")),
+            "O" | "R" | "C" => Some(("AMB", "ambulatory")),
+            "P" => Some(("PRENC", "pre-admission")),
+            _ => None,
+        });
+        let class = match class {
+            Some((code, display)) => json!({"system": ACT_CODE, "code": code, "display": display}),
+            None => {
+                self.unmappable("PV1-2: patient class not in table 0004".into())?;
+                json!({
+                    "system": "http://terminology.hl7.org/CodeSystem/v3-NullFlavor",
+                    "code": "UNK",
+                    "display": "unknown"
+                })
+            }
+        };
+        e.insert("class".into(), class);
+        e.insert("subject".into(), reference(patient));
+        let start = pv1.f(44).and_then(|d| t.date_time(&d));
+        if start.is_some() || discharged.is_some() {
+            let mut p = JsonMap::new();
+            if let Some(s) = start {
+                p.insert("start".into(), json!(s));
+            }
+            if let Some(d) = discharged {
+                p.insert("end".into(), json!(d));
+            }
+            e.insert("period".into(), Json::Object(p));
+        }
+        let mut participants = Vec::new();
+        for (field, code, display) in [
+            (7, "ATND", "attender"),
+            (8, "REF", "referrer"),
+            (9, "CON", "consultant"),
+            (17, "ADM", "admitter"),
+        ] {
+            for rep in pv1.reps(field) {
+                if let Some(pr) = self.practitioner(&rep) {
+                    participants.push(json!({
+                        "type": [concept(PARTICIPATION, code, Some(display))],
+                        "individual": reference(&pr)
+                    }));
+                }
+            }
+        }
+        if !participants.is_empty() {
+            e.insert("participant".into(), Json::Array(participants));
+        }
+        if let Some(loc) = pv1.rep(3) {
+            let parts: Vec<String> = [1, 2, 3, 4]
+                .iter()
+                .filter_map(|c| loc.c(*c).or_else(|| loc.s(*c, 1)))
+                .collect();
+            if !parts.is_empty() {
+                e.insert(
+                    "location".into(),
+                    json!([{ "location": { "display": parts.join(" ") } }]),
+                );
+            }
+        }
+        let mut hosp = JsonMap::new();
+        if let Some(src) = pv1
+            .rep(14)
+            .and_then(|r| codeable(&r, Some(&v2_table("0023"))))
+        {
+            hosp.insert("admitSource".into(), src);
+        }
+        if let Some(d) = pv1
+            .rep(36)
+            .and_then(|r| codeable(&r, Some(&v2_table("0112"))))
+        {
+            hosp.insert("dischargeDisposition".into(), d);
+        }
+        if !hosp.is_empty() {
+            e.insert("hospitalization".into(), Json::Object(hosp));
+        }
+        if self.msg.segment("PV2", 1).is_some() {
+            let pv2 = self.seg("PV2", 1);
+            if let Some(reason) = pv2.rep(3).and_then(|r| codeable(&r, None)) {
+                e.insert("reasonCode".into(), json!([reason]));
+            }
+        }
+        Ok(Some(self.add("Encounter", id, e)))
+    }
+
+    fn related_person(&mut self, occ: usize, patient: &str) {
+        let nk1 = self.seg("NK1", occ);
+        let mut r = JsonMap::new();
+        r.insert("patient".into(), reference(patient));
+        if let Some(rel) = nk1
+            .rep(3)
+            .and_then(|x| codeable(&x, Some(&v2_table("0063"))))
+        {
+            r.insert("relationship".into(), json!([rel]));
+        }
+        let names: Vec<Json> = nk1
+            .reps(2)
+            .iter()
+            .filter_map(|x| human_name(x, 1, Some(7)))
+            .collect();
+        if !names.is_empty() {
+            r.insert("name".into(), Json::Array(names));
+        }
+        let mut telecom: Vec<Json> = nk1
+            .reps(5)
+            .iter()
+            .filter_map(|x| contact_point(x, Some("home")))
+            .collect();
+        telecom.extend(
+            nk1.reps(6)
+                .iter()
+                .filter_map(|x| contact_point(x, Some("work"))),
+        );
+        if !telecom.is_empty() {
+            r.insert("telecom".into(), Json::Array(telecom));
+        }
+        let addresses: Vec<Json> = nk1.reps(4).iter().filter_map(address).collect();
+        if !addresses.is_empty() {
+            r.insert("address".into(), Json::Array(addresses));
+        }
+        let id = self.id_for("RelatedPerson", &occ.to_string());
+        self.add("RelatedPerson", id, r);
+    }
+
+    fn allergy(&mut self, occ: usize, patient: &str) -> Result<(), Unmappable> {
+        let al1 = self.seg("AL1", occ);
+        let Some(code) = al1.rep(3).and_then(|r| codeable(&r, None)) else {
+            return self.unmappable(format!("AL1({occ})-3: no allergen code"));
+        };
+        let mut a = JsonMap::new();
+        a.insert(
+            "clinicalStatus".into(),
+            concept(
+                "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
+                "active",
+                Some("Active"),
+            ),
+        );
+        if let Some(cat) = al1.c(2, 1).or_else(|| al1.f(2)) {
+            let category = match cat.as_str() {
+                "DA" | "MA" => Some("medication"),
+                "FA" => Some("food"),
+                "EA" | "LA" | "AA" | "PA" => Some("environment"),
+                _ => None,
+            };
+            if let Some(c) = category {
+                a.insert("category".into(), json!([c]));
+            }
+        }
+        if let Some(sev) = al1.c(4, 1).or_else(|| al1.f(4)) {
+            let crit = match sev.as_str() {
+                "SV" => Some("high"),
+                "MO" | "MI" => Some("low"),
+                "U" => Some("unable-to-assess"),
+                _ => None,
+            };
+            if let Some(c) = crit {
+                a.insert("criticality".into(), json!(c));
+            }
+        }
+        a.insert("code".into(), code);
+        a.insert("patient".into(), reference(patient));
+        if let Some(d) = al1.f(6).and_then(|d| self.opts.time.date_time(&d)) {
+            a.insert("onsetDateTime".into(), json!(d));
+        }
+        let manifestations: Vec<Json> = al1
+            .reps(5)
+            .iter()
+            .filter_map(|r| r.whole())
+            .map(|t| json!({ "text": t }))
+            .collect();
+        if !manifestations.is_empty() {
+            a.insert(
+                "reaction".into(),
+                json!([{ "manifestation": manifestations }]),
+            );
+        }
+        let id = self.id_for("AllergyIntolerance", &occ.to_string());
+        self.add("AllergyIntolerance", id, a);
+        Ok(())
+    }
+
+    fn condition(
+        &mut self,
+        occ: usize,
+        patient: &str,
+        encounter: Option<&str>,
+    ) -> Result<(), Unmappable> {
+        let dg1 = self.seg("DG1", occ);
+        let code = dg1
+            .rep(3)
+            .and_then(|r| codeable(&r, None))
+            .or_else(|| dg1.f(4).map(|t| json!({ "text": t })));
+        let Some(code) = code else {
+            return self.unmappable(format!("DG1({occ})-3: no diagnosis code"));
+        };
+        let mut c = JsonMap::new();
+        c.insert(
+            "category".into(),
+            json!([concept(
+                "http://terminology.hl7.org/CodeSystem/condition-category",
+                "encounter-diagnosis",
+                Some("Encounter Diagnosis")
+            )]),
+        );
+        c.insert("code".into(), code);
+        c.insert("subject".into(), reference(patient));
+        if let Some(e) = encounter {
+            c.insert("encounter".into(), reference(e));
+        }
+        if let Some(d) = dg1.f(5).and_then(|d| self.opts.time.date_time(&d)) {
+            c.insert("onsetDateTime".into(), json!(d));
+        }
+        let id = self.id_for("Condition", &occ.to_string());
+        self.add("Condition", id, c);
+        Ok(())
+    }
+
+    fn coverage(&mut self, occ: usize, patient: &str) -> Result<(), Unmappable> {
+        let in1 = self.seg("IN1", occ);
+        let opts = self.opts;
+        let t = &opts.time;
+        let company_ids: Vec<Json> = in1
+            .reps(3)
+            .iter()
+            .filter_map(|r| identifier(r, t))
+            .collect();
+        let company_name = in1.rep(4).and_then(|r| r.c(1).or_else(|| r.whole()));
+        if company_ids.is_empty() && company_name.is_none() {
+            return self.unmappable(format!(
+                "IN1({occ})-3/4: no insurance company (Coverage.payor)"
+            ));
+        }
+        let mut org = JsonMap::new();
+        if !company_ids.is_empty() {
+            org.insert("identifier".into(), Json::Array(company_ids.clone()));
+        }
+        if let Some(n) = &company_name {
+            org.insert("name".into(), json!(n));
+        }
+        let org_key = company_ids
+            .first()
+            .and_then(|i| i.get("value"))
+            .and_then(Json::as_str)
+            .map(str::to_owned)
+            .or(company_name)
+            .unwrap_or_default();
+        let org_id = self.add(
+            "Organization",
+            uuid_of(&format!("Organization|{org_key}")),
+            org,
+        );
+        let mut c = JsonMap::new();
+        if let Some(policy) = in1.f(36) {
+            c.insert("identifier".into(), json!([{ "value": policy }]));
+        }
+        c.insert("status".into(), json!("active"));
+        if let Some(ty) = in1
+            .rep(15)
+            .and_then(|r| codeable(&r, Some(&v2_table("0086"))))
+        {
+            c.insert("type".into(), ty);
+        }
+        if let Some(sub) = in1.rep(49).and_then(|r| r.c(1)) {
+            c.insert("subscriberId".into(), json!(sub));
+        }
+        c.insert("beneficiary".into(), reference(patient));
+        if let Some(rel) = in1
+            .rep(17)
+            .and_then(|r| codeable(&r, Some(&v2_table("0063"))))
+        {
+            c.insert("relationship".into(), rel);
+        }
+        let start = in1.f(12).and_then(|d| t.date_time(&d));
+        let end = in1.f(13).and_then(|d| t.date_time(&d));
+        if start.is_some() || end.is_some() {
+            let mut p = JsonMap::new();
+            if let Some(s) = start {
+                p.insert("start".into(), json!(s));
+            }
+            if let Some(e) = end {
+                p.insert("end".into(), json!(e));
+            }
+            c.insert("period".into(), Json::Object(p));
+        }
+        c.insert("payor".into(), json!([reference(&org_id)]));
+        let id = self.id_for("Coverage", &occ.to_string());
+        self.add("Coverage", id, c);
+        Ok(())
+    }
+
+    /// ORC (and the OBR after it, if any) -> ServiceRequest.
+    fn service_request(
+        &mut self,
+        orc: Option<usize>,
+        obr: Option<usize>,
+        patient: &str,
+        encounter: Option<&str>,
+    ) -> Result<Option<String>, Unmappable> {
+        let orc_s = orc.map(|o| self.seg("ORC", o));
+        let obr_s = obr.map(|o| self.seg("OBR", o));
+        let code = obr_s
+            .and_then(|s| s.rep(4))
+            .and_then(|r| codeable(&r, None));
+        let opts = self.opts;
+        let t = &opts.time;
+        let mut sr = JsonMap::new();
+        let mut ids = Vec::new();
+        let placer = orc_s
+            .and_then(|s| s.c(2, 1))
+            .or_else(|| obr_s.and_then(|s| s.c(2, 1)));
+        let filler = orc_s
+            .and_then(|s| s.c(3, 1))
+            .or_else(|| obr_s.and_then(|s| s.c(3, 1)));
+        for (value, ty) in [(&placer, "PLAC"), (&filler, "FILL")] {
+            if let Some(v) = value {
+                ids.push(json!({"type": concept(&v2_table("0203"), ty, None), "value": v}));
+            }
+        }
+        if !ids.is_empty() {
+            sr.insert("identifier".into(), Json::Array(ids));
+        }
+        let control = orc_s.and_then(|s| s.f(1)).unwrap_or_default();
+        let order_status = orc_s.and_then(|s| s.f(5));
+        let status = match (order_status.as_deref(), control.as_str()) {
+            (Some("CM"), _) => "completed",
+            (Some("CA") | Some("DC"), _) | (_, "CA" | "OC" | "DC") => "revoked",
+            (Some("HD"), _) | (_, "HD") => "on-hold",
+            (Some("ER"), _) => "entered-in-error",
+            _ => "active",
+        };
+        sr.insert("status".into(), json!(status));
+        sr.insert("intent".into(), json!("order"));
+        match code {
+            Some(c) => {
+                sr.insert("code".into(), c);
+            }
+            None if obr.is_some() => {
+                self.unmappable(format!("OBR({})-4: no service code", obr.unwrap_or(0)))?
+            }
+            None => {}
+        }
+        sr.insert("subject".into(), reference(patient));
+        if let Some(e) = encounter {
+            sr.insert("encounter".into(), reference(e));
+        }
+        if let Some(d) = orc_s.and_then(|s| s.f(9)).and_then(|d| t.date_time(&d)) {
+            sr.insert("authoredOn".into(), json!(d));
+        }
+        let requester = orc_s
+            .and_then(|s| s.rep(12))
+            .or_else(|| obr_s.and_then(|s| s.rep(16)));
+        if let Some(r) = requester {
+            if let Some(pr) = self.practitioner(&r) {
+                sr.insert("requester".into(), reference(&pr));
+            }
+        }
+        let key = format!(
+            "{}|{}|{}",
+            placer.clone().unwrap_or_default(),
+            filler.clone().unwrap_or_default(),
+            obr.or(orc).unwrap_or(0)
+        );
+        let id = self.id_for("ServiceRequest", &key);
+        Ok(Some(self.add("ServiceRequest", id, sr)))
+    }
+
+    fn diagnostic_report(
+        &mut self,
+        obr: usize,
+        patient: &str,
+        encounter: Option<&str>,
+        request: Option<&str>,
+        results: &[String],
+    ) -> Result<(), Unmappable> {
+        let s = self.seg("OBR", obr);
+        let Some(code) = s.rep(4).and_then(|r| codeable(&r, None)) else {
+            return self.unmappable(format!("OBR({obr})-4: no report code"));
+        };
+        let opts = self.opts;
+        let t = &opts.time;
+        let status = match s.f(25).as_deref() {
+            Some("F") => "final",
+            Some("C") => "corrected",
+            Some("P") | Some("R") => "preliminary",
+            Some("I") | Some("O") | Some("S") => "registered",
+            Some("X") => "cancelled",
+            Some("A") => "partial",
+            _ => "unknown",
+        };
+        let mut d = JsonMap::new();
+        if let Some(r) = request {
+            d.insert("basedOn".into(), json!([reference(r)]));
+        }
+        d.insert("status".into(), json!(status));
+        d.insert("code".into(), code);
+        d.insert("subject".into(), reference(patient));
+        if let Some(e) = encounter {
+            d.insert("encounter".into(), reference(e));
+        }
+        if let Some(x) = s.f(7).and_then(|x| t.date_time(&x)) {
+            d.insert("effectiveDateTime".into(), json!(x));
+        }
+        if let Some(x) = s.f(22).and_then(|x| t.instant(&x)) {
+            d.insert("issued".into(), json!(x));
+        }
+        if !results.is_empty() {
+            d.insert(
+                "result".into(),
+                Json::Array(results.iter().map(|r| reference(r)).collect()),
+            );
+        }
+        let id = self.id_for("DiagnosticReport", &obr.to_string());
+        self.add("DiagnosticReport", id, d);
+        Ok(())
+    }
+
+    fn observation(
+        &mut self,
+        occ: usize,
+        patient: &str,
+        encounter: Option<&str>,
+    ) -> Result<Option<String>, Unmappable> {
+        let s = self.seg("OBX", occ);
+        let Some(code) = s.rep(3).and_then(|r| codeable(&r, None)) else {
+            self.unmappable(format!("OBX({occ})-3: no observation code"))?;
+            return Ok(None);
+        };
+        let opts = self.opts;
+        let t = &opts.time;
+        let status = match s.f(11).as_deref() {
+            Some("F") => "final",
+            Some("C") => "corrected",
+            Some("A") => "amended",
+            Some("P") | Some("R") | Some("S") => "preliminary",
+            Some("I") | Some("O") => "registered",
+            Some("X") | Some("N") => "cancelled",
+            Some("D") | Some("W") => "entered-in-error",
+            _ => "unknown",
+        };
+        let mut o = JsonMap::new();
+        o.insert("status".into(), json!(status));
+        o.insert("code".into(), code);
+        o.insert("subject".into(), reference(patient));
+        if let Some(e) = encounter {
+            o.insert("encounter".into(), reference(e));
+        }
+        if let Some(x) = s.f(14).and_then(|x| t.date_time(&x)) {
+            o.insert("effectiveDateTime".into(), json!(x));
+        }
+        let value_type = s.f(2).unwrap_or_default();
+        let first = s.rep(5);
+        let units = s.rep(6);
+        if let Some(v) = first {
+            let mapped: Option<(&str, Json)> = match value_type.as_str() {
+                "NM" => v
+                    .whole()
+                    .and_then(|x| decimal(&x))
+                    .map(|n| ("valueQuantity", quantity(n, units.as_ref()))),
+                "ST" | "TX" | "FT" => v.whole().map(|x| ("valueString", json!(x))),
+                "CWE" | "CE" | "CNE" | "CF" => {
+                    codeable(&v, None).map(|c| ("valueCodeableConcept", c))
+                }
+                "SN" => structured_numeric(&v, units.as_ref()),
+                "DT" => v
+                    .whole()
+                    .and_then(|x| t.date(&x))
+                    .map(|d| ("valueDateTime", json!(d))),
+                "TS" | "DTM" => v
+                    .whole()
+                    .and_then(|x| t.date_time(&x))
+                    .map(|d| ("valueDateTime", json!(d))),
+                "TM" => v
+                    .whole()
+                    .and_then(|x| hl7_time(&x))
+                    .map(|d| ("valueTime", json!(d))),
+                _ => None,
+            };
+            match mapped {
+                Some((k, val)) => {
+                    o.insert(k.into(), val);
+                }
+                None => self.unmappable(format!(
+                    "OBX({occ})-5: value of type '{value_type}' not mapped"
+                ))?,
+            }
+        }
+        if let Some(range) = s.f(7).and_then(|r| reference_range(&r, units.as_ref())) {
+            o.insert("referenceRange".into(), json!([range]));
+        }
+        let interpretations: Vec<Json> = s
+            .reps(8)
+            .iter()
+            .filter_map(|r| r.c(1).or_else(|| r.whole()))
+            .map(|code| {
+                concept(
+                    "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+                    &code,
+                    None,
+                )
+            })
+            .collect();
+        if !interpretations.is_empty() {
+            o.insert("interpretation".into(), Json::Array(interpretations));
+        }
+        let id = self.id_for("Observation", &occ.to_string());
+        Ok(Some(self.add("Observation", id, o)))
+    }
+
+    fn immunization(
+        &mut self,
+        occ: usize,
+        patient: &str,
+        route_seg: Option<usize>,
+    ) -> Result<(), Unmappable> {
+        let s = self.seg("RXA", occ);
+        let opts = self.opts;
+        let t = &opts.time;
+        let Some(vaccine) = s
+            .rep(5)
+            .and_then(|r| codeable(&r, Some("http://hl7.org/fhir/sid/cvx")))
+        else {
+            return self.unmappable(format!("RXA({occ})-5: no vaccine code"));
+        };
+        let Some(when) = s.f(3).and_then(|x| t.date_time(&x)) else {
+            return self.unmappable(format!("RXA({occ})-3: no administration date"));
+        };
+        let status = match s.f(20).as_deref() {
+            Some("RE") | Some("NA") => "not-done",
+            _ => "completed",
+        };
+        let mut i = JsonMap::new();
+        i.insert("status".into(), json!(status));
+        i.insert("vaccineCode".into(), vaccine);
+        i.insert("patient".into(), reference(patient));
+        i.insert("occurrenceDateTime".into(), json!(when));
+        if let Some(lot) = s.f(15) {
+            i.insert("lotNumber".into(), json!(lot));
+        }
+        if let Some(exp) = s.f(16).and_then(|x| t.date(&x)) {
+            if exp.len() == 10 {
+                i.insert("expirationDate".into(), json!(exp));
+            }
+        }
+        if let Some(mfr) = s.rep(17).and_then(|r| r.c(2).or_else(|| r.c(1))) {
+            i.insert("manufacturer".into(), json!({ "display": mfr }));
+        }
+        if let Some(amount) = s.f(6).filter(|a| a != "999").and_then(|a| decimal(&a)) {
+            i.insert("doseQuantity".into(), quantity(amount, s.rep(7).as_ref()));
+        }
+        if let Some(r) = route_seg {
+            let rxr = self.seg("RXR", r);
+            if let Some(route) = rxr
+                .rep(1)
+                .and_then(|x| codeable(&x, Some(&v2_table("0162"))))
+            {
+                i.insert("route".into(), route);
+            }
+            if let Some(site) = rxr
+                .rep(2)
+                .and_then(|x| codeable(&x, Some(&v2_table("0163"))))
+            {
+                i.insert("site".into(), site);
+            }
+        }
+        let performers: Vec<Json> = s
+            .reps(10)
+            .iter()
+            .filter_map(|r| self.practitioner(r))
+            .map(|p| json!({ "actor": reference(&p) }))
+            .collect();
+        if !performers.is_empty() {
+            i.insert("performer".into(), Json::Array(performers));
+        }
+        let id = self.id_for("Immunization", &occ.to_string());
+        self.add("Immunization", id, i);
+        Ok(())
+    }
+}
+
+/// SN (comparator^num1^separator^num2) -> Quantity with a comparator, Range or Ratio.
+fn structured_numeric(v: &Rep<'_>, units: Option<&Rep<'_>>) -> Option<(&'static str, Json)> {
+    let comparator = v.c(1);
+    let n1 = v.c(2).and_then(|x| decimal(&x));
+    let sep = v.c(3);
+    let n2 = v.c(4).and_then(|x| decimal(&x));
+    match (sep.as_deref(), n1, n2) {
+        (Some("-"), Some(a), Some(b)) => Some((
+            "valueRange",
+            json!({"low": quantity(a, units), "high": quantity(b, units)}),
+        )),
+        (Some(":") | Some("/"), Some(a), Some(b)) => Some((
+            "valueRatio",
+            json!({"numerator": quantity(a, None), "denominator": quantity(b, None)}),
+        )),
+        (None | Some("") | Some("+"), Some(a), None) => {
+            let mut q = quantity(a, units);
+            if let Some(c) = comparator.filter(|c| ["<", "<=", ">=", ">"].contains(&c.as_str())) {
+                q["comparator"] = json!(c);
+            }
+            Some(("valueQuantity", q))
+        }
+        _ => None,
+    }
+}
+
+/// HL7 TM (HH[MM[SS[.S]]]) -> FHIR time (hh:mm:ss).
+fn hl7_time(t: &str) -> Option<String> {
+    let d = t.split(['+', '-', '.']).next()?;
+    if !matches!(d.len(), 2 | 4 | 6) || !d.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(format!(
+        "{}:{}:{}",
+        &d[0..2],
+        d.get(2..4).unwrap_or("00"),
+        d.get(4..6).unwrap_or("00")
+    ))
+}
+
+/// OBX-7 (`3.5-5.0`, `<200`, `>60`) -> referenceRange (low/high), or its text.
+fn reference_range(text: &str, units: Option<&Rep<'_>>) -> Option<Json> {
+    let t = text.trim();
+    if t.is_empty() {
+        return None;
+    }
+    let bound = |s: &str| decimal(s).map(|n| quantity(n, units));
+    let range = if let Some(rest) = t.strip_prefix("<=").or_else(|| t.strip_prefix('<')) {
+        bound(rest).map(|h| json!({ "high": h }))
+    } else if let Some(rest) = t.strip_prefix(">=").or_else(|| t.strip_prefix('>')) {
+        bound(rest).map(|l| json!({ "low": l }))
+    } else {
+        t.rsplit_once('-').and_then(|(lo, hi)| {
+            let (lo, hi) = (bound(lo)?, bound(hi)?);
+            Some(json!({ "low": lo, "high": hi }))
+        })
+    };
+    Some(range.unwrap_or_else(|| json!({ "text": t })))
+}
+
+/// Converts a message to a Bundle (`resourceType`, `id`, `type`, `timestamp`, `entry`). Returns the
+/// Bundle and what was skipped under the skip policy.
+pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<String>), Unmappable> {
+    let (ty, event) = msg.message_type().unwrap_or_default();
+    let message_key = format!(
+        "{}|{}|{}",
+        msg.get("MSH-3").unwrap_or_default(),
+        msg.get("MSH-4").unwrap_or_default(),
+        msg.control_id().unwrap_or_default()
+    );
+    let mut b = Builder {
+        msg,
+        opts,
+        message_key,
+        entries: Vec::new(),
+        skipped: Vec::new(),
+    };
+    let patient = b.patient()?;
+    let Some(patient) = patient else {
+        return Err(Unmappable(format!(
+            "{ty}^{event} has no PID segment: no Patient to refer to"
+        )));
+    };
+    let encounter = b.encounter(&patient, &event)?;
+    let enc = encounter.as_deref();
+    // Walk the segments in order, keeping the order group (ORC/OBR) the OBX and RXA belong to.
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    let mut current_orc: Option<usize> = None;
+    let mut pending_request: Option<String> = None;
+    let mut results: Vec<String> = Vec::new();
+    let mut report_obr: Option<usize> = None;
+    let names: Vec<String> = msg.segments().map(|s| s.name().to_owned()).collect();
+    let mut last_rxa: Option<usize> = None;
+    for (i, name) in names.iter().enumerate() {
+        let occ = match counts.iter_mut().find(|(n, _)| n == name) {
+            Some((_, c)) => {
+                *c += 1;
+                *c
+            }
+            None => {
+                counts.push((name.clone(), 1));
+                1
+            }
+        };
+        match name.as_str() {
+            "NK1" => b.related_person(occ, &patient),
+            "AL1" => b.allergy(occ, &patient)?,
+            "DG1" => b.condition(occ, &patient, enc)?,
+            "IN1" => b.coverage(occ, &patient)?,
+            "ORC" => {
+                // A new order group: close the previous report.
+                if let Some(obr) = report_obr.take() {
+                    b.diagnostic_report(obr, &patient, enc, pending_request.as_deref(), &results)?;
+                    results.clear();
+                }
+                current_orc = Some(occ);
+                // An ORC with no OBR after it (VXU, some OML) is a request of its own.
+                let next_is_obr = names.get(i + 1).is_some_and(|n| n == "OBR");
+                // (VXU's ORC carries the RXA's order data, not a request.)
+                pending_request = if next_is_obr || ty == "VXU" {
+                    None
+                } else {
+                    b.service_request(Some(occ), None, &patient, enc)?
+                };
+            }
+            "OBR" => {
+                if let Some(obr) = report_obr.take() {
+                    b.diagnostic_report(obr, &patient, enc, pending_request.as_deref(), &results)?;
+                    results.clear();
+                }
+                pending_request = b.service_request(current_orc, Some(occ), &patient, enc)?;
+                // Results (ORU, OUL) make a report of the OBR; orders (ORM, OML) do not.
+                if matches!(ty.as_str(), "ORU" | "OUL") {
+                    report_obr = Some(occ);
+                }
+                current_orc = None;
+            }
+            "OBX" => {
+                if let Some(o) = b.observation(occ, &patient, enc)? {
+                    if report_obr.is_some() {
+                        results.push(o);
+                    }
+                }
+            }
+            "RXA" => {
+                if let Some(prev) = last_rxa.take() {
+                    b.immunization(prev, &patient, None)?;
+                }
+                last_rxa = Some(occ);
+            }
+            "RXR" => {
+                if let Some(rxa) = last_rxa.take() {
+                    b.immunization(rxa, &patient, Some(occ))?;
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(rxa) = last_rxa {
+        b.immunization(rxa, &patient, None)?;
+    }
+    if let Some(obr) = report_obr {
+        b.diagnostic_report(obr, &patient, enc, pending_request.as_deref(), &results)?;
+    }
+    let bundle_id = uuid_of(&format!("Bundle|{}", b.message_key));
+    let mut bundle = JsonMap::new();
+    bundle.insert("resourceType".into(), json!("Bundle"));
+    bundle.insert("id".into(), json!(bundle_id));
+    bundle.insert("type".into(), json!(opts.bundle_type));
+    if let Some(ts) = msg.get("MSH-7").and_then(|t| opts.time.instant(&t)) {
+        bundle.insert("timestamp".into(), json!(ts));
+    }
+    let entries: Vec<Json> = b
+        .entries
+        .into_iter()
+        .map(|(id, resource)| {
+            let ty = resource["resourceType"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            json!({
+                "fullUrl": format!("urn:uuid:{id}"),
+                "resource": resource,
+                "request": {"method": "PUT", "url": format!("{ty}/{id}")}
+            })
+        })
+        .collect();
+    bundle.insert("entry".into(), Json::Array(entries));
+    Ok((Json::Object(bundle), b.skipped))
+}

@@ -1,0 +1,276 @@
+//! `HL7ToFHIR$Value` / `HL7ToFHIR$Key`: HL7 v2 messages to FHIR R4, following the HL7 v2-to-FHIR
+//! Implementation Guide's segment and datatype maps — the seed's custom `HL7ToFHIR` SMT, built out.
+//!
+//! Input: the record's value (or key) as ER7 text, ER7 bytes, or the
+//! [structured HL7 map](connect_core::hl7::structured). Output: a FHIR `Bundle`, as a schemaless map
+//! (what the JsonConverter with `schemas.enable=false` writes as the Bundle's JSON) or, with
+//! `output.format=json`, as JSON text; or, with `resource.type`, one resource of that type alone.
+//!
+//! | segment | resource | main elements |
+//! |---|---|---|
+//! | PID | Patient | identifier (CX, type from table 0203), name (XPN), gender (table 0001), birthDate, address (XAD), telecom (XTN), maritalStatus, deceased\[x\], multipleBirth\[x\], mother's maiden name |
+//! | PV1, PV2 | Encounter | status (from the event and PV1-45), class (PV1-2 as v3 ActCode), period, location, participants (attending, referring, consulting, admitting as Practitioners), admit source, discharge disposition, reason |
+//! | NK1 | RelatedPerson | name, relationship (table 0063), telecom, address |
+//! | AL1 | AllergyIntolerance | code, category, criticality, reaction, onset |
+//! | DG1 | Condition | code, category encounter-diagnosis, onset |
+//! | IN1 | Coverage (+ Organization as payor) | status, beneficiary, payor, policy number, plan type, relationship, period |
+//! | ORC/OBR | ServiceRequest | placer and filler identifiers, status, intent, code, requester, authoredOn |
+//! | OBR (ORU, OUL) | DiagnosticReport | status (OBR-25), code, effective, issued, result (its OBX), basedOn |
+//! | OBX | Observation | status (OBX-11), code, value\[x\] by OBX-2 (NM, ST, TX, FT, CWE/CE, SN, DT, TS/DTM, TM), UCUM units, referenceRange, interpretation, effective |
+//! | RXA, RXR | Immunization | status, vaccineCode (CVX), occurrence, lot, expiration, dose, route, site, performer |
+//!
+//! Messages: ADT (every event: the resources come from the segments present), ORU^R01, ORM^O01,
+//! OML^O21, VXU^V04, and others built from the same segments. A message without PID cannot be mapped.
+//!
+//! **Ids and references.** Every id is a UUID derived from the message's content, so the same
+//! message always gives the same Bundle and a replay overwrites instead of duplicating: Patients from
+//! their first identifier (the same patient in an A01 and an A08 is one resource), Practitioners from
+//! their id and authority, Encounters from the visit number, everything else from MSH-3/MSH-4/MSH-10
+//! and the segment's position. Entries have `fullUrl` `urn:uuid:<id>`, references point at those, and
+//! each entry's request is `PUT <Type>/<id>` (an upsert in a transaction or a batch).
+//!
+//! **Times.** HL7 time stamps keep their precision (`1960` stays a year). A time of day needs an offset
+//! in FHIR: the value's own (`+0215`), else `timezone` (e.g. `-05:00`); without either, only the date is
+//! kept rather than inventing a zone. `issued` and the Bundle's `timestamp` (instants) are set only
+//! from values precise to the second.
+//!
+//! **What cannot be mapped** (a patient class outside table 0004, an OBX value type such as ED, a
+//! date that does not parse, an OBX without a code, an IN1 without a payor): with
+//! `unmappable=skip` (the default) that element or resource is left out and a warning names the
+//! segment and field (never the content); with `unmappable=fail` the record fails with that message
+//! and the connector's error policy routes it (retry, DLQ, fail the task). Never a panic.
+//!
+//! ```
+//! use connect_core::config::Props;
+//! use connect_core::data::Value;
+//! use connect_core::record::SourceRecord;
+//! use connect_core::transform::Transformation;
+//! use connect_smt::hl7_to_fhir::Hl7ToFhir;
+//! use connect_smt::Target;
+//!
+//! let mut t = Hl7ToFhir::new(Target::Value);
+//! Transformation::<SourceRecord>::configure(&mut t, &Props::new().with("output.format", "json")).unwrap();
+//! let mut r = SourceRecord::default();
+//! r.record.value = Value::String(
+//!     "MSH|^~\\&|ADT|H|EHR|H|20240301083000+0000||ADT^A01|M1|P|2.5\rPID|1||123^^^H^MR||DOE^JANE||19600215|F\rPV1|1|I\r".into(),
+//! );
+//! let out = t.apply(r).unwrap().unwrap();
+//! let json = out.record.value.as_str().unwrap();
+//! assert!(json.starts_with(r#"{"resourceType":"Bundle""#));
+//! assert!(json.contains(r#""gender":"female""#) && json.contains(r#""code":"IMP""#));
+//! ```
+
+mod convert;
+mod datatypes;
+
+use bytes::Bytes;
+use connect_core::config::{ConfigDef, ConfigType, Importance, Props, Validator};
+use connect_core::converter::JsonConverter;
+use connect_core::data::{Schema, Value};
+use connect_core::error::{ConfigError, ConnectError, DataError};
+use connect_core::hl7::{structured, Message};
+use connect_core::record::Record;
+use connect_core::transform::Transformation;
+use serde_json::Value as Json;
+
+use self::convert::{to_bundle, Options};
+use self::datatypes::Time;
+use crate::target::Target;
+
+/// See the [module docs](self).
+pub struct Hl7ToFhir {
+    target: Target,
+    opts: Options,
+    json_text: bool,
+    resource_type: Option<String>,
+    json: JsonConverter,
+}
+
+impl std::fmt::Debug for Hl7ToFhir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hl7ToFhir")
+            .field("target", &self.target)
+            .field("bundle.type", &self.opts.bundle_type)
+            .field("resource.type", &self.resource_type)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Hl7ToFhir {
+    /// An unconfigured transform for the key or the value.
+    pub fn new(target: Target) -> Self {
+        Hl7ToFhir {
+            target,
+            opts: Options {
+                bundle_type: "transaction",
+                time: Time {
+                    default_offset: None,
+                },
+                fail_on_unmappable: false,
+            },
+            json_text: false,
+            resource_type: None,
+            json: JsonConverter::new(false),
+        }
+    }
+
+    /// Converts one message to the configured output (a Bundle, or one resource) as JSON.
+    pub fn convert(&self, msg: &Message) -> Result<Option<Json>, DataError> {
+        let (bundle, skipped) = to_bundle(msg, &self.opts)
+            .map_err(|e| DataError::new(format!("HL7ToFHIR: {}", e.0)))?;
+        if !skipped.is_empty() {
+            tracing::warn!(
+                control_id = msg.control_id().unwrap_or_default(),
+                skipped = skipped.join("; "),
+                "HL7ToFHIR left out parts it cannot map"
+            );
+        }
+        let Some(ty) = &self.resource_type else {
+            return Ok(Some(bundle));
+        };
+        let found = bundle["entry"].as_array().and_then(|entries| {
+            entries
+                .iter()
+                .map(|e| &e["resource"])
+                .find(|r| r["resourceType"].as_str() == Some(ty.as_str()))
+                .cloned()
+        });
+        match found {
+            Some(r) => Ok(Some(r)),
+            None if self.opts.fail_on_unmappable => Err(DataError::new(format!(
+                "HL7ToFHIR: the message gives no {ty}"
+            ))),
+            None => Ok(None),
+        }
+    }
+
+    fn message_of(v: &Value) -> Result<Message, DataError> {
+        let bad = |e: connect_core::hl7::Hl7Error| {
+            DataError::new(format!("HL7ToFHIR: not an HL7 v2 message: {e}"))
+        };
+        match v {
+            Value::String(s) => Message::parse(Bytes::copy_from_slice(s.as_bytes())).map_err(bad),
+            Value::Bytes(b) => Message::parse(b.clone()).map_err(bad),
+            m @ Value::Map(_) if structured::is_structured(m) => {
+                let er7 = structured::from_value(m)
+                    .map_err(|e| DataError::new(format!("HL7ToFHIR: {e}")))?;
+                Message::parse(Bytes::from(er7)).map_err(bad)
+            }
+            other => Err(DataError::new(format!(
+                "HL7ToFHIR needs HL7 text, bytes or a structured HL7 map, not {}",
+                other.type_name()
+            ))),
+        }
+    }
+}
+
+impl<R: Record> Transformation<R> for Hl7ToFhir {
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new()
+            .define(
+                "bundle.type",
+                ConfigType::String,
+                Some("transaction"),
+                Importance::Medium,
+                "transaction or batch.",
+            )
+            .with_validator("bundle.type", Validator::one_of(&["transaction", "batch"]))
+            .define_optional(
+                "resource.type",
+                ConfigType::String,
+                Importance::Medium,
+                "Output only the first resource of this type (e.g. Patient) instead of the Bundle.",
+            )
+            .define(
+                "output.format",
+                ConfigType::String,
+                Some("map"),
+                Importance::Medium,
+                "map: a schemaless map; json: JSON text.",
+            )
+            .with_validator("output.format", Validator::one_of(&["map", "json"]))
+            .define(
+                "unmappable",
+                ConfigType::String,
+                Some("skip"),
+                Importance::Medium,
+                "skip: leave out what cannot be mapped, with a warning; fail: fail the record.",
+            )
+            .with_validator("unmappable", Validator::one_of(&["skip", "fail"]))
+            .define(
+                "timezone",
+                ConfigType::String,
+                Some(""),
+                Importance::Medium,
+                "Offset (+hh:mm, -hh:mm or Z) for HL7 times without one; empty keeps only their date.",
+            )
+    }
+
+    fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
+        let c = Transformation::<R>::config_def(self).parse(props)?;
+        self.opts.bundle_type = if c.string("bundle.type") == Some("batch") {
+            "batch"
+        } else {
+            "transaction"
+        };
+        self.opts.fail_on_unmappable = c.string("unmappable") == Some("fail");
+        self.json_text = c.string("output.format") == Some("json");
+        self.resource_type = c
+            .string("resource.type")
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        if let Some(t) = &self.resource_type {
+            if !t.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                || !t.chars().all(|c| c.is_ascii_alphanumeric())
+            {
+                return Err(ConfigError::new(
+                    "resource.type",
+                    "must be a FHIR resource type such as Patient",
+                ));
+            }
+        }
+        let tz = c.string("timezone").unwrap_or("").trim();
+        self.opts.time.default_offset = match tz {
+            "" => None,
+            "Z" | "z" => Some("+00:00".into()),
+            t if t.len() == 6
+                && (t.starts_with('+') || t.starts_with('-'))
+                && t.as_bytes()[3] == b':'
+                && t[1..3].parse::<u8>().is_ok_and(|h| h <= 14)
+                && t[4..6].parse::<u8>().is_ok_and(|m| m <= 59) =>
+            {
+                Some(t.to_owned())
+            }
+            _ => {
+                return Err(ConfigError::new(
+                    "timezone",
+                    "must be an offset such as -05:00, +01:00 or Z",
+                ))
+            }
+        };
+        Ok(())
+    }
+
+    fn apply(&self, mut record: R) -> Result<Option<R>, ConnectError> {
+        let base = record.base_mut();
+        let (_, value) = self.target.get(base);
+        if value.is_null() {
+            return Ok(Some(record));
+        }
+        let msg = Self::message_of(value)?;
+        let Some(out) = self.convert(&msg)? else {
+            // resource.type with nothing of that type, under unmappable=skip: the record is dropped.
+            return Ok(None);
+        };
+        let (schema, value) = if self.json_text {
+            let text = serde_json::to_string(&out)
+                .map_err(|e| DataError::new(format!("HL7ToFHIR: {e}")))?;
+            (Some(Schema::string()), Value::String(text))
+        } else {
+            (None, self.json.json_to_value(None, &out)?)
+        };
+        self.target.set(base, schema, value);
+        Ok(Some(record))
+    }
+}

@@ -1,0 +1,77 @@
+//! HL7 v2 to FHIR R4 on your own messages: prints, for each message in the given files (single
+//! messages or batch files), its FHIR Bundle as one line of JSON.
+//!
+//! ```text
+//! cargo run --example hl7_to_fhir -- ../shared/hl7/corpus/ADT-A01-01.hl7
+//! cargo run --example hl7_to_fhir -- --timezone=-05:00 --unmappable=fail feed/*.hl7
+//! ```
+//!
+//! Options are the HL7ToFHIR SMT's keys: `--timezone=`, `--unmappable=skip|fail`,
+//! `--bundle.type=transaction|batch`, `--resource.type=Patient`. A message that cannot be converted is
+//! reported on stderr with its file and position; the others are still printed, and the exit code
+//! is 1.
+
+use connect_core::config::Props;
+use connect_core::hl7::parse_batch;
+use connect_core::record::SourceRecord;
+use connect_core::transform::Transformation;
+use connect_smt::hl7_to_fhir::Hl7ToFhir;
+use connect_smt::Target;
+
+fn main() {
+    let mut props = Props::new();
+    let mut files = Vec::new();
+    for arg in std::env::args().skip(1) {
+        match arg.strip_prefix("--").and_then(|a| a.split_once('=')) {
+            Some((k, v)) => {
+                props.set(k, v);
+            }
+            None if arg == "--help" || arg == "-h" => {
+                println!("usage: hl7_to_fhir [--timezone=±hh:mm] [--unmappable=skip|fail] [--bundle.type=transaction|batch] [--resource.type=TYPE] FILE...");
+                return;
+            }
+            None => files.push(arg),
+        }
+    }
+    if files.is_empty() {
+        eprintln!("usage: hl7_to_fhir [options] FILE...");
+        std::process::exit(2);
+    }
+    let mut smt = Hl7ToFhir::new(Target::Value);
+    if let Err(e) = Transformation::<SourceRecord>::configure(&mut smt, &props) {
+        eprintln!("{e}");
+        std::process::exit(2);
+    }
+    let mut failed = false;
+    for file in &files {
+        let bytes = match std::fs::read(file) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("{file}: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        let messages = match parse_batch(bytes.into()) {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("{file}: not HL7 v2: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        for (i, msg) in messages.iter().enumerate() {
+            match smt.convert(msg) {
+                Ok(Some(json)) => println!("{json}"),
+                Ok(None) => println!("null"),
+                Err(e) => {
+                    eprintln!("{file} message {}: {e}", i + 1);
+                    failed = true;
+                }
+            }
+        }
+    }
+    if failed {
+        std::process::exit(1);
+    }
+}
