@@ -3,7 +3,7 @@
 //! with Java's conversions (narrowing integer casts wrap, `"true"` in any case is true).
 
 use connect_core::config::{ConfigDef, ConfigType, Importance, Props, Validator};
-use connect_core::data::{Map, Schema, SchemaBuilder, SchemaType, Struct, Value};
+use connect_core::data::{Schema, SchemaBuilder, SchemaType, Struct, Value};
 use connect_core::error::{ConfigError, ConnectError, DataError};
 use connect_core::record::Record;
 use connect_core::transform::Transformation;
@@ -174,17 +174,14 @@ impl<R: Record> Transformation<R> for Cast {
         }
         match (schema, value) {
             (schema, Value::Null) => self.target.set(base, schema, Value::Null),
-            (None, Value::Map(m)) => {
-                let mut out = Map::with_capacity(m.len());
-                for (k, v) in m {
-                    let to = k.as_str().and_then(|name| self.target_of(name));
-                    let v = match to {
-                        Some(t) => cast_value(&v, t)?,
-                        None => v,
-                    };
-                    out.push(k, v);
+            (None, Value::Map(mut m)) => {
+                // In place: only the cast entries change.
+                for (k, v) in m.iter_mut() {
+                    if let Some(t) = k.as_str().and_then(|name| self.target_of(name)) {
+                        *v = cast_value(v, t)?;
+                    }
                 }
-                self.target.set(base, None, Value::Map(out));
+                self.target.set(base, None, Value::Map(m));
             }
             (Some(s), Value::Struct(st)) => {
                 let updated = self

@@ -8,11 +8,11 @@
 //! A path to a whole field without a repetition (`PID.5`) masks every repetition of it (aliases are
 //! names too); `PID-5(2)` or `PID-5.1` mask just that part.
 
-use std::collections::HashSet;
-
 use bytes::Bytes;
 use connect_core::config::{ConfigDef, ConfigType, Importance, Props, Validator};
-use connect_core::data::{Decimal, Map, Value};
+use std::sync::{Arc, Mutex};
+
+use connect_core::data::{Decimal, Map, Schema, Value};
 use connect_core::error::{ConfigError, ConnectError, DataError};
 use connect_core::record::Record;
 use connect_core::transform::Transformation;
@@ -24,10 +24,14 @@ use crate::target::{need_map, need_struct, Target};
 const PURPOSE: &str = "mask fields";
 
 /// See the [module docs](self).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct MaskField {
     target: Target,
-    fields: HashSet<String>,
+    /// The names to mask: a short list, scanned (hashing each field name of each record cost more).
+    fields: Vec<String>,
+    /// The field indices to mask for the last struct schema seen: hashing every field name of every
+    /// record cost more than the masking itself.
+    indices: Mutex<Option<(Schema, Arc<[usize]>)>>,
     hl7_paths: Vec<(String, Hl7Path)>,
     replacement: Option<String>,
 }
@@ -37,10 +41,36 @@ impl MaskField {
     pub fn new(target: Target) -> Self {
         MaskField {
             target,
-            fields: HashSet::new(),
+            fields: Vec::new(),
+            indices: Mutex::new(None),
             hl7_paths: Vec::new(),
             replacement: None,
         }
+    }
+
+    fn masks(&self, name: &str) -> bool {
+        self.fields.iter().any(|f| f == name)
+    }
+
+    /// The indices of the fields to mask in `schema` (shared, so a record costs no allocation).
+    fn indices_for(&self, schema: &Schema) -> Arc<[usize]> {
+        if let Ok(cache) = self.indices.lock() {
+            if let Some((s, idx)) = cache.as_ref() {
+                if s.ptr_eq(schema) {
+                    return idx.clone();
+                }
+            }
+        }
+        let idx: Arc<[usize]> = schema
+            .fields()
+            .iter()
+            .filter(|f| self.masks(f.name()))
+            .map(|f| f.index())
+            .collect();
+        if let Ok(mut cache) = self.indices.lock() {
+            *cache = Some((schema.clone(), idx.clone()));
+        }
+        idx
     }
 
     fn masked(&self, field: &str, v: &Value) -> Result<Value, ConnectError> {
@@ -120,7 +150,7 @@ impl<R: Record> Transformation<R> for MaskField {
 
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
         let c = Transformation::<R>::config_def(self).parse(props)?;
-        self.fields = c.list("fields").iter().cloned().collect();
+        self.fields = c.list("fields").to_vec();
         self.hl7_paths = c
             .list("fields")
             .iter()
@@ -147,18 +177,16 @@ impl<R: Record> Transformation<R> for MaskField {
         match value {
             Value::Null => {}
             Value::Struct(s) if has_schema => {
-                for i in 0..s.values().len() {
-                    let name = s.schema().fields()[i].name();
-                    if self.fields.contains(name) {
-                        let m = self.masked(name, &s.values()[i])?;
-                        s.values_mut()[i] = m;
-                    }
+                let indices = self.indices_for(s.schema());
+                for &i in indices.iter() {
+                    let m = self.masked(s.schema().fields()[i].name(), &s.values()[i])?;
+                    s.values_mut()[i] = m;
                 }
             }
             Value::Map(m) if !has_schema => {
                 for (k, v) in m.iter_mut() {
                     if let Some(name) = k.as_str() {
-                        if self.fields.contains(name) {
+                        if self.masks(name) {
                             *v = self.masked(name, v)?;
                         }
                     }

@@ -2,10 +2,8 @@
 //! (`renames`, `old:new` pairs) fields. The legacy `whitelist` and `blacklist` keys are read as
 //! `include` and `exclude`.
 
-use std::collections::HashMap;
-
 use connect_core::config::{ConfigDef, ConfigType, Importance, Props};
-use connect_core::data::{Map, Schema, Struct, Value};
+use connect_core::data::{Schema, Struct, Value};
 use connect_core::error::{ConfigError, ConnectError};
 use connect_core::record::Record;
 use connect_core::transform::Transformation;
@@ -23,7 +21,8 @@ pub struct ReplaceField {
     target: Target,
     include: Vec<String>,
     exclude: Vec<String>,
-    renames: HashMap<String, String>,
+    /// `old:new` pairs; a short list scanned in order beats hashing every field name of every record.
+    renames: Vec<(String, String)>,
     cache: SchemaCache,
     nulls: NullReplacement,
 }
@@ -35,7 +34,7 @@ impl ReplaceField {
             target,
             include: vec![],
             exclude: vec![],
-            renames: HashMap::new(),
+            renames: Vec::new(),
             cache: SchemaCache::default(),
             nulls: NullReplacement::default(),
         }
@@ -46,8 +45,15 @@ impl ReplaceField {
             && (self.include.is_empty() || self.include.iter().any(|i| i == name))
     }
 
+    fn rename_of(&self, name: &str) -> Option<&str> {
+        self.renames
+            .iter()
+            .find(|(old, _)| old == name)
+            .map(|(_, new)| new.as_str())
+    }
+
     fn renamed<'a>(&'a self, name: &'a str) -> &'a str {
-        self.renames.get(name).map(String::as_str).unwrap_or(name)
+        self.rename_of(name).unwrap_or(name)
     }
 }
 
@@ -106,7 +112,8 @@ impl<R: Record> Transformation<R> for ReplaceField {
                 .ok_or_else(|| {
                     ConfigError::new("renames", format!("'{pair}' is not of the form old:new"))
                 })?;
-            self.renames.insert(old.to_owned(), new.to_owned());
+            self.renames.retain(|(o, _)| o != old);
+            self.renames.push((old.to_owned(), new.to_owned()));
         }
         Ok(())
     }
@@ -117,19 +124,18 @@ impl<R: Record> Transformation<R> for ReplaceField {
         match (schema, value) {
             (schema, Value::Null) => self.target.set(base, schema, Value::Null),
             (None, Value::Map(m)) => {
-                let mut out = Map::with_capacity(m.len());
-                for (k, v) in m {
-                    if let Value::String(name) = k {
-                        if self.keeps(&name) {
-                            let key = match self.renames.get(&name) {
-                                Some(to) => to.clone(),
-                                None => name,
-                            };
-                            out.push(Value::String(key), v);
+                // In place: excluded entries dropped, renamed keys replaced.
+                let mut m = m;
+                m.retain_mut(|k, _| match k {
+                    Value::String(name) if self.keeps(name) => {
+                        if let Some(to) = self.rename_of(name) {
+                            *name = to.to_owned();
                         }
+                        true
                     }
-                }
-                self.target.set(base, None, Value::Map(out));
+                    _ => false,
+                });
+                self.target.set(base, None, Value::Map(m));
             }
             (Some(s), Value::Struct(st)) => {
                 let updated: Schema = self
@@ -144,14 +150,10 @@ impl<R: Record> Transformation<R> for ReplaceField {
                     .unwrap_or_else(|e| match e {});
                 let mut all = st.into_values();
                 self.nulls.fill(&s, &mut all);
-                let values: Vec<Value> = s
-                    .fields()
-                    .iter()
-                    .zip(all)
-                    .filter(|(f, _)| self.keeps(f.name()))
-                    .map(|(_, v)| v)
-                    .collect();
-                let out = Struct::from_values(updated.clone(), values)?;
+                // Drop the excluded values in place: no second vector.
+                let mut fields = s.fields().iter();
+                all.retain(|_| fields.next().is_some_and(|f| self.keeps(f.name())));
+                let out = Struct::from_values(updated.clone(), all)?;
                 self.target.set(base, Some(updated), Value::Struct(out));
             }
             (None, other) => return Err(need_map(PURPOSE, &other)),

@@ -196,6 +196,10 @@ impl Map {
         let pos = self.0.iter().position(|(k, _)| k.as_str() == Some(key))?;
         Some(self.0.remove(pos).1)
     }
+    /// Keeps the entries for which `f` returns true, in order, in place; `f` may change them.
+    pub fn retain_mut(&mut self, mut f: impl FnMut(&mut Value, &mut Value) -> bool) {
+        self.0.retain_mut(|(k, v)| f(k, v));
+    }
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.0.len()

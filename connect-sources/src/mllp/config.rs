@@ -28,6 +28,8 @@ pub struct MllpSourceConfig {
     pub key_path: Option<Path>,
     /// `dedup.window.ms`: how long a (MSH-3, MSH-4, MSH-10) is remembered.
     pub dedup_window: Duration,
+    /// `mllp.tls.*`: TLS on the listener, when a certificate is configured.
+    pub tls: Option<super::TlsSettings>,
     /// `hl7.message.structure`: record values are the structured map form
     /// ([`connect_core::hl7::structured`]) instead of the message text.
     pub structured: bool,
@@ -113,6 +115,24 @@ impl MllpSourceConfig {
                 "Accepted for Mirth-style configs: the value's bytes are the value converter's choice.",
             )
             .with_validator("output.format", Validator::one_of(&["json", "er7", "raw"]))
+            .define_optional(
+                "mllp.tls.cert.path",
+                ConfigType::String,
+                Importance::High,
+                "PEM certificate chain of the listener; setting it turns TLS on.",
+            )
+            .define_optional(
+                "mllp.tls.key.path",
+                ConfigType::String,
+                Importance::High,
+                "PEM private key of the listener's certificate.",
+            )
+            .define_optional(
+                "mllp.tls.client.ca.path",
+                ConfigType::String,
+                Importance::Medium,
+                "PEM CA certificates; when set, clients must present a certificate they signed.",
+            )
     }
 
     /// Parses the settings, reporting every problem at once.
@@ -141,6 +161,45 @@ impl MllpSourceConfig {
                 }
             },
         };
+        let nonempty = |k: &str| {
+            c.string(k)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let tls = match (
+            nonempty("mllp.tls.cert.path"),
+            nonempty("mllp.tls.key.path"),
+        ) {
+            (Some(cert_path), Some(key_path)) => Some(super::TlsSettings {
+                cert_path,
+                key_path,
+                client_ca_path: nonempty("mllp.tls.client.ca.path"),
+            }),
+            (None, None) => {
+                if nonempty("mllp.tls.client.ca.path").is_some() {
+                    problems.extend(ConfigError::new(
+                        "mllp.tls.client.ca.path",
+                        "needs mllp.tls.cert.path and mllp.tls.key.path",
+                    ));
+                }
+                None
+            }
+            (Some(_), None) => {
+                problems.extend(ConfigError::new(
+                    "mllp.tls.key.path",
+                    "required with mllp.tls.cert.path",
+                ));
+                None
+            }
+            (None, Some(_)) => {
+                problems.extend(ConfigError::new(
+                    "mllp.tls.cert.path",
+                    "required with mllp.tls.key.path",
+                ));
+                None
+            }
+        };
         if !problems.problems.is_empty() {
             return Err(problems);
         }
@@ -157,6 +216,7 @@ impl MllpSourceConfig {
             key_path,
             dedup_window: c.millis("dedup.window.ms"),
             structured: c.boolean("hl7.message.structure"),
+            tls,
         })
     }
 

@@ -14,8 +14,10 @@ mod ack;
 mod config;
 mod frame;
 mod task;
+mod tls;
 
 pub use ack::{build_ack, AckCode};
 pub use config::{MllpSourceConfig, MllpSourceConnector};
 pub use frame::{encode_frame, FrameDecoder, FrameError};
 pub use task::MllpSourceTask;
+pub use tls::TlsSettings;

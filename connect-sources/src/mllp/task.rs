@@ -12,8 +12,8 @@ use connect_core::hl7::{structured, Message};
 use connect_core::record::{ConnectRecord, OffsetMap, SourceRecord};
 use connect_core::runtime::{ErrantRecordReporter, RawRecord};
 use connect_core::source::{RecordMetadata, RecordPosition, SourceTask, SourceTaskContext};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{build_ack, encode_frame, AckCode, FrameDecoder, FrameError, MllpSourceConfig};
@@ -78,6 +78,8 @@ impl MllpSourceTask {
 impl SourceTask for MllpSourceTask {
     async fn start(&mut self, ctx: SourceTaskContext) -> Result<(), ConnectError> {
         let cfg = Arc::new(MllpSourceConfig::parse(&ctx.config)?);
+        // TLS material is loaded before binding, so a bad file fails the start with its key named.
+        let tls = cfg.tls.as_ref().map(|t| t.acceptor()).transpose()?;
         let listener = TcpListener::bind(&cfg.bind)
             .await
             .map_err(|e| ConnectError::io(format!("binding MLLP listener on {}", cfg.bind), e))?;
@@ -87,7 +89,7 @@ impl SourceTask for MllpSourceTask {
         if let Ok(mut a) = self.local_addr.lock() {
             *a = Some(addr);
         }
-        tracing::info!(%addr, "MLLP listener started");
+        tracing::info!(%addr, tls = tls.is_some(), "MLLP listener started");
         let (tx, rx) = mpsc::channel(1024);
         *self.rx.get_mut() = Some(rx);
         let partition: Arc<OffsetMap> =
@@ -108,7 +110,27 @@ impl SourceTask for MllpSourceTask {
                         Ok((stream, peer)) => {
                             let c = conn.clone();
                             let stop = stop.clone();
-                            tokio::spawn(async move { c.serve(stream, peer, stop).await });
+                            let tls = tls.clone();
+                            tokio::spawn(async move {
+                                match tls {
+                                    None => c.serve(stream, peer, stop).await,
+                                    Some(acceptor) => {
+                                        // A client that never finishes its handshake does not hold a task.
+                                        let handshake = tokio::time::timeout(
+                                            Duration::from_secs(30),
+                                            acceptor.accept(stream),
+                                        )
+                                        .await;
+                                        match handshake {
+                                            Ok(Ok(tls_stream)) => c.serve(tls_stream, peer, stop).await,
+                                            Ok(Err(e)) => {
+                                                tracing::warn!(%peer, error = %e, "MLLP TLS handshake failed")
+                                            }
+                                            Err(_) => tracing::warn!(%peer, "MLLP TLS handshake timed out"),
+                                        }
+                                    }
+                                }
+                            });
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, "MLLP accept failed");
@@ -205,7 +227,10 @@ struct Conn {
 }
 
 impl Conn {
-    async fn serve(self, mut stream: TcpStream, peer: SocketAddr, mut stop: watch::Receiver<bool>) {
+    async fn serve<S>(self, mut stream: S, peer: SocketAddr, mut stop: watch::Receiver<bool>)
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
         let mut dec = FrameDecoder::new(self.cfg.max_message_bytes);
         let mut buf = vec![0u8; 64 * 1024];
         loop {
