@@ -41,15 +41,16 @@ pub(crate) fn uuid_of(name: &str) -> String {
     b.copy_from_slice(&h[..16]);
     b[6] = (b[6] & 0x0f) | 0x50;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
+    for (i, x) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(char::from(HEX[usize::from(x >> 4)]));
+        out.push(char::from(HEX[usize::from(x & 15)]));
+    }
+    out
 }
 
 fn reference(id: &str) -> Json {
@@ -57,12 +58,8 @@ fn reference(id: &str) -> Json {
 }
 
 impl<'a> Builder<'a> {
-    fn seg(&self, name: &'a str, occurrence: usize) -> Seg<'a> {
-        Seg {
-            msg: self.msg,
-            name,
-            occurrence,
-        }
+    fn seg(&self, name: &str, occurrence: usize) -> Seg<'a> {
+        Seg::new(self.msg, name, occurrence)
     }
 
     /// Adds a resource under `id` (a later resource with the same id merges into nothing: the first

@@ -2,70 +2,99 @@
 //! maps: CWE/CE -> CodeableConcept, CX -> Identifier, XPN -> HumanName, XAD -> Address,
 //! XTN -> ContactPoint, DTM/TS -> date, dateTime and instant, NM/SN -> Quantity and Range.
 
-use connect_core::hl7::{Message, Path};
+use connect_core::hl7::{unescape, Message, SegmentRef};
 use serde_json::{json, Map as JsonMap, Value as Json};
 
 /// One segment occurrence of a message, read by field, repetition, component and subcomponent
-/// numbers (all 1-based), without building path strings.
+/// numbers (all 1-based). The segment is found once; parts are sliced from its bytes, so reading a
+/// part costs a split and, for the text, one string.
 #[derive(Clone, Copy)]
 pub(crate) struct Seg<'a> {
-    pub(crate) msg: &'a Message,
-    pub(crate) name: &'a str,
-    pub(crate) occurrence: usize,
+    msg: &'a Message,
+    seg: Option<SegmentRef<'a>>,
 }
 
 impl<'a> Seg<'a> {
-    fn path(&self, field: usize, rep: usize, comp: Option<usize>, sub: Option<usize>) -> Path {
-        Path {
-            segment: self.name.to_owned(),
-            segment_rep: self.occurrence,
-            field,
-            field_rep: rep,
-            component: comp,
-            subcomponent: sub,
+    /// The `occurrence`-th segment `name` of `msg` (reads as empty when there is none).
+    pub(crate) fn new(msg: &'a Message, name: &str, occurrence: usize) -> Self {
+        Seg {
+            msg,
+            seg: msg.segment(name, occurrence),
         }
     }
+
+    fn raw(
+        &self,
+        field: usize,
+        rep: usize,
+        comp: Option<usize>,
+        sub: Option<usize>,
+    ) -> Option<&'a [u8]> {
+        let d = self.msg.delimiters();
+        let f = self.seg?.field_raw(field)?;
+        let r = f.split(|&b| b == d.repetition).nth(rep - 1)?;
+        let part = match comp {
+            None => r,
+            Some(c) => {
+                let c = r.split(|&b| b == d.component).nth(c - 1)?;
+                match sub {
+                    None => c,
+                    Some(s) => c.split(|&b| b == d.subcomponent).nth(s - 1)?,
+                }
+            }
+        };
+        (!part.is_empty()).then_some(part)
+    }
+
+    fn text(
+        &self,
+        field: usize,
+        rep: usize,
+        comp: Option<usize>,
+        sub: Option<usize>,
+    ) -> Option<String> {
+        let raw = self.raw(field, rep, comp, sub)?;
+        let text = self.msg.decode_text(&unescape(raw, self.msg.delimiters()));
+        (!text.is_empty()).then_some(text)
+    }
+
     /// Text of a whole field (first repetition).
     pub(crate) fn f(&self, field: usize) -> Option<String> {
-        self.msg.get_at(&self.path(field, 1, None, None))
+        self.text(field, 1, None, None)
     }
     /// Text of a component of the first repetition.
     pub(crate) fn c(&self, field: usize, comp: usize) -> Option<String> {
-        self.msg.get_at(&self.path(field, 1, Some(comp), None))
+        self.text(field, 1, Some(comp), None)
     }
-    /// The repetitions of a field, each as a component reader.
+    /// The repetitions of a field that have content, each as a component reader.
     pub(crate) fn reps(&self, field: usize) -> Vec<Rep<'a>> {
-        let Some(seg) = self.msg.segment(self.name, self.occurrence) else {
+        let Some(raw) = self.seg.and_then(|s| s.field_raw(field)) else {
             return Vec::new();
         };
-        let Some(raw) = seg.field_raw(field) else {
+        if raw.is_empty() {
             return Vec::new();
-        };
-        let n = if raw.is_empty() {
-            0
-        } else {
-            raw.iter()
-                .filter(|&&b| b == self.msg.delimiters().repetition)
-                .count()
-                + 1
-        };
+        }
+        let n = raw
+            .iter()
+            .filter(|&&b| b == self.msg.delimiters().repetition)
+            .count()
+            + 1;
         (1..=n)
             .map(|rep| Rep {
                 seg: *self,
                 field,
                 rep,
             })
-            .filter(|r| r.whole().is_some())
+            .filter(|r| r.seg.raw(field, r.rep, None, None).is_some())
             .collect()
     }
     /// The first repetition of a field, when it has content.
     pub(crate) fn rep(&self, field: usize) -> Option<Rep<'a>> {
-        let r = Rep {
+        self.raw(field, 1, None, None).map(|_| Rep {
             seg: *self,
             field,
             rep: 1,
-        };
-        r.whole().is_some().then_some(r)
+        })
     }
 }
 
@@ -80,21 +109,15 @@ pub(crate) struct Rep<'a> {
 impl Rep<'_> {
     /// The whole repetition (components joined as in ER7, unescaped).
     pub(crate) fn whole(&self) -> Option<String> {
-        self.seg
-            .msg
-            .get_at(&self.seg.path(self.field, self.rep, None, None))
+        self.seg.text(self.field, self.rep, None, None)
     }
     /// Component `n`.
     pub(crate) fn c(&self, n: usize) -> Option<String> {
-        self.seg
-            .msg
-            .get_at(&self.seg.path(self.field, self.rep, Some(n), None))
+        self.seg.text(self.field, self.rep, Some(n), None)
     }
     /// Subcomponent `s` of component `n`.
     pub(crate) fn s(&self, n: usize, s: usize) -> Option<String> {
-        self.seg
-            .msg
-            .get_at(&self.seg.path(self.field, self.rep, Some(n), Some(s)))
+        self.seg.text(self.field, self.rep, Some(n), Some(s))
     }
 }
 
