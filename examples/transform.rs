@@ -13,12 +13,5 @@
 //! ```
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let code = connect_examples::playground::run(
-        &args,
-        std::io::stdin().lock(),
-        std::io::stdout().lock(),
-        std::io::stderr(),
-    );
-    std::process::exit(code);
+    std::process::exit(connect_examples::playground::run_from_env());
 }

@@ -105,27 +105,36 @@ impl MaskField {
                 }
             });
         }
-        Ok(match v {
-            Value::Null => Value::Null,
-            Value::Boolean(_) => Value::Boolean(false),
-            Value::Int8(_) => Value::Int8(0),
-            Value::Int16(_) => Value::Int16(0),
-            Value::Int32(_) => Value::Int32(0),
-            Value::Int64(_) => Value::Int64(0),
-            Value::Float32(_) => Value::Float32(0.0),
-            Value::Float64(_) => Value::Float64(0.0),
-            Value::String(_) => Value::String(String::new()),
-            Value::Bytes(_) => Value::Bytes(Bytes::new()),
-            Value::Array(_) => Value::Array(Vec::new()),
-            Value::Map(_) => Value::Map(Map::new()),
-            Value::Decimal(d) => Value::Decimal(Decimal::new(0, d.scale())),
-            Value::Date(_) => Value::Date(0),
-            Value::Time(_) => Value::Time(0),
-            Value::Timestamp(_) => Value::Timestamp(0),
+        match v {
             Value::Struct(_) => {
-                return Err(DataError::new(format!("Cannot mask struct field '{field}'")).into())
+                Err(DataError::new(format!("Cannot mask struct field '{field}'")).into())
             }
-        })
+            other => Ok(empty_like(other)),
+        }
+    }
+}
+
+/// The empty value of a value's type: false, 0, "", empty bytes, array or map, the epoch for dates and
+/// times, 0 at the same scale for decimals; null for null and for structs (which have no single empty
+/// value). Kafka Connect's MaskField semantics, shared with the de-identification SMT.
+pub(crate) fn empty_like(v: &Value) -> Value {
+    match v {
+        Value::Null | Value::Struct(_) => Value::Null,
+        Value::Boolean(_) => Value::Boolean(false),
+        Value::Int8(_) => Value::Int8(0),
+        Value::Int16(_) => Value::Int16(0),
+        Value::Int32(_) => Value::Int32(0),
+        Value::Int64(_) => Value::Int64(0),
+        Value::Float32(_) => Value::Float32(0.0),
+        Value::Float64(_) => Value::Float64(0.0),
+        Value::String(_) => Value::String(String::new()),
+        Value::Bytes(_) => Value::Bytes(Bytes::new()),
+        Value::Array(_) => Value::Array(Vec::new()),
+        Value::Map(_) => Value::Map(Map::new()),
+        Value::Decimal(d) => Value::Decimal(Decimal::new(0, d.scale())),
+        Value::Date(_) => Value::Date(0),
+        Value::Time(_) => Value::Time(0),
+        Value::Timestamp(_) => Value::Timestamp(0),
     }
 }
 

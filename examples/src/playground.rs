@@ -341,6 +341,18 @@ impl Playground {
     }
 }
 
+/// The program as `main` runs it: arguments from the command line, records from stdin, results to
+/// stdout, problems to stderr. Returns the exit code.
+pub fn run_from_env() -> i32 {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    run(
+        &args,
+        std::io::stdin().lock(),
+        std::io::stdout().lock(),
+        std::io::stderr(),
+    )
+}
+
 /// Usage text of the example.
 pub const USAGE: &str = "usage: transform --config CONNECTOR.json < records.jsonl
   Applies the connector config's transform chain to each JSON record line on stdin and prints one

@@ -6,7 +6,9 @@
 use std::collections::HashSet;
 
 use bytes::Bytes;
-use connect_core::data::{civil_from_days, days_from_civil, Map, Schema, Value};
+use connect_core::data::{civil_from_days, days_from_civil, Schema, Value};
+
+use crate::mask_field::empty_like;
 use hmac::{Hmac, Mac};
 use regex::Regex;
 use sha2::Sha256;
@@ -269,27 +271,6 @@ fn shift_text(s: &str, days: i64) -> Result<String, String> {
         }
         // A year or a month cannot be shifted by days without inventing a day: keep only the year.
         _ => Ok(format!("{:04}", t.year)),
-    }
-}
-
-fn empty_like(v: &Value) -> Value {
-    match v {
-        Value::Boolean(_) => Value::Boolean(false),
-        Value::Int8(_) => Value::Int8(0),
-        Value::Int16(_) => Value::Int16(0),
-        Value::Int32(_) => Value::Int32(0),
-        Value::Int64(_) => Value::Int64(0),
-        Value::Float32(_) => Value::Float32(0.0),
-        Value::Float64(_) => Value::Float64(0.0),
-        Value::String(_) => Value::String(String::new()),
-        Value::Bytes(_) => Value::Bytes(Bytes::new()),
-        Value::Array(_) => Value::Array(Vec::new()),
-        Value::Map(_) => Value::Map(Map::new()),
-        Value::Date(_) => Value::Date(0),
-        Value::Time(_) => Value::Time(0),
-        Value::Timestamp(_) => Value::Timestamp(0),
-        Value::Decimal(d) => Value::Decimal(connect_core::data::Decimal::new(0, d.scale())),
-        Value::Null | Value::Struct(_) => Value::Null,
     }
 }
 

@@ -6,8 +6,8 @@ use serde_json::{json, Map as JsonMap, Value as Json};
 use sha2::{Digest, Sha256};
 
 use super::datatypes::{
-    address, codeable, concept, contact_point, decimal, human_name, identifier, quantity, v2_table,
-    Rep, Seg, Time,
+    address, codeable, concept, contact_point, decimal, human_name, identifier, period, quantity,
+    v2_table, Rep, Seg, Time,
 };
 
 /// Settings of a conversion.
@@ -291,16 +291,8 @@ impl<'a> Builder<'a> {
         };
         e.insert("class".into(), class);
         e.insert("subject".into(), reference(patient));
-        let start = pv1.f(44).and_then(|d| t.date_time(&d));
-        if start.is_some() || discharged.is_some() {
-            let mut p = JsonMap::new();
-            if let Some(s) = start {
-                p.insert("start".into(), json!(s));
-            }
-            if let Some(d) = discharged {
-                p.insert("end".into(), json!(d));
-            }
-            e.insert("period".into(), Json::Object(p));
+        if let Some(p) = period(pv1.f(44).and_then(|d| t.date_time(&d)), discharged) {
+            e.insert("period".into(), p);
         }
         let mut participants = Vec::new();
         for (field, code, display) in [
@@ -546,17 +538,11 @@ impl<'a> Builder<'a> {
         {
             c.insert("relationship".into(), rel);
         }
-        let start = in1.f(12).and_then(|d| t.date_time(&d));
-        let end = in1.f(13).and_then(|d| t.date_time(&d));
-        if start.is_some() || end.is_some() {
-            let mut p = JsonMap::new();
-            if let Some(s) = start {
-                p.insert("start".into(), json!(s));
-            }
-            if let Some(e) = end {
-                p.insert("end".into(), json!(e));
-            }
-            c.insert("period".into(), Json::Object(p));
+        if let Some(p) = period(
+            in1.f(12).and_then(|d| t.date_time(&d)),
+            in1.f(13).and_then(|d| t.date_time(&d)),
+        ) {
+            c.insert("period".into(), p);
         }
         c.insert("payor".into(), json!([reference(&org_id)]));
         let id = self.id_for("Coverage", &occ.to_string());

@@ -358,22 +358,31 @@ pub(crate) fn identifier(rep: &Rep<'_>, time: &Time) -> Option<Json> {
         id.insert("type".into(), concept(&v2_table("0203"), &ty, None));
     }
     id.insert("value".into(), json!(value));
-    let start = rep.c(7).and_then(|t| time.date_time(&t));
-    let end = rep.c(8).and_then(|t| time.date_time(&t));
-    if start.is_some() || end.is_some() {
-        let mut p = JsonMap::new();
-        if let Some(s) = start {
-            p.insert("start".into(), json!(s));
-        }
-        if let Some(e) = end {
-            p.insert("end".into(), json!(e));
-        }
-        id.insert("period".into(), Json::Object(p));
+    if let Some(p) = period(
+        rep.c(7).and_then(|t| time.date_time(&t)),
+        rep.c(8).and_then(|t| time.date_time(&t)),
+    ) {
+        id.insert("period".into(), p);
     }
     if let Some(ns) = rep.s(4, 1) {
         id.insert("assigner".into(), json!({ "display": ns }));
     }
     Some(Json::Object(id))
+}
+
+/// A Period from its start and end dateTimes, or None when both are absent.
+pub(crate) fn period(start: Option<String>, end: Option<String>) -> Option<Json> {
+    if start.is_none() && end.is_none() {
+        return None;
+    }
+    let mut p = JsonMap::new();
+    if let Some(s) = start {
+        p.insert("start".into(), json!(s));
+    }
+    if let Some(e) = end {
+        p.insert("end".into(), json!(e));
+    }
+    Some(Json::Object(p))
 }
 
 /// XPN (or the name part of XCN, starting at `first`) -> HumanName.
