@@ -35,7 +35,13 @@ pub enum DecimalFormat {
     Numeric,
 }
 
-/// Kafka Connect's JSON converter. See the [module docs](self).
+/// Kafka Connect's JSON converter, byte-compatible with `org.apache.kafka.connect.json.JsonConverter`.
+///
+/// With `schemas.enable=true` (the default) each message is an envelope
+/// `{"schema": {...}, "payload": ...}`; with `false`, plain JSON. Logical types are encoded as Kafka
+/// Connect does: Decimal as base64 of the unscaled two's complement bytes (or a JSON number with
+/// `decimal.format=NUMERIC`), Date as days since the epoch, Time as milliseconds of the day, Timestamp
+/// as epoch milliseconds.
 ///
 /// ```
 /// use connect_core::converter::{Converter, JsonConverter};
