@@ -116,10 +116,10 @@ impl<'a> Builder<'a> {
             {
                 idj["system"] = json!(format!("urn:oid:{oid}"));
             }
-            p.insert("identifier".into(), json!([idj]));
+            p.insert("identifier".into(), Json::Array(vec![idj]));
         }
         if let Some(n) = name {
-            p.insert("name".into(), json!([n]));
+            p.insert("name".into(), Json::Array(vec![n]));
         }
         Some(self.add("Practitioner", id, p))
     }
@@ -260,7 +260,7 @@ impl<'a> Builder<'a> {
         };
         let mut e = JsonMap::new();
         if let Some(v) = pv1.rep(19).and_then(|r| identifier(&r, t)) {
-            e.insert("identifier".into(), json!([v]));
+            e.insert("identifier".into(), Json::Array(vec![v]));
         }
         let discharged = pv1.f(45).and_then(|d| t.date_time(&d));
         let status = match event {
@@ -303,10 +303,13 @@ impl<'a> Builder<'a> {
         ] {
             for rep in pv1.reps(field) {
                 if let Some(pr) = self.practitioner(&rep) {
-                    participants.push(json!({
-                        "type": [concept(PARTICIPATION, code, Some(display))],
-                        "individual": reference(&pr)
-                    }));
+                    let mut p = JsonMap::with_capacity(2);
+                    p.insert(
+                        "type".into(),
+                        Json::Array(vec![concept(PARTICIPATION, code, Some(display))]),
+                    );
+                    p.insert("individual".into(), reference(&pr));
+                    participants.push(Json::Object(p));
                 }
             }
         }
@@ -344,7 +347,7 @@ impl<'a> Builder<'a> {
         if self.msg.segment("PV2", 1).is_some() {
             let pv2 = self.seg("PV2", 1);
             if let Some(reason) = pv2.rep(3).and_then(|r| codeable(&r, None)) {
-                e.insert("reasonCode".into(), json!([reason]));
+                e.insert("reasonCode".into(), Json::Array(vec![reason]));
             }
         }
         Ok(Some(self.add("Encounter", id, e)))
@@ -358,7 +361,7 @@ impl<'a> Builder<'a> {
             .rep(3)
             .and_then(|x| codeable(&x, Some(&v2_table("0063"))))
         {
-            r.insert("relationship".into(), json!([rel]));
+            r.insert("relationship".into(), Json::Array(vec![rel]));
         }
         let names: Vec<Json> = nk1
             .reps(2)
@@ -439,7 +442,10 @@ impl<'a> Builder<'a> {
         if !manifestations.is_empty() {
             a.insert(
                 "reaction".into(),
-                json!([{ "manifestation": manifestations }]),
+                Json::Array(vec![Json::Object(JsonMap::from_iter([(
+                    "manifestation".to_owned(),
+                    Json::Array(manifestations),
+                )]))]),
             );
         }
         let id = self.id_for("AllergyIntolerance", &occ.to_string());
@@ -544,7 +550,7 @@ impl<'a> Builder<'a> {
         ) {
             c.insert("period".into(), p);
         }
-        c.insert("payor".into(), json!([reference(&org_id)]));
+        c.insert("payor".into(), Json::Array(vec![reference(&org_id)]));
         let id = self.id_for("Coverage", &occ.to_string());
         self.add("Coverage", id, c);
         Ok(())
@@ -651,7 +657,7 @@ impl<'a> Builder<'a> {
         };
         let mut d = JsonMap::new();
         if let Some(r) = request {
-            d.insert("basedOn".into(), json!([reference(r)]));
+            d.insert("basedOn".into(), Json::Array(vec![reference(r)]));
         }
         d.insert("status".into(), json!(status));
         d.insert("code".into(), code);
@@ -747,7 +753,7 @@ impl<'a> Builder<'a> {
             }
         }
         if let Some(range) = s.f(7).and_then(|r| reference_range(&r, units.as_ref())) {
-            o.insert("referenceRange".into(), json!([range]));
+            o.insert("referenceRange".into(), Json::Array(vec![range]));
         }
         let interpretations: Vec<Json> = s
             .reps(8)
@@ -1019,11 +1025,15 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
-            json!({
-                "fullUrl": format!("urn:uuid:{id}"),
-                "resource": resource,
-                "request": {"method": "PUT", "url": format!("{ty}/{id}")}
-            })
+            // Built by hand: `json!` would serialize (deep-copy) the resource it is given.
+            let mut entry = JsonMap::with_capacity(3);
+            entry.insert("fullUrl".into(), Json::String(format!("urn:uuid:{id}")));
+            entry.insert("resource".into(), resource);
+            entry.insert(
+                "request".into(),
+                json!({"method": "PUT", "url": format!("{ty}/{id}")}),
+            );
+            Json::Object(entry)
         })
         .collect();
     bundle.insert("entry".into(), Json::Array(entries));
