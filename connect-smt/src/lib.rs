@@ -89,7 +89,7 @@ pub fn register(registry: &mut Registry) {
     registry.register_transform(
         &[
             "HL7ToFHIR",
-            "com.healthcare.kafka.connect.transforms.HL7ToFHIR",
+            "org.healthcare.kafka.connect.transforms.HL7ToFHIR",
         ],
         || hl7_to_fhir::Hl7ToFhir::new(Target::Value),
     );

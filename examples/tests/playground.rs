@@ -302,3 +302,52 @@ fn deidentify_sample_config_across_three_shapes() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("DEID_KEY"), "{}", r.stderr);
 }
+
+/// The seed's custom HL7ToFHIR SMT, by its Java class name: the structured HL7 value the seed's HL7
+/// source produces becomes a FHIR transaction Bundle; with `resource.type=Patient`, the Patient alone,
+/// as the seed's sketch returns.
+#[test]
+fn hl7_to_fhir_by_the_seed_class_name() {
+    let raw = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/hl7/corpus/ADT-A01-01.hl7"
+    ))
+    .unwrap();
+    let msg = connect_core::hl7::Message::parse(raw.into()).unwrap();
+    let mut value = Vec::new();
+    connect_core::converter::JsonConverter::new(false)
+        .write_value(
+            None,
+            &connect_core::hl7::structured::to_value(&msg),
+            &mut value,
+        )
+        .unwrap();
+    let line = format!(
+        "{{\"topic\":\"clinical.patient.hl7\",\"value\":{}}}\n",
+        String::from_utf8(value).unwrap()
+    );
+    let config = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/configs/hl7-to-fhir.json"
+    ))
+    .unwrap();
+    let r = run(&config, &line);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out = json(&r.stdout[0]);
+    assert_eq!(out["value"]["resourceType"], "Bundle");
+    assert_eq!(out["value"]["type"], "transaction");
+    let patient = &out["value"]["entry"][0]["resource"];
+    assert_eq!(patient["resourceType"], "Patient");
+    assert_eq!(patient["identifier"][0]["value"], "PATID1234");
+
+    let only_patient = config.replace(
+        "\"transforms.toFhir.unmappable\": \"skip\"",
+        "\"transforms.toFhir.unmappable\": \"skip\", \"transforms.toFhir.resource.type\": \"Patient\"",
+    );
+    let r = run(&only_patient, &line);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out = json(&r.stdout[0]);
+    assert_eq!(out["value"]["resourceType"], "Patient");
+    assert_eq!(out["value"]["name"][0]["family"], "EVERYMAN");
+    assert_eq!(out["value"]["name"][0]["given"][0], "ADAM");
+}
