@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod cast;
+#[cfg(feature = "deidentify")]
 pub mod deidentify;
 pub mod extract_field;
 pub mod extract_new_record_state;
@@ -16,6 +17,7 @@ pub mod filter;
 pub mod flatten;
 pub mod header_from;
 pub mod headers;
+#[cfg(feature = "hl7-to-fhir")]
 pub mod hl7_to_fhir;
 pub mod hoist_field;
 pub mod insert_field;
@@ -71,31 +73,11 @@ pub fn register(registry: &mut Registry) {
         registry.register_transform(&[&n[0], &n[1]], move || {
             set_schema_metadata::SetSchemaMetadata::new(target)
         });
-        let n = [
-            format!("Deidentify${short}"),
-            format!("io.connectrs.transforms.Deidentify${short}"),
-        ];
-        registry.register_transform(&[&n[0], &n[1]], move || deidentify::Deidentify::new(target));
-        let n = [
-            format!("HL7ToFHIR${short}"),
-            format!("io.connectrs.transforms.HL7ToFHIR${short}"),
-        ];
-        registry.register_transform(&[&n[0], &n[1]], move || hl7_to_fhir::Hl7ToFhir::new(target));
         let n = names("ReplaceField");
         registry.register_transform(&[&n[0], &n[1]], move || {
             replace_field::ReplaceField::new(target)
         });
     }
-    registry.register_transform(
-        &[
-            "HL7ToFHIR",
-            "org.healthcare.kafka.connect.transforms.HL7ToFHIR",
-        ],
-        || hl7_to_fhir::Hl7ToFhir::new(Target::Value),
-    );
-    registry.register_transform(&["Deidentify"], || {
-        deidentify::Deidentify::new(Target::Value)
-    });
     registry.register_transform(
         &["ValueToKey", &format!("{KC}ValueToKey")],
         value_to_key::ValueToKey::default,
@@ -124,6 +106,10 @@ pub fn register(registry: &mut Registry) {
         ],
         extract_new_record_state::ExtractNewRecordState::default,
     );
+    #[cfg(feature = "deidentify")]
+    register_deidentify(registry);
+    #[cfg(feature = "hl7-to-fhir")]
+    register_hl7_to_fhir(registry);
     let p = "org.apache.kafka.connect.transforms.predicates.";
     registry.register_predicate(
         &["TopicNameMatches", &format!("{p}TopicNameMatches")],
@@ -136,5 +122,38 @@ pub fn register(registry: &mut Registry) {
     registry.register_predicate(
         &["RecordIsTombstone", &format!("{p}RecordIsTombstone")],
         predicates::RecordIsTombstone::default,
+    );
+}
+
+#[cfg(feature = "deidentify")]
+fn register_deidentify(registry: &mut Registry) {
+    for (short, target) in [("Key", Target::Key), ("Value", Target::Value)] {
+        let n = [
+            format!("Deidentify${short}"),
+            format!("io.connectrs.transforms.Deidentify${short}"),
+        ];
+        registry.register_transform(&[&n[0], &n[1]], move || deidentify::Deidentify::new(target));
+    }
+    registry.register_transform(&["Deidentify"], || {
+        deidentify::Deidentify::new(Target::Value)
+    });
+}
+
+#[cfg(feature = "hl7-to-fhir")]
+fn register_hl7_to_fhir(registry: &mut Registry) {
+    for (short, target) in [("Key", Target::Key), ("Value", Target::Value)] {
+        let n = [
+            format!("HL7ToFHIR${short}"),
+            format!("io.connectrs.transforms.HL7ToFHIR${short}"),
+        ];
+        registry.register_transform(&[&n[0], &n[1]], move || hl7_to_fhir::Hl7ToFhir::new(target));
+    }
+    // The seed's custom SMT, by its Java class name.
+    registry.register_transform(
+        &[
+            "HL7ToFHIR",
+            "org.healthcare.kafka.connect.transforms.HL7ToFHIR",
+        ],
+        || hl7_to_fhir::Hl7ToFhir::new(Target::Value),
     );
 }
