@@ -301,14 +301,14 @@ impl Message {
         let value = if is_enc_chars {
             field
         } else {
-            let rep = split_positions(field, d.repetition).nth(path.field_rep - 1)?;
+            let rep = split_positions(field, d.repetition).nth(path.field_rep.checked_sub(1)?)?;
             match path.component {
                 None => rep,
                 Some(c) => {
-                    let comp = split_positions(rep, d.component).nth(c - 1)?;
+                    let comp = split_positions(rep, d.component).nth(c.checked_sub(1)?)?;
                     match path.subcomponent {
                         None => comp,
-                        Some(s) => split_positions(comp, d.subcomponent).nth(s - 1)?,
+                        Some(s) => split_positions(comp, d.subcomponent).nth(s.checked_sub(1)?)?,
                     }
                 }
             }

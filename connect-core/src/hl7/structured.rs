@@ -286,14 +286,18 @@ pub fn get(map: &Map, path: &Path) -> Option<String> {
         return (!field.is_empty()).then(|| field.to_owned());
     }
     let raw = encode_text(field, charset)?;
-    let rep = raw.split(|&b| b == d.repetition).nth(path.field_rep - 1)?;
+    let rep = raw
+        .split(|&b| b == d.repetition)
+        .nth(path.field_rep.checked_sub(1)?)?;
     let part = match path.component {
         None => rep,
         Some(c) => {
-            let comp = rep.split(|&b| b == d.component).nth(c - 1)?;
+            let comp = rep.split(|&b| b == d.component).nth(c.checked_sub(1)?)?;
             match path.subcomponent {
                 None => comp,
-                Some(s) => comp.split(|&b| b == d.subcomponent).nth(s - 1)?,
+                Some(s) => comp
+                    .split(|&b| b == d.subcomponent)
+                    .nth(s.checked_sub(1)?)?,
             }
         }
     };
@@ -405,15 +409,20 @@ fn replace_part(field: &[u8], path: &Path, new: &[u8], d: &Delimiters) -> Vec<u8
         }
         out
     }
-    splice(field, d.repetition, path.field_rep - 1, |rep| {
-        match path.component {
+    splice(
+        field,
+        d.repetition,
+        path.field_rep.saturating_sub(1),
+        |rep| match path.component {
             None => new.to_vec(),
-            Some(c) => splice(rep, d.component, c - 1, |comp| match path.subcomponent {
-                None => new.to_vec(),
-                Some(s) => splice(comp, d.subcomponent, s - 1, |_| new.to_vec()),
+            Some(c) => splice(rep, d.component, c.saturating_sub(1), |comp| {
+                match path.subcomponent {
+                    None => new.to_vec(),
+                    Some(s) => splice(comp, d.subcomponent, s.saturating_sub(1), |_| new.to_vec()),
+                }
             }),
-        }
-    })
+        },
+    )
 }
 
 /// Encodes a structured message as ER7 bytes from its `"N"` field keys, segments in map order, each
@@ -551,6 +560,25 @@ mod tests {
             set(v.as_map_mut().unwrap(), &Path::parse("MSH-2").unwrap(), "x"),
             Err(StructuredError::Delimiters(_))
         ));
+    }
+
+    #[test]
+    fn hand_built_paths_with_zero_positions_find_nothing() {
+        let m = msg(b"MSH|^~\\&|A|B|C|D|1||ADT^A01|1|P|2.5\rPID|1||7^^^H||DOE^J\r");
+        let mut v = to_value(&m);
+        for (rep, comp, sub) in [(0, None, None), (1, Some(0), None), (1, Some(1), Some(0))] {
+            let p = Path {
+                segment: "PID".into(),
+                segment_rep: 1,
+                field: 5,
+                field_rep: rep,
+                component: comp,
+                subcomponent: sub,
+            };
+            assert_eq!(m.get_at(&p), None);
+            assert_eq!(get(v.as_map().unwrap(), &p), None);
+            assert!(set(v.as_map_mut().unwrap(), &p, "X").is_ok());
+        }
     }
 
     #[test]

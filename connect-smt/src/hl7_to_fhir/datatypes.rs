@@ -32,14 +32,14 @@ impl<'a> Seg<'a> {
     ) -> Option<&'a [u8]> {
         let d = self.msg.delimiters();
         let f = self.seg?.field_raw(field)?;
-        let r = f.split(|&b| b == d.repetition).nth(rep - 1)?;
+        let r = f.split(|&b| b == d.repetition).nth(rep.checked_sub(1)?)?;
         let part = match comp {
             None => r,
             Some(c) => {
-                let c = r.split(|&b| b == d.component).nth(c - 1)?;
+                let c = r.split(|&b| b == d.component).nth(c.checked_sub(1)?)?;
                 match sub {
                     None => c,
-                    Some(s) => c.split(|&b| b == d.subcomponent).nth(s - 1)?,
+                    Some(s) => c.split(|&b| b == d.subcomponent).nth(s.checked_sub(1)?)?,
                 }
             }
         };
