@@ -681,3 +681,56 @@ async fn two_sink_tasks_share_partitions_and_topics_regex_subscribes() {
     assert_eq!(per_topic, (0..300).collect::<Vec<_>>());
     w.shutdown().await;
 }
+
+/// A source record a transform fails goes to the DLQ as the source produced it (in the connector's
+/// formats), with and without retries, so the DLQ holds the data and not only the error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_records_failed_by_a_transform_reach_the_dlq_whole() {
+    for retry_timeout in ["0", "300"] {
+        let (src, sink) = (SeqSource::default(), CollectSink::default());
+        let smt = AlwaysRetriable::default();
+        let mut r = registry(&src, &sink);
+        let s2 = smt.clone();
+        r.register_transform(&["AlwaysRetriable"], move || s2.clone());
+        let w = worker(r, &[]).await;
+        let cluster = w.embedded().unwrap();
+        cluster.create_topic("failing", 1, 1).unwrap();
+        cluster.create_topic("dlq.failing", 1, 1).unwrap();
+        let s = w
+            .start_connector(source_cfg(
+                "src",
+                "failing",
+                "3",
+                &[
+                    ("transforms", "flaky"),
+                    ("transforms.flaky.type", "AlwaysRetriable"),
+                    ("errors.retry.timeout", retry_timeout),
+                    ("errors.retry.delay.max.ms", "50"),
+                    ("errors.tolerance", "all"),
+                    ("errors.deadletterqueue.topic.name", "dlq.failing"),
+                    ("errors.deadletterqueue.topic.replication.factor", "1"),
+                    ("errors.deadletterqueue.context.headers.enable", "true"),
+                ],
+            ))
+            .await
+            .unwrap();
+        s.wait_for(T, |m| m.records_failed == 3).await.unwrap();
+        let dlq = read_topic(w.bootstrap_servers(), "dlq.failing", 3, T);
+        assert_eq!(dlq.len(), 3, "retry.timeout={retry_timeout}");
+        for (i, d) in dlq.iter().enumerate() {
+            assert_eq!(
+                d.value.as_deref(),
+                Some(format!("{{\"seq\":{i}}}").as_bytes()),
+                "retry.timeout={retry_timeout}: the value as the source produced it"
+            );
+            assert_eq!(d.key.as_deref(), Some(format!("\"{i}\"").as_bytes()));
+            let stage = d
+                .headers
+                .iter()
+                .find(|(k, _)| k == "__connect.errors.stage")
+                .and_then(|(_, v)| v.clone());
+            assert_eq!(stage.as_deref(), Some(&b"TRANSFORMATION"[..]));
+        }
+        w.shutdown().await;
+    }
+}

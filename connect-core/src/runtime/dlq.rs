@@ -149,6 +149,12 @@ impl ErrantRecordReporter {
         self.policy.tolerance == ErrorTolerance::All
     }
 
+    /// True when a failed record is written to a dead letter queue (tolerance `all` and a DLQ topic):
+    /// then a source runner keeps the record as it was before the transforms, to report it whole.
+    pub(crate) fn keeps_originals(&self) -> bool {
+        self.tolerates() && self.policy.dlq_topic.is_some()
+    }
+
     /// Keeps the raw records of the batch being put, so `report` can send a record's original bytes.
     pub(crate) fn set_batch(&self, raws: Vec<RawRecord>) {
         if let Ok(mut m) = self.batch_raw.lock() {

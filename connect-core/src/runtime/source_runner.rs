@@ -373,17 +373,38 @@ impl Loop {
                 &self.r.control,
                 &self.r.shared,
                 record,
+                self.r.reporter.keeps_originals(),
             )
             .await
         };
         let record = match transformed {
             Ok(Some(r)) => r,
             Ok(None) => return Ok(Outcome::Filtered),
-            Err((alias, e)) => {
-                let raw = RawRecord {
-                    partition: -1,
-                    offset: -1,
-                    ..Default::default()
+            Err((alias, e, original)) => {
+                // The record as the source produced it, in the connector's formats, so the DLQ holds
+                // the data and not only the error (when the converters can write it).
+                let raw = match original {
+                    Some(o) => {
+                        let rec = &o.record;
+                        let key = self
+                            .r
+                            .key_converter
+                            .from_connect_data(&rec.topic, rec.key_schema.as_ref(), &rec.key)
+                            .ok()
+                            .flatten();
+                        let value = self
+                            .r
+                            .value_converter
+                            .from_connect_data(&rec.topic, rec.value_schema.as_ref(), &rec.value)
+                            .ok()
+                            .flatten();
+                        unsent(rec, key, value)
+                    }
+                    None => RawRecord {
+                        partition: -1,
+                        offset: -1,
+                        ..Default::default()
+                    },
                 };
                 self.r
                     .reporter
@@ -575,12 +596,17 @@ async fn transform(
     control: &watch::Receiver<Control>,
     shared: &TaskShared,
     record: SourceRecord,
-) -> Result<Option<SourceRecord>, (String, ConnectError)> {
+    keep_original: bool,
+) -> Result<Option<SourceRecord>, (String, ConnectError, Option<SourceRecord>)> {
     if chain.is_empty() {
         return Ok(Some(record));
     }
     if policy.retry_timeout == Some(Duration::ZERO) {
-        return chain.apply(record).map_err(|e| (e.alias, e.error));
+        // The chain consumes the record; a copy is kept only when a DLQ will want it.
+        let original = keep_original.then(|| record.clone());
+        return chain
+            .apply(record)
+            .map_err(|e| (e.alias, e.error, original));
     }
     let failed_alias = std::sync::Mutex::new(String::new());
     let out = retry(
@@ -606,7 +632,8 @@ async fn transform(
         out.attempts.saturating_sub(1) as u64,
     );
     let alias = failed_alias.into_inner().unwrap_or_default();
-    out.result.map_err(|e| (alias, e))
+    // Retrying cloned the record for each attempt, so the original is still here.
+    out.result.map_err(|e| (alias, e, Some(record)))
 }
 
 /// What a failed source record is reported as: where it was going, with the bytes it had by then (a
