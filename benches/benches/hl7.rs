@@ -234,10 +234,8 @@ fn mllp_source(c: &mut Criterion) {
     let (worker, addr) = rt.block_on(async {
         let mut registry = Registry::with_builtins();
         connect_sources::register(&mut registry);
-        // linger.ms=1: a sender waits for its ACK, so batching delay is latency (the default is 5 ms).
-        let worker = Worker::start(Props::new().with("producer.linger.ms", "1"), registry)
-            .await
-            .expect("worker");
+        // The MLLP connector's producer defaults (linger.ms=0) apply; the worker sets nothing.
+        let worker = Worker::start(Props::new(), registry).await.expect("worker");
         let cluster = worker.embedded().expect("embedded cluster");
         cluster
             .create_topic("clinical.patient.admitted", 1, 1)

@@ -108,6 +108,12 @@ pub trait SourceConnector: Send + Sync {
     }
     /// A new, unstarted task.
     fn create_task(&self) -> Box<dyn SourceTask>;
+    /// Producer settings this connector works best with (librdkafka keys, such as `linger.ms=0` for a
+    /// source whose senders wait for each acknowledgement). A connector config's
+    /// `producer.override.*` keys take precedence; `acks` and `enable.idempotence` cannot be changed.
+    fn producer_defaults(&self) -> Props {
+        Props::new()
+    }
 }
 
 /// Convenience for tasks: the stored offset of one source partition.

@@ -734,3 +734,45 @@ async fn source_records_failed_by_a_transform_reach_the_dlq_whole() {
         w.shutdown().await;
     }
 }
+
+/// `producer.override.*` reaches the connector's producer; the settings the delivery guarantee rests on
+/// are refused with their key named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_overrides_apply_except_the_guarantee() {
+    let (src, sink) = (SeqSource::default(), CollectSink::default());
+    let w = worker(registry(&src, &sink), &[]).await;
+    w.embedded().unwrap().create_topic("over", 1, 1).unwrap();
+    let err = w
+        .start_connector(source_cfg(
+            "bad",
+            "over",
+            "1",
+            &[
+                ("producer.override.acks", "1"),
+                ("producer.override.enable.idempotence", "false"),
+            ],
+        ))
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("producer.override.acks")
+            && err.contains("producer.override.enable.idempotence"),
+        "{err}"
+    );
+    let s = w
+        .start_connector(source_cfg(
+            "good",
+            "over",
+            "5",
+            &[
+                ("producer.override.linger.ms", "0"),
+                ("producer.override.compression.type", "lz4"),
+            ],
+        ))
+        .await
+        .unwrap();
+    s.wait_for(T, |m| m.records_written == 5).await.unwrap();
+    w.shutdown().await;
+}

@@ -430,7 +430,13 @@ impl Worker {
                     key_converter,
                     value_converter,
                     header_converter,
-                    producer: self.inner.kafka.producer_config().create()?,
+                    producer: overridden(
+                        self.inner.kafka.producer_config(),
+                        &c.producer_defaults(),
+                        &task_props,
+                        "producer.override.",
+                    )?
+                    .create()?,
                     offsets: self.inner.offsets.clone(),
                     policy: policy.clone(),
                     reporter,
@@ -445,8 +451,12 @@ impl Worker {
             }
             ConnectorPlugin::Sink(c) => {
                 let group = format!("connect-{name}");
-                let (consumer, rebalance, safe_offsets) =
-                    create_consumer(&self.inner.kafka.consumer_config(&group))?;
+                let (consumer, rebalance, safe_offsets) = create_consumer(&overridden(
+                    self.inner.kafka.consumer_config(&group),
+                    &Props::new(),
+                    &task_props,
+                    "consumer.override.",
+                )?)?;
                 let topics = task_props
                     .get("topics")
                     .map(crate::config::split_list)
@@ -644,5 +654,42 @@ impl ConnectorHandle {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+}
+
+/// Kafka Connect's per-connector client overrides: a connector's own defaults, then the config's
+/// `producer.override.*` / `consumer.override.*` keys, over the worker's client config. The keys the
+/// delivery guarantee rests on cannot be overridden, and each rejected key is named.
+fn overridden(
+    mut base: rdkafka::ClientConfig,
+    defaults: &Props,
+    connector: &Props,
+    prefix: &str,
+) -> Result<rdkafka::ClientConfig, ConfigError> {
+    const FIXED: [&str; 5] = [
+        "acks",
+        "enable.idempotence",
+        "enable.auto.commit",
+        "group.id",
+        "isolation.level",
+    ];
+    let mut problems = ConfigError { problems: vec![] };
+    for (k, v) in defaults.iter() {
+        base.set(k, v);
+    }
+    for (k, v) in connector.with_prefix(prefix).iter() {
+        if FIXED.contains(&k) {
+            problems.extend(ConfigError::new(
+                format!("{prefix}{k}"),
+                "the runtime's delivery guarantee fixes this client setting",
+            ));
+        } else {
+            base.set(k, v);
+        }
+    }
+    if problems.problems.is_empty() {
+        Ok(base)
+    } else {
+        Err(problems)
     }
 }

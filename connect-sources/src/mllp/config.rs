@@ -246,4 +246,9 @@ impl SourceConnector for MllpSourceConnector {
     fn create_task(&self) -> Box<dyn SourceTask> {
         Box::new(MllpSourceTask::default())
     }
+    /// Senders wait for each ACK, so batching delay is pure latency: send at once. With 8 senders on
+    /// loopback this took throughput from 5.6 K to 14.9 K messages/s (BENCHMARKS.md).
+    fn producer_defaults(&self) -> Props {
+        Props::new().with("linger.ms", "0")
+    }
 }
