@@ -433,3 +433,29 @@ OBX|2|ED|11502-2^Report^LN||^AP^PDF^Base64^JVBERi0=||||||F\r";
     )
     .is_err());
 }
+
+/// The ADT events set the Encounter's status: a discharge (A03) finishes it, a pre-admission (A05)
+/// plans it, a cancelled admission (A11) cancels it, the others leave it in progress unless PV1-45 (the
+/// discharge time) is set.
+#[test]
+fn adt_events_set_the_encounter_status() {
+    let t = smt(&[]);
+    for (file, want) in [
+        ("ADT-A01-01.hl7", "in-progress"),
+        ("ADT-A03-01.hl7", "finished"),
+        ("ADT-A05-01.hl7", "planned"),
+        ("ADT-A11-01.hl7", "cancelled"),
+    ] {
+        let msg = load(file);
+        let b = t.convert(&msg).unwrap().unwrap();
+        let enc = resources(&b, "Encounter");
+        assert_eq!(enc.len(), 1, "{file}");
+        let discharged = msg.get("PV1-45").is_some();
+        let status = enc[0]["status"].as_str().unwrap();
+        if want == "in-progress" && discharged {
+            assert_eq!(status, "finished", "{file}: PV1-45 set");
+        } else {
+            assert_eq!(status, want, "{file}");
+        }
+    }
+}
