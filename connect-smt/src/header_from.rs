@@ -1,9 +1,11 @@
 //! `HeaderFrom$Key` / `HeaderFrom$Value`: copies (`operation=copy`) or moves (`operation=move`) fields
-//! into headers: `fields[i]` becomes header `headers[i]`, with the field's schema.
+//! into headers: `fields[i]` becomes header `headers[i]`, with the field's schema. On the structured
+//! HL7 message, fields are HL7 paths (`fields=PID.3.1,MSH.10`) and the headers get their text.
 
 use connect_core::config::{ConfigDef, ConfigType, Importance, Props, Validator};
-use connect_core::data::{Map, Struct, Value};
+use connect_core::data::{Map, Schema, Struct, Value};
 use connect_core::error::{ConfigError, ConnectError, DataError};
+use connect_core::hl7::{structured, Path as Hl7Path};
 use connect_core::record::Record;
 use connect_core::transform::Transformation;
 
@@ -100,8 +102,26 @@ impl<R: Record> Transformation<R> for HeaderFrom {
     fn apply(&self, mut record: R) -> Result<Option<R>, ConnectError> {
         let base = record.base_mut();
         let (schema, value) = self.target.take(base);
+        let hl7 = schema.is_none() && structured::is_structured(&value);
         match (schema, value) {
             (schema, Value::Null) => self.target.set(base, schema, Value::Null),
+            (None, Value::Map(mut m)) if hl7 => {
+                // The structured HL7 message: fields are HL7 paths (`PID.3.1`), read as text.
+                for (f, h) in &self.pairs {
+                    let Ok(path) = Hl7Path::parse(f) else {
+                        continue;
+                    };
+                    if let Some(text) = structured::get(&m, &path) {
+                        base.headers
+                            .add(h.clone(), Some(Schema::string()), Value::String(text));
+                        if self.move_fields {
+                            structured::set(&mut m, &path, "")
+                                .map_err(|e| DataError::new(format!("HeaderFrom '{f}': {e}")))?;
+                        }
+                    }
+                }
+                self.target.set(base, None, Value::Map(m));
+            }
             (None, Value::Map(m)) => {
                 let mut kept = Map::with_capacity(m.len());
                 for (k, v) in m {

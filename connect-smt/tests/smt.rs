@@ -951,6 +951,29 @@ fn hl7_paths_on_the_structured_message() {
     let er7 = String::from_utf8(er7).unwrap();
     assert!(!er7.contains("JONES"), "the encoded message is masked too");
 
+    // HeaderFrom: the patient id and control id into headers; with move, out of the message too.
+    let c = chain::<SourceRecord>(&[
+        ("transforms", "h"),
+        ("transforms.h.type", "HeaderFrom$Value"),
+        ("transforms.h.fields", "PID.3.1,MSH.10"),
+        ("transforms.h.headers", "patient.id,hl7.control.id"),
+        ("transforms.h.operation", "move"),
+    ]);
+    let out = c
+        .apply(src(Value::Null, None, structured_adt(), None))
+        .unwrap()
+        .unwrap();
+    let h = |k: &str| {
+        out.record
+            .headers
+            .last_with_name(k)
+            .and_then(|h| h.value.as_str().map(str::to_owned))
+    };
+    assert_eq!(h("patient.id").as_deref(), Some("PATID1234"));
+    assert_eq!(h("hl7.control.id").as_deref(), Some("MSG00001"));
+    let pid = out.record.value.as_map().unwrap().get("PID").unwrap();
+    assert!(pid.as_map().unwrap().get("3.1").is_none(), "moved out");
+
     // A plain map keeps Kafka Connect's meaning: the literal key, absent here, gives null.
     let c = chain::<SourceRecord>(&[
         ("transforms", "x"),
