@@ -393,3 +393,17 @@ fn configures_from_connector_props() {
         .unwrap_err();
     assert_eq!(e.problems.len(), 2);
 }
+
+/// The consuming schemaless conversion gives what `json_to_value` with no schema gives.
+#[test]
+fn consuming_schemaless_conversion_matches_the_borrowing_one() {
+    let json: serde_json::Value = serde_json::from_str(
+        r#"{"a":1,"b":-2.5,"c":"x","d":[true,null,{"e":9007199254740993}],"f":{},"g":1e300}"#,
+    )
+    .unwrap();
+    let conv = connect_core::converter::JsonConverter::new(false);
+    assert_eq!(
+        connect_core::converter::JsonConverter::json_into_schemaless_value(json.clone()),
+        conv.json_to_value(None, &json).unwrap()
+    );
+}

@@ -505,6 +505,13 @@ impl JsonConverter {
         Ok(schema)
     }
 
+    /// Converts a parsed JSON tree to a schemaless value (maps, arrays, strings, `int64`, `float64`,
+    /// booleans), as [`json_to_value`](Self::json_to_value) with no schema does, consuming the tree so
+    /// that its strings move instead of being copied.
+    pub fn json_into_schemaless_value(json: serde_json::Value) -> Value {
+        schemaless_from_json_owned(json)
+    }
+
     /// Converts parsed JSON to a value of the given schema, as Kafka Connect's `convertToConnect`.
     pub fn json_to_value(
         &self,
@@ -753,6 +760,26 @@ fn int_in_range(json: &serde_json::Value, schema: &Schema) -> Result<i64, DataEr
 }
 
 /// Schemaless JSON to a value: integers as int64, other numbers as float64, objects as maps.
+/// As [`schemaless_from_json`], consuming the tree: strings and keys move instead of being copied.
+fn schemaless_from_json_owned(json: serde_json::Value) -> Value {
+    use serde_json::Value as J;
+    match json {
+        J::Null => Value::Null,
+        J::Bool(b) => Value::Boolean(b),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int64(i),
+            None => Value::Float64(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        J::String(s) => Value::String(s),
+        J::Array(a) => Value::Array(a.into_iter().map(schemaless_from_json_owned).collect()),
+        J::Object(o) => Value::Map(
+            o.into_iter()
+                .map(|(k, v)| (Value::String(k), schemaless_from_json_owned(v)))
+                .collect(),
+        ),
+    }
+}
+
 fn schemaless_from_json(json: &serde_json::Value) -> Value {
     use serde_json::Value as J;
     match json {

@@ -83,7 +83,6 @@ pub struct Hl7ToFhir {
     opts: Options,
     json_text: bool,
     resource_type: Option<String>,
-    json: JsonConverter,
 }
 
 impl std::fmt::Debug for Hl7ToFhir {
@@ -110,7 +109,6 @@ impl Hl7ToFhir {
             },
             json_text: false,
             resource_type: None,
-            json: JsonConverter::new(false),
         }
     }
 
@@ -268,7 +266,7 @@ impl<R: Record> Transformation<R> for Hl7ToFhir {
                 .map_err(|e| DataError::new(format!("HL7ToFHIR: {e}")))?;
             (Some(Schema::string()), Value::String(text))
         } else {
-            (None, self.json.json_to_value(None, &out)?)
+            (None, JsonConverter::json_into_schemaless_value(out))
         };
         self.target.set(base, schema, value);
         Ok(Some(record))
