@@ -228,3 +228,100 @@ async fn an_absent_receiver_is_retried_until_it_appears() {
     assert_eq!(seen.lock().unwrap().len(), 1);
     w.shutdown().await;
 }
+
+/// Over mutual TLS: the sink trusts the receiver's CA and presents a client certificate; the receiver
+/// (our MLLP source with TLS) requires one from the same CA, and the record arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivers_over_mutual_tls() {
+    use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let server_key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["receiver.test".to_owned()])
+        .unwrap()
+        .signed_by(&server_key, &ca, &ca_key)
+        .unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let mut client_params = CertificateParams::new(vec!["sender.test".to_owned()]).unwrap();
+    client_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let client = client_params.signed_by(&client_key, &ca, &ca_key).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, pem: String| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, pem).unwrap();
+        p.display().to_string()
+    };
+    let ca_pem = file("ca.pem", ca.pem());
+    let server_pem = file("server.pem", server.pem());
+    let server_key_pem = file("server.key", server_key.serialize_pem());
+    let client_pem = file("client.pem", client.pem());
+    let client_key_pem = file("client.key", client_key.serialize_pem());
+
+    let w = worker().await;
+    let addr = free_addr();
+    let source = Props::new()
+        .with("name", "from-mllp")
+        .with("connector.class", "MllpSource")
+        .with("mllp.bind", addr.clone())
+        .with("mllp.tls.cert.path", server_pem)
+        .with("mllp.tls.key.path", server_key_pem)
+        .with("mllp.tls.client.ca.path", ca_pem.clone())
+        .with(
+            "value.converter",
+            "org.apache.kafka.connect.storage.StringConverter",
+        );
+    w.start_connector(ConnectorConfig::new("from-mllp", source))
+        .await
+        .unwrap();
+    produce(
+        w.bootstrap_servers(),
+        "hl7.outbound",
+        &[corpus("ADT-A01-01.hl7")],
+    )
+    .await;
+
+    let mut cfg = sink_config(&addr);
+    cfg.props.set("mllp.tls.ca.path", ca_pem);
+    cfg.props.set("mllp.tls.server.name", "receiver.test");
+    cfg.props.set("mllp.tls.cert.path", client_pem);
+    cfg.props.set("mllp.tls.key.path", client_key_pem);
+    let sink = w.start_connector(cfg).await.unwrap();
+    let m = sink
+        .wait_for(Duration::from_secs(60), |m| m.records_written == 1)
+        .await
+        .unwrap();
+    assert_eq!(m.records_failed, 0);
+    let start = Instant::now();
+    while count(w.bootstrap_servers(), "clinical.patient.admitted") < 1
+        && start.elapsed() < Duration::from_secs(10)
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(count(w.bootstrap_servers(), "clinical.patient.admitted"), 1);
+    w.shutdown().await;
+}
+
+#[test]
+fn tls_settings_are_checked_naming_the_key() {
+    let e = connect_sinks::mllp::MllpSinkConfig::parse(
+        &Props::new()
+            .with("mllp.address", "127.0.0.1:2575")
+            .with("mllp.tls.cert.path", "/x/client.pem"),
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(e.contains("mllp.tls.key.path"), "{e}");
+    let cfg = connect_sinks::mllp::MllpSinkConfig::parse(
+        &Props::new()
+            .with("mllp.address", "lab.example.org:2575")
+            .with("mllp.tls.ca.path", "/nonexistent/ca.pem"),
+    )
+    .unwrap();
+    let tls = cfg.tls.unwrap();
+    assert_eq!(tls.server_name, "lab.example.org");
+    let e = tls.connector().err().unwrap().to_string();
+    assert!(e.contains("mllp.tls.ca.path"), "{e}");
+}

@@ -9,8 +9,10 @@ use connect_core::hl7::{structured, Message};
 use connect_core::record::SinkRecord;
 use connect_core::runtime::ErrantRecordReporter;
 use connect_core::sink::{SinkTask, SinkTaskContext, TopicPartition};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::TlsConnector;
 
 use super::MllpSinkConfig;
 
@@ -18,11 +20,16 @@ const VT: u8 = 0x0B;
 const FS: u8 = 0x1C;
 const CR: u8 = 0x0D;
 
+/// A connection to the receiver, plain or TLS.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync> Stream for T {}
+
 /// Sends records to an MLLP receiver. See the [module docs](super).
 #[derive(Default)]
 pub struct MllpSinkTask {
     cfg: Option<MllpSinkConfig>,
-    conn: Option<TcpStream>,
+    tls: Option<(TlsConnector, ServerName<'static>)>,
+    conn: Option<Box<dyn Stream>>,
     buf: Vec<u8>,
     reporter: Option<Arc<ErrantRecordReporter>>,
     /// Per partition, the offset of the last record settled (acknowledged or reported), so a
@@ -42,18 +49,31 @@ impl MllpSinkTask {
             .ok_or_else(|| ConnectError::other("MLLP sink not started"))
     }
 
-    async fn connection(&mut self) -> Result<&mut TcpStream, ConnectError> {
+    async fn connection(&mut self) -> Result<&mut Box<dyn Stream>, ConnectError> {
         if self.conn.is_none() {
             let cfg = self.cfg()?.clone();
-            let stream =
-                tokio::time::timeout(cfg.connect_timeout, TcpStream::connect(&cfg.address))
-                    .await
-                    .map_err(|_| {
-                        ConnectError::retriable(format!("connecting to {} timed out", cfg.address))
-                    })?
-                    .map_err(|e| {
-                        ConnectError::retriable(format!("connecting to {}: {e}", cfg.address))
-                    })?;
+            let connect = async {
+                let tcp = TcpStream::connect(&cfg.address).await.map_err(|e| {
+                    ConnectError::retriable(format!("connecting to {}: {e}", cfg.address))
+                })?;
+                let stream: Box<dyn Stream> = match &self.tls {
+                    None => Box::new(tcp),
+                    Some((connector, name)) => {
+                        Box::new(connector.connect(name.clone(), tcp).await.map_err(|e| {
+                            ConnectError::retriable(format!(
+                                "TLS handshake with {}: {e}",
+                                cfg.address
+                            ))
+                        })?)
+                    }
+                };
+                Ok::<_, ConnectError>(stream)
+            };
+            let stream = tokio::time::timeout(cfg.connect_timeout, connect)
+                .await
+                .map_err(|_| {
+                    ConnectError::retriable(format!("connecting to {} timed out", cfg.address))
+                })??;
             self.buf.clear();
             self.conn = Some(stream);
         }
@@ -160,7 +180,10 @@ fn hl7_bytes(record: &SinkRecord) -> Option<Result<Bytes, String>> {
 #[async_trait]
 impl SinkTask for MllpSinkTask {
     async fn start(&mut self, ctx: SinkTaskContext) -> Result<(), ConnectError> {
-        self.cfg = Some(MllpSinkConfig::parse(&ctx.config)?);
+        let cfg = MllpSinkConfig::parse(&ctx.config)?;
+        // TLS material is loaded at start, so a bad file fails the task with its key named.
+        self.tls = cfg.tls.as_ref().map(|t| t.connector()).transpose()?;
+        self.cfg = Some(cfg);
         self.reporter = ctx.errant_record_reporter.clone();
         Ok(())
     }
