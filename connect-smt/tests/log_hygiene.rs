@@ -56,8 +56,12 @@ PV1|1|Z\r\
 OBX|1|ED|11502-2^Report^LN||^AP^PDF^Base64^U0VDUkVU||||||F\r";
     let mut rec = SourceRecord::default();
     rec.record.value = Value::String(msg.into());
-    let out = chain.apply(rec).unwrap().unwrap();
+    let out = chain.apply(rec.clone()).unwrap().unwrap();
     assert!(out.record.value.as_str().unwrap().contains("\"Patient\""));
+    // The same gaps again: logged at debug, not warned about on every message.
+    for _ in 0..3 {
+        chain.apply(rec.clone()).unwrap().unwrap();
+    }
 
     // Deidentify failing on a value: the error names option and path only.
     let mut m = Map::new();
@@ -76,7 +80,17 @@ OBX|1|ED|11502-2^Report^LN||^AP^PDF^Base64^U0VDUkVU||||||F\r";
     tracing::error!(error = %err, "record failed");
 
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    assert!(text.contains("HL7ToFHIR left out"), "{text}");
+    assert_eq!(
+        text.matches("WARN").count(),
+        text.matches("later messages with the same gaps").count(),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("later messages with the same gaps").count(),
+        1,
+        "{text}"
+    );
+    assert_eq!(text.matches("HL7ToFHIR left out").count(), 4, "{text}");
     for phi in [
         "ZEBULON",
         "QUINCY",

@@ -83,6 +83,24 @@ pub struct Hl7ToFhir {
     opts: Options,
     json_text: bool,
     resource_type: Option<String>,
+    /// The kinds of gaps already warned about.
+    seen: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+/// What kind of gap a skip note is, without its positions: `OBX(3)-5: value of type 'ED'` and
+/// `OBX(7)-5: value of type 'ED'` are the same kind.
+fn gap_kind(note: &str) -> String {
+    let mut out = String::with_capacity(note.len());
+    let mut in_parens = false;
+    for c in note.chars() {
+        match c {
+            '(' => in_parens = true,
+            ')' => in_parens = false,
+            _ if !in_parens => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 impl std::fmt::Debug for Hl7ToFhir {
@@ -109,6 +127,7 @@ impl Hl7ToFhir {
             },
             json_text: false,
             resource_type: None,
+            seen: std::sync::Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -117,11 +136,31 @@ impl Hl7ToFhir {
         let (bundle, skipped) = to_bundle(msg, &self.opts)
             .map_err(|e| DataError::new(format!("HL7ToFHIR: {}", e.0)))?;
         if !skipped.is_empty() {
-            tracing::warn!(
-                control_id = msg.control_id().unwrap_or_default(),
-                skipped = skipped.join("; "),
-                "HL7ToFHIR left out parts it cannot map"
-            );
+            // A feed that always carries, say, an ED observation would otherwise log on every message:
+            // each kind of gap is a warning the first time, then debug.
+            let new = self.seen.lock().is_ok_and(|mut seen| {
+                let mut any = false;
+                for s in &skipped {
+                    let kind = gap_kind(s);
+                    if seen.len() < 1024 && seen.insert(kind) {
+                        any = true;
+                    }
+                }
+                any
+            });
+            if new {
+                tracing::warn!(
+                    control_id = msg.control_id().unwrap_or_default(),
+                    skipped = skipped.join("; "),
+                    "HL7ToFHIR left out parts it cannot map (later messages with the same gaps log at debug)"
+                );
+            } else {
+                tracing::debug!(
+                    control_id = msg.control_id().unwrap_or_default(),
+                    skipped = skipped.join("; "),
+                    "HL7ToFHIR left out parts it cannot map"
+                );
+            }
         }
         let Some(ty) = &self.resource_type else {
             return Ok(Some(bundle));
