@@ -37,7 +37,7 @@
 //! **What cannot be mapped** (a patient class outside table 0004, an OBX value type such as ED, a
 //! date that does not parse, an OBX without a code, an IN1 without a payor): with
 //! `unmappable=skip` (the default) that element or resource is left out and a warning names the
-//! segment and field (never the content); with `unmappable=fail` the record fails with that message
+//! segment and field (never the content; each kind of gap is warned about once, later ones at debug); with `unmappable=fail` the record fails with that message
 //! and the connector's error policy routes it (retry, DLQ, fail the task). Never a panic.
 //!
 //! ```
