@@ -36,6 +36,9 @@ if ! "$venv/bin/python" -c 'import fhir.resources' >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq python3-venv
     python3 -m venv "$venv"
   fi
-  "$venv/bin/pip" install -q --disable-pip-version-check 'fhir.resources==6.4.0' 'pydantic>=1.10,<2'
+  pip_install() {
+    "$venv/bin/pip" install -q --disable-pip-version-check 'fhir.resources==6.4.0' 'pydantic>=1.10,<2'
+  }
+  pip_install || { echo "setup: pip failed, retrying once"; sleep 5; pip_install; }
 fi
 echo "setup: done"
