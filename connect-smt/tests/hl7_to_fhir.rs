@@ -237,6 +237,14 @@ fn adt_a01_patient_and_encounter_fields() {
     assert_eq!(e["class"]["code"], "PRENC", "PV1-2 = P");
     assert_eq!(e["period"]["start"], "2015-02-08T11:34:19+01:10");
     assert!(e["participant"].as_array().unwrap().len() >= 3);
+    // PV1-3 (point of care, room, bed) is a Location for the bed, referenced from the Encounter.
+    let loc = resources(&b, "Location")[0];
+    assert_eq!(loc["name"], "HUH AE OMU OMU B Bed 03");
+    assert_eq!(loc["physicalType"]["coding"][0]["code"], "bd");
+    assert_eq!(
+        e["location"][0]["location"]["reference"],
+        format!("urn:uuid:{}", loc["id"].as_str().unwrap())
+    );
     let o = resources(&b, "Observation")[0];
     assert_eq!(o["code"]["coding"][0]["system"], "http://loinc.org");
     assert_eq!(o["code"]["coding"][0]["code"], "8867-4");

@@ -316,17 +316,8 @@ impl<'a> Builder<'a> {
         if !participants.is_empty() {
             e.insert("participant".into(), Json::Array(participants));
         }
-        if let Some(loc) = pv1.rep(3) {
-            let parts: Vec<String> = [1, 2, 3, 4]
-                .iter()
-                .filter_map(|c| loc.c(*c).or_else(|| loc.s(*c, 1)))
-                .collect();
-            if !parts.is_empty() {
-                e.insert(
-                    "location".into(),
-                    json!([{ "location": { "display": parts.join(" ") } }]),
-                );
-            }
+        if let Some(location) = pv1.rep(3).and_then(|loc| self.location(&loc)) {
+            e.insert("location".into(), json!([{ "location": location }]));
         }
         let mut hosp = JsonMap::new();
         if let Some(src) = pv1
@@ -351,6 +342,46 @@ impl<'a> Builder<'a> {
             }
         }
         Ok(Some(self.add("Encounter", id, e)))
+    }
+
+    /// PL (assigned patient location) -> a Location for its most specific level (bed, room or point
+    /// of care), identified by facility and names so a bed is one resource across messages. Returns
+    /// the reference to it.
+    fn location(&mut self, loc: &Rep<'_>) -> Option<Json> {
+        // Components may be HDs (namespace&id&type): their first subcomponent is the name.
+        let (point_of_care, room, bed) = (loc.s(1, 1), loc.s(2, 1), loc.s(3, 1));
+        let facility = loc.s(4, 1).unwrap_or_default();
+        let names: Vec<String> = [&point_of_care, &room, &bed]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        if names.is_empty() {
+            return None;
+        }
+        let (code, display) = match (&bed, &room) {
+            (Some(_), _) => ("bd", "Bed"),
+            (None, Some(_)) => ("ro", "Room"),
+            (None, None) => ("wa", "Ward"),
+        };
+        let name = names.join(" ");
+        let mut l = JsonMap::new();
+        l.insert("status".into(), json!("active"));
+        l.insert("name".into(), json!(name));
+        l.insert("mode".into(), json!("instance"));
+        l.insert(
+            "physicalType".into(),
+            concept(
+                "http://terminology.hl7.org/CodeSystem/location-physical-type",
+                code,
+                Some(display),
+            ),
+        );
+        let id = uuid_of(&format!("Location|{facility}|{}", names.join("|")));
+        let id = self.add("Location", id, l);
+        let mut r = reference(&id);
+        r["display"] = json!(name);
+        Some(r)
     }
 
     fn related_person(&mut self, occ: usize, patient: &str) {

@@ -9,7 +9,7 @@
 //! | segment | resource | main elements |
 //! |---|---|---|
 //! | PID | Patient | identifier (CX, type from table 0203), name (XPN), gender (table 0001), birthDate, address (XAD), telecom (XTN), maritalStatus, deceased\[x\], multipleBirth\[x\], mother's maiden name |
-//! | PV1, PV2 | Encounter | status (from the event and PV1-45), class (PV1-2 as v3 ActCode), period, location, participants (attending, referring, consulting, admitting as Practitioners), admit source, discharge disposition, reason |
+//! | PV1, PV2 | Encounter (+ Location, Practitioners) | status (from the event and PV1-45), class (PV1-2 as v3 ActCode), period, location (PV1-3 as a Location for the bed, room or point of care), participants (attending, referring, consulting, admitting as Practitioners), admit source, discharge disposition, reason |
 //! | NK1 | RelatedPerson | name, relationship (table 0063), telecom, address |
 //! | AL1 | AllergyIntolerance | code, category, criticality, reaction, onset |
 //! | DG1 | Condition | code, category encounter-diagnosis, onset |
