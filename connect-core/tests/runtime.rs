@@ -28,6 +28,15 @@ async fn worker(registry: Registry, extra: &[(&str, &str)]) -> Worker {
     Worker::start(props, registry).await.unwrap()
 }
 
+/// `registry` plus the transform `AlwaysRetriable` (which fails every record, retriably); the
+/// returned handle counts its calls.
+fn with_failing_transform(mut r: Registry) -> (Registry, AlwaysRetriable) {
+    let smt = AlwaysRetriable::default();
+    let s2 = smt.clone();
+    r.register_transform(&["AlwaysRetriable"], move || s2.clone());
+    (r, smt)
+}
+
 fn registry(source: &SeqSource, sink: &CollectSink) -> Registry {
     let mut r = Registry::with_builtins();
     r.register_source(&["SeqSource"], source.clone());
@@ -378,10 +387,7 @@ async fn restarted_source_resumes_from_stored_offset_with_nothing_lost() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_stop_after_retry_timeout() {
     let (src, sink) = (SeqSource::default(), CollectSink::default());
-    let smt = AlwaysRetriable::default();
-    let mut r = registry(&src, &sink);
-    let s2 = smt.clone();
-    r.register_transform(&["AlwaysRetriable"], move || s2.clone());
+    let (r, smt) = with_failing_transform(registry(&src, &sink));
     let w = worker(r, &[]).await;
     w.embedded().unwrap().create_topic("retry", 1, 1).unwrap();
     let start = Instant::now();
@@ -688,10 +694,7 @@ async fn two_sink_tasks_share_partitions_and_topics_regex_subscribes() {
 async fn source_records_failed_by_a_transform_reach_the_dlq_whole() {
     for retry_timeout in ["0", "300"] {
         let (src, sink) = (SeqSource::default(), CollectSink::default());
-        let smt = AlwaysRetriable::default();
-        let mut r = registry(&src, &sink);
-        let s2 = smt.clone();
-        r.register_transform(&["AlwaysRetriable"], move || s2.clone());
+        let (r, _) = with_failing_transform(registry(&src, &sink));
         let w = worker(r, &[]).await;
         let cluster = w.embedded().unwrap();
         cluster.create_topic("failing", 1, 1).unwrap();

@@ -105,14 +105,12 @@ fn sink_config(addr: &str) -> ConnectorConfig {
     ConnectorConfig::new("to-mllp", props)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn delivers_to_a_real_mllp_receiver() {
-    let w = worker().await;
-    let addr = free_addr();
-    let source = Props::new()
+/// Our MLLP source as the downstream receiver, on `addr`, with extra settings (TLS).
+fn receiver_config(addr: &str, extra: &[(&str, String)]) -> ConnectorConfig {
+    let mut props = Props::new()
         .with("name", "from-mllp")
         .with("connector.class", "MllpSource")
-        .with("mllp.bind", addr.clone())
+        .with("mllp.bind", addr)
         .with(
             "value.converter",
             "org.apache.kafka.connect.storage.StringConverter",
@@ -121,7 +119,29 @@ async fn delivers_to_a_real_mllp_receiver() {
             "key.converter",
             "org.apache.kafka.connect.storage.StringConverter",
         );
-    w.start_connector(ConnectorConfig::new("from-mllp", source))
+    for (k, v) in extra {
+        props.set(*k, v.clone());
+    }
+    ConnectorConfig::new("from-mllp", props)
+}
+
+/// Waits up to 10 s for `topic` to hold at least `n` records; returns how many it holds.
+async fn wait_count(bootstrap: &str, topic: &str, n: i64) -> i64 {
+    let start = Instant::now();
+    loop {
+        let c = count(bootstrap, topic);
+        if c >= n || start.elapsed() > Duration::from_secs(10) {
+            return c;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivers_to_a_real_mllp_receiver() {
+    let w = worker().await;
+    let addr = free_addr();
+    w.start_connector(receiver_config(&addr, &[]))
         .await
         .unwrap();
     let msgs = [
@@ -136,12 +156,7 @@ async fn delivers_to_a_real_mllp_receiver() {
         .await
         .unwrap();
     assert_eq!(m.records_failed, 0);
-    let start = Instant::now();
-    while count(w.bootstrap_servers(), "clinical.hl7.unrouted") < 1
-        && start.elapsed() < Duration::from_secs(10)
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_count(w.bootstrap_servers(), "clinical.hl7.unrouted", 1).await;
     assert_eq!(count(w.bootstrap_servers(), "clinical.patient.admitted"), 1);
     assert_eq!(count(w.bootstrap_servers(), "clinical.result.available"), 1);
     assert_eq!(count(w.bootstrap_servers(), "clinical.hl7.unrouted"), 1);
@@ -261,18 +276,12 @@ async fn delivers_over_mutual_tls() {
 
     let w = worker().await;
     let addr = free_addr();
-    let source = Props::new()
-        .with("name", "from-mllp")
-        .with("connector.class", "MllpSource")
-        .with("mllp.bind", addr.clone())
-        .with("mllp.tls.cert.path", server_pem)
-        .with("mllp.tls.key.path", server_key_pem)
-        .with("mllp.tls.client.ca.path", ca_pem.clone())
-        .with(
-            "value.converter",
-            "org.apache.kafka.connect.storage.StringConverter",
-        );
-    w.start_connector(ConnectorConfig::new("from-mllp", source))
+    let tls = [
+        ("mllp.tls.cert.path", server_pem),
+        ("mllp.tls.key.path", server_key_pem),
+        ("mllp.tls.client.ca.path", ca_pem.clone()),
+    ];
+    w.start_connector(receiver_config(&addr, &tls))
         .await
         .unwrap();
     produce(
@@ -293,13 +302,10 @@ async fn delivers_over_mutual_tls() {
         .await
         .unwrap();
     assert_eq!(m.records_failed, 0);
-    let start = Instant::now();
-    while count(w.bootstrap_servers(), "clinical.patient.admitted") < 1
-        && start.elapsed() < Duration::from_secs(10)
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(count(w.bootstrap_servers(), "clinical.patient.admitted"), 1);
+    assert_eq!(
+        wait_count(w.bootstrap_servers(), "clinical.patient.admitted", 1).await,
+        1
+    );
     w.shutdown().await;
 }
 

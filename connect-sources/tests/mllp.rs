@@ -2,7 +2,9 @@
 //! Kafka, nothing acknowledged while the broker is down, AR for malformed input with the connection
 //! still usable, resends written once.
 
-use std::net::TcpListener as StdListener;
+mod common;
+
+use common::{corpus, free_addr, wait_for_listener};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -15,19 +17,6 @@ use connect_core::runtime::{ConnectorHandle, Worker};
 use connect_sources::mllp::encode_frame;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-fn corpus(name: &str) -> Vec<u8> {
-    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/hl7/corpus/");
-    std::fs::read(format!("{p}{name}")).unwrap()
-}
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Setup {
     worker: Worker,
@@ -53,7 +42,7 @@ async fn setup(extra: &[(&str, &str)]) -> Setup {
     ] {
         cluster.create_topic(t, 1, 1).unwrap();
     }
-    let addr = format!("127.0.0.1:{}", free_port());
+    let addr = free_addr();
     let mut props = Props::new()
         .with("connector.class", "MllpSource")
         .with("mllp.bind", addr.clone())
@@ -78,14 +67,7 @@ async fn setup(extra: &[(&str, &str)]) -> Setup {
         ))
         .await
         .unwrap();
-    let start = Instant::now();
-    while TcpStream::connect(&addr).await.is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "listener did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_listener(&addr).await;
     Setup {
         worker,
         handle,

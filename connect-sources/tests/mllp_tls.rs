@@ -2,9 +2,11 @@
 //! CA gets AA once the record is in Kafka; with mutual TLS a sender without a client certificate is
 //! refused and one with a certificate from the CA is served; a plain-TCP sender gets nothing.
 
-use std::net::TcpListener as StdListener;
+mod common;
+
+use common::{corpus, free_addr, wait_for_listener};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use connect_core::config::{ConnectorConfig, Props};
 use connect_core::hl7::Message;
@@ -52,14 +54,6 @@ fn pki() -> Pki {
     }
 }
 
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn start(pki: &Pki, mutual: bool) -> (Worker, String) {
     let mut registry = Registry::with_builtins();
     connect_sources::register(&mut registry);
@@ -69,7 +63,7 @@ async fn start(pki: &Pki, mutual: bool) -> (Worker, String) {
         .unwrap()
         .create_topic("clinical.patient.admitted", 1, 1)
         .unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
+    let addr = free_addr();
     let path = |f: &str| pki.dir.path().join(f).display().to_string();
     let mut props = Props::new()
         .with("name", "mllp-tls")
@@ -88,14 +82,7 @@ async fn start(pki: &Pki, mutual: bool) -> (Worker, String) {
         .start_connector(ConnectorConfig::new("mllp-tls", props))
         .await
         .unwrap();
-    let start = Instant::now();
-    while TcpStream::connect(&addr).await.is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "listener did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_listener(&addr).await;
     (worker, addr)
 }
 
@@ -146,11 +133,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 fn adt() -> Vec<u8> {
-    std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/hl7/corpus/ADT-A01-01.hl7"
-    ))
-    .unwrap()
+    corpus("ADT-A01-01.hl7")
 }
 
 fn server_name() -> ServerName<'static> {

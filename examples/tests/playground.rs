@@ -27,13 +27,22 @@ struct Run {
 /// Runs the program (the same `playground::run` the example's `main` calls, built as the
 /// `connect-transform` binary so the test can start it as a process).
 fn run(config: &str, input: &str) -> Run {
+    run_with_key(config, input, None)
+}
+
+/// As [`run`], with `DEID_KEY` set in the program's environment (or removed, with None).
+fn run_with_key(config: &str, input: &str, deid_key: Option<&str>) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("connector.json");
     std::fs::write(&path, config).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_connect-transform"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_connect-transform"));
+    match deid_key {
+        Some(k) => cmd.env("DEID_KEY", k),
+        None => cmd.env_remove("DEID_KEY"),
+    };
+    let mut child = cmd
         .arg("--config")
         .arg(&path)
-        .env_remove("DEID_KEY")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -243,34 +252,15 @@ fn deidentify_sample_config_across_three_shapes() {
         "/configs/deidentify.json"
     ))
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("deid.json");
-    std::fs::write(&path, &config).unwrap();
     let hl7 = "MSH|^~\\\\&|ADT|H|EHR|H|20240301083000||ADT^A01|M1|P|2.5\\rPID|1||MRN001^^^H^MR||DOE^JANE||19600215|F|||1 Elm St^^Boston^MA^02139||617-555-0101||||||123-45-6789\\rPV1|1|I\\r";
     let input = format!(
         "{{\"value\":\"{hl7}\"}}\n{}\n{}\n",
         r#"{"value":{"resourceType":"Patient","identifier":[{"value":"MRN001"}],"name":[{"family":"Doe"}],"birthDate":"1960-02-15","address":[{"postalCode":"02139","city":"Boston"}]}}"#,
         r#"{"value":{"mrn":"MRN001","name":"Jane Doe","dob":"1960-02-15","zip":"02139","notes":"call 617-555-0101","admitted":"2024-03-01"}}"#
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_connect-transform"))
-        .arg("--config")
-        .arg(&path)
-        .env("DEID_KEY", "a-32-byte-secret-for-the-tests!!")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let r = run_with_key(&config, &input, Some("a-32-byte-secret-for-the-tests!!"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let stdout = r.stdout.join("\n");
     for phi in [
         "DOE",
         "Doe",
