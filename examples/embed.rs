@@ -2,7 +2,11 @@
 //!
 //! ```text
 //! cargo run --example embed -- claims-source.json [BOOTSTRAP_SERVERS]
+//! RUST_LOG=debug cargo run --example embed -- claims-source.json
 //! ```
+//!
+//! Logs go to stderr (`RUST_LOG`, default `info`): the worker's start, each task's state changes
+//! (`RUNNING`, `PAUSED`, `FAILED` with its error, `STOPPED`), partitions assigned and revoked, retries.
 use connect_core::{
     config::{ConnectorConfig, Props},
     registry::Registry,
@@ -11,6 +15,13 @@ use connect_core::{
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let mut registry = Registry::with_builtins();
     connect_sources::register(&mut registry);
     connect_sinks::register(&mut registry);

@@ -2,7 +2,7 @@
 //! messages or batch files), its FHIR Bundle as one line of JSON.
 //!
 //! ```text
-//! cargo run --example hl7_to_fhir -- ../shared/hl7/corpus/ADT-A01-01.hl7
+//! cargo run --example hl7_to_fhir -- testdata/hl7/corpus/ADT-A01-01.hl7
 //! cargo run --example hl7_to_fhir -- --timezone=-05:00 --unmappable=fail feed/*.hl7
 //! ```
 //!

@@ -25,7 +25,7 @@ const PATHS: [&str; 4] = ["MSH.9.1", "MSH.10", "PID.3.1", "PID.5.1"];
 
 /// The corpus messages all three parsers read (each message has a PID; rust-hl7 needs CR endings).
 fn corpus() -> Vec<String> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/hl7/corpus");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/hl7/corpus");
     let mut out = Vec::new();
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .expect("the corpus beside the clone")
@@ -115,7 +115,7 @@ fn parse_and_query(c: &mut Criterion) {
 }
 
 fn hl7_to_fhir(c: &mut Criterion) {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/hl7/corpus/");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/hl7/corpus/");
     let mut smt = Hl7ToFhir::new(Target::Value);
     Transformation::<SourceRecord>::configure(&mut smt, &Props::new()).expect("config");
     let mut g = c.benchmark_group("hl7/hl7_to_fhir");
@@ -227,7 +227,7 @@ fn mllp_source(c: &mut Criterion) {
     let msg = Arc::new(
         std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/hl7/corpus/ADT-A01-01.hl7"
+            "/../testdata/hl7/corpus/ADT-A01-01.hl7"
         ))
         .expect("corpus file"),
     );

@@ -1,11 +1,11 @@
-//! The HL7 v2 parser over the shared corpus (`shared/hl7/corpus`, 64 real-world-style messages):
+//! The HL7 v2 parser over the shared corpus (`testdata/hl7/corpus`, copied from the project's shared material with its MIT licence, 64 real-world-style messages):
 //! every message parses and re-encodes byte for byte, and field-level values come out right.
 
 use bytes::Bytes;
 use connect_core::hl7::{parse_batch, Message};
 
 fn corpus_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/hl7/corpus")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/hl7/corpus")
 }
 
 fn load(name: &str) -> Message {

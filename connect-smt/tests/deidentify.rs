@@ -430,7 +430,7 @@ fn corpus_messages_lose_their_patient_names() {
         ("transforms.deid.redact.fields", "NTE.3,OBX.5"),
     ])
     .unwrap();
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/hl7/corpus");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/hl7/corpus");
     let mut n = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();

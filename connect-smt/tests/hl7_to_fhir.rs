@@ -20,7 +20,7 @@ use serde_json::Value as Json;
 fn corpus_dir() -> PathBuf {
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/hl7/corpus"
+        "/../testdata/hl7/corpus"
     ))
 }
 

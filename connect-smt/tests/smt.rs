@@ -896,7 +896,7 @@ fn timestamp_converter_between_string_unix_and_logical_types() {
 fn structured_adt() -> Value {
     let raw = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/hl7/corpus/ADT-A01-01.hl7"
+        "/../testdata/hl7/corpus/ADT-A01-01.hl7"
     ))
     .unwrap();
     let msg = connect_core::hl7::Message::parse(bytes::Bytes::from(raw)).unwrap();

@@ -17,7 +17,7 @@ use tokio::net::TcpStream;
 
 fn corpus(name: &str) -> Vec<u8> {
     std::fs::read(format!(
-        "{}/../../shared/hl7/corpus/{name}",
+        "{}/../testdata/hl7/corpus/{name}",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap()

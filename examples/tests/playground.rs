@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 fn seed_config(name: &str) -> String {
     let md = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/seed/connectors.md"
+        "/../testdata/seed/connectors.md"
     ))
     .unwrap();
     md.split("```json")
@@ -110,7 +110,7 @@ fn extract_field_keys_from_the_seed() {
     // hl7-adm-source: the key is the structured HL7 message; PID.3.1 is the patient id.
     let msg = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/hl7/corpus/ADT-A01-01.hl7"
+        "/../testdata/hl7/corpus/ADT-A01-01.hl7"
     ))
     .unwrap();
     let msg = connect_core::hl7::Message::parse(msg.into()).unwrap();
@@ -300,7 +300,7 @@ fn deidentify_sample_config_across_three_shapes() {
 fn hl7_to_fhir_by_the_seed_class_name() {
     let raw = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/hl7/corpus/ADT-A01-01.hl7"
+        "/../testdata/hl7/corpus/ADT-A01-01.hl7"
     ))
     .unwrap();
     let msg = connect_core::hl7::Message::parse(raw.into()).unwrap();

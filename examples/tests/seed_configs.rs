@@ -1,4 +1,4 @@
-//! The seed's connector configs and worker properties (`shared/seed/connectors.md`) load as they are:
+//! The seed's connector configs and worker properties (`testdata/seed/connectors.md`, a copy of the design seed) load as they are:
 //! they parse, their converters and transforms resolve, and connectors that do not exist yet give the
 //! clear unknown-plugin error.
 
@@ -9,7 +9,7 @@ use connect_core::runtime::{worker_def, KafkaSettings};
 fn seed() -> String {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/seed/connectors.md"
+        "/../testdata/seed/connectors.md"
     );
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading the seed at {path}: {e}"))
 }

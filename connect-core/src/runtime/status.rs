@@ -122,12 +122,14 @@ impl TaskShared {
     }
     pub(crate) fn set_state(&self, state: TaskState) {
         let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
-        if s.state != TaskState::Failed {
+        if s.state != TaskState::Failed && s.state != state {
             s.state = state;
+            tracing::info!(connector = %s.connector, task = s.task_id, state = state.as_str(), "task state changed");
         }
     }
     pub(crate) fn fail(&self, error: String) {
         let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        tracing::error!(connector = %s.connector, task = s.task_id, state = "FAILED", error = %error, "task failed");
         s.state = TaskState::Failed;
         s.error = Some(error);
     }

@@ -7,7 +7,7 @@ use tokio::net::TcpStream;
 
 /// A message of the shared corpus.
 pub fn corpus(name: &str) -> Vec<u8> {
-    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/hl7/corpus/");
+    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/hl7/corpus/");
     std::fs::read(format!("{p}{name}")).unwrap()
 }
 
