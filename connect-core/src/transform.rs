@@ -80,20 +80,36 @@ pub struct StageError {
 }
 
 /// The transforms of a connector, in order.
+///
+/// Dropping a chain closes it ([`TransformChain::close`]): every transform's and every predicate's
+/// `close` runs once, as Kafka Connect closes them when a task stops.
 pub struct TransformChain<R: Record> {
     stages: Vec<TransformStage<R>>,
+    closed: bool,
 }
 
 impl<R: Record> Default for TransformChain<R> {
     fn default() -> Self {
-        TransformChain { stages: Vec::new() }
+        TransformChain {
+            stages: Vec::new(),
+            closed: false,
+        }
+    }
+}
+
+impl<R: Record> Drop for TransformChain<R> {
+    fn drop(&mut self) {
+        self.close();
     }
 }
 
 impl<R: Record> TransformChain<R> {
     /// A chain of stages.
     pub fn new(stages: Vec<TransformStage<R>>) -> Self {
-        TransformChain { stages }
+        TransformChain {
+            stages,
+            closed: false,
+        }
     }
 
     /// Number of stages.
@@ -141,10 +157,25 @@ impl<R: Record> TransformChain<R> {
         }
     }
 
-    /// Closes every transform.
+    /// Closes every transform, then every predicate (a predicate shared by several stages once).
+    /// Idempotent; no `apply` may follow. Called by `Drop`.
     pub fn close(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        let mut predicates = Vec::new();
         for s in &mut self.stages {
             s.transform.close();
+            if let Some((_, p, _)) = s.predicate.take() {
+                predicates.push(p);
+            }
+        }
+        // The last holder of each shared predicate closes it.
+        while let Some(mut p) = predicates.pop() {
+            if let Some(p) = std::sync::Arc::get_mut(&mut p) {
+                p.close();
+            }
         }
     }
 }

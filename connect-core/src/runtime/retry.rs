@@ -8,7 +8,18 @@ use tokio::time::Instant;
 
 use rand::Rng;
 
+use tokio::sync::watch;
+
+use crate::config::ErrorPolicy;
 use crate::error::ConnectError;
+use crate::record::Record;
+use crate::runtime::status::{TaskMetrics, TaskShared};
+use crate::runtime::Control;
+use crate::transform::TransformChain;
+
+/// Why a chain failed a record: the failing stage's alias, the error, and the record as it was before
+/// the chain (when it was kept: for a DLQ, or because retrying kept it anyway).
+pub(crate) type ChainFailure<R> = (String, ConnectError, Option<R>);
 
 /// The first backoff, as Kafka Connect's `RETRIES_DELAY_MIN_MS`.
 pub const RETRY_DELAY_MIN: Duration = Duration::from_millis(300);
@@ -84,6 +95,55 @@ where
         }
         tokio::time::sleep(backoff(attempts, max_delay).min(remaining)).await;
     }
+}
+
+/// Applies a connector's chain (sources before conversion, sinks after); when `errors.retry.timeout` is
+/// set, retriable failures are retried with backoff on a copy of the record (made only then, so the
+/// default configuration never copies records).
+pub(crate) async fn apply_chain<R: Record + Clone>(
+    chain: &TransformChain<R>,
+    policy: &ErrorPolicy,
+    control: &watch::Receiver<Control>,
+    shared: &TaskShared,
+    record: R,
+    keep_original: bool,
+) -> Result<Option<R>, ChainFailure<R>> {
+    if chain.is_empty() {
+        return Ok(Some(record));
+    }
+    if policy.retry_timeout == Some(Duration::ZERO) {
+        // The chain consumes the record; a copy is kept only when a DLQ will want it.
+        let original = keep_original.then(|| record.clone());
+        return chain
+            .apply(record)
+            .map_err(|e| (e.alias, e.error, original));
+    }
+    let failed_alias = std::sync::Mutex::new(String::new());
+    let out = retry(
+        policy.retry_timeout,
+        policy.retry_delay_max,
+        || *control.borrow() == Control::Stop,
+        || {
+            let rec = record.clone();
+            let fa = &failed_alias;
+            async move {
+                chain.apply(rec).map_err(|e| {
+                    if let Ok(mut a) = fa.lock() {
+                        *a = e.alias;
+                    }
+                    e.error
+                })
+            }
+        },
+    )
+    .await;
+    TaskMetrics::add(
+        &shared.metrics.retries,
+        out.attempts.saturating_sub(1) as u64,
+    );
+    let alias = failed_alias.into_inner().unwrap_or_default();
+    // Retrying cloned the record for each attempt, so the original is still here.
+    out.result.map_err(|e| (alias, e, Some(record)))
 }
 
 #[cfg(test)]

@@ -1,15 +1,24 @@
-//! Runs one sink task: consume, convert, transform, `put`, and commit only offsets the task reported
-//! durable through `pre_commit`, always for the original topic/partition/offset.
+//! Runs one sink task with Kafka Connect's `WorkerSinkTask` contract:
+//!
+//! * `open(partitions)` before the first `put` of their records, at start and after every rebalance;
+//! * on revocation (eager or cooperative): everything already handed to the task goes through
+//!   `pre_commit`, the offsets it returns are committed synchronously, then `close(partitions)`; only
+//!   then does the consumer give the partitions up, and no record of them is `put` after `close`;
+//! * on stop: `pre_commit`, a synchronous commit, `close` of every open partition, then `stop`;
+//! * only offsets that `pre_commit` returned are committed, for the record's original coordinates.
+//!
+//! One dedicated thread owns the consumer's poll loop. Batches and rebalance events reach the async
+//! runner through one ordered channel, and a revocation blocks the consumer thread (inside librdkafka's
+//! rebalance callback) until the runner has flushed, committed and closed, so the order above holds
+//! whatever the timing.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures::FutureExt;
-use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
-};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio::sync::{mpsc as tmpsc, watch};
@@ -21,24 +30,39 @@ use crate::record::{
     ConnectRecord, Headers as RecordHeaders, SinkRecord, TimestampType, TopicPartitionOffset,
 };
 use crate::runtime::dlq::{ErrantRecordReporter, RawRecord, Stage};
-use crate::runtime::retry::backoff;
+use crate::runtime::retry::{apply_chain, backoff};
 use crate::runtime::status::{TaskMetrics, TaskShared, TaskState};
 use crate::runtime::Control;
 use crate::sink::{PartitionOffsets, SinkTask, SinkTaskContext, TopicPartition};
 use crate::transform::TransformChain;
 
-/// Partition assignment changes, passed from librdkafka's rebalance callback to the runner.
-#[derive(Debug)]
-pub(crate) enum RebalanceEvent {
+/// How long a commit on revocation or stop keeps retrying a retriable `pre_commit`/commit failure
+/// (at least; `errors.retry.timeout` when longer). After it the partitions go uncommitted past the last
+/// commit, and their next owner reads those records again.
+const FINAL_COMMIT_RETRY: Duration = Duration::from_secs(10);
+
+/// What the consumer thread tells the runner, in the order it happened.
+pub(crate) enum ConsumerEvent {
+    /// Records read from assigned partitions.
+    Batch(Vec<RawRecord>),
+    /// Partitions were assigned; `open` them before any of their records.
     Assigned(Vec<TopicPartition>),
-    Revoked(Vec<TopicPartition>),
+    /// Partitions are being revoked: flush, commit and close them, then answer. The consumer thread
+    /// waits for the answer (or for the runner to be gone) before giving the partitions up.
+    Revoked(Vec<TopicPartition>, std::sync::mpsc::SyncSender<()>),
+    /// The consumer failed with a non-retriable error.
+    Failed(ConnectError),
 }
 
-/// The consumer context: forwards rebalances and, before partitions are revoked, synchronously commits
-/// what the task last reported durable for them, so the next owner starts right after it.
+/// The consumer context: turns librdkafka's rebalance callbacks (run on the consumer thread) into
+/// ordered events for the runner.
 pub(crate) struct SinkConsumerContext {
-    events: std::sync::mpsc::Sender<RebalanceEvent>,
-    safe: Arc<Mutex<PartitionOffsets>>,
+    events: tmpsc::Sender<ConsumerEvent>,
+    /// Set while the connector is paused: newly assigned partitions are paused at once.
+    paused: Arc<AtomicBool>,
+    /// Partitions revoked during the current poll call, so the consumer thread drops what it had read
+    /// of them but not yet handed over (their next owner reads them again).
+    revoked_now: Mutex<Vec<TopicPartition>>,
 }
 
 impl ClientContext for SinkConsumerContext {}
@@ -51,56 +75,126 @@ fn tpl_to_vec(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
 }
 
 impl ConsumerContext for SinkConsumerContext {
-    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Revoke(tpl) = rebalance {
-            let revoked = tpl_to_vec(tpl);
-            if let Ok(safe) = self.safe.lock() {
-                let mut commit = TopicPartitionList::new();
-                for tp in &revoked {
-                    if let Some(o) = safe.get(tp) {
-                        let _ = commit.add_partition_offset(
-                            &tp.topic,
-                            tp.partition,
-                            Offset::Offset(*o),
-                        );
-                    }
-                }
-                if commit.count() > 0 {
-                    if let Err(e) = consumer.commit(&commit, CommitMode::Sync) {
-                        tracing::warn!(error = %e, "commit before revocation failed; records may be redelivered");
-                    }
-                }
-            }
-            let _ = self.events.send(RebalanceEvent::Revoked(revoked));
+    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let Rebalance::Revoke(tpl) = rebalance else {
+            return;
+        };
+        let revoked = tpl_to_vec(tpl);
+        if revoked.is_empty() {
+            return;
+        }
+        if let Ok(mut r) = self.revoked_now.lock() {
+            r.extend(revoked.iter().cloned());
+        }
+        let (reply, done) = std::sync::mpsc::sync_channel(1);
+        // Runs on the consumer thread, never inside the async runtime.
+        if self
+            .events
+            .blocking_send(ConsumerEvent::Revoked(revoked, reply))
+            .is_ok()
+        {
+            // Err: the runner is gone (stopped or dropped); nothing more can be committed.
+            let _ = done.recv();
         }
     }
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Assign(tpl) = rebalance {
-            let _ = self.events.send(RebalanceEvent::Assigned(tpl_to_vec(tpl)));
+
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(tpl) => {
+                let assigned = tpl_to_vec(tpl);
+                if assigned.is_empty() {
+                    return;
+                }
+                if self.paused.load(Ordering::SeqCst) {
+                    // A paused connector stays paused across a rebalance.
+                    if let Err(e) = consumer.pause(tpl) {
+                        tracing::warn!(error = %e, "pausing newly assigned partitions failed");
+                    }
+                }
+                let _ = self.events.blocking_send(ConsumerEvent::Assigned(assigned));
+            }
+            Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance error"),
+            Rebalance::Revoke(_) => {}
         }
     }
 }
 
-pub(crate) type SinkConsumer = StreamConsumer<SinkConsumerContext>;
+pub(crate) type SinkConsumer = BaseConsumer<SinkConsumerContext>;
 
-/// A sink consumer, its rebalance events, and the offsets safe to commit on revocation.
-pub(crate) type ConsumerParts = (
-    SinkConsumer,
-    std::sync::mpsc::Receiver<RebalanceEvent>,
-    Arc<Mutex<PartitionOffsets>>,
-);
+/// A sink task's consumer, subscribed, with the thread that polls it.
+pub(crate) struct ConsumerHandle {
+    pub consumer: Arc<SinkConsumer>,
+    pub events: tmpsc::Receiver<ConsumerEvent>,
+    paused: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
 
-/// Creates a sink consumer with its rebalance channel and shared safe-offsets map.
-pub(crate) fn create_consumer(
-    config: &rdkafka::ClientConfig,
-) -> Result<ConsumerParts, ConnectError> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let safe = Arc::new(Mutex::new(PartitionOffsets::new()));
-    let consumer = config.create_with_context(SinkConsumerContext {
-        events: tx,
-        safe: safe.clone(),
-    })?;
-    Ok((consumer, rx, safe))
+impl ConsumerHandle {
+    /// Creates the consumer, subscribes it (`topics`, or `pattern` as a librdkafka regex) and starts
+    /// its poll thread.
+    pub(crate) fn start(
+        config: &rdkafka::ClientConfig,
+        subscription: &[&str],
+        max_batch: usize,
+        name: &str,
+    ) -> Result<Self, ConnectError> {
+        let (tx, rx) = tmpsc::channel(2);
+        let paused = Arc::new(AtomicBool::new(false));
+        let consumer: SinkConsumer = config.create_with_context(SinkConsumerContext {
+            events: tx.clone(),
+            paused: paused.clone(),
+            revoked_now: Mutex::new(Vec::new()),
+        })?;
+        consumer.subscribe(subscription)?;
+        let consumer = Arc::new(consumer);
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = std::thread::Builder::new()
+            .name(format!("sink-consumer-{name}"))
+            .spawn({
+                let consumer = consumer.clone();
+                let stop = stop.clone();
+                move || read_loop(consumer, max_batch, tx, stop)
+            })
+            .map_err(|e| ConnectError::io("starting the sink consumer thread", e))?;
+        Ok(ConsumerHandle {
+            consumer,
+            events: rx,
+            paused,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Pauses or resumes every assigned partition (and, while paused, the ones assigned later).
+    fn set_paused(&self, pause: bool) {
+        self.paused.store(pause, Ordering::SeqCst);
+        if let Ok(a) = self.consumer.assignment() {
+            let r = if pause {
+                self.consumer.pause(&a)
+            } else {
+                self.consumer.resume(&a)
+            };
+            if let Err(e) = r {
+                tracing::warn!(error = %e, pause, "pausing or resuming partitions failed");
+            }
+        }
+    }
+
+    /// Ends the poll thread, which closes the consumer as it ends (leaving the group), and waits for
+    /// it off the async runtime. A handle dropped without this (a crashed runner) ends the same way:
+    /// the thread sees the channel closed.
+    async fn shutdown(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Closing the channel frees a consumer thread blocked on a full channel or on a revocation.
+        self.events.close();
+        while self.events.try_recv().is_ok() {}
+        drop(self.events);
+        drop(self.consumer);
+        if let Some(t) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
+    }
 }
 
 /// Everything a sink task runs with.
@@ -113,17 +207,21 @@ pub(crate) struct SinkRunner {
     pub key_converter: Box<dyn Converter>,
     pub value_converter: Box<dyn Converter>,
     pub header_converter: Box<dyn HeaderConverter>,
-    pub consumer: Arc<SinkConsumer>,
-    pub rebalance: std::sync::mpsc::Receiver<RebalanceEvent>,
-    pub safe_offsets: Arc<Mutex<PartitionOffsets>>,
+    pub consumer: ConsumerHandle,
     pub policy: ErrorPolicy,
     pub reporter: Arc<ErrantRecordReporter>,
-    pub max_batch: usize,
     pub flush_interval: Duration,
     pub shared: Arc<TaskShared>,
     pub control: watch::Receiver<Control>,
+    /// Partitions opened and not yet closed.
+    pub open: BTreeSet<TopicPartition>,
     /// Per partition, the offset after the last record put (or skipped): the most that may be committed.
     pub current: PartitionOffsets,
+    /// Per partition, the offset last committed synchronously (confirmed by the broker).
+    pub committed: PartitionOffsets,
+    /// Per partition, the offset last sent in an asynchronous commit (its outcome unknown): periodic
+    /// commits skip partitions that did not move since, revocation and stop commit regardless.
+    pub requested: PartitionOffsets,
 }
 
 impl SinkRunner {
@@ -134,64 +232,52 @@ impl SinkRunner {
         };
         if let Err(e) = self.task.start(ctx).await {
             self.shared.fail(format!("task failed to start: {e}"));
+            self.finish().await;
             return;
         }
         self.shared.set_state(TaskState::Running);
-        let failure = self.main().await.err();
-        // Commit what is safe before leaving; on failure, only what was durable before the failure.
+        let failure = self.event_loop().await.err();
+        // Stop: commit what is durable (not after a failure: only what was committed before it
+        // stands), close every open partition, then stop the task.
         if failure.is_none() {
-            if let Err(e) = self.commit(true).await {
-                tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "final commit failed");
+            if let Err(e) = self.final_commit().await {
+                tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "final commit failed; the records after the last commit will be read again");
             }
         }
-        let assigned = self.assignment();
-        if !assigned.is_empty() {
-            let _ = self.task.close(&assigned).await;
+        let open: Vec<TopicPartition> = std::mem::take(&mut self.open).into_iter().collect();
+        if !open.is_empty() {
+            if let Err(e) = self.task.close(&open).await {
+                tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "task close failed");
+            }
         }
         if let Err(e) = self.task.stop().await {
             tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "task stop failed");
         }
-        drop(self.consumer);
         match failure {
-            Some(e) => {
-                tracing::error!(connector = %self.connector, task = self.task_id, error = %e, "task failed");
-                self.shared.fail(e.to_string());
-            }
-            None => self.shared.set_state(TaskState::Stopped),
+            Some(ConnectError::Stopped) | None => self.shared.set_state(TaskState::Stopped),
+            Some(e) => self.shared.fail(e.to_string()),
         }
+        self.finish().await;
     }
 
-    fn assignment(&self) -> Vec<TopicPartition> {
-        self.consumer
-            .assignment()
-            .map(|t| tpl_to_vec(&t))
-            .unwrap_or_default()
+    /// Closes the transforms and the consumer.
+    async fn finish(self) {
+        let SinkRunner {
+            chain, consumer, ..
+        } = self;
+        drop(chain);
+        consumer.shutdown().await;
     }
 
-    async fn main(&mut self) -> Result<(), ConnectError> {
-        // Batches come from a channel fed by a reader, so a pending read never holds a borrow of the
-        // consumer across a `select!` branch and cancellation never drops a message.
-        let (btx, mut brx) = tmpsc::channel::<Result<Vec<RawRecord>, ConnectError>>(1);
-        let reader = tokio::spawn(read_batches(self.consumer.clone(), self.max_batch, btx));
-        let result = self.event_loop(&mut brx).await;
-        // The reader holds the consumer: end it before the consumer is closed.
-        reader.abort();
-        let _ = reader.await;
-        result
-    }
-
-    async fn event_loop(
-        &mut self,
-        brx: &mut tmpsc::Receiver<Result<Vec<RawRecord>, ConnectError>>,
-    ) -> Result<(), ConnectError> {
+    async fn event_loop(&mut self) -> Result<(), ConnectError> {
         let mut flush = tokio::time::interval(self.flush_interval);
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         flush.tick().await;
         let mut control = self.control.clone();
         let mut paused = false;
+        // Records read before a pause took effect; at most what the consumer thread had in hand.
         let mut stash: Vec<RawRecord> = Vec::new();
         loop {
-            self.drain_rebalance_events().await?;
             tokio::select! {
                 biased;
                 changed = control.changed() => {
@@ -202,9 +288,7 @@ impl SinkRunner {
                     let pause = c == Control::Pause;
                     if pause != paused {
                         paused = pause;
-                        if let Ok(a) = self.consumer.assignment() {
-                            let _ = if pause { self.consumer.pause(&a) } else { self.consumer.resume(&a) };
-                        }
+                        self.consumer.set_paused(pause);
                         self.shared.set_state(if pause { TaskState::Paused } else { TaskState::Running });
                     }
                     if !paused && !stash.is_empty() {
@@ -212,49 +296,66 @@ impl SinkRunner {
                         self.deliver(batch).await?;
                     }
                 }
-                _ = flush.tick() => self.commit(false).await?,
-                batch = brx.recv() => {
-                    match batch {
-                        Some(Ok(raws)) => {
-                            if paused {
-                                stash.extend(raws);
-                            } else {
-                                self.deliver(raws).await?;
-                            }
+                _ = flush.tick() => self.periodic_commit().await?,
+                event = self.consumer.events.recv() => match event {
+                    Some(ConsumerEvent::Batch(raws)) => {
+                        TaskMetrics::add(&self.shared.metrics.polled, raws.len() as u64);
+                        if paused {
+                            stash.extend(raws);
+                        } else {
+                            self.deliver(raws).await?;
                         }
-                        Some(Err(e)) => return Err(e),
-                        None => return Err(ConnectError::other("consumer stopped")),
                     }
+                    Some(ConsumerEvent::Assigned(tps)) => {
+                        tracing::info!(connector = %self.connector, task = self.task_id, partitions = ?tps, "partitions assigned");
+                        self.task.open(&tps).await?;
+                        self.open.extend(tps);
+                    }
+                    Some(ConsumerEvent::Revoked(tps, reply)) => {
+                        tracing::info!(connector = %self.connector, task = self.task_id, partitions = ?tps, "partitions revoked");
+                        stash.retain(|r| !tps.iter().any(|tp| tp.partition == r.partition && *tp.topic == *r.topic));
+                        self.revoke(&tps).await?;
+                        // Only now may the consumer give the partitions up.
+                        let _ = reply.send(());
+                    }
+                    Some(ConsumerEvent::Failed(e)) => return Err(e),
+                    None => return Err(ConnectError::other("consumer stopped")),
                 }
             }
         }
     }
 
-    async fn drain_rebalance_events(&mut self) -> Result<(), ConnectError> {
-        while let Ok(ev) = self.rebalance.try_recv() {
-            match ev {
-                RebalanceEvent::Assigned(tps) => {
-                    tracing::info!(connector = %self.connector, task = self.task_id, partitions = tps.len(), "partitions assigned");
-                    self.task.open(&tps).await?;
-                }
-                RebalanceEvent::Revoked(tps) => {
-                    tracing::info!(connector = %self.connector, task = self.task_id, partitions = tps.len(), "partitions revoked");
-                    self.task.close(&tps).await?;
-                    for tp in &tps {
-                        self.current.remove(tp);
-                        if let Ok(mut s) = self.safe_offsets.lock() {
-                            s.remove(tp);
-                        }
-                    }
-                }
+    /// Revocation: commit what the task made durable (all partitions, as Kafka Connect), then close
+    /// the revoked ones and forget their positions.
+    async fn revoke(&mut self, tps: &[TopicPartition]) -> Result<(), ConnectError> {
+        match self.final_commit().await {
+            // The broker refused the commit (the group is already rebalancing, or this member was
+            // fenced): as in Kafka Connect, the partitions go all the same, and their next owner reads
+            // the records after the last commit again.
+            Err(ConnectError::Kafka(e)) => {
+                tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "commit on revocation failed; the next owner reads the records after the last commit again");
             }
+            other => other?,
+        }
+        let closing: Vec<TopicPartition> = tps
+            .iter()
+            .filter(|tp| self.open.contains(*tp))
+            .cloned()
+            .collect();
+        if !closing.is_empty() {
+            self.task.close(&closing).await?;
+        }
+        for tp in tps {
+            self.open.remove(tp);
+            self.current.remove(tp);
+            self.committed.remove(tp);
+            self.requested.remove(tp);
         }
         Ok(())
     }
 
     /// Converts, transforms and puts one batch; on success records the batch's offsets as processed.
     async fn deliver(&mut self, raws: Vec<RawRecord>) -> Result<(), ConnectError> {
-        TaskMetrics::add(&self.shared.metrics.polled, raws.len() as u64);
         let mut records = Vec::with_capacity(raws.len());
         // The next offset per partition after this batch; a batch holds few partitions.
         let mut processed: Vec<(Arc<str>, i32, i64)> = Vec::new();
@@ -267,12 +368,21 @@ impl SinkRunner {
                 None => processed.push((raw.topic.clone(), raw.partition, raw.offset + 1)),
             }
             match self.to_sink_record(raw) {
-                Ok(r) => match self.chain.apply(r) {
+                Ok(r) => match apply_chain(
+                    &self.chain,
+                    &self.policy,
+                    &self.control,
+                    &self.shared,
+                    r,
+                    false,
+                )
+                .await
+                {
                     Ok(Some(r)) => records.push(r),
                     Ok(None) => TaskMetrics::add(&self.shared.metrics.filtered, 1),
-                    Err(e) => {
+                    Err((alias, e, _)) => {
                         self.reporter
-                            .handle(raw, Stage::Transformation, &e.alias, &e.error)
+                            .handle(raw, Stage::Transformation, &alias, &e)
                             .await?
                     }
                 },
@@ -287,17 +397,10 @@ impl SinkRunner {
                 match self.task.put(records.as_slice()).await {
                     Ok(()) => break,
                     Err(e) if e.is_retriable() => {
-                        attempt += 1;
+                        attempt = attempt.saturating_add(1);
                         TaskMetrics::add(&self.shared.metrics.retries, 1);
                         tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, attempt, "put failed; redelivering the batch");
-                        let wait = backoff(attempt, self.policy.retry_delay_max);
-                        let mut control = self.control.clone();
-                        tokio::select! {
-                            _ = tokio::time::sleep(wait) => {}
-                            _ = control.wait_for(|c| *c == Control::Stop) => {
-                                return Err(ConnectError::Stopped);
-                            }
-                        }
+                        wait_backoff(attempt, self.policy.retry_delay_max, &self.control).await?;
                     }
                     Err(e) => return Err(ConnectError::other(format!("put failed: {e}"))),
                 }
@@ -359,93 +462,169 @@ impl SinkRunner {
         })
     }
 
-    /// Asks the task what is durable and commits it (never beyond what was put).
-    async fn commit(&mut self, sync: bool) -> Result<(), ConnectError> {
-        let current = self.current.clone();
+    /// The periodic commit: a retriable failure of `pre_commit`/`flush` or of the commit itself skips
+    /// this round (the next one tries again); any other failure of the task fails it.
+    async fn periodic_commit(&mut self) -> Result<(), ConnectError> {
+        match self.commit(CommitMode::Async).await {
+            Err(e) if e.is_retriable() => {
+                TaskMetrics::add(&self.shared.metrics.retries, 1);
+                tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "pre_commit failed; retrying at the next commit");
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// The commit on revocation and stop: synchronous, retrying retriable failures with backoff for a
+    /// while (`errors.retry.timeout`, at least [`FINAL_COMMIT_RETRY`]).
+    async fn final_commit(&mut self) -> Result<(), ConnectError> {
+        let budget = match self.policy.retry_timeout {
+            None => Duration::MAX,
+            Some(t) => t.max(FINAL_COMMIT_RETRY),
+        };
+        let start = Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            match self.commit(CommitMode::Sync).await {
+                Err(e) if e.is_retriable() && start.elapsed() < budget => {
+                    attempt = attempt.saturating_add(1);
+                    TaskMetrics::add(&self.shared.metrics.retries, 1);
+                    tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, attempt, "commit failed; retrying");
+                    let wait = backoff(attempt, self.policy.retry_delay_max);
+                    tokio::time::sleep(wait.min(budget.saturating_sub(start.elapsed()))).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Asks the task what is durable and commits it, for open partitions, never beyond what was put.
+    async fn commit(&mut self, mode: CommitMode) -> Result<(), ConnectError> {
+        let current: PartitionOffsets = self
+            .current
+            .iter()
+            .filter(|(tp, _)| self.open.contains(*tp))
+            .map(|(tp, o)| (tp.clone(), *o))
+            .collect();
         if current.is_empty() {
             return Ok(());
         }
         let safe = self.task.pre_commit(&current).await?;
-        let assigned: BTreeSet<TopicPartition> = self.assignment().into_iter().collect();
+        let sync = matches!(mode, CommitMode::Sync);
         let mut tpl = TopicPartitionList::new();
-        {
-            let mut committed = self
-                .safe_offsets
-                .lock()
-                .map_err(|_| ConnectError::other("lock poisoned"))?;
-            for (tp, off) in &safe {
-                let Some(cur) = current.get(tp) else { continue };
-                let off = (*off).min(*cur);
-                if !assigned.contains(tp) || committed.get(tp).is_some_and(|c| *c >= off) {
-                    continue;
-                }
-                tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(off))?;
-                committed.insert(tp.clone(), off);
+        let mut next = Vec::new();
+        for (tp, off) in &safe {
+            let Some(cur) = current.get(tp) else { continue };
+            let off = (*off).min(*cur);
+            let done = if sync {
+                &self.committed
+            } else {
+                &self.requested
+            };
+            if done.get(tp).is_some_and(|c| *c >= off) {
+                continue;
             }
+            tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(off))?;
+            next.push((tp.clone(), off));
         }
         if tpl.count() == 0 {
             return Ok(());
         }
-        let consumer = self.consumer.clone();
-        let mode = if sync {
-            CommitMode::Sync
-        } else {
-            CommitMode::Async
-        };
+        let consumer = self.consumer.consumer.clone();
         let res = tokio::task::spawn_blocking(move || consumer.commit(&tpl, mode))
             .await
             .map_err(|e| ConnectError::other(e.to_string()))?;
         match res {
             Ok(()) => {
+                if sync {
+                    self.committed.extend(next.iter().cloned());
+                }
+                self.requested.extend(next);
                 TaskMetrics::add(&self.shared.metrics.offset_commits, 1);
                 Ok(())
             }
-            Err(e) => {
+            Err(e) if !sync => {
                 tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "offset commit failed; will retry");
                 Ok(())
             }
+            Err(e) => Err(ConnectError::Kafka(e)),
         }
     }
 }
 
-/// Reads batches: waits for one message, then takes what is already there, up to `max`. The keys and
-/// payloads of a batch are copied out of librdkafka's buffers into one allocation, which every record
-/// of the batch shares (`Bytes` slices), instead of one or two allocations per record.
-async fn read_batches(
+/// Sleeps the backoff for retry number `attempt`, or returns `Stopped` if the task is stopped.
+async fn wait_backoff(
+    attempt: u32,
+    max: Duration,
+    control: &watch::Receiver<Control>,
+) -> Result<(), ConnectError> {
+    let wait = backoff(attempt, max);
+    let mut control = control.clone();
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => Ok(()),
+        _ = control.wait_for(|c| *c == Control::Stop) => Err(ConnectError::Stopped),
+    }
+}
+
+/// The consumer thread: polls, gathers batches up to `max`, and hands them over in order with the
+/// rebalance events its polls raise. Ends when stopped or when the runner is gone.
+fn read_loop(
     consumer: Arc<SinkConsumer>,
     max: usize,
-    tx: tmpsc::Sender<Result<Vec<RawRecord>, ConnectError>>,
+    tx: tmpsc::Sender<ConsumerEvent>,
+    stop: Arc<AtomicBool>,
 ) {
     let mut topics: Vec<Arc<str>> = Vec::new();
-    loop {
-        let batch = {
-            let first = match consumer.recv().await {
-                Ok(m) => m,
-                Err(e) => {
-                    let err = ConnectError::Kafka(e);
-                    if err.is_retriable() {
-                        tracing::warn!(error = %err, "consumer error; retrying");
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                        continue;
-                    }
-                    let _ = tx.send(Err(err)).await;
-                    return;
+    let mut msgs: Vec<BorrowedMessage<'_>> = Vec::with_capacity(max.min(1024));
+    while !stop.load(Ordering::SeqCst) && !tx.is_closed() {
+        let first = consumer.poll(Duration::from_millis(100));
+        drop_revoked(&consumer, &mut msgs);
+        match first {
+            None => continue,
+            Some(Ok(m)) => msgs.push(m),
+            Some(Err(e)) => {
+                let err = ConnectError::Kafka(e);
+                if err.is_retriable() {
+                    tracing::warn!(error = %err, "consumer error; retrying");
+                    std::thread::sleep(Duration::from_millis(200));
+                    continue;
                 }
-            };
-            let mut msgs = Vec::with_capacity(max.min(1024));
-            msgs.push(first);
-            while msgs.len() < max {
-                match consumer.recv().now_or_never() {
-                    Some(Ok(m)) => msgs.push(m),
-                    _ => break,
-                }
+                let _ = tx.blocking_send(ConsumerEvent::Failed(err));
+                return;
             }
-            raws_of(&msgs, &mut topics)
-        };
-        if tx.send(Ok(batch)).await.is_err() {
+        }
+        while msgs.len() < max {
+            let next = consumer.poll(Duration::ZERO);
+            // A revocation during this poll: what was read of those partitions before it is dropped.
+            drop_revoked(&consumer, &mut msgs);
+            match next {
+                Some(Ok(m)) => msgs.push(m),
+                _ => break,
+            }
+        }
+        if msgs.is_empty() {
+            continue;
+        }
+        let batch = raws_of(&msgs, &mut topics);
+        msgs.clear();
+        if tx.blocking_send(ConsumerEvent::Batch(batch)).is_err() {
             return;
         }
     }
+}
+
+/// Drops the messages read of partitions revoked since the last call: they were not handed to the
+/// runner, are not counted as processed, and their next owner reads them again.
+fn drop_revoked(consumer: &SinkConsumer, msgs: &mut Vec<BorrowedMessage<'_>>) {
+    let revoked = match consumer.context().revoked_now.lock() {
+        Ok(mut r) if !r.is_empty() => std::mem::take(&mut *r),
+        _ => return,
+    };
+    msgs.retain(|m| {
+        !revoked
+            .iter()
+            .any(|tp| tp.partition == m.partition() && tp.topic == m.topic())
+    });
 }
 
 fn raws_of(msgs: &[BorrowedMessage<'_>], topics: &mut Vec<Arc<str>>) -> Vec<RawRecord> {

@@ -19,7 +19,7 @@ use crate::record::{ConnectRecord, OffsetMap, SourceRecord};
 use crate::runtime::admin::{TopicAdmin, TopicCreation};
 use crate::runtime::dlq::{ErrantRecordReporter, RawRecord, Stage};
 use crate::runtime::offsets::{OffsetReader, OffsetStore, PartitionKey};
-use crate::runtime::retry::{backoff, retry};
+use crate::runtime::retry::{apply_chain, backoff};
 use crate::runtime::status::{TaskMetrics, TaskShared, TaskState};
 use crate::runtime::Control;
 use crate::source::{RecordMetadata, RecordPosition, SourceTask, SourceTaskContext};
@@ -367,7 +367,7 @@ impl Loop {
         let transformed = if self.r.chain.is_empty() {
             Ok(Some(record))
         } else {
-            transform(
+            apply_chain(
                 &self.r.chain,
                 &self.r.policy,
                 &self.r.control,
@@ -586,54 +586,6 @@ impl Loop {
             }
         }
     }
-}
-
-/// Applies the chain; when `errors.retry.timeout` is set, retriable failures are retried on a copy of the
-/// record (made only then, so the default configuration never copies records).
-async fn transform(
-    chain: &TransformChain<SourceRecord>,
-    policy: &ErrorPolicy,
-    control: &watch::Receiver<Control>,
-    shared: &TaskShared,
-    record: SourceRecord,
-    keep_original: bool,
-) -> Result<Option<SourceRecord>, (String, ConnectError, Option<SourceRecord>)> {
-    if chain.is_empty() {
-        return Ok(Some(record));
-    }
-    if policy.retry_timeout == Some(Duration::ZERO) {
-        // The chain consumes the record; a copy is kept only when a DLQ will want it.
-        let original = keep_original.then(|| record.clone());
-        return chain
-            .apply(record)
-            .map_err(|e| (e.alias, e.error, original));
-    }
-    let failed_alias = std::sync::Mutex::new(String::new());
-    let out = retry(
-        policy.retry_timeout,
-        policy.retry_delay_max,
-        || *control.borrow() == Control::Stop,
-        || {
-            let rec = record.clone();
-            let fa = &failed_alias;
-            async move {
-                chain.apply(rec).map_err(|e| {
-                    if let Ok(mut a) = fa.lock() {
-                        *a = e.alias;
-                    }
-                    e.error
-                })
-            }
-        },
-    )
-    .await;
-    TaskMetrics::add(
-        &shared.metrics.retries,
-        out.attempts.saturating_sub(1) as u64,
-    );
-    let alias = failed_alias.into_inner().unwrap_or_default();
-    // Retrying cloned the record for each attempt, so the original is still here.
-    out.result.map_err(|e| (alias, e, Some(record)))
 }
 
 /// What a failed source record is reported as: where it was going, with the bytes it had by then (a

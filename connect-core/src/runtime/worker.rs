@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::Consumer;
 use rdkafka::producer::FutureProducer;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -22,7 +21,7 @@ use crate::runtime::kafka::{EmbeddedCluster, KafkaSettings};
 use crate::runtime::offsets::{
     FileOffsetStore, KafkaOffsetStore, MemoryOffsetStore, OffsetStore, OffsetsTopicConfig,
 };
-use crate::runtime::sink_runner::{create_consumer, SinkRunner};
+use crate::runtime::sink_runner::{ConsumerHandle, SinkRunner};
 use crate::runtime::source_runner::SourceRunner;
 use crate::runtime::status::{MetricsSnapshot, TaskShared, TaskState, TaskStatus};
 use crate::runtime::Control;
@@ -275,7 +274,18 @@ impl Worker {
                     .get("errors.deadletterqueue.topic.name")
                     .filter(|d| !d.is_empty())
                 {
-                    if topics.iter().any(|t| t == dlq) {
+                    let by_regex = match regex.map(topics_regex) {
+                        Some(Ok(re)) => re.is_match(dlq),
+                        Some(Err(e)) => {
+                            problems.extend(ConfigError::new(
+                                "topics.regex",
+                                format!("not a valid regular expression: {e}"),
+                            ));
+                            false
+                        }
+                        None => false,
+                    };
+                    if by_regex || topics.iter().any(|t| t == dlq) {
                         problems.extend(ConfigError::new(
                             "errors.deadletterqueue.topic.name",
                             "the DLQ topic must not be one of the connector's topics",
@@ -451,28 +461,19 @@ impl Worker {
             }
             ConnectorPlugin::Sink(c) => {
                 let group = format!("connect-{name}");
-                let (consumer, rebalance, safe_offsets) = create_consumer(&overridden(
-                    self.inner.kafka.consumer_config(&group),
-                    &Props::new(),
-                    &task_props,
-                    "consumer.override.",
-                )?)?;
-                let topics = task_props
-                    .get("topics")
-                    .map(crate::config::split_list)
-                    .unwrap_or_default();
-                if topics.is_empty() {
-                    let re = task_props.get("topics.regex").unwrap_or("").trim();
-                    let pattern = if re.starts_with('^') {
-                        re.to_owned()
-                    } else {
-                        format!("^{re}")
-                    };
-                    consumer.subscribe(&[pattern.as_str()])?;
-                } else {
-                    let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
-                    consumer.subscribe(&refs)?;
-                }
+                let subscription = sink_subscription(&task_props);
+                let refs: Vec<&str> = subscription.iter().map(String::as_str).collect();
+                let consumer = ConsumerHandle::start(
+                    &overridden(
+                        self.inner.kafka.consumer_config(&group),
+                        &Props::new(),
+                        &task_props,
+                        "consumer.override.",
+                    )?,
+                    &refs,
+                    self.inner.kafka.max_poll_records(),
+                    &format!("{name}-{task_id}"),
+                )?;
                 let runner = SinkRunner {
                     connector: name.to_owned(),
                     task_id,
@@ -482,16 +483,16 @@ impl Worker {
                     key_converter,
                     value_converter,
                     header_converter,
-                    consumer: Arc::new(consumer),
-                    rebalance,
-                    safe_offsets,
+                    consumer,
                     policy: policy.clone(),
                     reporter,
-                    max_batch: self.inner.kafka.max_poll_records(),
                     flush_interval: self.inner.flush_interval,
                     shared: shared.clone(),
                     control: control_rx.clone(),
+                    open: Default::default(),
                     current: Default::default(),
+                    committed: Default::default(),
+                    requested: Default::default(),
                 };
                 tokio::spawn(tracing::Instrument::instrument(runner.run(), span))
             }
@@ -655,6 +656,35 @@ impl ConnectorHandle {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// `topics.regex` as Kafka Connect applies it: the whole topic name must match (Java's
+/// `Pattern.matcher(topic).matches()`), not a part of it.
+pub(crate) fn topics_regex(re: &str) -> Result<regex::Regex, regex::Error> {
+    regex::Regex::new(&format!("^(?:{})$", strip_anchors(re)))
+}
+
+fn strip_anchors(re: &str) -> &str {
+    let re = re.trim();
+    let re = re.strip_prefix('^').unwrap_or(re);
+    match re.strip_suffix('$') {
+        Some(r) if !r.ends_with('\\') => r,
+        _ => re,
+    }
+}
+
+/// What a sink task subscribes to: its `topics`, or its `topics.regex` anchored at both ends for
+/// librdkafka (a subscription starting with `^` is a regex there, matched anywhere unless anchored).
+fn sink_subscription(task_props: &Props) -> Vec<String> {
+    let topics = task_props
+        .get("topics")
+        .map(crate::config::split_list)
+        .unwrap_or_default();
+    if !topics.is_empty() {
+        return topics;
+    }
+    let re = task_props.get("topics.regex").unwrap_or("");
+    vec![format!("^({})$", strip_anchors(re))]
 }
 
 /// Kafka Connect's per-connector client overrides: a connector's own defaults, then the config's
