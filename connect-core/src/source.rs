@@ -31,6 +31,18 @@ pub struct RecordPosition {
     pub source_offset: Arc<OffsetMap>,
 }
 
+/// What became of one polled record, passed to [`SourceTask::record_settled`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordOutcome<'a> {
+    /// The broker acknowledged it (`acks=all`): it is durable.
+    Written(&'a RecordMetadata),
+    /// A transform or predicate dropped it on purpose; nothing was written, and nothing will be.
+    Filtered,
+    /// A transform, a converter or the producer failed it. Per the error policy it was logged and,
+    /// with `errors.tolerance=all` and a DLQ, written there; it is not in its topic.
+    Failed,
+}
+
 /// What the runtime gives a source task when it starts.
 #[derive(Clone)]
 pub struct SourceTaskContext {
@@ -83,6 +95,23 @@ pub trait SourceTask: Send + Sync {
         Ok(())
     }
 
+    /// What became of one record: called once per polled record, in the order each settled. The
+    /// default calls [`commit_record`](SourceTask::commit_record) with the broker's metadata for a
+    /// written record and with `None` otherwise, as Kafka Connect does. A task that answers its sender
+    /// differently for a filtered and a failed record (an MLLP listener: AA and AE) overrides this.
+    async fn record_settled(
+        &self,
+        record: &RecordPosition,
+        outcome: RecordOutcome<'_>,
+    ) -> Result<(), ConnectError> {
+        match outcome {
+            RecordOutcome::Written(m) => self.commit_record(record, Some(m)).await,
+            RecordOutcome::Filtered | RecordOutcome::Failed => {
+                self.commit_record(record, None).await
+            }
+        }
+    }
+
     /// Called after a batch of offsets was durably stored. Tasks that acknowledge upstream in bulk do it
     /// here.
     async fn commit(&self) -> Result<(), ConnectError> {
@@ -113,6 +142,14 @@ pub trait SourceConnector: Send + Sync {
     /// `producer.override.*` keys take precedence; `acks` and `enable.idempotence` cannot be changed.
     fn producer_defaults(&self) -> Props {
         Props::new()
+    }
+    /// Whether a record that fails a transform, a converter or the producer can fail the task (with
+    /// `errors.tolerance=none`, as in Kafka Connect). A listener whose senders get a negative
+    /// acknowledgement for such a record returns false: the record is still logged and, with
+    /// `errors.tolerance=all` and a DLQ, written there, and the task learns of it through
+    /// [`SourceTask::record_settled`] (`Failed`), but one bad message never stops the listener.
+    fn record_errors_fail_task(&self) -> bool {
+        true
     }
 }
 

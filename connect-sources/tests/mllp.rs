@@ -245,12 +245,13 @@ async fn malformed_input_gets_ar_goes_to_the_dlq_and_the_connection_stays_usable
         Some("AA")
     );
     s.handle
-        .wait_for(Duration::from_secs(10), |m| m.records_dlq >= 1)
+        .wait_for(Duration::from_secs(10), |m| m.records_dlq >= 2)
         .await
         .unwrap();
     let dlq = topic_values(s.worker.bootstrap_servers(), "dlq.hl7");
-    assert_eq!(dlq.len(), 1);
+    assert_eq!(dlq.len(), 2);
     assert_eq!(dlq[0].1, "this is not HL7", "the raw bytes");
+    assert_eq!(dlq[1].1, "x".repeat(16384), "the oversized frame's head");
     s.worker.shutdown().await;
 }
 

@@ -22,7 +22,7 @@ use crate::runtime::offsets::{OffsetReader, OffsetStore, PartitionKey};
 use crate::runtime::retry::{apply_chain, backoff};
 use crate::runtime::status::{TaskMetrics, TaskShared, TaskState};
 use crate::runtime::Control;
-use crate::source::{RecordMetadata, RecordPosition, SourceTask, SourceTaskContext};
+use crate::source::{RecordMetadata, RecordOutcome, RecordPosition, SourceTask, SourceTaskContext};
 use crate::transform::TransformChain;
 
 /// Records produced but not yet acknowledged, at most; polling pauses beyond it.
@@ -134,15 +134,15 @@ pub(crate) struct SourceRunner {
     pub shutdown_timeout: Duration,
     pub shared: Arc<TaskShared>,
     pub control: watch::Receiver<Control>,
+    /// [`crate::source::SourceConnector::record_errors_fail_task`].
+    pub record_errors_fail_task: bool,
 }
 
-type Delivery = (
-    usize,
-    u64,
-    RecordPosition,
-    Arc<str>,
-    Result<(i32, i64), String>,
-);
+/// The producer's answer for one record: where it landed, or why it was not delivered with the record
+/// as it was handed to the producer (for the DLQ).
+type DeliveryResult = Result<(i32, i64), (String, RawRecord)>;
+
+type Delivery = (usize, u64, RecordPosition, Arc<str>, DeliveryResult);
 
 /// A record handed to the producer and not yet acknowledged.
 struct InFlight {
@@ -157,10 +157,40 @@ impl InFlight {
     fn into_delivery(self, r: <DeliveryFuture as std::future::Future>::Output) -> Delivery {
         let res = match r {
             Ok(Ok(d)) => Ok((d.partition, d.offset)),
-            Ok(Err((e, _))) => Err(e.to_string()),
-            Err(_) => Err("producer closed before delivery".to_owned()),
+            Ok(Err((e, msg))) => Err((e.to_string(), undelivered(&self.topic, &msg))),
+            Err(_) => Err((
+                "producer closed before delivery".to_owned(),
+                RawRecord {
+                    topic: self.topic.clone(),
+                    partition: -1,
+                    offset: -1,
+                    ..Default::default()
+                },
+            )),
         };
         (self.pidx, self.seq, self.pos, self.topic, res)
+    }
+}
+
+/// The record the producer gave back with its final delivery error: key, value and headers exactly as
+/// the connector's converters produced them, for the DLQ.
+fn undelivered(topic: &Arc<str>, msg: &rdkafka::message::OwnedMessage) -> RawRecord {
+    use rdkafka::message::{Headers, Message};
+    RawRecord {
+        topic: topic.clone(),
+        partition: -1,
+        offset: -1,
+        timestamp: msg.timestamp().to_millis(),
+        key: msg.key().map(Bytes::copy_from_slice),
+        value: msg.payload().map(Bytes::copy_from_slice),
+        headers: msg
+            .headers()
+            .map(|hs| {
+                hs.iter()
+                    .map(|h| (h.key.to_owned(), h.value.map(Bytes::copy_from_slice)))
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }
 
@@ -242,13 +272,15 @@ impl SourceTask for Stopped {
 impl Loop {
     async fn main(&mut self) {
         let (tx, mut rx) = mpsc::channel::<Result<Vec<SourceRecord>, ConnectError>>(1);
-        let poller = tokio::spawn(poll_loop(
+        // Aborted with the runner: a runner dropped in a crash lets go of its task at once (a
+        // listener's port, say), instead of when the poller next finds its channel closed.
+        let mut poller = AbortOnDrop(tokio::spawn(poll_loop(
             self.task.clone(),
             self.r.control.clone(),
             tx,
             self.r.policy.retry_delay_max,
             self.r.shared.clone(),
-        ));
+        )));
         let mut flush = tokio::time::interval(self.r.flush_interval);
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         flush.tick().await;
@@ -296,7 +328,7 @@ impl Loop {
             tracing::warn!(connector = %self.r.connector, task = self.r.task_id, error = %e, "task stop failed");
         }
         drop(rx);
-        let _ = tokio::time::timeout(self.r.shutdown_timeout, poller).await;
+        let _ = tokio::time::timeout(self.r.shutdown_timeout, &mut poller.0).await;
         // Drain: wait for what is in flight so its offsets can be stored.
         let deadline = tokio::time::Instant::now() + self.r.shutdown_timeout;
         let _ = self
@@ -338,9 +370,9 @@ impl Loop {
                 Outcome::Sent => {}
                 Outcome::Filtered => {
                     TaskMetrics::add(&self.r.shared.metrics.filtered, 1);
-                    self.skip(pidx, seq, &pos).await?;
+                    self.skip(pidx, seq, &pos, RecordOutcome::Filtered).await?;
                 }
-                Outcome::Skipped => self.skip(pidx, seq, &pos).await?,
+                Outcome::Skipped => self.skip(pidx, seq, &pos, RecordOutcome::Failed).await?,
             }
         }
         Ok(())
@@ -351,9 +383,28 @@ impl Loop {
         pidx: usize,
         seq: u64,
         pos: &RecordPosition,
+        outcome: RecordOutcome<'_>,
     ) -> Result<(), ConnectError> {
         self.tracker.ack(pidx, seq);
-        self.task.commit_record(pos, None).await
+        self.task.record_settled(pos, outcome).await
+    }
+
+    /// Routes one failed record by the error policy. An error (tolerance `none`, or a DLQ write that
+    /// failed) fails the task, unless the connector answers record errors to its sender instead.
+    async fn report(
+        &self,
+        raw: &RawRecord,
+        stage: Stage,
+        component: &str,
+        error: &ConnectError,
+    ) -> Result<(), ConnectError> {
+        match self.r.reporter.handle(raw, stage, component, error).await {
+            Err(e) if !self.r.record_errors_fail_task => {
+                tracing::warn!(connector = %self.r.connector, task = self.r.task_id, stage = stage.as_str(), error = %e, "record failed; the task goes on (its sender is told)");
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     async fn prepare_and_send(
@@ -406,10 +457,7 @@ impl Loop {
                         ..Default::default()
                     },
                 };
-                self.r
-                    .reporter
-                    .handle(&raw, Stage::Transformation, &alias, &e)
-                    .await?;
+                self.report(&raw, Stage::Transformation, &alias, &e).await?;
                 return Ok(Outcome::Skipped);
             }
         };
@@ -447,9 +495,7 @@ impl Loop {
             Ok(c) => c,
             Err((stage, e)) => {
                 let raw = unsent(rec, None, None);
-                self.r
-                    .reporter
-                    .handle(&raw, stage, "Converter", &ConnectError::Data(e))
+                self.report(&raw, stage, "Converter", &ConnectError::Data(e))
                     .await?;
                 return Ok(Outcome::Skipped);
             }
@@ -507,16 +553,23 @@ impl Loop {
                     }
                 }
                 Err((e, _)) => {
-                    let raw = unsent(rec, key.clone(), value.clone());
-                    self.r
-                        .reporter
-                        .handle(
-                            &raw,
-                            Stage::KafkaProduce,
-                            "KafkaProducer",
-                            &ConnectError::Kafka(e),
-                        )
-                        .await?;
+                    let mut raw = unsent(rec, key.clone(), value.clone());
+                    raw.headers = headers
+                        .as_ref()
+                        .map(|hs| {
+                            use rdkafka::message::Headers;
+                            hs.iter()
+                                .map(|h| (h.key.to_owned(), h.value.map(Bytes::copy_from_slice)))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    self.report(
+                        &raw,
+                        Stage::KafkaProduce,
+                        "KafkaProducer",
+                        &ConnectError::Kafka(e),
+                    )
+                    .await?;
                     return Ok(Outcome::Skipped);
                 }
             }
@@ -544,26 +597,21 @@ impl Loop {
                     partition,
                     offset,
                 };
-                self.task.commit_record(&pos, Some(&meta)).await
+                self.task
+                    .record_settled(&pos, RecordOutcome::Written(&meta))
+                    .await
             }
-            Err(e) => {
-                // librdkafka retried until message.timeout.ms; the record is not durable.
-                let raw = RawRecord {
-                    topic: topic.clone(),
-                    partition: -1,
-                    offset: -1,
-                    ..Default::default()
-                };
-                self.r
-                    .reporter
-                    .handle(
-                        &raw,
-                        Stage::KafkaProduce,
-                        "KafkaProducer",
-                        &ConnectError::other(e),
-                    )
-                    .await?;
-                self.skip(pidx, seq, &pos).await
+            Err((e, raw)) => {
+                // librdkafka retried until message.timeout.ms; the record is not durable. It goes to
+                // the DLQ as the producer had it.
+                self.report(
+                    &raw,
+                    Stage::KafkaProduce,
+                    "KafkaProducer",
+                    &ConnectError::other(e),
+                )
+                .await?;
+                self.skip(pidx, seq, &pos, RecordOutcome::Failed).await
             }
         }
     }
@@ -585,6 +633,15 @@ impl Loop {
                 self.tracker.restore_dirty(&dirty);
             }
         }
+    }
+}
+
+/// A spawned task aborted when its handle is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -617,12 +674,17 @@ async fn poll_loop(
 ) {
     let mut attempt = 0u32;
     loop {
+        if tx.is_closed() {
+            // The runner is gone (stopped, or dropped in a crash): let go of the task.
+            return;
+        }
         let c = *control.borrow_and_update();
         match c {
             Control::Stop => return,
             Control::Pause => {
-                if control.changed().await.is_err() {
-                    return;
+                tokio::select! {
+                    changed = control.changed() => if changed.is_err() { return },
+                    _ = tx.closed() => return,
                 }
                 continue;
             }

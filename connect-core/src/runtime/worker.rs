@@ -456,6 +456,7 @@ impl Worker {
                     shutdown_timeout: self.inner.shutdown_timeout,
                     shared: shared.clone(),
                     control: control_rx.clone(),
+                    record_errors_fail_task: c.record_errors_fail_task(),
                 };
                 tokio::spawn(tracing::Instrument::instrument(runner.run(), span))
             }
@@ -527,6 +528,27 @@ impl Worker {
             .and_then(|mut m| m.remove(name))
             .ok_or_else(|| ConnectError::other(format!("no connector named '{name}'")))?;
         h.stop().await;
+        Ok(())
+    }
+
+    /// Kills one connector the way a crash would: its tasks are dropped where they are, with no flush,
+    /// no offset commit and no `stop` call. What was not committed is read or produced again by the
+    /// next run. For recovery tests and for hosts that must drop a wedged connector at once.
+    pub async fn abort_connector(&self, name: &str) -> Result<(), ConnectError> {
+        let h = self
+            .inner
+            .connectors
+            .lock()
+            .ok()
+            .and_then(|mut m| m.remove(name))
+            .ok_or_else(|| ConnectError::other(format!("no connector named '{name}'")))?;
+        for t in &h.inner.tasks {
+            let join = t.join.lock().ok().and_then(|mut j| j.take());
+            if let Some(j) = join {
+                j.abort();
+                let _ = j.await;
+            }
+        }
         Ok(())
     }
 

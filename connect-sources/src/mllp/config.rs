@@ -30,6 +30,15 @@ pub struct MllpSourceConfig {
     pub dedup_window: Duration,
     /// `mllp.tls.*`: TLS on the listener, when a certificate is configured.
     pub tls: Option<super::TlsSettings>,
+    /// `mllp.max.connections`: connections beyond it are refused at accept time.
+    pub max_connections: usize,
+    /// `dedup.max.entries`: the most (MSH-3, MSH-4, MSH-10) remembered; the oldest go first.
+    pub dedup_max_entries: usize,
+    /// `dedup.persist.slots`: per sender, how many recent control ids are kept with the source offsets
+    /// so that a resend after a crash is still recognised (0: none).
+    pub dedup_persist_slots: u32,
+    /// `errors.tolerance=none`: after a negative acknowledgement the connection is closed.
+    pub close_on_error: bool,
     /// `hl7.message.structure`: record values are the structured map form
     /// ([`connect_core::hl7::structured`]) instead of the message text.
     pub structured: bool,
@@ -100,6 +109,37 @@ impl MllpSourceConfig {
                 "How long resent messages are recognised.",
             )
             .with_validator("dedup.window.ms", Validator::at_least(0))
+            .define(
+                "dedup.max.entries",
+                ConfigType::Int,
+                Some("100000"),
+                Importance::Low,
+                "The most message ids remembered for duplicate suppression; the oldest are forgotten first.",
+            )
+            .with_validator("dedup.max.entries", Validator::range(1, 10_000_000))
+            .define(
+                "dedup.persist.slots",
+                ConfigType::Int,
+                Some("256"),
+                Importance::Low,
+                "Per sender (MSH-3, MSH-4), recent message ids kept with the source offsets, so a resend after a restart is recognised (0: none).",
+            )
+            .with_validator("dedup.persist.slots", Validator::range(0, 65_536))
+            .define(
+                "mllp.max.connections",
+                ConfigType::Int,
+                Some("256"),
+                Importance::Medium,
+                "Connections served at once; more are refused when accepted.",
+            )
+            .with_validator("mllp.max.connections", Validator::range(1, 100_000))
+            .define(
+                "errors.tolerance",
+                ConfigType::String,
+                Some("none"),
+                Importance::Medium,
+                "none: a message that fails is NAKed and its connection closed; all: NAKed, sent to the DLQ when one is set, connection kept. Never stops the listener.",
+            )
             .define(
                 "hl7.message.structure",
                 ConfigType::Boolean,
@@ -215,6 +255,12 @@ impl MllpSourceConfig {
             routes,
             key_path,
             dedup_window: c.millis("dedup.window.ms"),
+            dedup_max_entries: c.int("dedup.max.entries") as usize,
+            dedup_persist_slots: c.int("dedup.persist.slots") as u32,
+            max_connections: c.int("mllp.max.connections") as usize,
+            close_on_error: !c
+                .string("errors.tolerance")
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("all")),
             structured: c.boolean("hl7.message.structure"),
             tls,
         })
@@ -250,5 +296,10 @@ impl SourceConnector for MllpSourceConnector {
     /// loopback this took throughput from 5.6 K to 14.9 K messages/s (BENCHMARKS.md).
     fn producer_defaults(&self) -> Props {
         Props::new().with("linger.ms", "0")
+    }
+    /// A message that fails is answered AE/AR (and goes to the DLQ with `errors.tolerance=all`); it
+    /// never stops the listener, so the other senders keep being served.
+    fn record_errors_fail_task(&self) -> bool {
+        false
     }
 }

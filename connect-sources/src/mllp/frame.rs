@@ -9,8 +9,15 @@ const CR: u8 = 0x0D;
 /// A framing problem; the decoder has resynchronised when it reports one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FrameError {
-    /// A frame grew past the maximum size; its bytes were discarded up to its end.
-    TooLarge(usize),
+    /// A frame grew past the maximum size; its bytes past `limit` were discarded up to its end.
+    TooLarge {
+        /// The maximum frame size.
+        limit: usize,
+        /// The frame's first `limit` bytes (for the dead letter queue).
+        head: Bytes,
+        /// The frame's whole size.
+        size: usize,
+    },
     /// Bytes outside any frame were skipped.
     Garbage(usize),
 }
@@ -30,6 +37,9 @@ pub struct FrameDecoder {
     buf: BytesMut,
     max: usize,
     discarding: bool,
+    /// While discarding: the oversized frame's first `max` bytes and its size so far.
+    head: Bytes,
+    size: usize,
 }
 
 impl FrameDecoder {
@@ -39,6 +49,8 @@ impl FrameDecoder {
             buf: BytesMut::new(),
             max,
             discarding: false,
+            head: Bytes::new(),
+            size: 0,
         }
     }
 
@@ -56,12 +68,17 @@ impl FrameDecoder {
                         let n = end + 2;
                         self.buf.advance(n);
                         self.discarding = false;
-                        return Some(Err(FrameError::TooLarge(self.max)));
+                        return Some(Err(FrameError::TooLarge {
+                            limit: self.max,
+                            head: std::mem::take(&mut self.head),
+                            size: self.size.saturating_add(end),
+                        }));
                     }
                     None => {
                         // Keep a trailing FS in case its CR is next.
                         let keep = usize::from(self.buf.last() == Some(&FS));
                         let drop = self.buf.len() - keep;
+                        self.size = self.size.saturating_add(drop);
                         self.buf.advance(drop);
                         return None;
                     }
@@ -92,12 +109,23 @@ impl FrameDecoder {
                     frame.advance(1);
                     frame.truncate(end);
                     if frame.len() > self.max {
-                        return Some(Err(FrameError::TooLarge(self.max)));
+                        let size = frame.len();
+                        frame.truncate(self.max);
+                        return Some(Err(FrameError::TooLarge {
+                            limit: self.max,
+                            head: frame.freeze(),
+                            size,
+                        }));
                     }
                     return Some(Ok(frame.freeze()));
                 }
                 None => {
                     if self.buf.len() > self.max + 3 {
+                        // Keep the head for the DLQ, discard the rest up to the frame's end.
+                        let mut head = self.buf.split_to(1 + self.max);
+                        head.advance(1);
+                        self.head = head.freeze();
+                        self.size = self.max;
                         self.discarding = true;
                         continue;
                     }
@@ -125,6 +153,7 @@ mod tests {
         stream.extend_from_slice(b"junk");
         stream.extend_from_slice(&encode_frame(b"0123456789012345678901234"));
         stream.extend_from_slice(&encode_frame(b"MSH|three"));
+        stream.extend_from_slice(&encode_frame(&[b'x'; 100]));
         let mut got = Vec::new();
         for chunk in stream.chunks(3) {
             d.extend(chunk);
@@ -147,8 +176,17 @@ mod tests {
             vec![
                 Ok("MSH|one".to_string()),
                 Ok("MSH|two".to_string()),
-                Err(FrameError::TooLarge(20)),
+                Err(FrameError::TooLarge {
+                    limit: 20,
+                    head: Bytes::from_static(b"01234567890123456789"),
+                    size: 25,
+                }),
                 Ok("MSH|three".to_string()),
+                Err(FrameError::TooLarge {
+                    limit: 20,
+                    head: Bytes::from(vec![b'x'; 20]),
+                    size: 100,
+                }),
             ]
         );
     }
