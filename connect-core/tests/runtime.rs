@@ -779,3 +779,77 @@ async fn client_overrides_apply_except_the_guarantee() {
     s.wait_for(T, |m| m.records_written == 5).await.unwrap();
     w.shutdown().await;
 }
+
+/// Adds the header `source.system: ehr` (so the DLQ test sees headers the converters produced).
+#[derive(Clone, Default)]
+struct TagHeader;
+
+impl<R: connect_core::record::Record> connect_core::transform::Transformation<R> for TagHeader {
+    fn configure(&mut self, _p: &Props) -> Result<(), connect_core::error::ConfigError> {
+        Ok(())
+    }
+    fn apply(&self, mut r: R) -> Result<Option<R>, connect_core::error::ConnectError> {
+        r.base_mut().headers.add_string("source.system", "ehr");
+        Ok(Some(r))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_the_producer_finally_fails_reaches_the_dlq_as_converted() {
+    let (src, sink) = (SeqSource::default(), CollectSink::default());
+    let mut reg = registry(&src, &sink);
+    reg.register_transform(&["TagHeader"], TagHeader::default);
+    let w = worker(reg, &[]).await;
+    let cluster = w.embedded().unwrap();
+    cluster.create_topic("undeliverable", 1, 1).unwrap();
+    // A permanent error for the first produce request: the record is never delivered.
+    cluster
+        .inject_request_errors(
+            RDKafkaApiKey::Produce,
+            &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE],
+        )
+        .unwrap();
+    let s = w
+        .start_connector(source_cfg(
+            "src",
+            "undeliverable",
+            "1",
+            &[
+                ("transforms", "tag"),
+                ("transforms.tag.type", "TagHeader"),
+                ("errors.tolerance", "all"),
+                ("errors.deadletterqueue.topic.name", "dlq.src"),
+                ("errors.deadletterqueue.topic.replication.factor", "1"),
+                ("errors.deadletterqueue.context.headers.enable", "true"),
+            ],
+        ))
+        .await
+        .unwrap();
+    s.wait_for(T, |m| m.records_dlq == 1).await.unwrap();
+    let dlq = read_topic(w.bootstrap_servers(), "dlq.src", 1, T);
+    assert_eq!(dlq.len(), 1);
+    let r = &dlq[0];
+    assert_eq!(
+        r.key.as_deref(),
+        Some(&b"\"0\""[..]),
+        "the key as the converter wrote it"
+    );
+    assert_eq!(
+        r.value.as_deref(),
+        Some(&b"{\"seq\":0}"[..]),
+        "the value as the converter wrote it"
+    );
+    let header = |k: &str| {
+        r.headers
+            .iter()
+            .find(|(hk, _)| hk == k)
+            .and_then(|(_, v)| v.clone())
+            .map(|v| String::from_utf8(v).unwrap())
+    };
+    assert_eq!(header("source.system").as_deref(), Some("ehr"));
+    assert_eq!(
+        header("__connect.errors.stage").as_deref(),
+        Some("KAFKA_PRODUCE")
+    );
+    w.shutdown().await;
+}
