@@ -108,7 +108,11 @@ struct BudgetTask {
 #[async_trait]
 impl SourceTask for BudgetTask {
     async fn start(&mut self, _ctx: SourceTaskContext) -> Result<(), ConnectError> {
-        self.partition = Arc::new([("bench".to_string(), serde_json::json!(0))].into());
+        self.partition = Arc::new(
+            [("bench".to_string(), serde_json::json!(0))]
+                .into_iter()
+                .collect(),
+        );
         Ok(())
     }
     async fn poll(&self) -> Result<Vec<SourceRecord>, ConnectError> {
@@ -127,14 +131,17 @@ impl SourceTask for BudgetTask {
         let start = self.seq.fetch_add(take, Ordering::Relaxed);
         // One offset per batch, shared by its records: the runner's cost without the per-record
         // offset maps a real source builds (measured separately below).
-        let shared_offset = Arc::new(OffsetMap::from([(
+        let shared_offset = Arc::new(OffsetMap::from_iter([(
             "seq".to_string(),
             serde_json::json!(start + take - 1),
         )]));
         Ok((start..start + take)
             .map(|i| {
                 let source_offset = if self.c.offset_per_record {
-                    Arc::new(OffsetMap::from([("seq".to_string(), serde_json::json!(i))]))
+                    Arc::new(OffsetMap::from_iter([(
+                        "seq".to_string(),
+                        serde_json::json!(i),
+                    )]))
                 } else {
                     shared_offset.clone()
                 };

@@ -3,7 +3,6 @@
 //! A record owns its key, value and headers. Transforms take records by value and hand them back changed,
 //! so a chain of transforms rewrites one record in place instead of copying it per step.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::data::{Schema, Value};
@@ -121,8 +120,11 @@ impl ConnectRecord {
 /// A source partition or source offset: a small JSON object, as in Kafka Connect
 /// (e.g. `{"filename": "/data/claims.csv"}` and `{"position": 1024}`).
 ///
-/// Keys are sorted, so the serialized form is canonical and two equal maps serialize the same.
-pub type OffsetMap = BTreeMap<String, serde_json::Value>;
+/// Keys keep the order the task inserted them in, as a Java task's map keeps its iteration order:
+/// the offsets topic key is written byte for byte as Kafka Connect writes it, so compaction and the
+/// murmur2 partition match a Java worker's records for the same partition. Equality ignores the
+/// order (`{"a":1,"b":2} == {"b":2,"a":1}`), and lookups use a canonical (sorted) form.
+pub type OffsetMap = serde_json::Map<String, serde_json::Value>;
 
 /// A record produced by a [`crate::source::SourceTask`].
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -853,3 +853,98 @@ async fn a_record_the_producer_finally_fails_reaches_the_dlq_as_converted() {
     );
     w.shutdown().await;
 }
+
+/// The Kafka offset store through a broker restart and a crash: the source is killed (dropped, no stop,
+/// no final offset flush) after the broker went down and came back; the next run resumes from the last
+/// offset in `connect-offsets`, with no gap, and re-produces only what came after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_offset_store_survives_a_broker_restart_and_a_killed_task() {
+    use connect_core::runtime::offsets::{KafkaOffsetStore, OffsetStore, OffsetsTopicConfig};
+    let (src, sink) = (SeqSource::default(), CollectSink::default());
+    let w = worker(
+        registry(&src, &sink),
+        &[
+            ("offset.storage.topic", "connect-offsets"),
+            ("offset.storage.replication.factor", "1"),
+        ],
+    )
+    .await;
+    let cluster = w.embedded().unwrap();
+    cluster.create_topic("crash", 1, 1).unwrap();
+    let cfg = source_cfg(
+        "src",
+        "crash",
+        "5000",
+        &[("per.poll", "10"), ("poll.delay.ms", "2")],
+    );
+    let s = w.start_connector(cfg.clone()).await.unwrap();
+    s.wait_for(T, |m| m.records_written >= 1000).await.unwrap();
+    cluster.broker_down(1).unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    cluster.broker_up(1).unwrap();
+    s.wait_for(Duration::from_secs(60), |m| m.records_written >= 2500)
+        .await
+        .unwrap();
+    // Let an offset flush land, then kill.
+    let commits = s.metrics().offset_commits;
+    s.wait_for(T, |m| m.offset_commits > commits + 1)
+        .await
+        .unwrap();
+    w.abort_connector("src").await.unwrap();
+    let store = KafkaOffsetStore::open(
+        w.kafka(),
+        w.admin(),
+        &OffsetsTopicConfig {
+            topic: "connect-offsets".into(),
+            partitions: 25,
+            replication_factor: 1,
+        },
+    )
+    .await
+    .unwrap();
+    let stored = store.load("src").await.unwrap();
+    let last = stored
+        .values()
+        .next()
+        .and_then(|(_, o)| o.get("seq").and_then(|s| s.as_i64()))
+        .expect("an offset in connect-offsets");
+    assert!(last >= 1000, "offsets were flushed during the run ({last})");
+
+    let s2 = w.start_connector(cfg).await.unwrap();
+    let m = s2
+        .wait_for(Duration::from_secs(60), |m| {
+            m.records_written as i64 >= 5000 - (last + 1)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        m.records_written as i64,
+        5000 - (last + 1),
+        "the second run starts right after the stored offset"
+    );
+    let read = read_topic(
+        w.bootstrap_servers(),
+        "crash",
+        10_000,
+        Duration::from_secs(20),
+    );
+    let mut seqs: Vec<i64> = read
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(r.value.as_ref().unwrap()).unwrap()["seq"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    seqs.sort();
+    let total = seqs.len();
+    seqs.dedup();
+    assert_eq!(seqs, (0..5000).collect::<Vec<_>>(), "no gap");
+    // Duplicates only from the window after the last stored offset.
+    assert!(
+        total - 5000 <= 5000 - (last as usize + 1),
+        "{total} records read"
+    );
+    assert_eq!(src.starts.load(Ordering::SeqCst), 2);
+    w.shutdown().await;
+}

@@ -726,7 +726,7 @@ mod tests {
     use serde_json::json;
 
     fn om(k: &str, v: serde_json::Value) -> Arc<OffsetMap> {
-        Arc::new([(k.to_string(), v)].into())
+        Arc::new([(k.to_string(), v)].into_iter().collect())
     }
 
     #[test]

@@ -77,7 +77,11 @@ impl SourceTask for SeqTask {
         self.topic = c.string("topic").unwrap_or_default().to_owned();
         self.per_poll = c.int("per.poll") as i64;
         self.delay = Duration::from_millis(c.long("poll.delay.ms") as u64);
-        self.partition = Arc::new([("source".to_string(), serde_json::json!("seq"))].into());
+        self.partition = Arc::new(
+            [("source".to_string(), serde_json::json!("seq"))]
+                .into_iter()
+                .collect(),
+        );
         let next = ctx
             .offsets
             .offset(&self.partition)
@@ -100,7 +104,9 @@ impl SourceTask for SeqTask {
                     m.insert("seq", i);
                     SourceRecord::new(
                         self.partition.clone(),
-                        [("seq".to_string(), serde_json::json!(i))].into(),
+                        [("seq".to_string(), serde_json::json!(i))]
+                            .into_iter()
+                            .collect(),
                         ConnectRecord::new(
                             &self.topic,
                             Value::String(i.to_string()),

@@ -48,7 +48,8 @@ impl SourceTask for FileStreamSourceTask {
             "filename".to_string(),
             serde_json::Value::String(cfg.file.display().to_string()),
         )]
-        .into();
+        .into_iter()
+        .collect();
         let position = match ctx.offsets.offset(&partition) {
             None => 0,
             Some(o) => match o.get("position") {
@@ -144,7 +145,9 @@ impl SourceTask for FileStreamSourceTask {
                     }
                 };
                 let offset: OffsetMap =
-                    [("position".to_string(), serde_json::Value::from(next_pos))].into();
+                    [("position".to_string(), serde_json::Value::from(next_pos))]
+                        .into_iter()
+                        .collect();
                 records.push(SourceRecord::new(
                     self.partition.clone(),
                     offset,

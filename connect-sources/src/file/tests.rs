@@ -16,8 +16,11 @@ fn ctx(file: &std::path::Path, stored: Option<u64>) -> SourceTaskContext {
             "filename".to_string(),
             serde_json::json!(file.display().to_string()),
         )]
-        .into();
-        let off: OffsetMap = [("position".to_string(), serde_json::json!(p))].into();
+        .into_iter()
+        .collect();
+        let off: OffsetMap = [("position".to_string(), serde_json::json!(p))]
+            .into_iter()
+            .collect();
         offsets.insert(PartitionKey::of(&part), (part, off));
     }
     SourceTaskContext {

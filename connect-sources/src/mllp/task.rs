@@ -165,7 +165,8 @@ fn partition_of(bind: &str, key: &DedupKey, slots: u32) -> Option<OffsetMap> {
             ),
             ("slot".to_string(), serde_json::json!(slot)),
         ]
-        .into(),
+        .into_iter()
+        .collect(),
     )
 }
 
@@ -274,8 +275,11 @@ impl SourceTask for MllpSourceTask {
         tracing::info!(%addr, tls = tls.is_some(), "MLLP listener started");
         let (tx, rx) = mpsc::channel(1024);
         *self.rx.get_mut() = Some(rx);
-        let partition: Arc<OffsetMap> =
-            Arc::new([("mllp".to_string(), serde_json::json!(cfg.bind))].into());
+        let partition: Arc<OffsetMap> = Arc::new(
+            [("mllp".to_string(), serde_json::json!(cfg.bind))]
+                .into_iter()
+                .collect(),
+        );
         let conn = Conn {
             cfg: cfg.clone(),
             shared: self.shared.clone(),
@@ -664,12 +668,15 @@ impl Conn {
                     ("control_id".to_string(), serde_json::json!(dedup.2)),
                     ("received_ms".to_string(), serde_json::json!(now_ms())),
                 ]
-                .into(),
+                .into_iter()
+                .collect(),
                 record,
             ),
             None => SourceRecord::new(
                 self.partition.clone(),
-                [("seq".to_string(), serde_json::json!(seq))].into(),
+                [("seq".to_string(), serde_json::json!(seq))]
+                    .into_iter()
+                    .collect(),
                 record,
             ),
         }

@@ -143,9 +143,11 @@ mod tests {
     async fn survives_reopen_and_last_write_wins() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/offsets.json");
-        let p: OffsetMap = [("filename".to_string(), json!("/a.csv"))].into();
-        let o1: OffsetMap = [("position".to_string(), json!(10))].into();
-        let o2: OffsetMap = [("position".to_string(), json!(20))].into();
+        let p: OffsetMap = [("filename".to_string(), json!("/a.csv"))]
+            .into_iter()
+            .collect();
+        let o1: OffsetMap = [("position".to_string(), json!(10))].into_iter().collect();
+        let o2: OffsetMap = [("position".to_string(), json!(20))].into_iter().collect();
         let s = FileOffsetStore::new(&path);
         s.store("c", &[(Arc::new(p.clone()), Arc::new(o1))])
             .await

@@ -106,24 +106,31 @@ impl KafkaOffsetStore {
         }
         consumer.assign(&tpl)?;
         let deadline = Instant::now() + Duration::from_secs(60);
-        let mut remaining = ends.len();
-        let mut done = vec![false; ends.len()];
-        while remaining > 0 {
+        // Done when the consumer's position in every partition reached the end read above. The
+        // position, not the last message seen: a topic written by Kafka Connect with exactly-once
+        // ends in transaction markers, which are never delivered as messages.
+        let mut remaining: Vec<(i32, i64)> = ends;
+        loop {
+            if let Ok(pos) = consumer.position() {
+                remaining.retain(|(p, high)| {
+                    !matches!(
+                        pos.find_partition(topic, *p).map(|e| e.offset()),
+                        Some(Offset::Offset(o)) if o >= *high
+                    )
+                });
+            }
+            if remaining.is_empty() {
+                break;
+            }
             if Instant::now() > deadline {
                 return Err(ConnectError::retriable(format!(
                     "timed out reading offsets topic '{topic}'"
                 )));
             }
-            let Some(msg) = consumer.poll(Duration::from_millis(200)) else {
+            let Some(msg) = consumer.poll(Duration::from_millis(100)) else {
                 continue;
             };
             let msg = msg?;
-            if let Some(idx) = ends.iter().position(|(p, _)| *p == msg.partition()) {
-                if msg.offset() + 1 >= ends[idx].1 && !done[idx] {
-                    done[idx] = true;
-                    remaining -= 1;
-                }
-            }
             let Some(key) = msg.key() else { continue };
             let Ok(serde_json::Value::Array(parts)) =
                 serde_json::from_slice::<serde_json::Value>(key)
