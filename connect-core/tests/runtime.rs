@@ -874,7 +874,7 @@ async fn kafka_offset_store_survives_a_broker_restart_and_a_killed_task() {
     let cfg = source_cfg(
         "src",
         "crash",
-        "5000",
+        "20000",
         &[("per.poll", "10"), ("poll.delay.ms", "2")],
     );
     let s = w.start_connector(cfg.clone()).await.unwrap();
@@ -887,9 +887,11 @@ async fn kafka_offset_store_survives_a_broker_restart_and_a_killed_task() {
         .unwrap();
     // Let an offset flush land, then kill.
     let commits = s.metrics().offset_commits;
-    s.wait_for(T, |m| m.offset_commits > commits + 1)
-        .await
-        .unwrap();
+    s.wait_for(T, |m| {
+        m.offset_commits > commits || m.records_written == 20_000
+    })
+    .await
+    .unwrap();
     w.abort_connector("src").await.unwrap();
     let store = KafkaOffsetStore::open(
         w.kafka(),
@@ -913,21 +915,24 @@ async fn kafka_offset_store_survives_a_broker_restart_and_a_killed_task() {
     let s2 = w.start_connector(cfg).await.unwrap();
     let m = s2
         .wait_for(Duration::from_secs(60), |m| {
-            m.records_written as i64 >= 5000 - (last + 1)
+            m.records_written as i64 >= 20_000 - (last + 1)
         })
         .await
         .unwrap();
     assert_eq!(
         m.records_written as i64,
-        5000 - (last + 1),
+        20_000 - (last + 1),
         "the second run starts right after the stored offset"
     );
-    let read = read_topic(
-        w.bootstrap_servers(),
-        "crash",
-        10_000,
-        Duration::from_secs(20),
-    );
+    let high = {
+        use connect_core::rdkafka::consumer::{BaseConsumer, Consumer};
+        let c: BaseConsumer = connect_core::rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", w.bootstrap_servers())
+            .create()
+            .unwrap();
+        c.fetch_watermarks("crash", 0, T).unwrap().1
+    };
+    let read = read_topic(w.bootstrap_servers(), "crash", high as usize, T);
     let mut seqs: Vec<i64> = read
         .iter()
         .map(|r| {
@@ -939,10 +944,14 @@ async fn kafka_offset_store_survives_a_broker_restart_and_a_killed_task() {
     seqs.sort();
     let total = seqs.len();
     seqs.dedup();
-    assert_eq!(seqs, (0..5000).collect::<Vec<_>>(), "no gap");
+    assert!(
+        seqs == (0..20_000).collect::<Vec<_>>(),
+        "a gap: {} distinct of 20000",
+        seqs.len()
+    );
     // Duplicates only from the window after the last stored offset.
     assert!(
-        total - 5000 <= 5000 - (last as usize + 1),
+        total - 20_000 <= 20_000 - (last as usize + 1),
         "{total} records read"
     );
     assert_eq!(src.starts.load(Ordering::SeqCst), 2);

@@ -92,22 +92,29 @@ fn the_worker_properties_load_and_security_settings_pass_through() {
     );
     worker_def().parse(&props).expect("worker keys parse");
     assert_eq!(props.get("security.protocol"), Some("SSL"));
-    // librdkafka cannot read the JKS truststore the seed names: a clear error, not a late TLS failure.
-    let err = KafkaSettings::from_worker(&props, "b:9092", false)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("ssl.truststore.location") && err.contains("PEM"),
+    // The seed's JKS truststore and keystore cannot be read here: one clear error naming both keys
+    // and what to give instead, not a late TLS failure (and never passed through silently).
+    let err = KafkaSettings::from_worker(&props, "b:9092", false).unwrap_err();
+    let keys: Vec<&str> = err.problems.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["ssl.truststore.location", "ssl.keystore.location"],
         "{err}"
     );
+    assert!(err.to_string().contains("PEM") && err.to_string().contains("PKCS12"));
+    // With the credential files converted (PEM CA, PKCS#12 keystore) the rest loads as it is.
     let mut pem = props.clone();
     pem.set("ssl.truststore.location", "/etc/kafka-connect/ssl/ca.pem");
+    pem.set(
+        "ssl.keystore.location",
+        "/etc/kafka-connect/ssl/connect.keystore.p12",
+    );
     let k = KafkaSettings::from_worker(&pem, "b:9092", false).unwrap();
     let pc = k.producer_config();
     assert_eq!(pc.get("security.protocol"), Some("SSL"));
     assert_eq!(
         pc.get("ssl.keystore.location"),
-        Some("/etc/kafka-connect/ssl/connect.keystore.jks")
+        Some("/etc/kafka-connect/ssl/connect.keystore.p12")
     );
     assert_eq!(
         pc.get("ssl.ca.location"),

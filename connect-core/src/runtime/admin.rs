@@ -186,8 +186,22 @@ impl TopicCreation {
                     },
                 }
             };
-            let partitions = int("partitions", &mut add)?;
-            let replication_factor = int("replication.factor", &mut add)?;
+            let partitions = int("partitions", &mut add);
+            let replication_factor = int("replication.factor", &mut add);
+            if required {
+                for (key, v) in [
+                    ("partitions", partitions),
+                    ("replication.factor", replication_factor),
+                ] {
+                    if v.is_none() && !p.contains(key) {
+                        add(ConfigError::new(
+                            format!("{prefix}{key}"),
+                            "required when any topic.creation.* key is set (Kafka Connect's topic creation needs both topic.creation.default.partitions and topic.creation.default.replication.factor)",
+                        ));
+                    }
+                }
+            }
+            let (partitions, replication_factor) = (partitions?, replication_factor?);
             let mut regexes = |key: &str| -> Vec<Regex> {
                 split_list(p.get(key).unwrap_or(""))
                     .into_iter()
@@ -223,27 +237,30 @@ impl TopicCreation {
                 configs,
             })
         };
-        let default = if props.contains("topic.creation.default.partitions")
-            || props.contains("topic.creation.default.replication.factor")
-        {
+        // As Kafka Connect: any topic.creation.* key turns topic creation on, and then both default
+        // keys are required.
+        let used = props.iter().any(|(k, _)| k.starts_with("topic.creation."));
+        let default = if used {
             read_group("default", true)
         } else {
             None
         };
         let mut groups = Vec::new();
+        let mut seen = HashSet::new();
         for g in split_list(props.get("topic.creation.groups").unwrap_or("")) {
+            if g == "default" {
+                tracing::warn!("'default' topic creation group always exists and need not be listed in topic.creation.groups");
+                continue;
+            }
+            if !seen.insert(g.clone()) {
+                continue;
+            }
             if let Some(group) = read_group(&g, false) {
                 groups.push(group);
             }
         }
         if let Some(e) = err {
             return Err(e);
-        }
-        if default.is_none() && !groups.is_empty() {
-            return Err(ConfigError::new(
-                "topic.creation.default.partitions",
-                "topic.creation.groups needs topic.creation.default.partitions and .replication.factor",
-            ));
         }
         Ok(TopicCreation { groups, default })
     }
@@ -269,11 +286,9 @@ impl TopicCreation {
             name: topic.to_owned(),
             partitions: pick(group.partitions, default.partitions),
             replication_factor: pick(group.replication_factor, default.replication_factor),
-            configs: if group.configs.is_empty() {
-                default.configs.clone()
-            } else {
-                group.configs.clone()
-            },
+            // A group's topic configs are its own (Kafka Connect does not inherit the default's);
+            // its partitions and replication factor fall back to the default group's.
+            configs: group.configs.clone(),
         })
     }
 }
@@ -300,6 +315,8 @@ mod tests {
             vec![("cleanup.policy".to_string(), "compact".to_string())]
         );
         assert_eq!(tc.spec_for("clinical.tmp").unwrap().partitions, 3);
+        // The default group's include/exclude are ignored; its configs apply to its own topics only.
+        assert!(tc.spec_for("other").unwrap().configs.is_empty());
         assert_eq!(tc.spec_for("other").unwrap().partitions, 3);
         assert!(!TopicCreation::from_props(&Props::new()).unwrap().enabled());
         let bad = Props::new()
@@ -308,6 +325,62 @@ mod tests {
         assert_eq!(
             TopicCreation::from_props(&bad).unwrap_err().problems[0].key,
             "topic.creation.default.partitions"
+        );
+    }
+
+    #[test]
+    fn one_default_key_alone_is_an_error_naming_the_other() {
+        for (set, missing) in [
+            (
+                "topic.creation.default.partitions",
+                "topic.creation.default.replication.factor",
+            ),
+            (
+                "topic.creation.default.replication.factor",
+                "topic.creation.default.partitions",
+            ),
+        ] {
+            let e = TopicCreation::from_props(&Props::new().with(set, "3")).unwrap_err();
+            assert_eq!(e.problems.len(), 1, "{e:?}");
+            assert_eq!(e.problems[0].key, missing);
+        }
+        // A group alone turns creation on too, so both defaults are required.
+        let e = TopicCreation::from_props(
+            &Props::new()
+                .with("topic.creation.groups", "clinical")
+                .with("topic.creation.clinical.include", "clinical\\..*"),
+        )
+        .unwrap_err();
+        let keys: Vec<&str> = e.problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "topic.creation.default.partitions",
+                "topic.creation.default.replication.factor"
+            ]
+        );
+    }
+
+    #[test]
+    fn groups_inherit_partitions_and_replication_but_not_configs() {
+        let p = Props::new()
+            .with("topic.creation.default.partitions", "3")
+            .with("topic.creation.default.replication.factor", "2")
+            .with("topic.creation.default.retention.ms", "86400000")
+            .with("topic.creation.groups", "default,audit")
+            .with("topic.creation.audit.include", "audit\\..*")
+            .with("topic.creation.audit.cleanup.policy", "compact");
+        let tc = TopicCreation::from_props(&p).unwrap();
+        let audit = tc.spec_for("audit.access").unwrap();
+        assert_eq!((audit.partitions, audit.replication_factor), (3, 2));
+        assert_eq!(
+            audit.configs,
+            vec![("cleanup.policy".to_string(), "compact".to_string())]
+        );
+        let other = tc.spec_for("clinical.x").unwrap();
+        assert_eq!(
+            other.configs,
+            vec![("retention.ms".to_string(), "86400000".to_string())]
         );
     }
 }

@@ -180,6 +180,7 @@ const JAVA_ONLY_KEYS: &[&str] = &[
     "ssl.truststore.password",
     "ssl.truststore.type",
     "ssl.keystore.type",
+    "ssl.keystore.location",
     "ssl.protocol",
     "ssl.enabled.protocols",
     "ssl.keymanager.algorithm",
@@ -191,6 +192,154 @@ const JAVA_ONLY_KEYS: &[&str] = &[
     "sasl.login.class",
     "sasl.jaas.config",
 ];
+
+/// Client settings the runtime's delivery guarantee rests on: a worker config cannot change them.
+const FIXED_CLIENT_KEYS: &[&str] = &[
+    "producer.acks",
+    "producer.enable.idempotence",
+    "consumer.enable.auto.commit",
+    "consumer.enable.auto.offset.store",
+    "consumer.group.id",
+    "consumer.isolation.level",
+];
+
+/// Collects config problems, reporting them all at once.
+#[derive(Default)]
+struct Problems(Option<ConfigError>);
+
+impl Problems {
+    fn add(&mut self, key: &str, reason: impl Into<String>) {
+        let e = ConfigError::new(key, reason);
+        match &mut self.0 {
+            Some(all) => all.extend(e),
+            None => self.0 = Some(e),
+        }
+    }
+}
+
+/// The `key="value"` options of a JAAS line, after its login module and control flag.
+fn jaas_options(line: &str) -> (String, Vec<(String, String)>) {
+    let line = line.trim().trim_end_matches(';').trim();
+    let module = line.split_whitespace().next().unwrap_or("").to_owned();
+    let mut rest = line[module.len()..].trim_start();
+    // The control flag (required, requisite, sufficient, optional).
+    if let Some((flag, tail)) = rest.split_once(char::is_whitespace) {
+        if !flag.contains('=') {
+            rest = tail;
+        }
+    } else if !rest.contains('=') {
+        rest = "";
+    }
+    let mut out = Vec::new();
+    let bytes = rest.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i] != b'=' && !bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let key = rest[start..i].to_owned();
+        if i >= bytes.len() || bytes[i] != b'=' {
+            break;
+        }
+        i += 1;
+        let value = if i < bytes.len() && bytes[i] == b'"' {
+            i += 1;
+            let mut v = String::new();
+            while i < bytes.len() && bytes[i] != b'"' {
+                if bytes[i] == b'\\' && i + 1 < bytes.len() {
+                    i += 1;
+                }
+                let ch = rest[i..].chars().next().unwrap_or(' ');
+                v.push(ch);
+                i += ch.len_utf8();
+            }
+            i += 1;
+            v
+        } else {
+            let vs = i;
+            while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            rest[vs..i].to_owned()
+        };
+        if !key.is_empty() {
+            out.push((key, value));
+        }
+    }
+    (module, out)
+}
+
+/// `sasl.jaas.config` as librdkafka settings: PLAIN and SCRAM credentials, OAUTHBEARER through OIDC
+/// client credentials or an unsecured token; anything else is refused, naming the key.
+fn translate_jaas(
+    line: &str,
+    mechanism: Option<&str>,
+    common: &mut Vec<(String, String)>,
+    problems: &mut Problems,
+) {
+    const KEY: &str = "sasl.jaas.config";
+    let (module, opts) = jaas_options(line);
+    let opt = |k: &str| opts.iter().find(|(ok, _)| ok == k).map(|(_, v)| v.clone());
+    let simple = module.rsplit('.').next().unwrap_or("");
+    let mech = mechanism.map(str::to_ascii_uppercase);
+    match simple {
+        "PlainLoginModule" | "ScramLoginModule" => {
+            let expected: &[&str] = if simple == "PlainLoginModule" {
+                &["PLAIN"]
+            } else {
+                &["SCRAM-SHA-256", "SCRAM-SHA-512"]
+            };
+            match mech.as_deref() {
+                Some(m) if expected.contains(&m) => {}
+                None if simple == "PlainLoginModule" => {
+                    common.push(("sasl.mechanism".into(), "PLAIN".into()))
+                }
+                other => problems.add(
+                    "sasl.mechanism",
+                    format!(
+                        "{simple} needs sasl.mechanism {} (got {})",
+                        expected.join(" or "),
+                        other.unwrap_or("none")
+                    ),
+                ),
+            }
+            match (opt("username"), opt("password")) {
+                (Some(u), Some(p)) => {
+                    common.push(("sasl.username".into(), u));
+                    common.push(("sasl.password".into(), p));
+                }
+                _ => problems.add(KEY, format!("{simple} needs username=\"…\" and password=\"…\"")),
+            }
+        }
+        "OAuthBearerLoginModule" => {
+            if mech.as_deref().is_some_and(|m| m != "OAUTHBEARER") {
+                problems.add("sasl.mechanism", "OAuthBearerLoginModule needs sasl.mechanism=OAUTHBEARER");
+            }
+            if let Some(sub) = opt("unsecuredLoginStringClaim_sub") {
+                common.push(("enable.sasl.oauthbearer.unsecure.jwt".into(), "true".into()));
+                common.push(("sasl.oauthbearer.config".into(), format!("principal={sub}")));
+            } else if let (Some(id), Some(secret)) = (opt("clientId"), opt("clientSecret")) {
+                common.push(("sasl.oauthbearer.method".into(), "oidc".into()));
+                common.push(("sasl.oauthbearer.client.id".into(), id));
+                common.push(("sasl.oauthbearer.client.secret".into(), secret));
+                if let Some(scope) = opt("scope") {
+                    common.push(("sasl.oauthbearer.scope".into(), scope));
+                }
+            } else {
+                problems.add(KEY, "OAuthBearerLoginModule: librdkafka takes clientId/clientSecret (OIDC, with sasl.oauthbearer.token.endpoint.url) or unsecuredLoginStringClaim_sub; a login callback handler class cannot run here");
+            }
+        }
+        "" => problems.add(KEY, "empty JAAS configuration"),
+        other => problems.add(
+            KEY,
+            format!("login module {other} has no librdkafka equivalent here; for Kerberos set sasl.mechanism=GSSAPI with sasl.kerberos.service.name, sasl.kerberos.keytab and sasl.kerberos.principal"),
+        ),
+    }
+}
 
 /// The Kafka connection of a worker: where the brokers are and the client settings every client shares.
 #[derive(Debug, Clone)]
@@ -212,7 +361,7 @@ impl KafkaSettings {
         embedded: bool,
     ) -> Result<Self, ConfigError> {
         let mut common = Vec::new();
-        let mut problems: Option<ConfigError> = None;
+        let mut problems = Problems::default();
         for (k, v) in worker.iter() {
             if !PASS_THROUGH_PREFIXES.iter().any(|p| k.starts_with(p))
                 || JAVA_ONLY_KEYS.contains(&k)
@@ -220,25 +369,65 @@ impl KafkaSettings {
                 continue;
             }
             if k == "ssl.truststore.location" {
-                // Java truststores are JKS; librdkafka reads CA certificates in PEM.
+                // Java truststores are JKS or PKCS#12; librdkafka reads CA certificates in PEM.
                 let lower = v.to_ascii_lowercase();
                 if lower.ends_with(".pem") || lower.ends_with(".crt") || lower.ends_with(".cer") {
                     common.push(("ssl.ca.location".to_owned(), v.to_owned()));
                 } else {
-                    let e = ConfigError::new(
+                    problems.add(
                         k,
-                        "Java keystores (JKS) are not readable by librdkafka: give the CA certificate in PEM as ssl.ca.location (or a .pem truststore path)",
+                        "Java truststores (JKS, PKCS#12) are not readable by librdkafka: give the CA certificate in PEM as ssl.ca.location (or a .pem truststore path); keytool -exportcert -rfc writes it",
                     );
-                    match &mut problems {
-                        Some(all) => all.extend(e),
-                        None => problems = Some(e),
-                    }
                 }
                 continue;
             }
             common.push((k.to_owned(), v.to_owned()));
         }
-        if let Some(p) = problems {
+        // The client keystore: PKCS#12 as it is, a PEM keystore as certificate + key, JKS refused
+        // (no maintained Rust reader: convert it, the error says how).
+        if let Some(location) = worker
+            .get("ssl.keystore.location")
+            .filter(|l| !l.trim().is_empty())
+        {
+            let lower = location.to_ascii_lowercase();
+            let ty = worker
+                .get("ssl.keystore.type")
+                .map(|t| t.trim().to_ascii_uppercase());
+            let pkcs12 = ty.as_deref() == Some("PKCS12")
+                || lower.ends_with(".p12")
+                || lower.ends_with(".pfx");
+            if ty.as_deref() == Some("PEM") || lower.ends_with(".pem") {
+                common.push(("ssl.certificate.location".into(), location.to_owned()));
+                common.push(("ssl.key.location".into(), location.to_owned()));
+            } else if pkcs12 {
+                common.push(("ssl.keystore.location".into(), location.to_owned()));
+            } else {
+                problems.add(
+                    "ssl.keystore.location",
+                    "a Java KeyStore (JKS) is not readable here: convert it to PKCS#12 (keytool -importkeystore -srcstoretype JKS -deststoretype PKCS12 -destkeystore connect.keystore.p12) and set ssl.keystore.type=PKCS12, or give PEM files as ssl.certificate.location and ssl.key.location",
+                );
+            }
+        }
+        if let Some(jaas) = worker
+            .get("sasl.jaas.config")
+            .filter(|j| !j.trim().is_empty())
+        {
+            translate_jaas(
+                jaas,
+                worker.get("sasl.mechanism"),
+                &mut common,
+                &mut problems,
+            );
+        }
+        for key in FIXED_CLIENT_KEYS {
+            if worker.contains(key) {
+                problems.add(
+                    key,
+                    "the runtime's delivery guarantee fixes this client setting (acks=all, idempotence, manual commits)",
+                );
+            }
+        }
+        if let Some(p) = problems.0 {
             return Err(p);
         }
         let prefixed = |prefix: &str| -> Vec<(String, String)> {
@@ -359,6 +548,107 @@ mod tests {
         assert_eq!(c.get("fetch.min.bytes"), Some("10"));
         assert_eq!(c.get("linger.ms"), None);
         assert_eq!(c.get("enable.auto.commit"), Some("false"));
+    }
+
+    fn settings(lines: &str) -> Result<KafkaSettings, ConfigError> {
+        KafkaSettings::from_worker(&Props::parse_properties(lines), "b:9092", false)
+    }
+
+    #[test]
+    fn jaas_plain_and_scram_become_librdkafka_credentials() {
+        let k = settings(
+            "security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\n\
+             sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"connect\" password=\"s3cr\\\\\\\"et\";\n",
+        )
+        .unwrap();
+        let p = k.producer_config();
+        assert_eq!(p.get("sasl.mechanism"), Some("SCRAM-SHA-512"));
+        assert_eq!(p.get("sasl.username"), Some("connect"));
+        assert_eq!(p.get("sasl.password"), Some("s3cr\"et"));
+        assert_eq!(p.get("sasl.jaas.config"), None);
+        let k = settings(
+            "security.protocol=SASL_PLAINTEXT\n\
+             sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"p\";\n",
+        )
+        .unwrap();
+        let c = k.consumer_config("g");
+        assert_eq!(c.get("sasl.mechanism"), Some("PLAIN"));
+        assert_eq!(c.get("sasl.username"), Some("u"));
+        // librdkafka accepts every key it was given.
+        let _: rdkafka::producer::FutureProducer = k.producer_config().create().unwrap();
+    }
+
+    #[test]
+    fn jaas_oauthbearer_maps_to_oidc_and_kerberos_is_refused_by_name() {
+        let k = settings(
+            "sasl.mechanism=OAUTHBEARER\nsasl.oauthbearer.token.endpoint.url=https://idp.example/token\n\
+             sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId=\"connect\" clientSecret=\"x\" scope=\"kafka\";\n",
+        )
+        .unwrap();
+        let p = k.producer_config();
+        assert_eq!(p.get("sasl.oauthbearer.method"), Some("oidc"));
+        assert_eq!(p.get("sasl.oauthbearer.client.id"), Some("connect"));
+        assert_eq!(p.get("sasl.oauthbearer.scope"), Some("kafka"));
+        assert_eq!(
+            p.get("sasl.oauthbearer.token.endpoint.url"),
+            Some("https://idp.example/token")
+        );
+        let e = settings(
+            "sasl.mechanism=GSSAPI\nsasl.jaas.config=com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true;\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.problems[0].key, "sasl.jaas.config");
+        assert!(e.problems[0].reason.contains("sasl.kerberos.keytab"));
+        let e = settings(
+            "sasl.mechanism=PLAIN\nsasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\";\n",
+        )
+        .unwrap_err();
+        assert!(
+            !e.to_string().contains("\"u\""),
+            "no credentials in the error: {e}"
+        );
+    }
+
+    #[test]
+    fn keystores_pkcs12_passes_pem_maps_jks_is_refused_naming_the_pem_keys() {
+        let k = settings("ssl.keystore.location=/etc/c.p12\nssl.keystore.password=pw\n").unwrap();
+        assert_eq!(
+            k.producer_config().get("ssl.keystore.location"),
+            Some("/etc/c.p12")
+        );
+        assert_eq!(k.producer_config().get("ssl.keystore.password"), Some("pw"));
+        let k = settings("ssl.keystore.type=PEM\nssl.keystore.location=/etc/c.pem\n").unwrap();
+        assert_eq!(
+            k.producer_config().get("ssl.certificate.location"),
+            Some("/etc/c.pem")
+        );
+        assert_eq!(
+            k.producer_config().get("ssl.key.location"),
+            Some("/etc/c.pem")
+        );
+        // The seed's worker properties: a JKS keystore.
+        let e = settings(
+            "ssl.keystore.location=/etc/kafka-connect/ssl/connect.keystore.jks\nssl.keystore.password=pw\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.problems[0].key, "ssl.keystore.location");
+        assert!(e.problems[0].reason.contains("ssl.certificate.location"));
+        assert!(e.problems[0].reason.contains("PKCS12"));
+    }
+
+    #[test]
+    fn worker_overrides_cannot_weaken_the_guarantee() {
+        let e = settings("producer.acks=1\nproducer.enable.idempotence=false\nconsumer.enable.auto.commit=true\n")
+            .unwrap_err();
+        let keys: Vec<&str> = e.problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "producer.acks",
+                "producer.enable.idempotence",
+                "consumer.enable.auto.commit"
+            ]
+        );
     }
 
     #[test]
