@@ -145,8 +145,14 @@ impl JavaDateFormat {
         {
             return Err(format!("'{text}' is not a valid date and time"));
         }
+        // Epoch milliseconds in an i64 reach about 292 million years either way (as Java's Date).
+        if y.abs() > 292_000_000 {
+            return Err(format!("'{text}': year out of range"));
+        }
         let days = connect_core::data::days_from_civil(y, mo as u32, d as u32);
-        Ok(days * 86_400_000 + h * 3_600_000 + mi * 60_000 + s * 1000 + ms)
+        days.checked_mul(86_400_000)
+            .and_then(|t| t.checked_add(h * 3_600_000 + mi * 60_000 + s * 1000 + ms))
+            .ok_or_else(|| format!("'{text}': out of the range of epoch milliseconds"))
     }
 }
 

@@ -83,7 +83,10 @@ impl TimestampConverter {
         let Some(ms) = ms else { return Ok(Value::Null) };
         Ok(match self.to {
             Kind::Timestamp => Value::Timestamp(ms),
-            Kind::Date => Value::Date(ms.div_euclid(86_400_000) as i32),
+            Kind::Date => Value::Date(
+                i32::try_from(ms.div_euclid(86_400_000))
+                    .map_err(|_| DataError::new("timestamp out of the range of a Date"))?,
+            ),
             Kind::Time => Value::Time(ms.rem_euclid(86_400_000) as i32),
             Kind::Unix => {
                 let (mul, div) = self.unix_per_ms;

@@ -7,6 +7,20 @@ use bytes::Bytes;
 use crate::data::schema::{Schema, SchemaType};
 use crate::error::DataError;
 
+/// The largest decimal scale (either sign) accepted from data or schemas: a number written with more
+/// than this many digits after (or zeros before) the point is a data error, not a padding of
+/// gigabytes.
+pub const MAX_DECIMAL_SCALE: i32 = 1000;
+
+fn check_scale(scale: i64) -> Result<i32, DataError> {
+    if scale.abs() > i64::from(MAX_DECIMAL_SCALE) {
+        return Err(DataError::new(format!(
+            "decimal scale out of range: at most {MAX_DECIMAL_SCALE} either way"
+        )));
+    }
+    Ok(scale as i32)
+}
+
 /// A decimal number as Kafka Connect's `Decimal` logical type holds it: an unscaled integer and a scale.
 ///
 /// The unscaled value is held in 128 bits (38 decimal digits), which covers SQL `DECIMAL(38, s)`.
@@ -48,8 +62,10 @@ impl Decimal {
         full[start..].to_vec()
     }
 
-    /// Decodes big-endian two's complement bytes with the given scale.
+    /// Decodes big-endian two's complement bytes with the given scale (at most
+    /// [`MAX_DECIMAL_SCALE`] either way).
     pub fn from_be_bytes(bytes: &[u8], scale: i32) -> Result<Self, DataError> {
+        check_scale(i64::from(scale))?;
         if bytes.is_empty() {
             return Err(DataError::new("Decimal bytes are empty"));
         }
@@ -81,7 +97,9 @@ impl Decimal {
             return Err(bad());
         }
         let unscaled: i128 = digits.parse().map_err(|_| bad())?;
-        Ok(Decimal::new(unscaled, frac_part.len() as i32 - exp))
+        let scale =
+            check_scale(i64::try_from(frac_part.len()).unwrap_or(i64::MAX) - i64::from(exp))?;
+        Ok(Decimal::new(unscaled, scale))
     }
 
     /// The same number at another scale; fails if digits would be lost or the value overflows.
@@ -90,18 +108,17 @@ impl Decimal {
         if scale == self.scale {
             return Ok(*self);
         }
+        check_scale(i64::from(scale))?;
+        let diff = u32::try_from((i64::from(scale) - i64::from(self.scale)).unsigned_abs())
+            .map_err(|_| overflow())?;
         if scale > self.scale {
-            let f = 10i128
-                .checked_pow((scale - self.scale) as u32)
-                .ok_or_else(overflow)?;
+            let f = 10i128.checked_pow(diff).ok_or_else(overflow)?;
             Ok(Decimal::new(
                 self.unscaled.checked_mul(f).ok_or_else(overflow)?,
                 scale,
             ))
         } else {
-            let f = 10i128
-                .checked_pow((self.scale - scale) as u32)
-                .ok_or_else(overflow)?;
+            let f = 10i128.checked_pow(diff).ok_or_else(overflow)?;
             if self.unscaled % f != 0 {
                 return Err(DataError::new(format!(
                     "Decimal with scale {} cannot be rescaled to {scale} without rounding",
@@ -124,6 +141,10 @@ impl fmt::Display for Decimal {
         let neg = self.unscaled < 0;
         let digits = self.unscaled.unsigned_abs().to_string();
         let sign = if neg { "-" } else { "" };
+        if i64::from(self.scale).abs() > i64::from(MAX_DECIMAL_SCALE) {
+            // A hand-built Decimal beyond the bound: scientific notation, never a huge padding.
+            return write!(f, "{sign}{digits}E{}", -i64::from(self.scale));
+        }
         if self.scale <= 0 {
             let zeros = "0".repeat((-self.scale) as usize);
             if self.unscaled == 0 {
@@ -539,5 +560,26 @@ impl SchemaAndValue {
     /// Pairs a schema and a value.
     pub fn new(schema: Option<Schema>, value: Value) -> Self {
         SchemaAndValue { schema, value }
+    }
+}
+
+#[cfg(test)]
+mod decimal_bounds {
+    use super::*;
+
+    #[test]
+    fn scales_from_input_are_bounded_and_never_overflow() {
+        assert!(Decimal::parse("1E-2000000000").is_err());
+        assert!(Decimal::parse("1E-2147483648").is_err());
+        assert!(Decimal::parse("1E2147483647").is_err());
+        assert!(Decimal::from_be_bytes(&[1], i32::MAX).is_err());
+        assert!(Decimal::from_be_bytes(&[1], 1001).is_err());
+        assert_eq!(Decimal::parse("1.5E3").unwrap().to_string(), "1500");
+        assert_eq!(Decimal::from_be_bytes(&[1], 1000).unwrap().scale(), 1000);
+        assert!(Decimal::new(5, 0).rescale(i32::MAX).is_err());
+        assert!(Decimal::new(5, i32::MIN).rescale(0).is_err());
+        // A hand-built out-of-range scale prints without padding.
+        assert_eq!(Decimal::new(-12, i32::MAX).to_string(), "-12E-2147483647");
+        assert_eq!(Decimal::new(12, i32::MIN).to_string(), "12E2147483648");
     }
 }

@@ -2,7 +2,16 @@
 
 use std::fmt;
 
-/// A parsed path. Repetitions and positions are 1-based, as HL7 numbers them.
+/// The largest field number a path or a structured message may name.
+pub const MAX_FIELD: usize = 1000;
+/// The largest repetition (of a segment or a field) a path may name.
+pub const MAX_REPETITION: usize = 1000;
+/// The largest component or subcomponent number a path may name.
+pub const MAX_COMPONENT: usize = 100;
+
+/// A parsed path. Repetitions and positions are 1-based, as HL7 numbers them, and bounded
+/// ([`MAX_FIELD`], [`MAX_REPETITION`], [`MAX_COMPONENT`]): writing to a path creates the parts before
+/// it, so an unbounded number would be an unbounded allocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Path {
     /// Segment name, e.g. `PID`.
@@ -82,14 +91,37 @@ impl Path {
         if parts.next().is_some() {
             return Err(format!("'{path}': too many parts"));
         }
-        Ok(Path {
+        let p = Path {
             segment: segment.to_ascii_uppercase(),
             segment_rep,
             field,
             field_rep,
             component,
             subcomponent,
-        })
+        };
+        p.check_limits().map_err(|e| format!("'{path}': {e}"))?;
+        Ok(p)
+    }
+
+    /// Checks the positions against the documented limits (paths built by hand skip `parse`).
+    pub fn check_limits(&self) -> Result<(), String> {
+        let checks = [
+            ("segment repetition", self.segment_rep, MAX_REPETITION),
+            ("field", self.field, MAX_FIELD),
+            ("field repetition", self.field_rep, MAX_REPETITION),
+            ("component", self.component.unwrap_or(1), MAX_COMPONENT),
+            (
+                "subcomponent",
+                self.subcomponent.unwrap_or(1),
+                MAX_COMPONENT,
+            ),
+        ];
+        for (what, n, max) in checks {
+            if n > max {
+                return Err(format!("{what} {n} is beyond the limit of {max}"));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -141,6 +173,12 @@ mod tests {
             "PID-3.1.2.3",
             "PID-3(2",
             "TOOLONG-1",
+            "PID-4000000000",
+            "PID-3(4000000000)",
+            "PID-3.101",
+            "PID-3.1.101",
+            "OBX(1001)-5",
+            "PID-99999999999999999999999",
         ] {
             assert!(Path::parse(bad).is_err(), "{bad}");
         }

@@ -76,6 +76,15 @@ pub enum StructuredError {
     /// [`set`] was given MSH-1 or MSH-2, which hold the delimiters.
     #[error("{0} holds the delimiters and cannot be set")]
     Delimiters(String),
+    /// A field number or a path position beyond the documented limits ([`super::path::MAX_FIELD`]
+    /// and the others).
+    #[error("segment {segment}: {what}")]
+    OutOfRange {
+        /// The segment key.
+        segment: String,
+        /// Which position and its limit.
+        what: String,
+    },
 }
 
 /// True when `value` has the shape of a structured message (a map whose first entry is an MSH, FHS
@@ -318,6 +327,11 @@ pub fn set_field(map: &mut Map, path: &Path, text: &str) -> Result<(), Structure
 }
 
 fn set_inner(map: &mut Map, path: &Path, text: &str, whole: bool) -> Result<(), StructuredError> {
+    path.check_limits()
+        .map_err(|what| StructuredError::OutOfRange {
+            segment: path.segment.clone(),
+            what,
+        })?;
     let (d, charset) = delimiters(map);
     let is_header = matches!(path.segment.as_str(), "MSH" | "FHS" | "BHS");
     if is_header && path.field <= 2 {
@@ -451,6 +465,15 @@ pub fn from_value(value: &Value) -> Result<Vec<u8>, StructuredError> {
         for (fk, fv) in seg.iter() {
             let Some(fk) = fk.as_str() else { continue };
             let Ok(n) = fk.parse::<usize>() else { continue };
+            if n > super::path::MAX_FIELD {
+                return Err(StructuredError::OutOfRange {
+                    segment: key.to_owned(),
+                    what: format!(
+                        "field {n} is beyond the limit of {}",
+                        super::path::MAX_FIELD
+                    ),
+                });
+            }
             let text = fv.as_str().ok_or_else(|| StructuredError::BadField {
                 segment: key.to_owned(),
                 key: fk.to_owned(),
@@ -559,6 +582,37 @@ mod tests {
         assert!(matches!(
             set(v.as_map_mut().unwrap(), &Path::parse("MSH-2").unwrap(), "x"),
             Err(StructuredError::Delimiters(_))
+        ));
+    }
+
+    #[test]
+    fn positions_from_input_are_bounded_not_allocated() {
+        let m = to_value(&msg(
+            b"MSH|^~\\&|A|B|C|D|20240101||ADT^A01|1|P|2.5\rPID|1||123\r",
+        ));
+        // A field key of four billion in the data: an error, not 4 GB of delimiters.
+        let mut huge = m.clone();
+        if let Value::Map(top) = &mut huge {
+            if let Some(Value::Map(pid)) = top.get_mut("PID") {
+                pid.insert("4000000000", "x");
+            }
+        }
+        let e = from_value(&huge).unwrap_err();
+        assert!(matches!(e, StructuredError::OutOfRange { .. }), "{e}");
+        assert!(from_value(&m).is_ok());
+        // A hand-built path past the limits (parse refuses them already).
+        let Value::Map(mut top) = m else { panic!() };
+        let mut p = Path::parse("PID-3").unwrap();
+        p.field_rep = usize::MAX;
+        assert!(matches!(
+            set(&mut top, &p, "x"),
+            Err(StructuredError::OutOfRange { .. })
+        ));
+        p.field_rep = 1;
+        p.component = Some(5_000_000);
+        assert!(matches!(
+            set(&mut top, &p, "x"),
+            Err(StructuredError::OutOfRange { .. })
         ));
     }
 

@@ -350,7 +350,11 @@ impl Op {
                     Value::Date(d) => Value::Date(
                         i32::try_from(i64::from(*d) + days).map_err(|_| "date out of range")?,
                     ),
-                    Value::Timestamp(ms) => Value::Timestamp(*ms + days * DAY_MS),
+                    Value::Timestamp(ms) => Value::Timestamp(
+                        days.checked_mul(DAY_MS)
+                            .and_then(|d| ms.checked_add(d))
+                            .ok_or("timestamp out of range")?,
+                    ),
                     Value::String(s) => Value::String(shift_text(s, days)?),
                     Value::Int32(d) if debezium_time_unit(schema) == Some((1, true)) => {
                         Value::Int32(
@@ -358,7 +362,11 @@ impl Op {
                         )
                     }
                     Value::Int64(t) => match debezium_time_unit(schema) {
-                        Some((per_day, false)) => Value::Int64(*t + days * per_day),
+                        Some((per_day, false)) => Value::Int64(
+                            days.checked_mul(per_day)
+                                .and_then(|d| t.checked_add(d))
+                                .ok_or("timestamp out of range")?,
+                        ),
                         _ => return cannot("date-shift (not a Date, Timestamp or date text)"),
                     },
                     _ => return cannot("date-shift"),
