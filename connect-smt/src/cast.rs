@@ -177,8 +177,10 @@ impl<R: Record> Transformation<R> for Cast {
             (None, Value::Map(mut m)) => {
                 // In place: only the cast entries change.
                 for (k, v) in m.iter_mut() {
-                    if let Some(t) = k.as_str().and_then(|name| self.target_of(name)) {
-                        *v = cast_value(v, t)?;
+                    let Some(name) = k.as_str() else { continue };
+                    if let Some(t) = self.target_of(name) {
+                        *v = cast_value(v, t)
+                            .map_err(|e| DataError::new(format!("field \"{name}\": {e}")))?;
                     }
                 }
                 self.target.set(base, None, Value::Map(m));

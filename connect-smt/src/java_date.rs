@@ -10,8 +10,11 @@ enum Part {
 }
 
 /// A compiled pattern. Supported letters: `y M d H m s S` (and `'...'` literals, `''` for a quote).
+///
+/// Parse errors name the pattern and the position, never the text: the text is record data (a birth
+/// date, say), and errors reach logs, DLQ headers and task statuses.
 #[derive(Debug, Clone, PartialEq)]
-pub struct JavaDateFormat(Vec<Part>);
+pub struct JavaDateFormat(Vec<Part>, String);
 
 impl JavaDateFormat {
     /// Compiles a pattern; an unsupported letter is an error naming it.
@@ -45,7 +48,7 @@ impl JavaDateFormat {
                 i += 1;
             }
         }
-        Ok(JavaDateFormat(parts))
+        Ok(JavaDateFormat(parts, pattern.to_owned()))
     }
 
     /// Formats epoch milliseconds in UTC.
@@ -98,7 +101,8 @@ impl JavaDateFormat {
                 Part::Literal(l) => {
                     if !text[pos.min(text.len())..].starts_with(l.as_str()) {
                         return Err(format!(
-                            "'{text}' does not match the pattern at position {pos}"
+                            "not a valid date for pattern {}: no '{l}' at position {pos}",
+                            self.1
                         ));
                     }
                     pos += l.len();
@@ -112,12 +116,16 @@ impl JavaDateFormat {
                     let take = if adjacent { (*n).min(avail) } else { avail };
                     if take == 0 {
                         return Err(format!(
-                            "'{text}' has no digits for '{c}' at position {pos}"
+                            "not a valid date for pattern {}: no digits for '{c}' at position {pos}",
+                            self.1
                         ));
                     }
-                    let v: i64 = text[pos..pos + take]
-                        .parse()
-                        .map_err(|_| format!("'{text}': bad number at {pos}"))?;
+                    let v: i64 = text[pos..pos + take].parse().map_err(|_| {
+                        format!(
+                            "not a valid date for pattern {}: number too large at position {pos}",
+                            self.1
+                        )
+                    })?;
                     pos += take;
                     match c {
                         'y' if *n == 2 && take == 2 => y = 2000 + v,
@@ -134,7 +142,10 @@ impl JavaDateFormat {
             }
         }
         if pos != text.len() {
-            return Err(format!("'{text}' has unparsed text at position {pos}"));
+            return Err(format!(
+                "not a valid date for pattern {}: unexpected text at position {pos}",
+                self.1
+            ));
         }
         if !(1..=12).contains(&mo)
             || !(1..=31).contains(&d)
@@ -143,16 +154,27 @@ impl JavaDateFormat {
             || s > 60
             || ms > 999
         {
-            return Err(format!("'{text}' is not a valid date and time"));
+            return Err(format!(
+                "not a valid date for pattern {}: a month, day or time out of range",
+                self.1
+            ));
         }
         // Epoch milliseconds in an i64 reach about 292 million years either way (as Java's Date).
         if y.abs() > 292_000_000 {
-            return Err(format!("'{text}': year out of range"));
+            return Err(format!(
+                "not a valid date for pattern {}: year out of range",
+                self.1
+            ));
         }
         let days = connect_core::data::days_from_civil(y, mo as u32, d as u32);
         days.checked_mul(86_400_000)
             .and_then(|t| t.checked_add(h * 3_600_000 + mi * 60_000 + s * 1000 + ms))
-            .ok_or_else(|| format!("'{text}': out of the range of epoch milliseconds"))
+            .ok_or_else(|| {
+                format!(
+                    "not a valid date for pattern {}: out of the range of epoch milliseconds",
+                    self.1
+                )
+            })
     }
 }
 

@@ -126,8 +126,14 @@ impl TimestampConverter {
         }
     }
 
-    fn convert(&self, v: &Value) -> Result<Value, ConnectError> {
-        Ok(self.write_millis(self.read_millis(v)?)?)
+    /// Converts one value; errors name the field (or the whole value), never the data.
+    fn convert(&self, v: &Value, field: Option<&str>) -> Result<Value, ConnectError> {
+        self.read_millis(v)
+            .and_then(|ms| self.write_millis(ms))
+            .map_err(|e| {
+                let at = field.map_or_else(|| "value".to_owned(), |f| format!("field {f}"));
+                ConnectError::Data(DataError::new(format!("{at}: {e}")))
+            })
     }
 }
 
@@ -219,7 +225,7 @@ impl<R: Record> Transformation<R> for TimestampConverter {
         let base = record.base_mut();
         let (schema, value) = self.target.take(base);
         let Some(field) = &self.field else {
-            let converted = self.convert(&value)?;
+            let converted = self.convert(&value, None)?;
             let new_schema = schema.map(|s| self.out_schema(s.is_optional()));
             self.target.set(base, new_schema, converted);
             return Ok(Some(record));
@@ -228,7 +234,7 @@ impl<R: Record> Transformation<R> for TimestampConverter {
             (schema, Value::Null) => self.target.set(base, schema, Value::Null),
             (None, Value::Map(mut m)) => {
                 if let Some(v) = m.get_mut(field) {
-                    *v = self.convert(v)?;
+                    *v = self.convert(v, Some(field))?;
                 }
                 self.target.set(base, None, Value::Map(m));
             }
@@ -252,7 +258,7 @@ impl<R: Record> Transformation<R> for TimestampConverter {
                     .unwrap_or_else(|e| match e {});
                 let mut values = st.into_values();
                 self.nulls.fill(&s, &mut values);
-                values[idx] = self.convert(&values[idx])?;
+                values[idx] = self.convert(&values[idx], Some(field))?;
                 let out = Struct::from_values(updated.clone(), values)?;
                 self.target.set(base, Some(updated), Value::Struct(out));
             }
