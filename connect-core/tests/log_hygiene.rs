@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
@@ -12,22 +10,9 @@ use connect_core::config::{ConnectorConfig, Props};
 use connect_core::registry::Registry;
 use connect_core::runtime::Worker;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_records_and_secrets_stay_out_of_logs() {
-    let logs = Captured::default();
+    let logs = connect_test_support::CapturedLogs::default();
     let writer = logs.clone();
     tracing_subscriber::fmt()
         .with_env_filter("debug")
@@ -78,7 +63,7 @@ async fn failed_records_and_secrets_stay_out_of_logs() {
         .unwrap();
     w.shutdown().await;
 
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     assert!(
         text.contains("error processing record"),
         "the failure is logged:\n{text}"

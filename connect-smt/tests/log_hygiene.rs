@@ -1,30 +1,14 @@
 //! Patient data and keys stay out of logs: HL7ToFHIR's warnings about what it cannot map, and the
 //! errors of HL7ToFHIR and Deidentify, name segments, fields, options and paths, never values.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use connect_core::config::Props;
 use connect_core::data::{Map, Value};
 use connect_core::record::SourceRecord;
 use connect_core::registry::Registry;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn phi_and_keys_stay_out_of_logs_and_errors() {
-    let logs = Captured::default();
+    let logs = connect_test_support::CapturedLogs::default();
     let writer = logs.clone();
     tracing_subscriber::fmt()
         .with_env_filter("trace")
@@ -79,7 +63,7 @@ OBX|1|ED|11502-2^Report^LN||^AP^PDF^Base64^U0VDUkVU||||||F\r";
     let err = format!("{} {}", err.alias, err.error);
     tracing::error!(error = %err, "record failed");
 
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     assert_eq!(
         text.matches("WARN").count(),
         text.matches("later messages with the same gaps").count(),

@@ -4,79 +4,29 @@
 
 mod common;
 
-use common::{corpus, free_addr, wait_for_listener};
+use common::{corpus, send, start_listener, Listener};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use connect_core::config::{ConnectorConfig, Props};
+use connect_core::config::Props;
 use connect_core::hl7::Message;
 use connect_core::rdkafka::consumer::{BaseConsumer, Consumer};
 use connect_core::rdkafka::{ClientConfig, Message as _, Offset, TopicPartitionList};
 use connect_core::registry::Registry;
-use connect_core::runtime::{ConnectorHandle, Worker};
-use connect_sources::mllp::encode_frame;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
-struct Setup {
-    worker: Worker,
-    handle: ConnectorHandle,
-    addr: String,
-}
-
-async fn setup(extra: &[(&str, &str)]) -> Setup {
+/// The listener with errors tolerated and a DLQ, plus `extra`.
+async fn setup(extra: &[(&str, &str)]) -> Listener {
     let mut registry = Registry::with_builtins();
     connect_sources::register(&mut registry);
-    let worker = Worker::start(
-        Props::new().with("offset.flush.interval.ms", "200"),
-        registry,
-    )
-    .await
-    .unwrap();
-    let cluster = worker.embedded().unwrap();
-    for t in [
-        "clinical.patient.admitted",
-        "clinical.result.available",
-        "clinical.hl7.unrouted",
-        "dlq.hl7",
-    ] {
-        cluster.create_topic(t, 1, 1).unwrap();
-    }
-    let addr = free_addr();
-    let mut props = Props::new()
-        .with("connector.class", "MllpSource")
-        .with("mllp.bind", addr.clone())
-        .with(
-            "value.converter",
-            "org.apache.kafka.connect.storage.StringConverter",
-        )
-        .with(
-            "key.converter",
-            "org.apache.kafka.connect.storage.StringConverter",
-        )
-        .with("errors.tolerance", "all")
-        .with("errors.deadletterqueue.topic.name", "dlq.hl7")
-        .with("errors.deadletterqueue.topic.replication.factor", "1");
-    for (k, v) in extra {
-        props.set(*k, *v);
-    }
-    let handle = worker
-        .start_connector(ConnectorConfig::new(
-            "hl7-mllp",
-            props.with("name", "hl7-mllp"),
-        ))
-        .await
-        .unwrap();
-    wait_for_listener(&addr).await;
-    Setup {
-        worker,
-        handle,
-        addr,
-    }
-}
-
-async fn send(stream: &mut TcpStream, msg: &[u8]) {
-    stream.write_all(&encode_frame(msg)).await.unwrap();
+    let mut all = vec![
+        ("errors.tolerance", "all"),
+        ("errors.deadletterqueue.topic.name", "dlq.hl7"),
+        ("errors.deadletterqueue.topic.replication.factor", "1"),
+    ];
+    all.extend_from_slice(extra);
+    start_listener(registry, &all).await
 }
 
 /// Reads one ACK frame, or None within `wait`.

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{corpus, free_addr, wait_for_listener};
+use common::{corpus, send, start_listener, wait_for_listener, Listener};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -18,7 +18,7 @@ use connect_core::rdkafka::message::Headers;
 use connect_core::rdkafka::{ClientConfig, Message as _, Offset, TopicPartitionList};
 use connect_core::record::Record;
 use connect_core::registry::Registry;
-use connect_core::runtime::{ConnectorHandle, TaskState, Worker};
+use connect_core::runtime::TaskState;
 use connect_core::transform::Transformation;
 use connect_sources::mllp::encode_frame;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -58,13 +58,6 @@ impl<R: Record> Transformation<R> for RejectAdmissions {
     }
 }
 
-struct Listener {
-    worker: Worker,
-    handle: ConnectorHandle,
-    addr: String,
-    props: Props,
-}
-
 fn registry() -> Registry {
     let mut r = Registry::with_builtins();
     connect_sources::register(&mut r);
@@ -74,52 +67,7 @@ fn registry() -> Registry {
 }
 
 async fn listener(extra: &[(&str, &str)]) -> Listener {
-    let worker = Worker::start(
-        Props::new().with("offset.flush.interval.ms", "100"),
-        registry(),
-    )
-    .await
-    .unwrap();
-    let cluster = worker.embedded().unwrap();
-    for t in [
-        "clinical.patient.admitted",
-        "clinical.result.available",
-        "clinical.hl7.unrouted",
-        "dlq.hl7",
-    ] {
-        cluster.create_topic(t, 1, 1).unwrap();
-    }
-    let addr = free_addr();
-    let mut props = Props::new()
-        .with("name", "hl7-mllp")
-        .with("connector.class", "MllpSource")
-        .with("mllp.bind", addr.clone())
-        .with(
-            "value.converter",
-            "org.apache.kafka.connect.storage.StringConverter",
-        )
-        .with(
-            "key.converter",
-            "org.apache.kafka.connect.storage.StringConverter",
-        );
-    for (k, v) in extra {
-        props.set(*k, *v);
-    }
-    let handle = worker
-        .start_connector(ConnectorConfig::new("hl7-mllp", props.clone()))
-        .await
-        .unwrap();
-    wait_for_listener(&addr).await;
-    Listener {
-        worker,
-        handle,
-        addr,
-        props,
-    }
-}
-
-async fn send(stream: &mut TcpStream, msg: &[u8]) {
-    stream.write_all(&encode_frame(msg)).await.unwrap();
+    start_listener(registry(), extra).await
 }
 
 enum Read {

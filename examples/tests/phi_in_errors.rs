@@ -5,7 +5,6 @@
 //! about those failures is scanned for it. The DLQ record's *value* holds the data by design; its
 //! `__connect.errors.*` headers must not.
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,19 +27,6 @@ const GIVEN: &str = "Zelda";
 const MRN: &str = "MRN8675309Q";
 const BIRTH: &str = "1962-07-14";
 const SSN: &str = "987-65-4329";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Emits one record of the configured kind, full of PHI.
 #[derive(Clone, Default)]
@@ -159,7 +145,7 @@ fn dlq_headers(bootstrap: &str, want: usize) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn phi_never_reaches_logs_dlq_headers_or_statuses() {
-    let logs = Captured::default();
+    let logs = connect_test_support::CapturedLogs::default();
     let writer = logs.clone();
     tracing_subscriber::fmt()
         .with_env_filter("debug")
@@ -370,7 +356,7 @@ async fn phi_never_reaches_logs_dlq_headers_or_statuses() {
     strict.stop().await;
     w.shutdown().await;
 
-    let log = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let log = logs.text();
     assert!(
         log.contains("error processing record"),
         "errors were logged"

@@ -35,6 +35,19 @@ pub struct RawRecord {
     pub headers: Vec<(String, Option<Bytes>)>,
 }
 
+/// A Kafka message's headers as owned (name, value) pairs, for a [`RawRecord`].
+pub(crate) fn owned_headers<H: rdkafka::message::Headers>(
+    headers: Option<&H>,
+) -> Vec<(String, Option<Bytes>)> {
+    headers
+        .map(|hs| {
+            hs.iter()
+                .map(|h| (h.key.to_owned(), h.value.map(Bytes::copy_from_slice)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The processing stage where a record failed, as Kafka Connect names them in
 /// `__connect.errors.stage`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,9 +17,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
-use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio::sync::{mpsc as tmpsc, watch};
 
@@ -29,7 +28,7 @@ use crate::error::ConnectError;
 use crate::record::{
     ConnectRecord, Headers as RecordHeaders, SinkRecord, TimestampType, TopicPartitionOffset,
 };
-use crate::runtime::dlq::{ErrantRecordReporter, RawRecord, Stage};
+use crate::runtime::dlq::{owned_headers, ErrantRecordReporter, RawRecord, Stage};
 use crate::runtime::retry::{apply_chain, backoff};
 use crate::runtime::status::{TaskMetrics, TaskShared, TaskState};
 use crate::runtime::Control;
@@ -657,14 +656,7 @@ fn raws_of(msgs: &[BorrowedMessage<'_>], topics: &mut Vec<Arc<str>>) -> Vec<RawR
             timestamp: m.timestamp().to_millis(),
             key: key.map(|r| all.slice(r)),
             value: value.map(|r| all.slice(r)),
-            headers: m
-                .headers()
-                .map(|hs| {
-                    hs.iter()
-                        .map(|h| (h.key.to_owned(), h.value.map(Bytes::copy_from_slice)))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            headers: owned_headers(m.headers()),
         })
         .collect()
 }

@@ -17,7 +17,7 @@ use crate::converter::{Converter, HeaderConverter};
 use crate::error::ConnectError;
 use crate::record::{ConnectRecord, OffsetMap, SourceRecord};
 use crate::runtime::admin::{TopicAdmin, TopicCreation};
-use crate::runtime::dlq::{ErrantRecordReporter, RawRecord, Stage};
+use crate::runtime::dlq::{owned_headers, ErrantRecordReporter, RawRecord, Stage};
 use crate::runtime::offsets::{OffsetReader, OffsetStore, PartitionKey};
 use crate::runtime::retry::{apply_chain, backoff};
 use crate::runtime::status::{TaskMetrics, TaskShared, TaskState};
@@ -175,7 +175,7 @@ impl InFlight {
 /// The record the producer gave back with its final delivery error: key, value and headers exactly as
 /// the connector's converters produced them, for the DLQ.
 fn undelivered(topic: &Arc<str>, msg: &rdkafka::message::OwnedMessage) -> RawRecord {
-    use rdkafka::message::{Headers, Message};
+    use rdkafka::message::Message;
     RawRecord {
         topic: topic.clone(),
         partition: -1,
@@ -183,14 +183,7 @@ fn undelivered(topic: &Arc<str>, msg: &rdkafka::message::OwnedMessage) -> RawRec
         timestamp: msg.timestamp().to_millis(),
         key: msg.key().map(Bytes::copy_from_slice),
         value: msg.payload().map(Bytes::copy_from_slice),
-        headers: msg
-            .headers()
-            .map(|hs| {
-                hs.iter()
-                    .map(|h| (h.key.to_owned(), h.value.map(Bytes::copy_from_slice)))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        headers: owned_headers(msg.headers()),
     }
 }
 
@@ -554,15 +547,7 @@ impl Loop {
                 }
                 Err((e, _)) => {
                     let mut raw = unsent(rec, key.clone(), value.clone());
-                    raw.headers = headers
-                        .as_ref()
-                        .map(|hs| {
-                            use rdkafka::message::Headers;
-                            hs.iter()
-                                .map(|h| (h.key.to_owned(), h.value.map(Bytes::copy_from_slice)))
-                                .collect()
-                        })
-                        .unwrap_or_default();
+                    raw.headers = owned_headers(headers.as_ref());
                     self.report(
                         &raw,
                         Stage::KafkaProduce,

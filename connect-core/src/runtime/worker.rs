@@ -518,16 +518,19 @@ impl Worker {
             .unwrap_or_default()
     }
 
-    /// Stops one connector: its tasks drain in-flight records and commit, then end.
-    pub async fn stop_connector(&self, name: &str) -> Result<(), ConnectError> {
-        let h = self
-            .inner
+    /// Removes a running connector from the worker, to stop or kill it.
+    fn take_connector(&self, name: &str) -> Result<ConnectorHandle, ConnectError> {
+        self.inner
             .connectors
             .lock()
             .ok()
             .and_then(|mut m| m.remove(name))
-            .ok_or_else(|| ConnectError::other(format!("no connector named '{name}'")))?;
-        h.stop().await;
+            .ok_or_else(|| ConnectError::other(format!("no connector named '{name}'")))
+    }
+
+    /// Stops one connector: its tasks drain in-flight records and commit, then end.
+    pub async fn stop_connector(&self, name: &str) -> Result<(), ConnectError> {
+        self.take_connector(name)?.stop().await;
         Ok(())
     }
 
@@ -535,13 +538,7 @@ impl Worker {
     /// no offset commit and no `stop` call. What was not committed is read or produced again by the
     /// next run. For recovery tests and for hosts that must drop a wedged connector at once.
     pub async fn abort_connector(&self, name: &str) -> Result<(), ConnectError> {
-        let h = self
-            .inner
-            .connectors
-            .lock()
-            .ok()
-            .and_then(|mut m| m.remove(name))
-            .ok_or_else(|| ConnectError::other(format!("no connector named '{name}'")))?;
+        let h = self.take_connector(name)?;
         for t in &h.inner.tasks {
             let join = t.join.lock().ok().and_then(|mut j| j.take());
             if let Some(j) = join {

@@ -1,4 +1,6 @@
-//! What the MLLP source tests share: corpus files, a free loopback address, waiting for a listener.
+//! What the MLLP source tests share: corpus files, a free loopback address, waiting for a listener,
+//! a running listener, sending a frame. Each test binary uses a part of it.
+#![allow(dead_code)]
 
 use std::net::TcpListener as StdListener;
 use std::time::{Duration, Instant};
@@ -31,4 +33,73 @@ pub async fn wait_for_listener(addr: &str) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A worker on the embedded Kafka running the MLLP source on a free loopback port.
+pub struct Listener {
+    pub worker: connect_core::runtime::Worker,
+    pub handle: connect_core::runtime::ConnectorHandle,
+    pub addr: String,
+    /// The connector config it was started with (to start it again).
+    pub props: connect_core::config::Props,
+}
+
+/// Starts the MLLP source (`name` `hl7-mllp`, string converters, the seed's routing topics and a
+/// `dlq.hl7` topic created) with `extra` keys on top, and waits until it accepts connections.
+pub async fn start_listener(
+    registry: connect_core::registry::Registry,
+    extra: &[(&str, &str)],
+) -> Listener {
+    use connect_core::config::{ConnectorConfig, Props};
+    let worker = connect_core::runtime::Worker::start(
+        Props::new().with("offset.flush.interval.ms", "100"),
+        registry,
+    )
+    .await
+    .unwrap();
+    let cluster = worker.embedded().unwrap();
+    for t in [
+        "clinical.patient.admitted",
+        "clinical.result.available",
+        "clinical.hl7.unrouted",
+        "dlq.hl7",
+    ] {
+        cluster.create_topic(t, 1, 1).unwrap();
+    }
+    let addr = free_addr();
+    let mut props = Props::new()
+        .with("name", "hl7-mllp")
+        .with("connector.class", "MllpSource")
+        .with("mllp.bind", addr.clone())
+        .with(
+            "value.converter",
+            "org.apache.kafka.connect.storage.StringConverter",
+        )
+        .with(
+            "key.converter",
+            "org.apache.kafka.connect.storage.StringConverter",
+        );
+    for (k, v) in extra {
+        props.set(*k, *v);
+    }
+    let handle = worker
+        .start_connector(ConnectorConfig::new("hl7-mllp", props.clone()))
+        .await
+        .unwrap();
+    wait_for_listener(&addr).await;
+    Listener {
+        worker,
+        handle,
+        addr,
+        props,
+    }
+}
+
+/// Sends one message in an MLLP frame.
+pub async fn send(stream: &mut TcpStream, msg: &[u8]) {
+    use tokio::io::AsyncWriteExt;
+    stream
+        .write_all(&connect_sources::mllp::encode_frame(msg))
+        .await
+        .unwrap();
 }
