@@ -44,10 +44,22 @@ pub struct SinkTaskContext {
 
 /// A task that writes records from Kafka to an external system.
 ///
-/// The runtime calls, on one task at a time: [`start`](SinkTask::start); [`open`](SinkTask::open) with
-/// the partitions assigned; [`put`](SinkTask::put) with batches; [`pre_commit`](SinkTask::pre_commit)
-/// every `offset.flush.interval.ms` and before partitions are revoked; [`close`](SinkTask::close) with
-/// revoked partitions; [`stop`](SinkTask::stop).
+/// The runtime calls one method at a time, in the order Kafka Connect's `WorkerSinkTask` promises:
+///
+/// 1. [`start`](SinkTask::start), once;
+/// 2. [`open`](SinkTask::open) with partitions assigned to the task, before any
+///    [`put`](SinkTask::put) of their records, at start and after every rebalance;
+/// 3. [`put`](SinkTask::put) with batches of records of open partitions only;
+/// 4. [`pre_commit`](SinkTask::pre_commit) every `offset.flush.interval.ms`, and before partitions go;
+/// 5. on revocation: [`pre_commit`](SinkTask::pre_commit), a synchronous commit of what it returned,
+///    then [`close`](SinkTask::close) with the revoked partitions; no `put` carries their records after
+///    it (records read but not yet put are dropped, and their next owner reads them again);
+/// 6. on stop: [`pre_commit`](SinkTask::pre_commit), a synchronous commit, [`close`](SinkTask::close)
+///    with every open partition, then [`stop`](SinkTask::stop), and nothing after it.
+///
+/// After a failure the task is closed and stopped without a commit: only what was committed before the
+/// failure stands. A task dropped without any of this (a crash) loses nothing either: its partitions'
+/// next owner starts at the last commit.
 ///
 /// The runtime commits only the offsets `pre_commit` returns, always for the record's original topic,
 /// partition and offset, even when a transform renamed the topic. So a task that buffers writes returns
@@ -57,7 +69,8 @@ pub trait SinkTask: Send {
     /// Starts the task.
     async fn start(&mut self, context: SinkTaskContext) -> Result<(), ConnectError>;
 
-    /// Partitions were assigned; records of them follow.
+    /// Partitions were assigned to this task; records of them may follow. Called before the first
+    /// `put` of any of their records.
     async fn open(&mut self, partitions: &[TopicPartition]) -> Result<(), ConnectError> {
         let _ = partitions;
         Ok(())
@@ -86,7 +99,8 @@ pub trait SinkTask: Send {
         Ok(offsets.clone())
     }
 
-    /// Partitions were revoked: drop their buffered state. No records of them follow.
+    /// Partitions were revoked (or the task stops): what `pre_commit` returned for them was committed
+    /// just before. Drop their buffered state; no record of them follows unless they are opened again.
     async fn close(&mut self, partitions: &[TopicPartition]) -> Result<(), ConnectError> {
         let _ = partitions;
         Ok(())

@@ -9,4 +9,4 @@ mod value;
 
 pub use schema::{logical, Field, Schema, SchemaBuilder, SchemaType};
 pub use time::{civil_from_days, days_from_civil};
-pub use value::{Decimal, Map, SchemaAndValue, Struct, Value};
+pub use value::{Decimal, Map, SchemaAndValue, Struct, Value, MAX_DECIMAL_SCALE};

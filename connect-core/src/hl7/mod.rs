@@ -23,4 +23,4 @@ pub mod structured;
 
 pub use escape::{escape, unescape};
 pub use message::{parse_batch, Charset, Delimiters, Hl7Error, Message, SegmentRef};
-pub use path::Path;
+pub use path::{Path, MAX_COMPONENT, MAX_FIELD, MAX_REPETITION};

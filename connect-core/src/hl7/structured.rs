@@ -76,7 +76,7 @@ pub enum StructuredError {
     /// [`set`] was given MSH-1 or MSH-2, which hold the delimiters.
     #[error("{0} holds the delimiters and cannot be set")]
     Delimiters(String),
-    /// A field number or a path position beyond the documented limits ([`super::path::MAX_FIELD`]
+    /// A field number or a path position beyond the documented limits ([`super::MAX_FIELD`]
     /// and the others).
     #[error("segment {segment}: {what}")]
     OutOfRange {
