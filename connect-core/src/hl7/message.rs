@@ -183,11 +183,20 @@ impl Message {
         };
         let all = [d.field, d.component, d.repetition, d.escape, d.subcomponent];
         for (i, x) in all.iter().enumerate() {
-            if x.is_ascii_alphanumeric() || is_blank(*x) || all[i + 1..].contains(x) {
+            // ASCII only: a non-ASCII byte is part of a character in the message's charset, so it
+            // could not be written back as one delimiter.
+            if !x.is_ascii_punctuation() || all[i + 1..].contains(x) {
                 return Err(Hl7Error::BadDelimiters(
-                    "delimiters must be distinct punctuation characters",
+                    "delimiters must be distinct ASCII punctuation characters",
                 ));
             }
+        }
+        if d.truncation
+            .is_some_and(|t| !t.is_ascii_punctuation() || all.contains(&t))
+        {
+            return Err(Hl7Error::BadDelimiters(
+                "the truncation character must be a distinct ASCII punctuation character",
+            ));
         }
         let mut segments = Vec::new();
         let mut pos = start;
@@ -403,4 +412,24 @@ pub fn parse_batch(raw: Bytes) -> Result<Vec<Message>, Hl7Error> {
         return Err(Hl7Error::Empty);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_ascii_delimiters_are_refused() {
+        // Found by the hl7_converter fuzz target: MSH-2 made of the bytes of multi-byte characters,
+        // which the structured form could not write back as single delimiters.
+        let mut m = b"\xEF\xBB\xBFMSH|".to_vec();
+        m.extend_from_slice(&[0xa2, 0x81, 0xa3, 0xd6]);
+        m.extend_from_slice(b"|A|B|C|D|20040629164652||ADT^A01|331|P|2.3.1\rPID|||1\r");
+        assert!(matches!(
+            Message::parse(Bytes::from(m)),
+            Err(Hl7Error::BadDelimiters(_))
+        ));
+        assert!(Message::parse(Bytes::from_static(b"MSH|^~\\&\xe9|A|B\r")).is_err());
+        assert!(Message::parse(Bytes::from_static(b"MSH|^~\\&#|A|B\r")).is_ok());
+    }
 }
