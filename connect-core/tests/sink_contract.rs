@@ -105,20 +105,32 @@ impl RecordingTask {
 }
 
 fn committed_offsets(bootstrap: &str, group: &str, parts: &[Tp]) -> BTreeMap<Tp, Option<i64>> {
+    try_committed_offsets(bootstrap, group, parts).expect("committed offsets within 30 s")
+}
+
+fn try_committed_offsets(
+    bootstrap: &str,
+    group: &str,
+    parts: &[Tp],
+) -> Option<BTreeMap<Tp, Option<i64>>> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", group)
         .set("enable.auto.commit", "false")
         .create()
-        .unwrap();
+        .ok()?;
     let mut tpl = TopicPartitionList::new();
     for (t, p) in parts {
         tpl.add_partition(t, *p);
     }
-    let c = consumer
-        .committed_offsets(tpl, Duration::from_secs(10))
-        .unwrap();
-    c.elements()
+    // A loaded machine can make one lookup slow: try a few times before giving up.
+    let c = (0..3).find_map(|_| {
+        consumer
+            .committed_offsets(tpl.clone(), Duration::from_secs(10))
+            .ok()
+    })?;
+    let out = c
+        .elements()
         .iter()
         .map(|e| {
             let o = match e.offset() {
@@ -127,7 +139,8 @@ fn committed_offsets(bootstrap: &str, group: &str, parts: &[Tp]) -> BTreeMap<Tp,
             };
             ((e.topic().to_owned(), e.partition()), o)
         })
-        .collect()
+        .collect();
+    Some(out)
 }
 
 #[async_trait]
@@ -200,10 +213,14 @@ impl SinkTask for RecordingTask {
         let bootstrap = self.sink.bootstrap.lock().unwrap().clone();
         let group = self.sink.group.lock().unwrap().clone();
         let q = parts.clone();
-        let committed =
+        // Tests that do not look at commits set no group.
+        let committed = if group.is_empty() {
+            Default::default()
+        } else {
             tokio::task::spawn_blocking(move || committed_offsets(&bootstrap, &group, &q))
                 .await
-                .unwrap();
+                .unwrap()
+        };
         self.log(Call::Close(
             parts
                 .into_iter()
@@ -268,11 +285,12 @@ fn check_contract(
                     last_precommit = Some((*i, given.clone()));
                 }
                 Call::Close(ps) => {
-                    // A task stopping alone leaves a stable group, so its commit before `close` must
-                    // have landed. On revocation (or beside another member leaving) librdkafka's mock
-                    // coordinator may already refuse commits (REBALANCE_IN_PROGRESS, where a real
-                    // broker accepts them until the rejoin); the next owner then reads from the last
-                    // commit, which the duplicate check below holds to.
+                    // A task stopping alone in its group must have its commit landed before `close`.
+                    // On revocation (or beside another member leaving, or when a loaded machine lets
+                    // a session time out) librdkafka's mock coordinator may already refuse commits
+                    // (REBALANCE_IN_PROGRESS, where a real broker accepts them until the rejoin); the
+                    // next owner then reads from the last commit, which the duplicate check below
+                    // holds to.
                     let stopping = stops_alone.contains(task)
                         && matches!(calls.get(pos + 1), Some((_, Call::Stop)));
                     for (tp, committed) in ps {
@@ -415,7 +433,10 @@ fn spawn_commit_sampler(
         while !stop.load(Ordering::SeqCst) {
             let bootstrap = sink.bootstrap.lock().unwrap().clone();
             let group = sink.group.lock().unwrap().clone();
-            let committed = committed_offsets(&bootstrap, &group, &parts);
+            // A lookup that fails on a loaded machine skips this sample.
+            let Some(committed) = try_committed_offsets(&bootstrap, &group, &parts) else {
+                continue;
+            };
             let max = sink.returned_max.lock().unwrap().clone();
             for (tp, c) in committed {
                 if let Some(c) = c {
@@ -519,7 +540,7 @@ async fn rebalance_contract(strategy: &str) {
         })
         .collect();
     let mut uncommitted = 0;
-    let dups = check_contract(&log, &total, &[b_task], &mut uncommitted);
+    let dups = check_contract(&log, &total, &[], &mut uncommitted);
     let closes = log
         .iter()
         .filter(|(_, c)| matches!(c, Call::Close(_)))
@@ -539,6 +560,68 @@ async fn rebalance_contract(strategy: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sink_contract_holds_through_joins_and_leaves() {
     rebalance_contract("range").await;
+}
+
+/// A task alone in its group: on stop, what `pre_commit` returned is committed before `close`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_commits_what_pre_commit_returned_before_close() {
+    init_tracing();
+    let topic = "stop.events";
+    let sink = RecordingSink::default();
+    let a = Worker::start(
+        Props::new().with("offset.flush.interval.ms", "100"),
+        registry(&sink),
+    )
+    .await
+    .unwrap();
+    let bootstrap = a.bootstrap_servers().to_owned();
+    *sink.bootstrap.lock().unwrap() = bootstrap.clone();
+    *sink.group.lock().unwrap() = "connect-stopping".into();
+    a.embedded().unwrap().create_topic(topic, 3, 1).unwrap();
+    produce_spread(&bootstrap, topic, 3, 0..300).await;
+    let c = a
+        .start_connector(sink_config("stopping", topic, "1", &[]))
+        .await
+        .unwrap();
+    wait_until(Duration::from_secs(30), "every record", || {
+        sink.distinct_put().len() >= 300
+    })
+    .await;
+    // Two pre_commit rounds after the last put, so the lagging task returns everything.
+    let rounds = |s: &RecordingSink| {
+        s.calls()
+            .iter()
+            .filter(|(_, c)| matches!(c, Call::PreCommit { .. }))
+            .count()
+    };
+    let before = rounds(&sink);
+    wait_until(Duration::from_secs(30), "two commit rounds", || {
+        rounds(&sink) >= before + 2
+    })
+    .await;
+    c.stop().await;
+    a.shutdown().await;
+    let log = sink.calls();
+    let total: BTreeSet<(Tp, i64)> = (0..3)
+        .flat_map(|p| (0..100).map(move |o| ((topic.to_owned(), p), o)))
+        .collect();
+    let mut uncommitted = 0;
+    check_contract(&log, &total, &[0], &mut uncommitted);
+    let closes: Vec<_> = log
+        .iter()
+        .filter_map(|(_, c)| match c {
+            Call::Close(ps) => Some(ps.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(closes.len(), 1, "one close, at stop");
+    for (tp, committed) in &closes[0] {
+        assert_eq!(
+            *committed,
+            Some(100),
+            "{tp:?} committed through its last record"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -896,5 +979,18 @@ async fn topics_regex_matches_whole_names_and_guards_the_dlq() {
     bad.props.remove("topics");
     let e = a.validate(&bad).unwrap_err().to_string();
     assert!(e.contains("errors.deadletterqueue.topic.name"), "{e}");
+    a.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connector_name_with_control_characters_is_a_config_error_not_a_panic() {
+    let sink = RecordingSink::default();
+    let a = Worker::start(Props::new(), registry(&sink)).await.unwrap();
+    for name in ["bad\0name", "tab\tname", " "] {
+        let mut cfg = sink_config(name, "t", "1", &[]);
+        cfg.props.set("name", name);
+        let e = a.start_connector(cfg).await.unwrap_err().to_string();
+        assert!(e.contains("name"), "{e}");
+    }
     a.shutdown().await;
 }

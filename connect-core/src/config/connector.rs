@@ -125,6 +125,34 @@ impl Default for ErrorPolicy {
     }
 }
 
+/// Kafka Connect's rule for connector names (`NonEmptyStringWithoutControlChars`): the name ends up
+/// in consumer group ids, offsets keys, thread names and logs.
+fn connector_name_validator() -> Validator {
+    Validator::new(|v| match v {
+        crate::config::ConfigValue::String(s) if s.trim().is_empty() => {
+            Err("must not be empty".into())
+        }
+        crate::config::ConfigValue::String(s) if s.chars().any(char::is_control) => {
+            Err("must not contain control characters".into())
+        }
+        _ => Ok(()),
+    })
+}
+
+/// Checks a connector name as Kafka Connect does (non-empty, no control characters).
+pub fn check_connector_name(name: &str) -> Result<(), ConfigError> {
+    if name.trim().is_empty() {
+        return Err(ConfigError::new("name", "must not be empty"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ConfigError::new(
+            "name",
+            "must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
 /// The keys every connector accepts (Kafka's `ConnectorConfig`, `SinkConnectorConfig` and
 /// `SourceConnectorConfig` common keys).
 pub fn common_connector_def() -> ConfigDef {
@@ -136,6 +164,7 @@ pub fn common_connector_def() -> ConfigDef {
             Importance::High,
             "Globally unique name of the connector.",
         )
+        .with_validator("name", connector_name_validator())
         .define(
             "connector.class",
             ConfigType::Class,

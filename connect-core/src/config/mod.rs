@@ -5,7 +5,9 @@ mod def;
 mod props;
 mod provider;
 
-pub use connector::{common_connector_def, ConnectorConfig, ErrorPolicy, ErrorTolerance};
+pub use connector::{
+    check_connector_name, common_connector_def, ConnectorConfig, ErrorPolicy, ErrorTolerance,
+};
 pub use def::{
     split_list, ConfigDef, ConfigKey, ConfigType, ConfigValue, Importance, ParsedConfig, Password,
     Validator,

@@ -40,6 +40,16 @@ use crate::transform::TransformChain;
 /// commit, and their next owner reads those records again.
 const FINAL_COMMIT_RETRY: Duration = Duration::from_secs(10);
 
+/// The most a commit on revocation or stop keeps retrying, whatever `errors.retry.timeout` says.
+const FINAL_COMMIT_RETRY_MAX: Duration = Duration::from_secs(60);
+
+/// How long one offset commit may take before it counts as failed (Kafka Connect's
+/// `offset.flush.timeout.ms` default).
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long stopping waits for the consumer to close (leave the group).
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// What the consumer thread tells the runner, in the order it happened.
 pub(crate) enum ConsumerEvent {
     /// Records read from assigned partitions.
@@ -57,8 +67,12 @@ pub(crate) enum ConsumerEvent {
 /// ordered events for the runner.
 pub(crate) struct SinkConsumerContext {
     events: tmpsc::Sender<ConsumerEvent>,
-    /// Set while the connector is paused: newly assigned partitions are paused at once.
-    paused: Arc<AtomicBool>,
+    /// Set when the task stops: a revocation stops waiting for the runner.
+    stopping: Arc<AtomicBool>,
+    /// True while the connector is paused: newly assigned partitions are paused at once. A lock, not
+    /// a flag: the runner's pause/resume and this thread's pausing of new partitions must not
+    /// interleave (a resume between reading the flag and pausing would leave partitions paused).
+    paused: Arc<Mutex<bool>>,
     /// Partitions revoked during the current poll call, so the consumer thread drops what it had read
     /// of them but not yet handed over (their next owner reads them again).
     revoked_now: Mutex<Vec<TopicPartition>>,
@@ -92,8 +106,15 @@ impl ConsumerContext for SinkConsumerContext {
             .blocking_send(ConsumerEvent::Revoked(revoked, reply))
             .is_ok()
         {
-            // Err: the runner is gone (stopped or dropped); nothing more can be committed.
-            let _ = done.recv();
+            // Waits for the runner (however long its flush takes) unless it is gone (the reply is
+            // dropped) or the task is stopping.
+            loop {
+                match done.recv_timeout(Duration::from_millis(200)) {
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+                        if !self.stopping.load(Ordering::SeqCst) => {}
+                    _ => break,
+                }
+            }
         }
     }
 
@@ -104,12 +125,14 @@ impl ConsumerContext for SinkConsumerContext {
                 if assigned.is_empty() {
                     return;
                 }
-                if self.paused.load(Ordering::SeqCst) {
+                let paused = self.paused.lock().unwrap_or_else(|p| p.into_inner());
+                if *paused {
                     // A paused connector stays paused across a rebalance.
                     if let Err(e) = consumer.pause(tpl) {
                         tracing::warn!(error = %e, "pausing newly assigned partitions failed");
                     }
                 }
+                drop(paused);
                 let _ = self.events.blocking_send(ConsumerEvent::Assigned(assigned));
             }
             Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance error"),
@@ -124,7 +147,7 @@ pub(crate) type SinkConsumer = BaseConsumer<SinkConsumerContext>;
 pub(crate) struct ConsumerHandle {
     pub consumer: Arc<SinkConsumer>,
     pub events: tmpsc::Receiver<ConsumerEvent>,
-    paused: Arc<AtomicBool>,
+    paused: Arc<Mutex<bool>>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -139,17 +162,26 @@ impl ConsumerHandle {
         name: &str,
     ) -> Result<Self, ConnectError> {
         let (tx, rx) = tmpsc::channel(2);
-        let paused = Arc::new(AtomicBool::new(false));
+        let paused = Arc::new(Mutex::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
         let consumer: SinkConsumer = config.create_with_context(SinkConsumerContext {
             events: tx.clone(),
+            stopping: stop.clone(),
             paused: paused.clone(),
             revoked_now: Mutex::new(Vec::new()),
         })?;
         consumer.subscribe(subscription)?;
         let consumer = Arc::new(consumer);
-        let stop = Arc::new(AtomicBool::new(false));
         let thread = std::thread::Builder::new()
-            .name(format!("sink-consumer-{name}"))
+            // The connector name comes from a config: only safe characters go into a thread name
+            // (std refuses a NUL byte).
+            .name(format!(
+                "sink-{}",
+                name.chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                    .take(32)
+                    .collect::<String>()
+            ))
             .spawn({
                 let consumer = consumer.clone();
                 let stop = stop.clone();
@@ -167,7 +199,10 @@ impl ConsumerHandle {
 
     /// Pauses or resumes every assigned partition (and, while paused, the ones assigned later).
     fn set_paused(&self, pause: bool) {
-        self.paused.store(pause, Ordering::SeqCst);
+        // Held while pausing or resuming, so a rebalance's new partitions are handled either before
+        // (and then seen in the assignment) or after (and then see the new state).
+        let mut paused = self.paused.lock().unwrap_or_else(|p| p.into_inner());
+        *paused = pause;
         if let Ok(a) = self.consumer.assignment() {
             let r = if pause {
                 self.consumer.pause(&a)
@@ -191,7 +226,14 @@ impl ConsumerHandle {
         drop(self.events);
         drop(self.consumer);
         if let Some(t) = self.thread.take() {
-            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+            // Closing the consumer leaves the group; a broker that does not answer must not hold the
+            // stop forever (the thread then ends on its own).
+            let join = tokio::task::spawn_blocking(move || t.join());
+            if tokio::time::timeout(CLOSE_TIMEOUT, join).await.is_err() {
+                tracing::warn!(
+                    "sink consumer did not close within {CLOSE_TIMEOUT:?}; leaving it to finish"
+                );
+            }
         }
     }
 }
@@ -475,12 +517,14 @@ impl SinkRunner {
     }
 
     /// The commit on revocation and stop: synchronous, retrying retriable failures with backoff for a
-    /// while (`errors.retry.timeout`, at least [`FINAL_COMMIT_RETRY`]).
+    /// while (`errors.retry.timeout`, between [`FINAL_COMMIT_RETRY`] and [`FINAL_COMMIT_RETRY_MAX`]).
     async fn final_commit(&mut self) -> Result<(), ConnectError> {
-        let budget = match self.policy.retry_timeout {
-            None => Duration::MAX,
-            Some(t) => t.max(FINAL_COMMIT_RETRY),
-        };
+        // Bounded even with errors.retry.timeout=-1: a stop or a rebalance must not wait forever.
+        let budget = self
+            .policy
+            .retry_timeout
+            .unwrap_or(FINAL_COMMIT_RETRY_MAX)
+            .clamp(FINAL_COMMIT_RETRY, FINAL_COMMIT_RETRY_MAX);
         let start = Instant::now();
         let mut attempt = 0u32;
         loop {
@@ -530,9 +574,15 @@ impl SinkRunner {
             return Ok(());
         }
         let consumer = self.consumer.consumer.clone();
-        let res = tokio::task::spawn_blocking(move || consumer.commit(&tpl, mode))
-            .await
-            .map_err(|e| ConnectError::other(e.to_string()))?;
+        let commit = tokio::task::spawn_blocking(move || consumer.commit(&tpl, mode));
+        let res = match tokio::time::timeout(COMMIT_TIMEOUT, commit).await {
+            Ok(joined) => joined.map_err(|e| ConnectError::other(e.to_string()))?,
+            // The commit goes on in the background; this round counts as not committed (the records
+            // after the last confirmed commit are read again by whoever owns them next).
+            Err(_) => Err(rdkafka::error::KafkaError::ConsumerCommit(
+                rdkafka::types::RDKafkaErrorCode::OperationTimedOut,
+            )),
+        };
         match res {
             Ok(()) => {
                 if sync {

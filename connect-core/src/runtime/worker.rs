@@ -228,6 +228,9 @@ impl Worker {
     ) -> Result<(Props, ConnectorPlugin, ErrorPolicy, usize), ConnectError> {
         let props = self.inner.providers.resolve(&config.props)?;
         let mut problems = ConfigError { problems: vec![] };
+        if let Err(e) = crate::config::check_connector_name(&config.name) {
+            problems.extend(e);
+        }
         let common = match common_connector_def().parse(&props) {
             Ok(c) => Some(c),
             Err(e) => {
