@@ -37,6 +37,9 @@ pub struct MllpSourceConfig {
     /// `dedup.persist.slots`: per sender, how many recent control ids are kept with the source offsets
     /// so that a resend after a crash is still recognised (0: none).
     pub dedup_persist_slots: u32,
+    /// `dedup.persist.max.senders`: how many distinct senders get persisted ids (senders come from
+    /// the messages, so this bounds the source partitions a listener can create).
+    pub dedup_persist_max_senders: usize,
     /// `errors.tolerance=none`: after a negative acknowledgement the connection is closed.
     pub close_on_error: bool,
     /// `hl7.message.structure`: record values are the structured map form
@@ -125,6 +128,14 @@ impl MllpSourceConfig {
                 "Per sender (MSH-3, MSH-4), recent message ids kept with the source offsets, so a resend after a restart is recognised (0: none).",
             )
             .with_validator("dedup.persist.slots", Validator::range(0, 65_536))
+            .define(
+                "dedup.persist.max.senders",
+                ConfigType::Int,
+                Some("64"),
+                Importance::Low,
+                "Distinct senders whose recent ids are kept with the offsets; later senders are deduplicated in memory only.",
+            )
+            .with_validator("dedup.persist.max.senders", Validator::range(0, 100_000))
             .define(
                 "mllp.max.connections",
                 ConfigType::Int,
@@ -257,6 +268,7 @@ impl MllpSourceConfig {
             dedup_window: c.millis("dedup.window.ms"),
             dedup_max_entries: c.int("dedup.max.entries") as usize,
             dedup_persist_slots: c.int("dedup.persist.slots") as u32,
+            dedup_persist_max_senders: c.int("dedup.persist.max.senders") as usize,
             max_connections: c.int("mllp.max.connections") as usize,
             close_on_error: !c
                 .string("errors.tolerance")

@@ -107,6 +107,9 @@ struct Shared {
     /// Connections refused over `mllp.max.connections`, and when that was last logged.
     refused: AtomicU64,
     refused_logged: Mutex<Option<(Instant, u64)>>,
+    /// Senders (MSH-3|MSH-4) whose recent ids are kept with the offsets, at most
+    /// `dedup.persist.max.senders`.
+    persisted_senders: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Default for Shared {
@@ -118,11 +121,29 @@ impl Default for Shared {
             connections: AtomicUsize::new(0),
             refused: AtomicU64::new(0),
             refused_logged: Mutex::new(None),
+            persisted_senders: Mutex::new(std::collections::HashSet::new()),
         }
     }
 }
 
 impl Shared {
+    /// Whether this sender's ids are kept with the offsets: yes for the first `max` senders seen
+    /// (and those restored at start), no for later ones, so input cannot create source partitions
+    /// without bound.
+    fn persists(&self, sender: &str, max: usize) -> bool {
+        let Ok(mut known) = self.persisted_senders.lock() else {
+            return false;
+        };
+        if known.contains(sender) {
+            return true;
+        }
+        if known.len() >= max {
+            return false;
+        }
+        known.insert(sender.to_owned());
+        true
+    }
+
     /// Counts a refused connection and logs once per burst (at most every 10 s, with the count since).
     fn refuse(&self, peer: SocketAddr, max: usize) {
         let total = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
@@ -149,10 +170,11 @@ impl Drop for ConnectionSlot {
     }
 }
 
-/// The source partition of a message: per sender and dedup slot when it has a control id (its offset
-/// then remembers the id, so a resend after a restart is recognised), else the listener's.
-fn partition_of(bind: &str, key: &DedupKey, slots: u32) -> Option<OffsetMap> {
-    if slots == 0 || key.2.is_empty() {
+/// The source partition of a message: per sender and dedup slot when it has a control id and its
+/// sender's ids are persisted (its offset then remembers the id, so a resend after a restart is
+/// recognised), else the listener's.
+fn partition_of(bind: &str, key: &DedupKey, slots: u32, persisted: bool) -> Option<OffsetMap> {
+    if slots == 0 || key.2.is_empty() || !persisted {
         return None;
     }
     let slot = fnv1a(key.2.as_bytes()) % slots;
@@ -249,6 +271,9 @@ impl SourceTask for MllpSourceTask {
                 let Some(since) = now.checked_sub(age) else {
                     continue;
                 };
+                if !self.shared.persists(sender, cfg.dedup_persist_max_senders) {
+                    continue;
+                }
                 let (app, fac) = sender.split_once('|').unwrap_or((sender, ""));
                 d.insert(
                     (app.to_owned(), fac.to_owned(), id.to_owned()),
@@ -660,7 +685,17 @@ impl Conn {
         if let Some(id) = msg.control_id() {
             record.headers.add_string("hl7.control.id", id);
         }
-        match partition_of(&self.cfg.bind, dedup, self.cfg.dedup_persist_slots) {
+        let persisted = !dedup.2.is_empty()
+            && self.shared.persists(
+                &format!("{}|{}", dedup.0, dedup.1),
+                self.cfg.dedup_persist_max_senders,
+            );
+        match partition_of(
+            &self.cfg.bind,
+            dedup,
+            self.cfg.dedup_persist_slots,
+            persisted,
+        ) {
             Some(p) => SourceRecord::new(
                 Arc::new(p),
                 [
@@ -680,5 +715,39 @@ impl Conn {
                 record,
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn senders_with_persisted_ids_are_bounded() {
+        let s = Shared::default();
+        for i in 0..10 {
+            assert_eq!(s.persists(&format!("APP{i}|FAC"), 3), i < 3, "sender {i}");
+        }
+        assert!(s.persists("APP0|FAC", 3), "a known sender stays persisted");
+        assert_eq!(s.persisted_senders.lock().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn only_persisted_senders_with_ids_get_their_own_partition() {
+        let key = |id: &str| ("ADT".to_owned(), "HOSP".to_owned(), id.to_owned());
+        let p = partition_of("0.0.0.0:2575", &key("M1"), 256, true).unwrap();
+        assert_eq!(p.get("sender"), Some(&serde_json::json!("ADT|HOSP")));
+        assert!(p
+            .get("slot")
+            .and_then(|s| s.as_u64())
+            .is_some_and(|s| s < 256));
+        assert_eq!(
+            partition_of("0.0.0.0:2575", &key("M1"), 256, true),
+            Some(p),
+            "the slot of an id is stable"
+        );
+        assert!(partition_of("0.0.0.0:2575", &key("M1"), 256, false).is_none());
+        assert!(partition_of("0.0.0.0:2575", &key(""), 256, true).is_none());
+        assert!(partition_of("0.0.0.0:2575", &key("M1"), 0, true).is_none());
     }
 }
