@@ -562,23 +562,39 @@ async fn sink_contract_holds_through_joins_and_leaves() {
     rebalance_contract("range").await;
 }
 
-/// A task alone in its group: on stop, what `pre_commit` returned is committed before `close`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stop_commits_what_pre_commit_returned_before_close() {
+/// A worker on the embedded cluster whose recording sink knows the group `connect-<connector>` (to
+/// read its commits), with `topic` created and `count` records produced over its partitions.
+async fn recording_worker(
+    sink: &RecordingSink,
+    connector: &str,
+    topic: &str,
+    partitions: i32,
+    count: u32,
+) -> (Worker, String) {
     init_tracing();
-    let topic = "stop.events";
-    let sink = RecordingSink::default();
     let a = Worker::start(
         Props::new().with("offset.flush.interval.ms", "100"),
-        registry(&sink),
+        registry(sink),
     )
     .await
     .unwrap();
     let bootstrap = a.bootstrap_servers().to_owned();
     *sink.bootstrap.lock().unwrap() = bootstrap.clone();
-    *sink.group.lock().unwrap() = "connect-stopping".into();
-    a.embedded().unwrap().create_topic(topic, 3, 1).unwrap();
-    produce_spread(&bootstrap, topic, 3, 0..300).await;
+    *sink.group.lock().unwrap() = format!("connect-{connector}");
+    a.embedded()
+        .unwrap()
+        .create_topic(topic, partitions, 1)
+        .unwrap();
+    produce_spread(&bootstrap, topic, partitions, 0..count).await;
+    (a, bootstrap)
+}
+
+/// A task alone in its group: on stop, what `pre_commit` returned is committed before `close`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_commits_what_pre_commit_returned_before_close() {
+    let topic = "stop.events";
+    let sink = RecordingSink::default();
+    let (a, _) = recording_worker(&sink, "stopping", topic, 3, 300).await;
     let c = a
         .start_connector(sink_config("stopping", topic, "1", &[]))
         .await
@@ -713,21 +729,10 @@ async fn paused_connector_stays_paused_across_a_rebalance_with_a_bounded_buffer(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retriable_pre_commit_is_retried_not_fatal() {
-    init_tracing();
     let topic = "precommit.events";
     let sink = RecordingSink::default();
     sink.fail_pre_commit.store(4, Ordering::SeqCst);
-    let a = Worker::start(
-        Props::new().with("offset.flush.interval.ms", "100"),
-        registry(&sink),
-    )
-    .await
-    .unwrap();
-    let bootstrap = a.bootstrap_servers().to_owned();
-    *sink.bootstrap.lock().unwrap() = bootstrap.clone();
-    *sink.group.lock().unwrap() = "connect-precommit".into();
-    a.embedded().unwrap().create_topic(topic, 1, 1).unwrap();
-    produce_spread(&bootstrap, topic, 1, 0..500).await;
+    let (a, bootstrap) = recording_worker(&sink, "precommit", topic, 1, 500).await;
     let c = a
         .start_connector(sink_config("precommit", topic, "1", &[]))
         .await

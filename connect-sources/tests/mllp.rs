@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{corpus, send, start_listener, Listener};
+use common::{corpus, read, send, start_listener, Listener, Read};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -13,7 +13,6 @@ use connect_core::hl7::Message;
 use connect_core::rdkafka::consumer::{BaseConsumer, Consumer};
 use connect_core::rdkafka::{ClientConfig, Message as _, Offset, TopicPartitionList};
 use connect_core::registry::Registry;
-use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
 /// The listener with errors tolerated and a DLQ, plus `extra`.
@@ -29,21 +28,12 @@ async fn setup(extra: &[(&str, &str)]) -> Listener {
     start_listener(registry, &all).await
 }
 
-/// Reads one ACK frame, or None within `wait`.
+/// Reads one ACK frame, or None within `wait`; a closed connection fails the test.
 async fn read_ack(stream: &mut TcpStream, wait: Duration) -> Option<Message> {
-    let mut buf = Vec::new();
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        if let Some(end) = buf.windows(2).position(|w| w == [0x1c, 0x0d]) {
-            assert_eq!(buf[0], 0x0b);
-            return Some(Message::parse(Bytes::copy_from_slice(&buf[1..end])).unwrap());
-        }
-        let mut chunk = [0u8; 4096];
-        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
-            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
-            Ok(_) => panic!("connection closed"),
-            Err(_) => return None,
-        }
+    match read(stream, wait).await {
+        Read::Ack(m) => Some(m),
+        Read::Closed => panic!("connection closed"),
+        Read::Nothing => None,
     }
 }
 

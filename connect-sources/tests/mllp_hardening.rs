@@ -6,13 +6,11 @@
 
 mod common;
 
-use common::{corpus, send, start_listener, wait_for_listener, Listener};
+use common::{corpus, read, send, start_listener, wait_for_listener, Listener, Read};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use connect_core::config::{ConfigDef, ConnectorConfig, Props};
 use connect_core::error::{ConfigError, ConnectError, DataError};
-use connect_core::hl7::Message;
 use connect_core::rdkafka::consumer::{BaseConsumer, Consumer};
 use connect_core::rdkafka::message::Headers;
 use connect_core::rdkafka::{ClientConfig, Message as _, Offset, TopicPartitionList};
@@ -21,7 +19,7 @@ use connect_core::registry::Registry;
 use connect_core::runtime::TaskState;
 use connect_core::transform::Transformation;
 use connect_sources::mllp::encode_frame;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 /// Drops records routed to the unrouted topic (a Filter with a topic predicate, in one SMT).
@@ -68,28 +66,6 @@ fn registry() -> Registry {
 
 async fn listener(extra: &[(&str, &str)]) -> Listener {
     start_listener(registry(), extra).await
-}
-
-enum Read {
-    Ack(Message),
-    Closed,
-    Nothing,
-}
-
-async fn read(stream: &mut TcpStream, wait: Duration) -> Read {
-    let mut buf = Vec::new();
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        if let Some(end) = buf.windows(2).position(|w| w == [0x1c, 0x0d]) {
-            return Read::Ack(Message::parse(Bytes::copy_from_slice(&buf[1..end])).unwrap());
-        }
-        let mut chunk = [0u8; 4096];
-        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
-            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
-            Ok(_) => return Read::Closed,
-            Err(_) => return Read::Nothing,
-        }
-    }
 }
 
 async fn ack_code(stream: &mut TcpStream) -> String {

@@ -103,3 +103,32 @@ pub async fn send(stream: &mut TcpStream, msg: &[u8]) {
         .await
         .unwrap();
 }
+
+/// What came back on a connection: an ACK, the connection closed, or nothing within the wait.
+pub enum Read {
+    Ack(connect_core::hl7::Message),
+    Closed,
+    Nothing,
+}
+
+/// Reads one ACK frame, or notices the connection closed, within `wait`.
+pub async fn read(stream: &mut TcpStream, wait: Duration) -> Read {
+    let mut buf = Vec::new();
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        if let Some(end) = buf.windows(2).position(|w| w == [0x1c, 0x0d]) {
+            return Read::Ack(
+                connect_core::hl7::Message::parse(bytes::Bytes::copy_from_slice(&buf[1..end]))
+                    .unwrap(),
+            );
+        }
+        let mut chunk = [0u8; 4096];
+        match tokio::time::timeout_at(deadline, tokio::io::AsyncReadExt::read(stream, &mut chunk))
+            .await
+        {
+            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+            Ok(_) => return Read::Closed,
+            Err(_) => return Read::Nothing,
+        }
+    }
+}
