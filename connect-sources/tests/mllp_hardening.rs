@@ -277,6 +277,8 @@ async fn connections_beyond_the_limit_are_refused_and_idle_ones_closed() {
         ("mllp.idle.timeout.ms", "1500"),
     ])
     .await;
+    // The readiness probe's connection holds a slot until the listener sees it closed.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let mut a = TcpStream::connect(&l.addr).await.unwrap();
     let mut b = TcpStream::connect(&l.addr).await.unwrap();
     send(&mut a, &corpus("ORU-R01-01.hl7")).await;
