@@ -4,14 +4,12 @@
 
 mod common;
 
-use common::{corpus, read, send, start_listener, Listener, Read};
-use std::time::{Duration, Instant};
+use common::{corpus, read, send, start_listener, topic_records, Listener, Read};
+use std::time::Duration;
 
 use bytes::Bytes;
 use connect_core::config::Props;
 use connect_core::hl7::Message;
-use connect_core::rdkafka::consumer::{BaseConsumer, Consumer};
-use connect_core::rdkafka::{ClientConfig, Message as _, Offset, TopicPartitionList};
 use connect_core::registry::Registry;
 use tokio::net::TcpStream;
 
@@ -37,31 +35,17 @@ async fn read_ack(stream: &mut TcpStream, wait: Duration) -> Option<Message> {
     }
 }
 
+/// Every record of a topic as (key, value) text.
 fn topic_values(bootstrap: &str, topic: &str) -> Vec<(Option<String>, String)> {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "mllp-test-reader")
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    let (low, high) = c
-        .fetch_watermarks(topic, 0, Duration::from_secs(5))
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning)
-        .unwrap();
-    c.assign(&tpl).unwrap();
-    let mut out = Vec::new();
-    let start = Instant::now();
-    while (out.len() as i64) < high - low && start.elapsed() < Duration::from_secs(10) {
-        if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
-            out.push((
-                m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
-                String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned(),
-            ));
-        }
-    }
-    out
+    topic_records(bootstrap, topic)
+        .into_iter()
+        .map(|r| {
+            (
+                r.key.map(|k| String::from_utf8_lossy(&k).into_owned()),
+                String::from_utf8_lossy(&r.value).into_owned(),
+            )
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,14 +6,13 @@
 
 mod common;
 
-use common::{corpus, read, send, start_listener, wait_for_listener, Listener, Read};
+use common::{
+    corpus, read, send, start_listener, topic_records, wait_for_listener, Listener, Read,
+};
 use std::time::{Duration, Instant};
 
 use connect_core::config::{ConfigDef, ConnectorConfig, Props};
 use connect_core::error::{ConfigError, ConnectError, DataError};
-use connect_core::rdkafka::consumer::{BaseConsumer, Consumer};
-use connect_core::rdkafka::message::Headers;
-use connect_core::rdkafka::{ClientConfig, Message as _, Offset, TopicPartitionList};
 use connect_core::record::Record;
 use connect_core::registry::Registry;
 use connect_core::runtime::TaskState;
@@ -84,42 +83,6 @@ fn with_control_id(msg: &[u8], id: &str) -> Vec<u8> {
     fields[9] = id;
     let mut out = fields.join("|").into_bytes();
     out.extend_from_slice(&msg[end..]);
-    out
-}
-
-/// A record's value and headers.
-type ValueAndHeaders = (Vec<u8>, Vec<(String, Vec<u8>)>);
-
-/// Every record of a topic's partition 0.
-fn topic_records(bootstrap: &str, topic: &str) -> Vec<ValueAndHeaders> {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "mllp-hardening-reader")
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    let (low, high) = c
-        .fetch_watermarks(topic, 0, Duration::from_secs(5))
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning)
-        .unwrap();
-    c.assign(&tpl).unwrap();
-    let mut out = Vec::new();
-    let start = Instant::now();
-    while (out.len() as i64) < high - low && start.elapsed() < Duration::from_secs(10) {
-        if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
-            let headers = m
-                .headers()
-                .map(|hs| {
-                    hs.iter()
-                        .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            out.push((m.payload().unwrap_or_default().to_vec(), headers));
-        }
-    }
     out
 }
 
@@ -220,9 +183,9 @@ async fn with_tolerance_all_a_failing_message_is_naked_and_reaches_the_dlq_whole
         .unwrap();
     let dlq = topic_records(l.worker.bootstrap_servers(), "dlq.hl7");
     assert_eq!(dlq.len(), 1);
-    assert_eq!(dlq[0].0, adt, "the message as the source produced it");
+    assert_eq!(dlq[0].value, adt, "the message as the source produced it");
     let stage = dlq[0]
-        .1
+        .headers
         .iter()
         .find(|(k, _)| k == "__connect.errors.stage")
         .map(|(_, v)| String::from_utf8_lossy(v).into_owned());
@@ -254,13 +217,13 @@ async fn an_oversized_frame_gets_ar_and_its_head_reaches_the_dlq_marked_truncate
     let dlq = topic_records(l.worker.bootstrap_servers(), "dlq.hl7");
     assert_eq!(dlq.len(), 1);
     assert_eq!(
-        dlq[0].0,
+        dlq[0].value,
         &big[..16384],
         "the first mllp.max.message.bytes bytes"
     );
     let header = |name: &str| {
         dlq[0]
-            .1
+            .headers
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
@@ -341,6 +304,16 @@ async fn a_resend_after_the_task_was_killed_is_still_written_once() {
         .await
         .unwrap();
     l.worker.abort_connector("hl7-mllp").await.unwrap();
+    // The killed listener lets go of its port asynchronously (a killed process would at once): wait
+    // for that, so the readiness probe below meets the new listener, not the old one.
+    let start = Instant::now();
+    while TcpStream::connect(&l.addr).await.is_ok() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the killed listener kept its port"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let again = l
         .worker
         .start_connector(ConnectorConfig::new("hl7-mllp", l.props.clone()))

@@ -132,3 +132,50 @@ pub async fn read(stream: &mut TcpStream, wait: Duration) -> Read {
         }
     }
 }
+
+/// A record read back from a topic.
+pub struct Stored {
+    pub key: Option<Vec<u8>>,
+    pub value: Vec<u8>,
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+/// Every record of a topic's partition 0 (up to its high watermark, within 10 s).
+pub fn topic_records(bootstrap: &str, topic: &str) -> Vec<Stored> {
+    use connect_core::rdkafka::consumer::{BaseConsumer, Consumer};
+    use connect_core::rdkafka::message::{Headers, Message};
+    use connect_core::rdkafka::{ClientConfig, Offset, TopicPartitionList};
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "mllp-test-reader")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let (low, high) = c
+        .fetch_watermarks(topic, 0, Duration::from_secs(5))
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)
+        .unwrap();
+    c.assign(&tpl).unwrap();
+    let mut out = Vec::new();
+    let start = Instant::now();
+    while (out.len() as i64) < high - low && start.elapsed() < Duration::from_secs(10) {
+        if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
+            let headers = m
+                .headers()
+                .map(|hs| {
+                    hs.iter()
+                        .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push(Stored {
+                key: m.key().map(<[u8]>::to_vec),
+                value: m.payload().unwrap_or_default().to_vec(),
+                headers,
+            });
+        }
+    }
+    out
+}
