@@ -12,11 +12,16 @@ command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 dpkg -s libssl-dev >/dev/null 2>&1 || need_apt+=(libssl-dev)
 dpkg -s zlib1g-dev >/dev/null 2>&1 || need_apt+=(zlib1g-dev)
 dpkg -s pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+# MariaDB for the MySQL/MariaDB CDC tests: the tests start their own server in a temporary directory.
+command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need_apt+=(mariadb-server)
+command -v mariadb >/dev/null 2>&1 || need_apt+=(mariadb-client)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq "${need_apt[@]}"
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+  # The package starts a system-wide server; the tests start their own.
+  if [ -x /etc/init.d/mariadb ]; then /etc/init.d/mariadb stop >/dev/null 2>&1 || true; fi
 fi
 
 # tansu: a separate Kafka-compatible broker process for the tests against a real broker.

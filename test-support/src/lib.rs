@@ -120,3 +120,168 @@ impl std::io::Write for CapturedLogs {
         Ok(())
     }
 }
+
+/// A MariaDB server from Debian's `mariadb-server` package, in a temporary data directory, listening on
+/// a free loopback port with the binlog settings CDC needs (`--log-bin --binlog-format=ROW
+/// --binlog-row-image=FULL --server-id=1`). `root` has no password; [`MariaDb::exec`] runs SQL through
+/// the `mariadb` command-line client (independent of the driver under test). Killed (SIGKILL) on drop,
+/// and the data directory removed.
+pub struct MariaDb {
+    child: Option<Child>,
+    port: u16,
+    dir: tempfile::TempDir,
+    extra: Vec<String>,
+}
+
+fn find_bin(names: &[&str]) -> Option<PathBuf> {
+    for dir in std::env::var("PATH").unwrap_or_default().split(':').chain([
+        "/usr/sbin",
+        "/usr/bin",
+        "/usr/local/bin",
+    ]) {
+        for n in names {
+            let p = PathBuf::from(dir).join(n);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+impl MariaDb {
+    /// Initialises a data directory and starts the server (waits up to 60 s until it answers).
+    pub fn start() -> MariaDb {
+        Self::start_with(&[])
+    }
+
+    /// As [`MariaDb::start`], with extra server options (say `--binlog-row-metadata=FULL`).
+    pub fn start_with(extra: &[&str]) -> MariaDb {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let install = find_bin(&["mariadb-install-db", "mysql_install_db"])
+            .expect("mariadb-server is not installed: run scripts/setup.sh");
+        let out = Command::new(install)
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", dir.path().join("data").display()))
+            .args([
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+                "--user=root",
+            ])
+            .output()
+            .expect("running mariadb-install-db");
+        assert!(
+            out.status.success(),
+            "mariadb-install-db failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut db = MariaDb {
+            child: None,
+            port: free_port(),
+            dir,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        db.spawn();
+        db
+    }
+
+    fn spawn(&mut self) {
+        let d = self.dir.path();
+        let server = find_bin(&["mariadbd", "mysqld"]).expect("mariadbd is not installed");
+        let log = std::fs::File::create(d.join("server.log")).expect("server log");
+        let child = Command::new(server)
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", d.join("data").display()))
+            .arg(format!("--socket={}", d.join("sock").display()))
+            .arg(format!("--pid-file={}", d.join("pid").display()))
+            .arg(format!("--log-bin={}", d.join("data/binlog").display()))
+            .arg(format!("--port={}", self.port))
+            .args([
+                "--bind-address=127.0.0.1",
+                "--binlog-format=ROW",
+                "--binlog-row-image=FULL",
+                "--server-id=1",
+                "--user=root",
+                "--skip-name-resolve",
+                "--innodb-buffer-pool-size=32M",
+                "--innodb-log-file-size=16M",
+                "--skip-log-error",
+            ])
+            .args(&self.extra)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("starting mariadbd");
+        self.child = Some(child);
+        let start = Instant::now();
+        loop {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+                && self.try_exec("SELECT 1").is_ok()
+            {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "mariadbd did not start on port {}: {}",
+                self.port,
+                std::fs::read_to_string(d.join("server.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The server's port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A `mysql://root@127.0.0.1:PORT` URL.
+    pub fn url(&self) -> String {
+        format!("mysql://root@127.0.0.1:{}", self.port)
+    }
+
+    /// Runs SQL (several statements allowed) as root; returns what the client printed (tab-separated,
+    /// no column names).
+    pub fn try_exec(&self, sql: &str) -> Result<String, String> {
+        let client =
+            find_bin(&["mariadb", "mysql"]).ok_or("the mariadb client is not installed")?;
+        let out = Command::new(client)
+            .args(["--no-defaults", "-uroot", "-h127.0.0.1", "-N", "-B"])
+            .arg(format!("-P{}", self.port))
+            .arg("-e")
+            .arg(sql)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    /// As [`MariaDb::try_exec`], panicking on an SQL error.
+    pub fn exec(&self, sql: &str) -> String {
+        self.try_exec(sql)
+            .unwrap_or_else(|e| panic!("SQL failed: {e}\n{sql}"))
+    }
+
+    /// Kills the server (SIGKILL) and waits for it to exit; the data directory stays.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and data directory (after [`MariaDb::kill`]).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+}
+
+impl Drop for MariaDb {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
