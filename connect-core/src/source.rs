@@ -7,8 +7,9 @@ use async_trait::async_trait;
 use crate::config::{ConfigDef, Props};
 use crate::error::{ConfigError, ConnectError};
 use crate::record::{OffsetMap, SourceRecord};
+use crate::runtime::admin::TopicAdmin;
 use crate::runtime::offsets::OffsetReader;
-use crate::runtime::ErrantRecordReporter;
+use crate::runtime::{ErrantRecordReporter, KafkaSettings};
 
 /// Where a record landed in Kafka, passed to [`SourceTask::commit_record`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +54,19 @@ pub struct SourceTaskContext {
     /// Sends raw data that could not become a record (say, an unparseable HL7 message) to the
     /// connector's dead letter queue, when one is configured.
     pub errant_record_reporter: Option<Arc<ErrantRecordReporter>>,
+    /// The worker's Kafka cluster, for a task that keeps topics of its own there (a CDC connector's
+    /// schema history). None outside a worker (unit tests).
+    pub cluster: Option<WorkerCluster>,
+}
+
+/// The worker's Kafka cluster as a task sees it: client settings (security included) and the admin
+/// that creates topics (on the embedded cluster too).
+#[derive(Clone)]
+pub struct WorkerCluster {
+    /// Client settings of the worker's cluster.
+    pub settings: KafkaSettings,
+    /// Creates topics on it.
+    pub admin: TopicAdmin,
 }
 
 /// A task that reads from an external system and hands records to the runtime.

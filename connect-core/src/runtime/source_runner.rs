@@ -129,6 +129,8 @@ pub(crate) struct SourceRunner {
     pub policy: ErrorPolicy,
     pub reporter: Arc<ErrantRecordReporter>,
     pub admin: TopicAdmin,
+    /// The worker's cluster settings, handed to the task ([`SourceTaskContext::cluster`]).
+    pub kafka: crate::runtime::KafkaSettings,
     pub topic_creation: TopicCreation,
     pub flush_interval: Duration,
     pub shutdown_timeout: Duration,
@@ -227,6 +229,10 @@ impl SourceRunner {
             config: self.task_config.clone(),
             offsets: OffsetReader::new(stored),
             errant_record_reporter: Some(self.reporter.clone()),
+            cluster: Some(crate::source::WorkerCluster {
+                settings: self.kafka.clone(),
+                admin: self.admin.clone(),
+            }),
         };
         if let Err(e) = self.task.start(ctx).await {
             self.shared.fail(format!("task failed to start: {e}"));

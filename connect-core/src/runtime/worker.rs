@@ -454,6 +454,7 @@ impl Worker {
                     policy: policy.clone(),
                     reporter,
                     admin: self.inner.admin.clone(),
+                    kafka: self.inner.kafka.clone(),
                     topic_creation: TopicCreation::from_props(&task_props)?,
                     flush_interval: self.inner.flush_interval,
                     shutdown_timeout: self.inner.shutdown_timeout,

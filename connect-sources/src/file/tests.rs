@@ -31,6 +31,7 @@ fn ctx(file: &std::path::Path, stored: Option<u64>) -> SourceTaskContext {
             .with("poll.interval.ms", "5"),
         offsets: OffsetReader::new(offsets),
         errant_record_reporter: None,
+        cluster: None,
     }
 }
 
