@@ -160,9 +160,15 @@ impl MariaDb {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let install = find_bin(&["mariadb-install-db", "mysql_install_db"])
             .expect("mariadb-server is not installed: run scripts/setup.sh");
+        // Each server its own temporary directory: concurrent bootstraps in one /tmp collide on the
+        // names of their temporary tables.
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp).expect("a temporary directory for the server");
         let out = Command::new(install)
+            .env("TMPDIR", &tmp)
             .arg("--no-defaults")
             .arg(format!("--datadir={}", dir.path().join("data").display()))
+            .arg(format!("--tmpdir={}", tmp.display()))
             .args([
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
@@ -196,6 +202,7 @@ impl MariaDb {
             .arg(format!("--pid-file={}", d.join("pid").display()))
             .arg(format!("--log-bin={}", d.join("data/binlog").display()))
             .arg(format!("--port={}", self.port))
+            .arg(format!("--tmpdir={}", d.join("tmp").display()))
             .args([
                 "--bind-address=127.0.0.1",
                 "--binlog-format=ROW",
