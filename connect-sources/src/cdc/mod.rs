@@ -1,0 +1,96 @@
+//! The Debezium-compatible change data capture foundation, independent of the database: event
+//! envelopes and semantic types, capture filters and source masking, schema history, heartbeats, and
+//! the keys and legacy key names every CDC connector shares. The MySQL/MariaDB connector
+//! ([`crate::mysql`]) is built on it.
+//!
+//! The concepts are kept apart as Debezium keeps them: what an event looks like ([`envelope`],
+//! [`types`]), what is captured ([`filters`]), what a table is ([`table`]), how the definitions of the
+//! past are kept ([`history`]), and how quiet periods still move offsets ([`heartbeat`]).
+
+pub mod config;
+pub mod envelope;
+pub mod filters;
+pub mod heartbeat;
+pub mod history;
+pub mod table;
+pub mod types;
+
+/// `snapshot.mode`: when the connector reads the captured tables' rows before streaming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotMode {
+    /// `initial` (default): snapshot when there is no stored offset, then stream.
+    Initial,
+    /// `initial_only`: snapshot when there is no stored offset, then stop producing.
+    InitialOnly,
+    /// `no_data` (formerly `schema_only`): record the schemas, stream from the current position.
+    NoData,
+    /// `when_needed`: snapshot when there is no offset or the stored position is gone from the log.
+    WhenNeeded,
+    /// `always`: snapshot at every start.
+    Always,
+    /// `recovery` (formerly `schema_only_recovery`): rebuild a lost schema history from the current
+    /// schemas, then stream from the stored offset.
+    Recovery,
+    /// `never`: stream from the log's start with no snapshot (requires the full log).
+    Never,
+}
+
+impl SnapshotMode {
+    /// Parses the config value, old names included.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "initial" => Some(Self::Initial),
+            "initial_only" => Some(Self::InitialOnly),
+            "no_data" | "schema_only" => Some(Self::NoData),
+            "when_needed" => Some(Self::WhenNeeded),
+            "always" => Some(Self::Always),
+            "recovery" | "schema_only_recovery" => Some(Self::Recovery),
+            "never" => Some(Self::Never),
+            _ => None,
+        }
+    }
+
+    /// The values `validate` accepts.
+    pub const NAMES: &'static [&'static str] = &[
+        "initial",
+        "initial_only",
+        "no_data",
+        "schema_only",
+        "when_needed",
+        "always",
+        "recovery",
+        "schema_only_recovery",
+        "never",
+    ];
+
+    /// Whether table rows are read by the snapshot (as opposed to schemas only).
+    pub fn reads_data(self) -> bool {
+        matches!(
+            self,
+            Self::Initial | Self::InitialOnly | Self::WhenNeeded | Self::Always
+        )
+    }
+}
+
+/// `event.processing.failure.handling.mode`: what happens to an event that cannot be decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureHandling {
+    /// `fail` (default): the task fails, naming the log position.
+    Fail,
+    /// `warn`: the event is skipped and logged with its position.
+    Warn,
+    /// `skip` (`ignore`): skipped silently.
+    Skip,
+}
+
+impl FailureHandling {
+    /// Parses the config value.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "fail" => Some(Self::Fail),
+            "warn" => Some(Self::Warn),
+            "skip" | "ignore" => Some(Self::Skip),
+            _ => None,
+        }
+    }
+}

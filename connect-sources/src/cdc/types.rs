@@ -1,0 +1,234 @@
+//! Debezium's semantic types: the schema names and parameters downstream tools key on, and the
+//! handling modes that choose between them (`decimal.handling.mode`, `time.precision.mode`,
+//! `binary.handling.mode`, `bigint.unsigned.handling.mode`).
+
+use connect_core::data::{Schema, SchemaBuilder, SchemaType};
+
+/// `io.debezium.time.Date`: int32, days since the epoch.
+pub const DATE: &str = "io.debezium.time.Date";
+/// `io.debezium.time.Time`: int32, milliseconds past midnight.
+pub const TIME: &str = "io.debezium.time.Time";
+/// `io.debezium.time.MicroTime`: int64, microseconds past midnight.
+pub const MICRO_TIME: &str = "io.debezium.time.MicroTime";
+/// `io.debezium.time.Timestamp`: int64, milliseconds since the epoch, no time zone.
+pub const TIMESTAMP: &str = "io.debezium.time.Timestamp";
+/// `io.debezium.time.MicroTimestamp`: int64, microseconds since the epoch, no time zone.
+pub const MICRO_TIMESTAMP: &str = "io.debezium.time.MicroTimestamp";
+/// `io.debezium.time.ZonedTimestamp`: an ISO-8601 string with its offset (UTC for MySQL's TIMESTAMP).
+pub const ZONED_TIMESTAMP: &str = "io.debezium.time.ZonedTimestamp";
+/// `io.debezium.time.Year`: int32.
+pub const YEAR: &str = "io.debezium.time.Year";
+/// `io.debezium.data.Enum`: a string, with the allowed values in the `allowed` parameter.
+pub const ENUM: &str = "io.debezium.data.Enum";
+/// `io.debezium.data.EnumSet`: a comma-separated string of members.
+pub const ENUM_SET: &str = "io.debezium.data.EnumSet";
+/// `io.debezium.data.Json`: JSON text.
+pub const JSON: &str = "io.debezium.data.Json";
+/// `io.debezium.data.Bits`: bytes, little-endian, `length` parameter in bits.
+pub const BITS: &str = "io.debezium.data.Bits";
+/// `io.debezium.data.geometry.Geometry`: struct of `wkb` and `srid`.
+pub const GEOMETRY: &str = "io.debezium.data.geometry.Geometry";
+/// Kafka Connect's decimal.
+pub const CONNECT_DECIMAL: &str = "org.apache.kafka.connect.data.Decimal";
+
+/// `decimal.handling.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecimalHandling {
+    /// `precise` (default): Kafka Connect's Decimal (bytes, `scale` and `connect.decimal.precision`).
+    Precise,
+    /// `double`: float64, loses precision.
+    Double,
+    /// `string`: the plain decimal text.
+    String,
+}
+
+impl DecimalHandling {
+    /// Parses the config value.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "precise" => Some(Self::Precise),
+            "double" => Some(Self::Double),
+            "string" => Some(Self::String),
+            _ => None,
+        }
+    }
+}
+
+/// `time.precision.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimePrecision {
+    /// `adaptive_time_microseconds` (MySQL default): TIME as MicroTime, DATETIME by its precision.
+    AdaptiveTimeMicroseconds,
+    /// `adaptive`: TIME and DATETIME by their precision (Time / MicroTime, Timestamp / MicroTimestamp).
+    Adaptive,
+    /// `connect`: Kafka Connect's Date, Time and Timestamp (millisecond precision).
+    Connect,
+}
+
+impl TimePrecision {
+    /// Parses the config value.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "adaptive_time_microseconds" => Some(Self::AdaptiveTimeMicroseconds),
+            "adaptive" => Some(Self::Adaptive),
+            "connect" => Some(Self::Connect),
+            _ => None,
+        }
+    }
+}
+
+/// `binary.handling.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryHandling {
+    /// `bytes` (default).
+    Bytes,
+    /// `base64`: standard base64 text.
+    Base64,
+    /// `base64-url-safe`.
+    Base64UrlSafe,
+    /// `hex`: lowercase hex text.
+    Hex,
+}
+
+impl BinaryHandling {
+    /// Parses the config value.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "bytes" => Some(Self::Bytes),
+            "base64" => Some(Self::Base64),
+            "base64-url-safe" => Some(Self::Base64UrlSafe),
+            "hex" => Some(Self::Hex),
+            _ => None,
+        }
+    }
+}
+
+/// `bigint.unsigned.handling.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BigintUnsignedHandling {
+    /// `long` (default): int64; values above i64::MAX wrap, as in Debezium.
+    Long,
+    /// `precise`: Decimal with precision 20, scale 0.
+    Precise,
+}
+
+impl BigintUnsignedHandling {
+    /// Parses the config value.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "long" => Some(Self::Long),
+            "precise" => Some(Self::Precise),
+            _ => None,
+        }
+    }
+}
+
+fn named(ty: SchemaType, name: &str) -> SchemaBuilder {
+    SchemaBuilder::new(ty).name(name).version(1)
+}
+
+/// A semantic type's schema builder (optional or not is the caller's choice).
+pub fn date() -> SchemaBuilder {
+    named(SchemaType::Int32, DATE)
+}
+/// `io.debezium.time.Time`.
+pub fn time_millis() -> SchemaBuilder {
+    named(SchemaType::Int32, TIME)
+}
+/// `io.debezium.time.MicroTime`.
+pub fn micro_time() -> SchemaBuilder {
+    named(SchemaType::Int64, MICRO_TIME)
+}
+/// `io.debezium.time.Timestamp`.
+pub fn timestamp_millis() -> SchemaBuilder {
+    named(SchemaType::Int64, TIMESTAMP)
+}
+/// `io.debezium.time.MicroTimestamp`.
+pub fn micro_timestamp() -> SchemaBuilder {
+    named(SchemaType::Int64, MICRO_TIMESTAMP)
+}
+/// `io.debezium.time.ZonedTimestamp`.
+pub fn zoned_timestamp() -> SchemaBuilder {
+    named(SchemaType::String, ZONED_TIMESTAMP)
+}
+/// `io.debezium.time.Year`.
+pub fn year() -> SchemaBuilder {
+    named(SchemaType::Int32, YEAR)
+}
+/// `io.debezium.data.Enum` with its allowed values.
+pub fn enumeration(allowed: &[String]) -> SchemaBuilder {
+    named(SchemaType::String, ENUM).parameter("allowed", allowed.join(","))
+}
+/// `io.debezium.data.EnumSet` with its allowed members.
+pub fn enum_set(allowed: &[String]) -> SchemaBuilder {
+    named(SchemaType::String, ENUM_SET).parameter("allowed", allowed.join(","))
+}
+/// `io.debezium.data.Json`.
+pub fn json() -> SchemaBuilder {
+    named(SchemaType::String, JSON)
+}
+/// `io.debezium.data.Bits` of `length` bits.
+pub fn bits(length: u32) -> SchemaBuilder {
+    named(SchemaType::Bytes, BITS).parameter("length", length.to_string())
+}
+/// `io.debezium.data.geometry.Geometry`.
+pub fn geometry() -> SchemaBuilder {
+    SchemaBuilder::struct_()
+        .name(GEOMETRY)
+        .version(1)
+        .doc("Geometry")
+        .field("wkb", Schema::bytes())
+        .field("srid", Schema::optional_int32())
+}
+/// Kafka Connect's Decimal with Debezium's precision parameter.
+pub fn decimal(precision: Option<u32>, scale: u32) -> SchemaBuilder {
+    let b = Schema::decimal(scale as i32);
+    match precision {
+        Some(p) => b.parameter("connect.decimal.precision", p.to_string()),
+        None => b,
+    }
+}
+
+pub use connect_core::data::{civil_from_days, days_from_civil};
+
+/// ISO-8601 UTC text of epoch seconds and microseconds, with `fsp` fraction digits (0-6), as
+/// Debezium's ZonedTimestamp writes it: `2020-01-01T10:00:00.123Z`.
+pub fn zoned_utc(secs: i64, micros: u32, fsp: u32) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let (h, mi, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    let mut out = format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}");
+    let fsp = fsp.min(6);
+    if fsp > 0 {
+        let frac = format!("{micros:06}");
+        out.push('.');
+        out.push_str(&frac[..fsp as usize]);
+    }
+    out.push('Z');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_round_trip() {
+        for days in [-719_468i64, -1, 0, 1, 18_262, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(days_from_civil(2020, 1, 1), 18_262);
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+    }
+
+    #[test]
+    fn zoned_text() {
+        assert_eq!(
+            zoned_utc(1_577_872_800, 123_000, 3),
+            "2020-01-01T10:00:00.123Z"
+        );
+        assert_eq!(zoned_utc(0, 0, 0), "1970-01-01T00:00:00Z");
+    }
+}
