@@ -9,10 +9,14 @@
 //! ```
 #![warn(missing_docs)]
 
+#[cfg(feature = "cdc")]
+pub mod cdc;
 #[cfg(feature = "file")]
 pub mod file;
 #[cfg(feature = "mllp")]
 pub mod mllp;
+#[cfg(feature = "mysql")]
+pub mod mysql;
 
 use connect_core::registry::Registry;
 
@@ -31,5 +35,24 @@ pub fn register(registry: &mut Registry) {
         &["MllpSource", "MLLPSourceConnector"],
         mllp::MllpSourceConnector,
     );
+    #[cfg(feature = "mysql")]
+    {
+        registry.register_source(
+            &[
+                "MySqlCdc",
+                "io.debezium.connector.mysql.MySqlConnector",
+                "MySqlConnector",
+            ],
+            mysql::MySqlConnector::mysql(),
+        );
+        registry.register_source(
+            &[
+                "MariaDbCdc",
+                "io.debezium.connector.mariadb.MariaDbConnector",
+                "MariaDbConnector",
+            ],
+            mysql::MySqlConnector::mariadb(),
+        );
+    }
     let _ = registry;
 }

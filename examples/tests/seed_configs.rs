@@ -65,8 +65,21 @@ fn the_four_connector_configs_parse_and_their_plugins_resolve() {
             .transform_chain::<SourceRecord>(&c.props)
             .unwrap_or_else(|e| panic!("{}: transforms: {e}", c.name));
         assert_eq!(chain.len(), 1, "{}", c.name);
-        // Connectors that are not built yet: a clear error naming the class and the known ones.
         let class = c.connector_class().unwrap();
+        if class == "io.debezium.connector.mysql.MySqlConnector" {
+            // Built: the seed's config (Debezium 1.x keys included) validates as it is.
+            match registry
+                .connector(class)
+                .expect("the MySQL connector is registered")
+            {
+                connect_core::registry::ConnectorPlugin::Source(src) => src
+                    .validate(&c.props)
+                    .unwrap_or_else(|e| panic!("{}: {e}", c.name)),
+                _ => panic!("MySqlConnector is a source"),
+            }
+            continue;
+        }
+        // Connectors that are not built yet: a clear error naming the class and the known ones.
         let err = registry
             .connector(class)
             .err()

@@ -1,0 +1,584 @@
+//! Streaming the binlog: row events become change events, DDL updates the table definitions and the
+//! schema history, transaction boundaries drive the restart position, and heartbeats keep the offset
+//! moving while the captured tables are quiet. A lost connection is re-established with backoff from
+//! the last position handed to the task.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use futures::StreamExt;
+use mysql_async::binlog::events::{EventData, RowsEventData};
+use mysql_async::prelude::Queryable;
+use mysql_async::BinlogStreamRequest;
+
+use connect_core::error::ConnectError;
+use connect_core::record::SourceRecord;
+
+use super::columns::Origin;
+use super::config::Flavor;
+use super::ddl::{self, Effect};
+use super::events::SourceInfo;
+use super::offsets::{clean_binlog_name, BinlogOffset};
+use super::reader::{backoff, Reader};
+use crate::cdc::envelope::{now_triple, Op};
+use crate::cdc::table::TableId;
+use crate::cdc::FailureHandling;
+
+const ROTATE: u8 = 4;
+const QUERY: u8 = 2;
+const XID: u8 = 16;
+const MARIADB_GTID: u8 = 162;
+const MYSQL_GTID: u8 = 33;
+
+/// The transaction being read.
+#[derive(Debug, Clone)]
+struct Tx {
+    /// Where it starts (the position to restart from while inside it).
+    file: String,
+    pos: u64,
+    /// Events of the transaction seen so far, its first event included.
+    events: u64,
+    gtid: Option<String>,
+    /// Transaction metadata counters.
+    total_order: i64,
+}
+
+/// MariaDB GTID state: the last sequence per domain.
+#[derive(Debug, Clone, Default)]
+struct Gtids(BTreeMap<u32, (u32, u64)>);
+
+impl Gtids {
+    fn parse(s: Option<&str>) -> Gtids {
+        let mut g = Gtids::default();
+        for part in s.unwrap_or("").split(',') {
+            let n: Vec<&str> = part.trim().split('-').collect();
+            if let [d, s, q] = n.as_slice() {
+                if let (Ok(d), Ok(s), Ok(q)) = (d.parse(), s.parse(), q.parse()) {
+                    g.0.insert(d, (s, q));
+                }
+            }
+        }
+        g
+    }
+    fn text(&self) -> Option<String> {
+        (!self.0.is_empty()).then(|| {
+            self.0
+                .iter()
+                .map(|(d, (s, q))| format!("{d}-{s}-{q}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    }
+}
+
+enum StreamEnd {
+    /// The task is gone.
+    Closed,
+}
+
+impl Reader {
+    /// Streams from `start` until the task goes away. Connection failures are retried with backoff
+    /// from the last position handed on; other failures end the stream with an error.
+    pub(super) async fn stream(&mut self, start: BinlogOffset) -> Result<(), ConnectError> {
+        self.set_phase("streaming");
+        let mut from = start;
+        let mut attempt = 0u32;
+        loop {
+            match self.stream_once(&mut from).await {
+                Ok(StreamEnd::Closed) => return Ok(()),
+                Err(e) if e.is_retriable() => {
+                    let wait = backoff(attempt);
+                    tracing::warn!(error = %e, file = %from.file, pos = from.pos, "binlog stream interrupted; reconnecting in {:?}", wait);
+                    attempt = attempt.saturating_add(1);
+                    tokio::time::sleep(wait).await;
+                    if self.out.is_closed() {
+                        return Ok(());
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Whether the binlog file of a stored position is still on the server.
+    pub(super) async fn binlog_available(&self, file: &str) -> Result<bool, ConnectError> {
+        let mut conn = self.connect().await?;
+        let rows: Vec<mysql_async::Row> = conn
+            .query("SHOW BINARY LOGS")
+            .await
+            .map_err(|e| super::reader::connect_error(&self.cfg, &e))?;
+        let _ = conn.disconnect().await;
+        Ok(rows
+            .iter()
+            .any(|r| r.get::<String, _>(0).as_deref() == Some(file)))
+    }
+
+    async fn stream_once(&mut self, from: &mut BinlogOffset) -> Result<StreamEnd, ConnectError> {
+        let mut conn = self.connect().await?;
+        self.check_server(&mut conn).await?;
+        if !from.file.is_empty() && !self.binlog_available(&from.file).await? {
+            return Err(ConnectError::other(format!(
+                "the binlog file '{}' of the stored offset is no longer on the server (purged); set snapshot.mode=when_needed to take a new snapshot",
+                from.file
+            )));
+        }
+        if self.flavor == Flavor::MariaDb {
+            conn.query_drop("SET @mariadb_slave_capability=4")
+                .await
+                .map_err(|e| super::reader::connect_error(&self.cfg, &e))?;
+        }
+        let file = from.file.clone();
+        let request = BinlogStreamRequest::new(self.cfg.server_id)
+            .with_filename(file.as_bytes())
+            .with_pos(from.pos.max(4));
+        let mut stream = conn
+            .get_binlog_stream(request)
+            .await
+            .map_err(|e| super::reader::connect_error(&self.cfg, &e))?;
+        let mut current_file = from.file.clone();
+        // Events at the restart position to skip entirely, then rows of the next rows event.
+        let mut skip_events = from.event;
+        let mut skip_rows = from.row;
+        let mut gtids = Gtids::parse(from.gtids.as_deref());
+        let mut tx: Option<Tx> = None;
+        let mut pending_gtid: Option<String> = None;
+        let mut last_emit = Instant::now();
+        let heartbeat = self.cfg.heartbeat_interval;
+        let mut out: Vec<SourceRecord> = Vec::new();
+        let mut restart = from.clone();
+        restart.snapshot = false;
+        loop {
+            // Heartbeats go out on time whether or not other tables are busy, between transactions,
+            // with the position reached.
+            if let Some(h) = heartbeat {
+                if tx.is_none() && last_emit.elapsed() >= h {
+                    let hb = self.heartbeat.record(
+                        self.partition.clone(),
+                        restart.to_map(),
+                        now_triple().0,
+                    );
+                    if !self.emit(hb).await {
+                        return Ok(StreamEnd::Closed);
+                    }
+                    last_emit = Instant::now();
+                }
+            }
+            let next = match heartbeat {
+                // BinlogStream keeps a partly read packet in itself, so a timed-out `next` loses nothing.
+                Some(h) => match tokio::time::timeout(h, stream.next()).await {
+                    Ok(n) => n,
+                    Err(_) => continue,
+                },
+                None => stream.next().await,
+            };
+            let Some(ev) = next else {
+                return Err(ConnectError::retriable(
+                    "the server closed the binlog stream",
+                ));
+            };
+            let ev = ev.map_err(|e| super::reader::connect_error(&self.cfg, &e))?;
+            if self.out.is_closed() {
+                return Ok(StreamEnd::Closed);
+            }
+            let h = ev.header();
+            let ty = h.event_type_raw();
+            let end = u64::from(h.log_pos());
+            let start = end.saturating_sub(u64::from(h.event_size()));
+            let ts_ms = i64::from(h.timestamp()) * 1000;
+            let server_id = i64::from(h.server_id());
+            if let Some(t) = tx.as_mut() {
+                t.events += 1;
+            }
+            // Index of this event within the transaction (0 = its first event).
+            let event_index = tx.as_ref().map(|t| t.events - 1).unwrap_or(0);
+            let skipping = tx.is_some() && event_index < skip_events;
+            match ty {
+                ROTATE => {
+                    if let Ok(Some(EventData::RotateEvent(r))) = ev.read_data() {
+                        current_file = clean_binlog_name(r.name_raw(), &current_file);
+                        if h.log_pos() != 0 || h.timestamp() != 0 {
+                            // A real rotation: the next file starts at 4.
+                            restart.file = current_file.clone();
+                            restart.pos = 4;
+                        }
+                    }
+                }
+                MARIADB_GTID => {
+                    let d = ev.data();
+                    if d.len() >= 13 {
+                        let seq = u64::from_le_bytes(d[0..8].try_into().unwrap_or([0; 8]));
+                        let domain = u32::from_le_bytes(d[8..12].try_into().unwrap_or([0; 4]));
+                        let flags = d[12];
+                        let g = format!("{domain}-{}-{seq}", h.server_id());
+                        gtids.0.insert(domain, (h.server_id(), seq));
+                        // FL_STANDALONE (1): a DDL or other statement outside a transaction.
+                        if flags & 1 == 0 {
+                            tx = Some(Tx {
+                                file: current_file.clone(),
+                                pos: start,
+                                events: 1,
+                                gtid: Some(g),
+                                total_order: 0,
+                            });
+                        } else {
+                            pending_gtid = Some(g);
+                        }
+                    }
+                }
+                MYSQL_GTID => {
+                    if let Ok(Some(EventData::GtidEvent(g))) = ev.read_data() {
+                        let sid: String = g.sid().iter().map(|b| format!("{b:02x}")).collect();
+                        pending_gtid = Some(format!(
+                            "{}-{}-{}-{}-{}:{}",
+                            &sid[0..8],
+                            &sid[8..12],
+                            &sid[12..16],
+                            &sid[16..20],
+                            &sid[20..32],
+                            g.gno()
+                        ));
+                    }
+                }
+                QUERY => {
+                    let Ok(Some(EventData::QueryEvent(q))) = ev.read_data() else {
+                        continue;
+                    };
+                    let sql = q.query().into_owned();
+                    let schema = q.schema().into_owned();
+                    let thread = i64::from(q.thread_id());
+                    match sql.trim().to_ascii_uppercase().as_str() {
+                        "BEGIN" => {
+                            if tx.is_none() {
+                                tx = Some(Tx {
+                                    file: current_file.clone(),
+                                    pos: start,
+                                    events: 1,
+                                    gtid: pending_gtid.take(),
+                                    total_order: 0,
+                                });
+                            }
+                        }
+                        "COMMIT" | "ROLLBACK" => {
+                            tx = None;
+                            restart = committed(&current_file, end, &gtids, ts_ms);
+                            *from = restart.clone();
+                            skip_events = 0;
+                            skip_rows = 0;
+                        }
+                        _ => {
+                            if tx.is_none() {
+                                restart = committed(&current_file, end, &gtids, ts_ms);
+                                *from = restart.clone();
+                                skip_events = 0;
+                                skip_rows = 0;
+                            }
+                            if ddl::is_table_ddl(&sql) {
+                                let gtid = pending_gtid.take();
+                                match self
+                                    .handle_ddl(
+                                        &schema,
+                                        &sql,
+                                        &restart,
+                                        &current_file,
+                                        start,
+                                        ts_ms,
+                                        server_id,
+                                        gtid.as_deref(),
+                                        thread,
+                                        &mut out,
+                                    )
+                                    .await
+                                {
+                                    Ok(true) => {}
+                                    Ok(false) => return Ok(StreamEnd::Closed),
+                                    Err(e) => return Err(e),
+                                }
+                            }
+                        }
+                    }
+                }
+                XID => {
+                    tx = None;
+                    restart = committed(&current_file, end, &gtids, ts_ms);
+                    *from = restart.clone();
+                    skip_events = 0;
+                    skip_rows = 0;
+                }
+                _ => {
+                    let Ok(Some(EventData::RowsEvent(rows))) = ev.read_data() else {
+                        continue;
+                    };
+                    if skipping {
+                        continue;
+                    }
+                    let Some(tme) = stream.get_tme(rows.table_id()) else {
+                        continue;
+                    };
+                    let id = TableId::new(
+                        tme.database_name().into_owned(),
+                        tme.table_name().into_owned(),
+                    );
+                    let Some(te) = self.captured.get(&id).cloned() else {
+                        continue;
+                    };
+                    let op = match rows {
+                        RowsEventData::WriteRowsEvent(_) | RowsEventData::WriteRowsEventV1(_) => {
+                            Op::Create
+                        }
+                        RowsEventData::UpdateRowsEvent(_)
+                        | RowsEventData::UpdateRowsEventV1(_)
+                        | RowsEventData::PartialUpdateRowsEvent(_) => Op::Update,
+                        _ => Op::Delete,
+                    };
+                    if self.cfg.skipped.contains(&op) {
+                        continue;
+                    }
+                    let (tx_file, tx_pos, gtid) = match &tx {
+                        Some(t) => (t.file.clone(), t.pos, t.gtid.clone()),
+                        None => (current_file.clone(), start, None),
+                    };
+                    let rows_to_skip = if event_index == skip_events {
+                        skip_rows
+                    } else {
+                        0
+                    };
+                    for (ri, row) in rows.rows(tme).enumerate() {
+                        let ri = ri as u64;
+                        if ri < rows_to_skip {
+                            continue;
+                        }
+                        let decoded = row
+                            .map_err(|e| e.to_string())
+                            .and_then(|(b, a)| {
+                                let conv = |r: Option<mysql_async::binlog::row::BinlogRow>| -> Result<Option<connect_core::data::Struct>, String> {
+                                    match r {
+                                        None => Ok(None),
+                                        Some(r) => {
+                                            let vals: Vec<mysql_async::Value> = (0..r.len())
+                                                .map(|i| match r.as_ref(i) {
+                                                    Some(mysql_async::binlog::value::BinlogValue::Value(v)) => v.clone(),
+                                                    Some(mysql_async::binlog::value::BinlogValue::Jsonb(j)) => {
+                                                        match serde_json::Value::try_from(j.clone()) {
+                                                            Ok(js) => mysql_async::Value::Bytes(js.to_string().into_bytes()),
+                                                            Err(_) => mysql_async::Value::NULL,
+                                                        }
+                                                    }
+                                                    _ => mysql_async::Value::NULL,
+                                                })
+                                                .collect();
+                                            te.row(&vals, Origin::Binlog, &self.cfg.modes)
+                                                .map(Some)
+                                                .map_err(|e| e.to_string())
+                                        }
+                                    }
+                                };
+                                Ok((conv(b)?, conv(a)?))
+                            });
+                        let (before, after) = match decoded {
+                            Ok(x) => x,
+                            Err(reason) => {
+                                let msg = format!(
+                                    "binlog {tx_file} position {start} (transaction at {tx_pos}), table {id}, row {}: {reason}",
+                                    ri + 1
+                                );
+                                match self.cfg.failure_handling {
+                                    FailureHandling::Fail => return Err(ConnectError::other(msg)),
+                                    FailureHandling::Warn => {
+                                        tracing::warn!("{msg}; event skipped");
+                                        continue;
+                                    }
+                                    FailureHandling::Skip => continue,
+                                }
+                            }
+                        };
+                        let offset = BinlogOffset {
+                            file: tx_file.clone(),
+                            pos: tx_pos,
+                            event: event_index,
+                            row: ri + 1,
+                            gtids: if tx.is_some() {
+                                // The set before this transaction: restart repeats it.
+                                let mut g = gtids.clone();
+                                if let Some(t) = &tx {
+                                    if let Some(d) = t
+                                        .gtid
+                                        .as_deref()
+                                        .and_then(|g| g.split('-').next())
+                                        .and_then(|d| d.parse::<u32>().ok())
+                                    {
+                                        if let Some((s, q)) = g.0.get(&d).copied() {
+                                            if q > 0 {
+                                                g.0.insert(d, (s, q - 1));
+                                            } else {
+                                                g.0.remove(&d);
+                                            }
+                                        }
+                                    }
+                                }
+                                g.text()
+                            } else {
+                                gtids.text()
+                            },
+                            ts_sec: ts_ms / 1000,
+                            server_id: Some(server_id as u64),
+                            snapshot: false,
+                        };
+                        let source = SourceInfo {
+                            ts_ms,
+                            snapshot: None,
+                            db: &id.db,
+                            table: Some(&id.table),
+                            server_id,
+                            gtid: gtid.as_deref(),
+                            file: &current_file,
+                            pos: start as i64,
+                            row: ri as i32,
+                            thread: None,
+                        };
+                        let s = source.to_struct(
+                            &self.source_schema,
+                            &self.cfg.topic_prefix,
+                            self.flavor,
+                        );
+                        let txinfo = if self.cfg.transaction_metadata {
+                            tx.as_mut().map(|t| {
+                                t.total_order += 1;
+                                (
+                                    t.gtid.clone().unwrap_or_else(|| {
+                                        format!("file={},pos={}", t.file, t.pos)
+                                    }),
+                                    t.total_order,
+                                )
+                            })
+                        } else {
+                            None
+                        };
+                        out.clear();
+                        te.records(
+                            op,
+                            before,
+                            after,
+                            s,
+                            &self.partition,
+                            offset.to_map(),
+                            self.cfg.tombstones_on_delete,
+                            txinfo.as_ref().map(|(id, n)| (id.as_str(), *n, *n)),
+                            &mut out,
+                        );
+                        for r in out.drain(..) {
+                            if !self.emit(r).await {
+                                return Ok(StreamEnd::Closed);
+                            }
+                        }
+                        *from = offset;
+                    }
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn handle_ddl(
+        &mut self,
+        db: &str,
+        sql: &str,
+        restart: &BinlogOffset,
+        file: &str,
+        pos: u64,
+        ts_ms: i64,
+        server_id: i64,
+        gtid: Option<&str>,
+        thread: i64,
+        out: &mut Vec<SourceRecord>,
+    ) -> Result<bool, ConnectError> {
+        let effects = match ddl::apply(sql, db, &mut self.tables) {
+            Ok(e) => e,
+            Err(e) if self.cfg.skip_unparseable_ddl => {
+                tracing::warn!(file, pos, error = %e, "skipping DDL that could not be parsed");
+                return Ok(true);
+            }
+            Err(e) => {
+                return Err(ConnectError::other(format!(
+                    "binlog {file} position {pos}: {e} (set schema.history.internal.skip.unparseable.ddl=true to skip it)"
+                )))
+            }
+        };
+        let mut changes = Vec::new();
+        let mut truncated = Vec::new();
+        for e in effects {
+            match e {
+                Effect::Changed(c) => {
+                    self.refresh(&c.id);
+                    changes.push(c);
+                }
+                Effect::Truncated(id) => truncated.push(id),
+            }
+        }
+        let first_table = changes.first().map(|c| c.id.table.clone());
+        let source = SourceInfo {
+            ts_ms,
+            db,
+            table: first_table.as_deref(),
+            server_id,
+            gtid,
+            file,
+            pos: pos as i64,
+            thread: Some(thread),
+            ..Default::default()
+        };
+        if !changes.is_empty()
+            && !self
+                .record_ddl(
+                    db,
+                    sql,
+                    changes,
+                    restart,
+                    &source,
+                    self.cfg.history_only_captured,
+                )
+                .await?
+        {
+            return Ok(false);
+        }
+        if !self.cfg.skipped.contains(&Op::Truncate) {
+            for id in truncated {
+                let Some(te) = self.captured.get(&id).cloned() else {
+                    continue;
+                };
+                let src = SourceInfo {
+                    table: Some(&id.table),
+                    db: &id.db,
+                    ..source.clone()
+                };
+                out.clear();
+                te.records(
+                    Op::Truncate,
+                    None,
+                    None,
+                    src.to_struct(&self.source_schema, &self.cfg.topic_prefix, self.flavor),
+                    &self.partition,
+                    restart.to_map(),
+                    false,
+                    None,
+                    out,
+                );
+                for r in out.drain(..) {
+                    if !self.emit(r).await {
+                        return Ok(false);
+                    }
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+fn committed(file: &str, next: u64, gtids: &Gtids, ts_ms: i64) -> BinlogOffset {
+    BinlogOffset {
+        file: file.to_owned(),
+        pos: next,
+        gtids: gtids.text(),
+        ts_sec: ts_ms / 1000,
+        ..Default::default()
+    }
+}

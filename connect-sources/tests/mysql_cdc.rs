@@ -1,0 +1,333 @@
+//! MySQL/MariaDB CDC against a real MariaDB (started here, in a temporary directory) and the embedded
+//! Kafka cluster: snapshot then binlog, Debezium's envelope, tombstones, schema changes, and a crash
+//! (the connector killed, not stopped) followed by an ALTER TABLE that the restart must read with the
+//! right columns.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{topic_records, Stored};
+use connect_core::config::{ConnectorConfig, Props};
+use connect_core::runtime::Worker;
+use connect_test_support::MariaDb;
+use serde_json::Value as Json;
+
+fn json(v: &[u8]) -> Json {
+    if v.is_empty() {
+        Json::Null
+    } else {
+        serde_json::from_slice(v).unwrap()
+    }
+}
+
+fn wait_for(bootstrap: &str, topic: &str, n: usize, secs: u64) -> Vec<Stored> {
+    let start = Instant::now();
+    loop {
+        let got = topic_records(bootstrap, topic);
+        if got.len() >= n || start.elapsed() > Duration::from_secs(secs) {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn connector(db: &MariaDb) -> Props {
+    Props::new()
+        .with("name", "pdb")
+        .with(
+            "connector.class",
+            "io.debezium.connector.mariadb.MariaDbConnector",
+        )
+        .with("database.hostname", "127.0.0.1")
+        .with("database.port", db.port().to_string())
+        .with("database.user", "root")
+        .with("database.server.id", "77")
+        .with("topic.prefix", "clinical")
+        .with("database.include.list", "patients")
+        .with("table.include.list", "patients.patient")
+        .with(
+            "schema.history.internal.kafka.topic",
+            "schema-changes.clinical",
+        )
+        .with("include.schema.changes", "true")
+        .with("topic.creation.default.replication.factor", "1")
+        .with("topic.creation.default.partitions", "1")
+        .with(
+            "key.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        )
+        .with("key.converter.schemas.enable", "false")
+        .with(
+            "value.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        )
+        .with("value.converter.schemas.enable", "false")
+}
+
+async fn worker() -> Worker {
+    let mut registry = connect_core::registry::Registry::with_builtins();
+    connect_sources::register(&mut registry);
+    Worker::start(
+        Props::new().with("offset.flush.interval.ms", "100"),
+        registry,
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn snapshot_stream_crash_and_alter() {
+    let db = MariaDb::start();
+    db.exec(
+        "CREATE DATABASE patients;
+         CREATE TABLE patients.patient (id INT PRIMARY KEY, mrn VARCHAR(20) NOT NULL, born DATE, weight DECIMAL(5,2), seen TIMESTAMP(3) NULL);
+         CREATE TABLE patients.audit (id INT PRIMARY KEY);
+         INSERT INTO patients.patient VALUES (1,'MRN1','1980-02-03',70.50,'2024-01-02 03:04:05.678'),(2,'MRN2',NULL,NULL,NULL),(3,'MRN3','2001-12-31',3.25,NULL);
+         INSERT INTO patients.audit VALUES (1);",
+    );
+    let worker = worker().await;
+    let bootstrap = worker.kafka().bootstrap_servers().to_owned();
+    let topic = "clinical.patients.patient";
+    // Created up front only so the test's reader can poll them before the connector writes.
+    for t in [topic, "clinical"] {
+        worker.embedded().unwrap().create_topic(t, 1, 1).unwrap();
+    }
+    worker
+        .start_connector(ConnectorConfig::new("pdb", connector(&db)))
+        .await
+        .unwrap();
+
+    // Snapshot: three reads, marked first / true / last, at one binlog position.
+    let got = wait_for(&bootstrap, topic, 3, 60);
+    assert_eq!(got.len(), 3, "snapshot records");
+    let ev: Vec<Json> = got.iter().map(|s| json(&s.value)).collect();
+    assert!(ev.iter().all(|e| e["op"] == "r"));
+    assert_eq!(ev[0]["source"]["snapshot"], "first");
+    assert_eq!(ev[1]["source"]["snapshot"], "true");
+    assert_eq!(ev[2]["source"]["snapshot"], "last");
+    assert_eq!(ev[0]["source"]["connector"], "mariadb");
+    assert_eq!(ev[0]["source"]["name"], "clinical");
+    assert_eq!(ev[0]["source"]["db"], "patients");
+    assert_eq!(ev[0]["source"]["table"], "patient");
+    assert_eq!(ev[0]["after"]["mrn"], "MRN1");
+    assert_eq!(ev[0]["after"]["born"], 3685); // days since the epoch
+    assert_eq!(ev[0]["after"]["seen"], "2024-01-02T03:04:05.678Z");
+    assert_eq!(
+        json(got[0].key.as_deref().unwrap()),
+        serde_json::json!({"id": 1})
+    );
+    // Schema changes of the captured table, keyed by database, on the prefix topic.
+    let schema = wait_for(&bootstrap, "clinical", 1, 10);
+    assert!(schema.iter().any(|s| json(&s.value)["ddl"]
+        .as_str()
+        .is_some_and(|d| d.contains("CREATE TABLE `patient`"))));
+    assert!(!schema.iter().any(|s| json(&s.value)["ddl"]
+        .as_str()
+        .is_some_and(|d| d.contains("`audit`"))));
+
+    // Streaming: insert, update, delete in one transaction, then a tombstone after the delete.
+    db.exec(
+        "BEGIN; INSERT INTO patients.patient (id, mrn) VALUES (4,'MRN4'); UPDATE patients.patient SET mrn='MRN2b' WHERE id=2; DELETE FROM patients.patient WHERE id=3; COMMIT;
+         INSERT INTO patients.audit VALUES (2);",
+    );
+    let got = wait_for(&bootstrap, topic, 7, 30);
+    assert_eq!(got.len(), 7, "3 reads + c, u, d and a tombstone");
+    let c = json(&got[3].value);
+    assert_eq!(
+        (c["op"].as_str(), c["after"]["id"].as_i64()),
+        (Some("c"), Some(4))
+    );
+    assert_eq!(c["source"]["snapshot"], "false");
+    assert!(c["source"]["gtid"]
+        .as_str()
+        .is_some_and(|g| g.starts_with("0-1-")));
+    let u = json(&got[4].value);
+    assert_eq!(
+        (u["before"]["mrn"].as_str(), u["after"]["mrn"].as_str()),
+        (Some("MRN2"), Some("MRN2b"))
+    );
+    let d = json(&got[5].value);
+    assert_eq!(
+        (d["op"].as_str(), d["before"]["id"].as_i64()),
+        (Some("d"), Some(3))
+    );
+    assert!(d["after"].is_null());
+    assert!(got[6].value.is_empty(), "tombstone after the delete");
+    assert_eq!(
+        json(got[6].key.as_deref().unwrap()),
+        serde_json::json!({"id": 3})
+    );
+    // Give the offsets time to be stored, then kill the connector (no stop).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    worker.abort_connector("pdb").await.unwrap();
+
+    // While it is down: the table changes shape, and rows are written before and after.
+    db.exec(
+        "INSERT INTO patients.patient (id, mrn) VALUES (5,'MRN5');
+         ALTER TABLE patients.patient ADD COLUMN allergy VARCHAR(40) NULL AFTER mrn;
+         INSERT INTO patients.patient (id, mrn, allergy) VALUES (6,'MRN6','penicillin');",
+    );
+    worker
+        .start_connector(ConnectorConfig::new("pdb", connector(&db)))
+        .await
+        .unwrap();
+    let got = wait_for(&bootstrap, topic, 9, 60);
+    let ev: Vec<Json> = got.iter().skip(7).map(|s| json(&s.value)).collect();
+    assert_eq!(ev.len(), 2, "rows 5 and 6 once each: {ev:?}");
+    assert_eq!(ev[0]["after"]["id"], 5);
+    assert!(
+        ev[0]["after"].get("allergy").is_none(),
+        "row 5 predates the ALTER"
+    );
+    assert_eq!(ev[1]["after"]["id"], 6);
+    assert_eq!(ev[1]["after"]["allergy"], "penicillin");
+    // No snapshot was taken again.
+    assert!(ev.iter().all(|e| e["op"] == "c"));
+    let schema = wait_for(&bootstrap, "clinical", 2, 10);
+    assert!(schema.iter().any(|s| json(&s.value)["ddl"]
+        .as_str()
+        .is_some_and(|d| d.contains("ADD COLUMN allergy"))));
+    worker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn wrong_password_names_the_keys_not_the_password() {
+    let db = MariaDb::start();
+    db.exec("CREATE USER 'cdc'@'%' IDENTIFIED BY 'right-secret'; GRANT ALL ON *.* TO 'cdc'@'%';");
+    let worker = worker().await;
+    let props = connector(&db)
+        .with("database.user", "cdc")
+        .with("database.password", "wrong-secret-value");
+    let handle = worker
+        .start_connector(ConnectorConfig::new("pdb", props))
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let trace = loop {
+        if let Some(t) = handle.status().iter().find_map(|t| t.error.clone()) {
+            break t;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "task did not fail"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        trace.contains("database.user") && trace.contains("database.password"),
+        "{trace}"
+    );
+    assert!(!trace.contains("wrong-secret-value"));
+    worker.shutdown().await;
+}
+
+/// One row of every type family, through the binlog and through the snapshot, with JsonConverter's
+/// schemas: the semantic type names, parameters and values Debezium documents for MySQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn type_families_match_debezium_both_ways() {
+    let db = MariaDb::start();
+    db.exec(
+        "CREATE DATABASE patients;
+         CREATE TABLE patients.patient (
+           id INT UNSIGNED PRIMARY KEY, flag TINYINT(1), small SMALLINT UNSIGNED, big BIGINT UNSIGNED,
+           f FLOAT, d DOUBLE, dec1 DECIMAL(10,3), name VARCHAR(10) CHARACTER SET latin1, doc JSON,
+           bin VARBINARY(4), born DATE, t TIME(6), dt DATETIME(3), dt6 DATETIME(6), ts TIMESTAMP(2) NULL,
+           y YEAR, e ENUM('low','high'), s SET('a','b','c'), b1 BIT(1), b12 BIT(12));
+         INSERT INTO patients.patient VALUES (4294967295, 1, 65535, 18446744073709551615, 1.5, -2.25,
+           1234567.891, 'Müller', '{\"k\": [1, 2]}', x'00ff10ab', '1999-12-31', '-12:34:56.000001',
+           '2024-02-29 23:59:59.123', '2024-02-29 23:59:59.123456', '2024-02-29 23:59:59.12', 2024,
+           'high', 'a,c', b'1', b'101000000001');",
+    );
+    let worker = worker().await;
+    let bootstrap = worker.kafka().bootstrap_servers().to_owned();
+    let topic = "clinical.patients.patient";
+    worker
+        .embedded()
+        .unwrap()
+        .create_topic(topic, 1, 1)
+        .unwrap();
+    let props = connector(&db).with("value.converter.schemas.enable", "true");
+    worker
+        .start_connector(ConnectorConfig::new("pdb", props))
+        .await
+        .unwrap();
+    let snap = wait_for(&bootstrap, topic, 1, 60);
+    // The same row again through the binlog.
+    db.exec("INSERT INTO patients.patient SELECT 7, flag, small, big, f, d, dec1, name, doc, bin, born, t, dt, dt6, ts, y, e, s, b1, b12 FROM patients.patient WHERE id = 4294967295;");
+    let got = wait_for(&bootstrap, topic, 2, 30);
+    assert_eq!(got.len(), 2);
+    let _ = snap;
+    for (i, rec) in got.iter().enumerate() {
+        let v = json(&rec.value);
+        let after = &v["payload"]["after"];
+        let fields = v["schema"]["fields"][1]["fields"].as_array().unwrap();
+        let field = |n: &str| fields.iter().find(|f| f["field"] == n).unwrap().clone();
+        assert_eq!(v["schema"]["name"], "clinical.patients.patient.Envelope");
+        assert_eq!(v["schema"]["version"], 2);
+        assert_eq!(field("id")["type"], "int64");
+        assert_eq!(field("flag")["type"], "int16");
+        assert_eq!(field("small")["type"], "int32");
+        assert_eq!(field("big")["type"], "int64");
+        assert_eq!(field("f")["type"], "float");
+        assert_eq!(field("d")["type"], "double");
+        assert_eq!(
+            field("dec1")["name"],
+            "org.apache.kafka.connect.data.Decimal"
+        );
+        assert_eq!(field("dec1")["parameters"]["scale"], "3");
+        assert_eq!(
+            field("dec1")["parameters"]["connect.decimal.precision"],
+            "10"
+        );
+        assert_eq!(field("doc")["name"], "io.debezium.data.Json");
+        assert_eq!(field("bin")["type"], "bytes");
+        assert_eq!(field("born")["name"], "io.debezium.time.Date");
+        assert_eq!(field("t")["name"], "io.debezium.time.MicroTime");
+        assert_eq!(field("dt")["name"], "io.debezium.time.Timestamp");
+        assert_eq!(field("dt6")["name"], "io.debezium.time.MicroTimestamp");
+        assert_eq!(field("ts")["name"], "io.debezium.time.ZonedTimestamp");
+        assert_eq!(field("y")["name"], "io.debezium.time.Year");
+        assert_eq!(field("e")["name"], "io.debezium.data.Enum");
+        assert_eq!(field("e")["parameters"]["allowed"], "low,high");
+        assert_eq!(field("s")["name"], "io.debezium.data.EnumSet");
+        assert_eq!(field("b1")["type"], "boolean");
+        assert_eq!(field("b12")["name"], "io.debezium.data.Bits");
+        assert_eq!(field("b12")["parameters"]["length"], "12");
+        let expect_id = if i == 0 { 4_294_967_295i64 } else { 7 };
+        assert_eq!(after["id"], expect_id, "record {i}");
+        assert_eq!(after["flag"], 1);
+        assert_eq!(after["small"], 65535);
+        assert_eq!(
+            after["big"], -1,
+            "BIGINT UNSIGNED max wraps in long mode, as Debezium"
+        );
+        assert_eq!(after["f"], 1.5);
+        assert_eq!(after["d"], -2.25);
+        // Decimal bytes: 1234567891 unscaled, big-endian two's complement, base64.
+        assert_eq!(after["dec1"], "SZYC0w==");
+        assert_eq!(
+            after["name"], "Müller",
+            "latin1 column decoded (record {i})"
+        );
+        assert_eq!(
+            serde_json::from_str::<Json>(after["doc"].as_str().unwrap()).unwrap(),
+            serde_json::json!({"k": [1, 2]})
+        );
+        assert_eq!(after["bin"], "AP8Qqw==");
+        assert_eq!(after["born"], 10_956);
+        assert_eq!(after["t"], -45_296_000_001i64);
+        assert_eq!(after["dt"], 1_709_251_199_123i64);
+        assert_eq!(after["dt6"], 1_709_251_199_123_456i64);
+        assert_eq!(after["ts"], "2024-02-29T23:59:59.12Z");
+        assert_eq!(after["y"], 2024);
+        assert_eq!(after["e"], "high");
+        assert_eq!(after["s"], "a,c");
+        assert_eq!(after["b1"], true);
+        assert_eq!(
+            after["b12"], "AQo=",
+            "BIT(12) b'101000000001' little-endian (record {i})"
+        );
+    }
+    worker.shutdown().await;
+}
