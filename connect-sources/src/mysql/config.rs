@@ -118,6 +118,8 @@ pub struct MySqlConfig {
     pub connect_timeout: Duration,
     /// `database.ssl.mode`.
     pub ssl_mode: SslMode,
+    /// `database.ssl.ca`: PEM CA certificates for verifying the server.
+    pub ssl_ca: Option<String>,
     /// `event.processing.failure.handling.mode`.
     pub failure_handling: FailureHandling,
     /// Schema history store.
@@ -239,10 +241,11 @@ impl MySqlConfig {
     /// Parses and checks everything, reporting every problem at once.
     pub fn parse(props: &Props) -> Result<MySqlConfig, ConfigError> {
         let (props, legacy_keys) = normalize_legacy_keys(props);
-        let c = Self::def().parse(&props)?;
+        // Every problem at once: the key checks below do not wait for the typed parse.
+        let parsed = Self::def().parse(&props);
         let mut problems = ConfigError { problems: vec![] };
         let mut required = |k: &str| -> String {
-            match c.string(k).map(str::trim).filter(|s| !s.is_empty()) {
+            match props.get(k).map(str::trim).filter(|s| !s.is_empty()) {
                 Some(v) => v.to_owned(),
                 None => {
                     problems.extend(ConfigError::new(k, "missing required configuration"));
@@ -271,6 +274,13 @@ impl MySqlConfig {
         let key_columns = KeyColumns::new(props.get("message.key.columns"))
             .map_err(|e| problems.extend(e))
             .ok();
+        let c = match parsed {
+            Ok(c) => c,
+            Err(e) => {
+                problems.extend(e);
+                return Err(problems);
+            }
+        };
         let mut skipped = Vec::new();
         for s in c.list("skipped.operations") {
             if s.eq_ignore_ascii_case("none") {
@@ -410,6 +420,11 @@ impl MySqlConfig {
                 "verify_identity" => SslMode::VerifyIdentity,
                 _ => SslMode::Preferred,
             },
+            ssl_ca: c
+                .string("database.ssl.ca")
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
             failure_handling: FailureHandling::parse(
                 c.string("event.processing.failure.handling.mode")
                     .unwrap_or("fail"),

@@ -111,16 +111,12 @@ pub fn opts(cfg: &MySqlConfig) -> Opts {
         SslMode::VerifyIdentity => Some(SslOpts::default()),
     };
     if let Some(mut s) = ssl {
-        if let Some(ca) = cfg_ca(cfg) {
+        if let Some(ca) = &cfg.ssl_ca {
             s = s.with_root_certs(vec![std::path::PathBuf::from(ca).into()]);
         }
         b = b.ssl_opts(Some(s));
     }
     Opts::from(b)
-}
-
-fn cfg_ca(_cfg: &MySqlConfig) -> Option<String> {
-    None
 }
 
 impl Reader {
