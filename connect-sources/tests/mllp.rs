@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{corpus, read, send, start_listener, topic_records, Listener, Read};
+use common::{corpus, read, send, start_listener, Listener, Read};
+use connect_test_support::topic_records;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -41,8 +42,10 @@ fn topic_values(bootstrap: &str, topic: &str) -> Vec<(Option<String>, String)> {
         .into_iter()
         .map(|r| {
             (
-                r.key.map(|k| String::from_utf8_lossy(&k).into_owned()),
-                String::from_utf8_lossy(&r.value).into_owned(),
+                r.key
+                    .as_ref()
+                    .map(|k| String::from_utf8_lossy(k).into_owned()),
+                String::from_utf8_lossy(r.payload()).into_owned(),
             )
         })
         .collect()

@@ -6,9 +6,8 @@
 
 mod common;
 
-use common::{
-    corpus, read, send, start_listener, topic_records, wait_for_listener, Listener, Read,
-};
+use common::{corpus, read, send, start_listener, wait_for_listener, Listener, Read};
+use connect_test_support::topic_records;
 use std::time::{Duration, Instant};
 
 use connect_core::config::{ConfigDef, ConnectorConfig, Props};
@@ -183,7 +182,11 @@ async fn with_tolerance_all_a_failing_message_is_naked_and_reaches_the_dlq_whole
         .unwrap();
     let dlq = topic_records(l.worker.bootstrap_servers(), "dlq.hl7");
     assert_eq!(dlq.len(), 1);
-    assert_eq!(dlq[0].value, adt, "the message as the source produced it");
+    assert_eq!(
+        dlq[0].payload(),
+        adt,
+        "the message as the source produced it"
+    );
     let stage = dlq[0]
         .headers
         .iter()
@@ -217,7 +220,7 @@ async fn an_oversized_frame_gets_ar_and_its_head_reaches_the_dlq_marked_truncate
     let dlq = topic_records(l.worker.bootstrap_servers(), "dlq.hl7");
     assert_eq!(dlq.len(), 1);
     assert_eq!(
-        dlq[0].value,
+        dlq[0].payload(),
         &big[..16384],
         "the first mllp.max.message.bytes bytes"
     );

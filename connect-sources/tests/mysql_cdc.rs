@@ -3,14 +3,11 @@
 //! (the connector killed, not stopped) followed by an ALTER TABLE that the restart must read with the
 //! right columns.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{topic_records, Stored};
 use connect_core::config::{ConnectorConfig, Props};
 use connect_core::runtime::Worker;
-use connect_test_support::MariaDb;
+use connect_test_support::{MariaDb, Stored};
 use serde_json::Value as Json;
 
 fn json(v: &[u8]) -> Json {
@@ -22,14 +19,7 @@ fn json(v: &[u8]) -> Json {
 }
 
 fn wait_for(bootstrap: &str, topic: &str, n: usize, secs: u64) -> Vec<Stored> {
-    let start = Instant::now();
-    loop {
-        let got = topic_records(bootstrap, topic);
-        if got.len() >= n || start.elapsed() > Duration::from_secs(secs) {
-            return got;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    connect_test_support::wait_for_records(bootstrap, topic, n, Duration::from_secs(secs))
 }
 
 fn connector(db: &MariaDb) -> Props {
@@ -101,7 +91,7 @@ async fn snapshot_stream_crash_and_alter() {
     // Snapshot: three reads, marked first / true / last, at one binlog position.
     let got = wait_for(&bootstrap, topic, 3, 60);
     assert_eq!(got.len(), 3, "snapshot records");
-    let ev: Vec<Json> = got.iter().map(|s| json(&s.value)).collect();
+    let ev: Vec<Json> = got.iter().map(|s| json(s.payload())).collect();
     assert!(ev.iter().all(|e| e["op"] == "r"));
     assert_eq!(ev[0]["source"]["snapshot"], "first");
     assert_eq!(ev[1]["source"]["snapshot"], "true");
@@ -119,10 +109,10 @@ async fn snapshot_stream_crash_and_alter() {
     );
     // Schema changes of the captured table, keyed by database, on the prefix topic.
     let schema = wait_for(&bootstrap, "clinical", 1, 10);
-    assert!(schema.iter().any(|s| json(&s.value)["ddl"]
+    assert!(schema.iter().any(|s| json(s.payload())["ddl"]
         .as_str()
         .is_some_and(|d| d.contains("CREATE TABLE `patient`"))));
-    assert!(!schema.iter().any(|s| json(&s.value)["ddl"]
+    assert!(!schema.iter().any(|s| json(s.payload())["ddl"]
         .as_str()
         .is_some_and(|d| d.contains("`audit`"))));
 
@@ -133,7 +123,7 @@ async fn snapshot_stream_crash_and_alter() {
     );
     let got = wait_for(&bootstrap, topic, 7, 30);
     assert_eq!(got.len(), 7, "3 reads + c, u, d and a tombstone");
-    let c = json(&got[3].value);
+    let c = json(got[3].payload());
     assert_eq!(
         (c["op"].as_str(), c["after"]["id"].as_i64()),
         (Some("c"), Some(4))
@@ -142,18 +132,18 @@ async fn snapshot_stream_crash_and_alter() {
     assert!(c["source"]["gtid"]
         .as_str()
         .is_some_and(|g| g.starts_with("0-1-")));
-    let u = json(&got[4].value);
+    let u = json(got[4].payload());
     assert_eq!(
         (u["before"]["mrn"].as_str(), u["after"]["mrn"].as_str()),
         (Some("MRN2"), Some("MRN2b"))
     );
-    let d = json(&got[5].value);
+    let d = json(got[5].payload());
     assert_eq!(
         (d["op"].as_str(), d["before"]["id"].as_i64()),
         (Some("d"), Some(3))
     );
     assert!(d["after"].is_null());
-    assert!(got[6].value.is_empty(), "tombstone after the delete");
+    assert!(got[6].value.is_none(), "tombstone after the delete");
     assert_eq!(
         json(got[6].key.as_deref().unwrap()),
         serde_json::json!({"id": 3})
@@ -173,7 +163,7 @@ async fn snapshot_stream_crash_and_alter() {
         .await
         .unwrap();
     let got = wait_for(&bootstrap, topic, 9, 60);
-    let ev: Vec<Json> = got.iter().skip(7).map(|s| json(&s.value)).collect();
+    let ev: Vec<Json> = got.iter().skip(7).map(|s| json(s.payload())).collect();
     assert_eq!(ev.len(), 2, "rows 5 and 6 once each: {ev:?}");
     assert_eq!(ev[0]["after"]["id"], 5);
     assert!(
@@ -185,7 +175,7 @@ async fn snapshot_stream_crash_and_alter() {
     // No snapshot was taken again.
     assert!(ev.iter().all(|e| e["op"] == "c"));
     let schema = wait_for(&bootstrap, "clinical", 2, 10);
-    assert!(schema.iter().any(|s| json(&s.value)["ddl"]
+    assert!(schema.iter().any(|s| json(s.payload())["ddl"]
         .as_str()
         .is_some_and(|d| d.contains("ADD COLUMN allergy"))));
     worker.shutdown().await;
@@ -259,7 +249,7 @@ async fn type_families_match_debezium_both_ways() {
     assert_eq!(got.len(), 2);
     let _ = snap;
     for (i, rec) in got.iter().enumerate() {
-        let v = json(&rec.value);
+        let v = json(rec.payload());
         let after = &v["payload"]["after"];
         let fields = v["schema"]["fields"][1]["fields"].as_array().unwrap();
         let field = |n: &str| fields.iter().find(|f| f["field"] == n).unwrap().clone();

@@ -8,10 +8,9 @@ use std::time::{Duration, Instant};
 
 use connect_core::config::{ConnectorConfig, Props};
 use connect_core::hl7::Message;
-use connect_core::rdkafka::consumer::{BaseConsumer, Consumer};
-use connect_core::rdkafka::{ClientConfig, Message as _, Offset, TopicPartitionList};
 use connect_core::runtime::Worker;
 use connect_sources::mllp::{encode_frame, FrameDecoder};
+use connect_test_support::topic_records;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -39,29 +38,6 @@ async fn exchange(conn: &mut TcpStream, msg: &[u8]) -> Message {
         assert!(n > 0, "connection closed");
         dec.extend(&buf[..n]);
     }
-}
-
-fn read_all(bootstrap: &str, topic: &str) -> Vec<Vec<u8>> {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "pipeline-reader")
-        .create()
-        .unwrap();
-    let (low, high) = c
-        .fetch_watermarks(topic, 0, Duration::from_secs(5))
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning)
-        .unwrap();
-    c.assign(&tpl).unwrap();
-    let mut out = Vec::new();
-    let start = Instant::now();
-    while (out.len() as i64) < high - low && start.elapsed() < Duration::from_secs(10) {
-        if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
-            out.push(m.payload().unwrap_or_default().to_vec());
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,9 +103,9 @@ async fn mllp_to_fhir_bundles_in_kafka() {
         let ack = exchange(&mut conn, &corpus(file)).await;
         assert_eq!(ack.get("MSA-1").as_deref(), Some("AA"), "{file}");
         // AA means the Bundle is readable now.
-        let records = read_all(worker.bootstrap_servers(), topic);
+        let records = topic_records(worker.bootstrap_servers(), topic);
         assert_eq!(records.len(), 1, "{file}");
-        let bundle: serde_json::Value = serde_json::from_slice(&records[0]).unwrap();
+        let bundle: serde_json::Value = serde_json::from_slice(records[0].payload()).unwrap();
         assert_eq!(bundle["resourceType"], "Bundle", "{file}");
         assert_eq!(
             bundle["entry"][0]["resource"]["resourceType"], "Patient",
@@ -143,7 +119,7 @@ async fn mllp_to_fhir_bundles_in_kafka() {
     assert_ne!(ack.get("MSA-1").as_deref(), Some("AA"));
     let start = Instant::now();
     let dlq = loop {
-        let d = read_all(worker.bootstrap_servers(), "dlq.fhir");
+        let d = topic_records(worker.bootstrap_servers(), "dlq.fhir");
         if !d.is_empty() || start.elapsed() > Duration::from_secs(10) {
             break d;
         }
@@ -151,15 +127,15 @@ async fn mllp_to_fhir_bundles_in_kafka() {
     };
     assert_eq!(dlq.len(), 1);
     // The record as the source produced it (the ER7 text), in the connector's value format (JSON).
-    let original: String = serde_json::from_slice(&dlq[0]).unwrap_or_else(|_| {
+    let original: String = serde_json::from_slice(dlq[0].payload()).unwrap_or_else(|_| {
         panic!(
             "not a JSON string: {:?}",
-            String::from_utf8_lossy(&dlq[0][..dlq[0].len().min(60)])
+            String::from_utf8_lossy(&dlq[0].payload()[..dlq[0].payload().len().min(60)])
         )
     });
     assert_eq!(original.as_bytes(), &no_pid[..], "the original message");
     assert_eq!(
-        read_all(worker.bootstrap_servers(), "clinical.result.available").len(),
+        topic_records(worker.bootstrap_servers(), "clinical.result.available").len(),
         1
     );
     worker.shutdown().await;

@@ -1,6 +1,9 @@
 //! Real peers for the tests of every crate, each started on a free loopback port and stopped when its
 //! guard is dropped. Installed by `scripts/setup.sh`.
 
+pub mod kafka;
+pub use kafka::{topic_records, wait_for_records, Stored};
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

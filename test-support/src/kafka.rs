@@ -1,0 +1,113 @@
+//! Reading back what a test wrote to Kafka, with an independent client (not the worker's).
+
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+/// A record read back from a topic.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+impl Stored {
+    /// The value's bytes; a tombstone (no value) gives an empty slice.
+    pub fn payload(&self) -> &[u8] {
+        self.value.as_deref().unwrap_or_default()
+    }
+
+    /// The value parsed as JSON, `None` for a tombstone.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        self.value
+            .as_deref()
+            .map(|v| serde_json::from_slice(v).expect("a JSON value"))
+    }
+
+    /// The key parsed as JSON, `None` without a key.
+    pub fn key_json(&self) -> Option<serde_json::Value> {
+        self.key
+            .as_deref()
+            .map(|v| serde_json::from_slice(v).expect("a JSON key"))
+    }
+}
+
+/// Every record of every partition of `topic`, up to the high watermarks seen when called (within
+/// 20 s), in partition then offset order. A topic that does not exist (yet) gives no records.
+pub fn topic_records(bootstrap: &str, topic: &str) -> Vec<Stored> {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "connect-test-reader")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("a test consumer");
+    let Ok(meta) = c.fetch_metadata(Some(topic), Duration::from_secs(5)) else {
+        return Vec::new();
+    };
+    let Some(t) = meta.topics().iter().find(|t| t.name() == topic) else {
+        return Vec::new();
+    };
+    if t.error().is_some() {
+        return Vec::new();
+    }
+    let partitions: Vec<i32> = t.partitions().iter().map(|p| p.id()).collect();
+    let mut out = Vec::new();
+    for p in partitions {
+        let Ok((low, high)) = c.fetch_watermarks(topic, p, Duration::from_secs(5)) else {
+            continue;
+        };
+        if high <= low {
+            continue;
+        }
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, p, Offset::Offset(low))
+            .expect("a partition offset");
+        c.assign(&tpl).expect("assigning a partition");
+        let start = Instant::now();
+        let mut next = low;
+        // tansu's high watermark can be below what it stores (it reports the last batch's base
+        // offset + 1), so reading goes on past it until the partition stays quiet for 300 ms.
+        let mut idle = 0;
+        while start.elapsed() < Duration::from_secs(20) && (next < high || idle < 3) {
+            let Some(Ok(m)) = c.poll(Duration::from_millis(100)) else {
+                idle += 1;
+                continue;
+            };
+            idle = 0;
+            next = m.offset() + 1;
+            let headers = m
+                .headers()
+                .map(|hs| {
+                    hs.iter()
+                        .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push(Stored {
+                partition: p,
+                offset: m.offset(),
+                key: m.key().map(<[u8]>::to_vec),
+                value: m.payload().map(<[u8]>::to_vec),
+                headers,
+            });
+        }
+    }
+    out
+}
+
+/// Polls `topic` until it holds at least `n` records or `timeout` passes; returns what it holds.
+pub fn wait_for_records(bootstrap: &str, topic: &str, n: usize, timeout: Duration) -> Vec<Stored> {
+    let start = Instant::now();
+    loop {
+        let got = topic_records(bootstrap, topic);
+        if got.len() >= n || start.elapsed() > timeout {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
