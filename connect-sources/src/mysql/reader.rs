@@ -274,8 +274,12 @@ impl Reader {
                 .filter(|c| self.cfg.filters.table(&c.id))
                 .collect();
             let s = source.to_struct(&self.source_schema, &self.cfg.topic_prefix, self.flavor);
+            // Keyed by the changed table's database (as Debezium groups DDL events), which for
+            // `ALTER TABLE patients.patient` run from another (or no) default database differs
+            // from the session's; the history keeps the session's for replay.
+            let event_db = captured.first().map_or(db, |c| c.id.db.as_str());
             let r = self.schema_changes.record(
-                db,
+                event_db,
                 ddl_text,
                 &captured,
                 s,

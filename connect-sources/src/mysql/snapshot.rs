@@ -158,6 +158,11 @@ impl Reader {
         }
         conn.query_drop("COMMIT").await.map_err(&err)?;
         let _ = conn.disconnect().await;
+        tracing::info!(
+            tables = captured_tables.len(),
+            with_data,
+            "snapshot complete"
+        );
         // The last record of the snapshot carries the completed position: once it is acknowledged,
         // a restart streams instead of snapshotting again.
         let mut done = position.clone();

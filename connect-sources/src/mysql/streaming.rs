@@ -116,6 +116,7 @@ impl Reader {
     async fn stream_once(&mut self, from: &mut BinlogOffset) -> Result<StreamEnd, ConnectError> {
         let mut conn = self.connect().await?;
         self.check_server(&mut conn).await?;
+        tracing::info!(file = %from.file, pos = from.pos, event = from.event, row = from.row, "streaming the binlog");
         if !from.file.is_empty() && !self.binlog_available(&from.file).await? {
             return Err(ConnectError::other(format!(
                 "the binlog file '{}' of the stored offset is no longer on the server (purged); set snapshot.mode=when_needed to take a new snapshot",
@@ -514,11 +515,12 @@ impl Reader {
                 Effect::Truncated(id) => truncated.push(id),
             }
         }
-        let first_table = changes.first().map(|c| c.id.table.clone());
+        let first_table = changes.first().map(|c| c.id.clone());
         let source = SourceInfo {
             ts_ms,
-            db,
-            table: first_table.as_deref(),
+            // As Debezium: the database of the table the statement changed, not the session's.
+            db: first_table.as_ref().map_or(db, |t| t.db.as_str()),
+            table: first_table.as_ref().map(|t| t.table.as_str()),
             server_id,
             gtid,
             file,
