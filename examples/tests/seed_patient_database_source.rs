@@ -246,6 +246,15 @@ fn the_seed_patient_database_source_runs_as_written_through_the_embed_example() 
         })
         .unwrap_or_else(|| panic!("no schema change for the ALTER: {:?}", values(&changes)));
     assert_eq!(alter["databaseName"], "patients");
+    // tableChanges as Debezium's Change structs (not JSON text), with the new column.
+    let change = &alter["tableChanges"][0];
+    assert_eq!(change["type"], "ALTER", "{alter}");
+    assert_eq!(change["id"], "\"patients\".\"patient\"");
+    assert_eq!(change["table"]["primaryKeyColumnNames"], json!(["id"]));
+    let columns = change["table"]["columns"].as_array().unwrap();
+    assert_eq!(columns.len(), 6);
+    assert_eq!(columns[5]["name"], "deceased");
+    assert_eq!(columns[5]["position"], 6);
     assert!(changes
         .iter()
         .all(|r| r.key_json().unwrap()["databaseName"].is_string()));

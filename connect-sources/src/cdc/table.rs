@@ -1,6 +1,7 @@
 //! The relational model the CDC connectors keep per captured table (columns in order, primary key),
 //! and its form in Debezium's `tableChanges` (schema history records and schema change events).
 
+use connect_core::data::{Schema, SchemaBuilder, Struct, Value};
 use serde_json::{json, Map, Value as Json};
 
 /// A table's identity: database (or catalog/schema) and name.
@@ -258,8 +259,173 @@ fn int_of(o: &Map<String, Json>, k: &str) -> Option<i32> {
         .and_then(|n| i32::try_from(n).ok())
 }
 
+/// The Connect schemas of one `tableChanges` item in a schema change event
+/// (`io.debezium.connector.schema.Change`, with its `Table` and `Column` structs), as Debezium's
+/// connectors declare them; built once per connector.
+#[derive(Debug, Clone)]
+pub struct ChangeSchemas {
+    /// `io.debezium.connector.schema.Change`: the array item of `tableChanges`.
+    pub change: Schema,
+    table: Schema,
+    column: Schema,
+}
+
+impl Default for ChangeSchemas {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ChangeSchemas {
+    /// Debezium's schemas.
+    pub fn new() -> Self {
+        let strings = || SchemaBuilder::array(Schema::string()).optional().build();
+        let column = SchemaBuilder::struct_()
+            .name("io.debezium.connector.schema.Column")
+            .version(1)
+            .field("name", Schema::string())
+            .field("jdbcType", Schema::int32())
+            .field("nativeType", Schema::optional_int32())
+            .field("typeName", Schema::string())
+            .field("typeExpression", Schema::optional_string())
+            .field("charsetName", Schema::optional_string())
+            .field("length", Schema::optional_int32())
+            .field("scale", Schema::optional_int32())
+            .field("position", Schema::int32())
+            .field("optional", Schema::optional_boolean())
+            .field("autoIncremented", Schema::optional_boolean())
+            .field("generated", Schema::optional_boolean())
+            .field("comment", Schema::optional_string())
+            .field("defaultValueExpression", Schema::optional_string())
+            .field("enumValues", strings())
+            .build();
+        let table = SchemaBuilder::struct_()
+            .name("io.debezium.connector.schema.Table")
+            .version(1)
+            .optional()
+            .field("defaultCharsetName", Schema::optional_string())
+            .field("primaryKeyColumnNames", strings())
+            .field("columns", SchemaBuilder::array(column.clone()).build())
+            .field("comment", Schema::optional_string())
+            .build();
+        let change = SchemaBuilder::struct_()
+            .name("io.debezium.connector.schema.Change")
+            .version(1)
+            .field("type", Schema::string())
+            .field("id", Schema::string())
+            .field("table", table.clone())
+            .build();
+        ChangeSchemas {
+            change,
+            table,
+            column,
+        }
+    }
+}
+
+fn opt_string(s: &Option<String>) -> Value {
+    s.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))
+}
+
+fn opt_i32(n: Option<i32>) -> Value {
+    n.map_or(Value::Null, Value::Int32)
+}
+
+fn string_array(items: &[String]) -> Value {
+    Value::Array(items.iter().cloned().map(Value::String).collect())
+}
+
+impl TableChange {
+    /// The Connect struct of this change for a schema change event's `tableChanges`.
+    pub fn to_struct(&self, schemas: &ChangeSchemas) -> Struct {
+        let columns = self
+            .table
+            .columns
+            .iter()
+            .map(|c| {
+                let mut s = Struct::new(schemas.column.clone());
+                let values = [
+                    Value::String(c.name.clone()),
+                    Value::Int32(c.jdbc_type),
+                    Value::Null,
+                    Value::String(c.type_name.clone()),
+                    Value::String(
+                        c.type_expression
+                            .clone()
+                            .unwrap_or_else(|| c.type_name.clone()),
+                    ),
+                    opt_string(&c.charset),
+                    opt_i32(c.length),
+                    opt_i32(c.scale),
+                    Value::Int32(c.position),
+                    Value::Boolean(c.optional),
+                    Value::Boolean(c.auto_incremented),
+                    Value::Boolean(c.generated),
+                    opt_string(&c.comment),
+                    opt_string(&c.default_expression),
+                    string_array(&c.enum_values),
+                ];
+                for (i, v) in values.into_iter().enumerate() {
+                    s.put_index_unchecked(i, v);
+                }
+                Value::Struct(s)
+            })
+            .collect();
+        let mut table = Struct::new(schemas.table.clone());
+        table.put_index_unchecked(0, opt_string(&self.table.default_charset));
+        table.put_index_unchecked(1, string_array(&self.table.primary_key));
+        table.put_index_unchecked(2, Value::Array(columns));
+        table.put_index_unchecked(3, opt_string(&self.table.comment));
+        let mut change = Struct::new(schemas.change.clone());
+        change.put_index_unchecked(0, Value::String(self.kind.as_str().to_owned()));
+        change.put_index_unchecked(1, Value::String(self.id.quoted()));
+        change.put_index_unchecked(2, Value::Struct(table));
+        change
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn change_structs_are_valid_in_debeziums_schema() {
+        let schemas = ChangeSchemas::new();
+        let change = TableChange {
+            kind: ChangeType::Alter,
+            id: TableId {
+                db: "patients".into(),
+                table: "patient".into(),
+            },
+            table: TableDef {
+                columns: vec![ColumnDef {
+                    name: "id".into(),
+                    type_name: "INT".into(),
+                    jdbc_type: 4,
+                    position: 1,
+                    enum_values: vec![],
+                    ..ColumnDef::default()
+                }],
+                primary_key: vec!["id".into()],
+                ..TableDef::default()
+            },
+        };
+        let s = change.to_struct(&schemas);
+        s.validate().unwrap();
+        assert_eq!(
+            s.schema().name(),
+            Some("io.debezium.connector.schema.Change")
+        );
+        assert_eq!(
+            s.get("id").and_then(Value::as_str),
+            Some("\"patients\".\"patient\"")
+        );
+        let table = s.get("table").and_then(Value::as_struct).unwrap();
+        assert_eq!(
+            table.schema().name(),
+            Some("io.debezium.connector.schema.Table")
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -14,7 +14,7 @@ use crate::cdc::envelope::{
     source_schema_builder, EventSchemas, Op, SnapshotMarker, CONNECTOR_VERSION,
 };
 use crate::cdc::filters::Mask;
-use crate::cdc::table::{TableChange, TableDef, TableId};
+use crate::cdc::table::{ChangeSchemas, TableChange, TableDef, TableId};
 
 /// One included column: where it is in the table's rows, and how it converts.
 #[derive(Debug, Clone)]
@@ -306,12 +306,14 @@ pub struct SchemaChanges {
     topic: String,
     key: Schema,
     value: Schema,
+    changes: ChangeSchemas,
 }
 
 impl SchemaChanges {
     /// Schemas for a connector.
     pub fn new(topic_prefix: &str, flavor: Flavor, source: &Schema) -> Self {
         let ns = flavor.connector();
+        let changes = ChangeSchemas::new();
         SchemaChanges {
             topic: topic_prefix.to_owned(),
             key: SchemaBuilder::struct_()
@@ -329,13 +331,14 @@ impl SchemaChanges {
                 .field("ddl", Schema::optional_string())
                 .field(
                     "tableChanges",
-                    SchemaBuilder::array(Schema::string()).build(),
+                    SchemaBuilder::array(changes.change.clone()).build(),
                 )
                 .build(),
+            changes,
         }
     }
 
-    /// One schema change event. `tableChanges` items are Debezium's JSON documents as text.
+    /// One schema change event, `tableChanges` as Debezium's `Change` structs.
     pub fn record(
         &self,
         db: &str,
@@ -358,7 +361,7 @@ impl SchemaChanges {
             Value::Array(
                 changes
                     .iter()
-                    .map(|c| Value::String(c.to_json().to_string()))
+                    .map(|c| Value::Struct(c.to_struct(&self.changes)))
                     .collect(),
             ),
         ];
