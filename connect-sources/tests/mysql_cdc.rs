@@ -321,3 +321,72 @@ async fn type_families_match_debezium_both_ways() {
     }
     worker.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn transaction_metadata_begin_end_and_the_event_block() {
+    let db = MariaDb::start();
+    db.exec(
+        "CREATE DATABASE patients;
+         CREATE TABLE patients.patient (id INT PRIMARY KEY, mrn VARCHAR(20));
+         CREATE TABLE patients.allergy (id INT PRIMARY KEY, patient_id INT, substance VARCHAR(40));
+         CREATE TABLE patients.audit (id INT PRIMARY KEY);",
+    );
+    let worker = worker().await;
+    let bootstrap = worker.kafka().bootstrap_servers().to_owned();
+    let props = connector(&db)
+        .with("table.include.list", "patients.patient,patients.allergy")
+        .with("provide.transaction.metadata", "true");
+    worker
+        .start_connector(ConnectorConfig::new("pdb", props))
+        .await
+        .unwrap();
+    // Streaming has started once the (empty) snapshot's schema events are out.
+    wait_for(&bootstrap, "clinical", 2, 60);
+    db.exec(
+        "BEGIN; INSERT INTO patients.patient VALUES (1,'MRN1');
+         INSERT INTO patients.allergy VALUES (10,1,'penicillin'),(11,1,'latex');
+         UPDATE patients.patient SET mrn='MRN1-A' WHERE id=1; COMMIT;
+         INSERT INTO patients.audit VALUES (1);
+         INSERT INTO patients.patient VALUES (2,'MRN2');",
+    );
+    let tx = wait_for(&bootstrap, "clinical.transaction", 4, 60);
+    let tx: Vec<Json> = tx.iter().map(|s| json(s.payload())).collect();
+    assert_eq!(
+        tx.len(),
+        4,
+        "BEGIN/END of the two transactions with captured rows only: {tx:?}"
+    );
+    assert_eq!(tx[0]["status"], "BEGIN");
+    assert_eq!(tx[0]["event_count"], Json::Null);
+    assert_eq!(tx[1]["status"], "END");
+    assert_eq!(tx[1]["id"], tx[0]["id"]);
+    assert_eq!(tx[1]["event_count"], 4);
+    assert_eq!(
+        tx[1]["data_collections"],
+        serde_json::json!([
+            {"data_collection": "patients.patient", "event_count": 2},
+            {"data_collection": "patients.allergy", "event_count": 2}
+        ])
+    );
+    // MariaDB's GTID is the transaction id.
+    let id = tx[0]["id"].as_str().unwrap();
+    assert_eq!(id.split('-').count(), 3, "{id}");
+    assert_eq!(tx[3]["event_count"], 1);
+    assert_ne!(tx[2]["id"], tx[0]["id"]);
+
+    let patients = wait_for(&bootstrap, "clinical.patients.patient", 3, 30);
+    let allergies = wait_for(&bootstrap, "clinical.patients.allergy", 2, 30);
+    let block = |s: &connect_test_support::Stored| json(s.payload())["transaction"].clone();
+    assert_eq!(
+        block(&patients[0]),
+        serde_json::json!({"id": id, "total_order": 1, "data_collection_order": 1})
+    );
+    assert_eq!(block(&allergies[0])["total_order"], 2);
+    assert_eq!(block(&allergies[1])["data_collection_order"], 2);
+    assert_eq!(
+        block(&patients[1]),
+        serde_json::json!({"id": id, "total_order": 4, "data_collection_order": 2})
+    );
+    assert_eq!(block(&patients[2])["total_order"], 1);
+    worker.shutdown().await;
+}

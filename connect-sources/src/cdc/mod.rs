@@ -5,7 +5,8 @@
 //!
 //! The concepts are kept apart as Debezium keeps them: what an event looks like ([`envelope`],
 //! [`types`]), what is captured ([`filters`]), what a table is ([`table`]), how the definitions of the
-//! past are kept ([`history`]), and how quiet periods still move offsets ([`heartbeat`]).
+//! past are kept ([`history`]), how quiet periods still move offsets ([`heartbeat`]), and where transactions begin and end
+//! ([`transaction`]).
 
 pub mod config;
 pub mod envelope;
@@ -13,6 +14,7 @@ pub mod filters;
 pub mod heartbeat;
 pub mod history;
 pub mod table;
+pub mod transaction;
 pub mod types;
 
 /// `snapshot.mode`: when the connector reads the captured tables' rows before streaming.

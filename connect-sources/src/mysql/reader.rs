@@ -19,6 +19,7 @@ use super::offsets::{compare, partition, BinlogOffset};
 use crate::cdc::heartbeat::Heartbeat;
 use crate::cdc::history::{HistoryRecord, SchemaHistory};
 use crate::cdc::table::{ChangeType, TableId};
+use crate::cdc::transaction::TransactionTopic;
 
 /// What flows from the reader to the task.
 pub type Item = Result<SourceRecord, ConnectError>;
@@ -46,6 +47,7 @@ pub struct Reader {
     pub(super) source_schema: Schema,
     pub(super) schema_changes: SchemaChanges,
     pub(super) heartbeat: Heartbeat,
+    pub(super) transactions: TransactionTopic,
     pub(super) history: Arc<dyn SchemaHistory>,
     pub(super) partition: Arc<OffsetMap>,
     pub(super) out: mpsc::Sender<Item>,
@@ -315,6 +317,7 @@ pub fn new_reader(
         captured: Captured::new(),
         schema_changes: SchemaChanges::new(&cfg.topic_prefix, flavor, &source_schema),
         heartbeat: Heartbeat::new(&cfg.heartbeat_prefix, &cfg.topic_prefix),
+        transactions: TransactionTopic::new(&cfg.topic_prefix, &cfg.transaction_topic),
         partition: partition(&cfg.topic_prefix),
         source_schema,
         history,

@@ -22,6 +22,7 @@ use super::offsets::{clean_binlog_name, BinlogOffset};
 use super::reader::{backoff, Reader};
 use crate::cdc::envelope::{now_triple, Op};
 use crate::cdc::table::TableId;
+use crate::cdc::transaction::TxCounter;
 use crate::cdc::FailureHandling;
 
 const ROTATE: u8 = 4;
@@ -39,8 +40,35 @@ struct Tx {
     /// Events of the transaction seen so far, its first event included.
     events: u64,
     gtid: Option<String>,
-    /// Transaction metadata counters.
-    total_order: i64,
+    /// The GTID set before this transaction (what a restart inside it repeats from), computed once.
+    gtids_before: Option<String>,
+    /// Transaction metadata counters (`provide.transaction.metadata`).
+    meta: Option<TxCounter>,
+}
+
+impl Tx {
+    fn new(
+        file: &str,
+        pos: u64,
+        gtid: Option<String>,
+        gtids_before: Option<String>,
+        metadata: bool,
+    ) -> Tx {
+        let meta = metadata.then(|| {
+            TxCounter::new(
+                gtid.clone()
+                    .unwrap_or_else(|| format!("file={file},pos={pos}")),
+            )
+        });
+        Tx {
+            file: file.to_owned(),
+            pos,
+            events: 1,
+            gtid,
+            gtids_before,
+            meta,
+        }
+    }
 }
 
 /// MariaDB GTID state: the last sequence per domain.
@@ -211,16 +239,17 @@ impl Reader {
                         let domain = u32::from_le_bytes(d[8..12].try_into().unwrap_or([0; 4]));
                         let flags = d[12];
                         let g = format!("{domain}-{}-{seq}", h.server_id());
+                        let before = gtids.text();
                         gtids.0.insert(domain, (h.server_id(), seq));
                         // FL_STANDALONE (1): a DDL or other statement outside a transaction.
                         if flags & 1 == 0 {
-                            tx = Some(Tx {
-                                file: current_file.clone(),
-                                pos: start,
-                                events: 1,
-                                gtid: Some(g),
-                                total_order: 0,
-                            });
+                            tx = Some(Tx::new(
+                                &current_file,
+                                start,
+                                Some(g),
+                                before,
+                                self.cfg.transaction_metadata,
+                            ));
                         } else {
                             pending_gtid = Some(g);
                         }
@@ -250,21 +279,23 @@ impl Reader {
                     match sql.trim().to_ascii_uppercase().as_str() {
                         "BEGIN" => {
                             if tx.is_none() {
-                                tx = Some(Tx {
-                                    file: current_file.clone(),
-                                    pos: start,
-                                    events: 1,
-                                    gtid: pending_gtid.take(),
-                                    total_order: 0,
-                                });
+                                tx = Some(Tx::new(
+                                    &current_file,
+                                    start,
+                                    pending_gtid.take(),
+                                    gtids.text(),
+                                    self.cfg.transaction_metadata,
+                                ));
                             }
                         }
                         "COMMIT" | "ROLLBACK" => {
-                            tx = None;
                             restart = committed(&current_file, end, &gtids, ts_ms);
                             *from = restart.clone();
                             skip_events = 0;
                             skip_rows = 0;
+                            if !self.end_transaction(tx.take(), ts_ms, &restart).await {
+                                return Ok(StreamEnd::Closed);
+                            }
                         }
                         _ => {
                             if tx.is_none() {
@@ -299,19 +330,18 @@ impl Reader {
                     }
                 }
                 XID => {
-                    tx = None;
                     restart = committed(&current_file, end, &gtids, ts_ms);
                     *from = restart.clone();
                     skip_events = 0;
                     skip_rows = 0;
+                    if !self.end_transaction(tx.take(), ts_ms, &restart).await {
+                        return Ok(StreamEnd::Closed);
+                    }
                 }
                 _ => {
                     let Ok(Some(EventData::RowsEvent(rows))) = ev.read_data() else {
                         continue;
                     };
-                    if skipping {
-                        continue;
-                    }
                     let Some(tme) = stream.get_tme(rows.table_id()) else {
                         continue;
                     };
@@ -334,9 +364,30 @@ impl Reader {
                     if self.cfg.skipped.contains(&op) {
                         continue;
                     }
-                    let (tx_file, tx_pos, gtid) = match &tx {
-                        Some(t) => (t.file.clone(), t.pos, t.gtid.clone()),
-                        None => (current_file.clone(), start, None),
+                    let collection = tx
+                        .as_ref()
+                        .filter(|t| t.meta.is_some())
+                        .map(|_| format!("{}.{}", id.db, id.table));
+                    if skipping {
+                        // Acknowledged before a restart: not emitted again, but counted, so the
+                        // transaction's orders and END counts stay those of the whole transaction.
+                        if let (Some(c), Some(m)) =
+                            (&collection, tx.as_mut().and_then(|t| t.meta.as_mut()))
+                        {
+                            for _ in rows.rows(tme) {
+                                m.next(c);
+                            }
+                        }
+                        continue;
+                    }
+                    let (tx_file, tx_pos, gtid, gtids_before) = match &tx {
+                        Some(t) => (
+                            t.file.clone(),
+                            t.pos,
+                            t.gtid.clone(),
+                            t.gtids_before.clone(),
+                        ),
+                        None => (current_file.clone(), start, None, gtids.text()),
                     };
                     let rows_to_skip = if event_index == skip_events {
                         skip_rows
@@ -346,6 +397,11 @@ impl Reader {
                     for (ri, row) in rows.rows(tme).enumerate() {
                         let ri = ri as u64;
                         if ri < rows_to_skip {
+                            if let (Some(c), Some(m)) =
+                                (&collection, tx.as_mut().and_then(|t| t.meta.as_mut()))
+                            {
+                                m.next(c);
+                            }
                             continue;
                         }
                         let decoded = row
@@ -397,29 +453,8 @@ impl Reader {
                             pos: tx_pos,
                             event: event_index,
                             row: ri + 1,
-                            gtids: if tx.is_some() {
-                                // The set before this transaction: restart repeats it.
-                                let mut g = gtids.clone();
-                                if let Some(t) = &tx {
-                                    if let Some(d) = t
-                                        .gtid
-                                        .as_deref()
-                                        .and_then(|g| g.split('-').next())
-                                        .and_then(|d| d.parse::<u32>().ok())
-                                    {
-                                        if let Some((s, q)) = g.0.get(&d).copied() {
-                                            if q > 0 {
-                                                g.0.insert(d, (s, q - 1));
-                                            } else {
-                                                g.0.remove(&d);
-                                            }
-                                        }
-                                    }
-                                }
-                                g.text()
-                            } else {
-                                gtids.text()
-                            },
+                            // Inside a transaction, the set before it: a restart repeats it.
+                            gtids: gtids_before.clone(),
                             ts_sec: ts_ms / 1000,
                             server_id: Some(server_id as u64),
                             snapshot: false,
@@ -441,20 +476,33 @@ impl Reader {
                             &self.cfg.topic_prefix,
                             self.flavor,
                         );
-                        let txinfo = if self.cfg.transaction_metadata {
-                            tx.as_mut().map(|t| {
-                                t.total_order += 1;
-                                (
-                                    t.gtid.clone().unwrap_or_else(|| {
-                                        format!("file={},pos={}", t.file, t.pos)
-                                    }),
-                                    t.total_order,
-                                )
-                            })
-                        } else {
-                            None
-                        };
                         out.clear();
+                        let txinfo = match (&collection, tx.as_mut().and_then(|t| t.meta.as_mut()))
+                        {
+                            (Some(c), Some(m)) => {
+                                if m.is_empty() {
+                                    // BEGIN before the transaction's first captured change; a
+                                    // restart at it reads the transaction from its start.
+                                    let at = BinlogOffset {
+                                        file: tx_file.clone(),
+                                        pos: tx_pos,
+                                        gtids: gtids_before.clone(),
+                                        ts_sec: ts_ms / 1000,
+                                        server_id: Some(server_id as u64),
+                                        ..Default::default()
+                                    };
+                                    out.push(self.transactions.begin(
+                                        m,
+                                        ts_ms,
+                                        &self.partition,
+                                        at.to_map(),
+                                    ));
+                                }
+                                let (total, per_table) = m.next(c);
+                                Some((m.id().to_owned(), total, per_table))
+                            }
+                            _ => None,
+                        };
                         te.records(
                             op,
                             before,
@@ -463,7 +511,7 @@ impl Reader {
                             &self.partition,
                             offset.to_map(),
                             self.cfg.tombstones_on_delete,
-                            txinfo.as_ref().map(|(id, n)| (id.as_str(), *n, *n)),
+                            txinfo.as_ref().map(|(id, t, n)| (id.as_str(), *t, *n)),
                             &mut out,
                         );
                         for r in out.drain(..) {
@@ -572,6 +620,22 @@ impl Reader {
             }
         }
         Ok(true)
+    }
+}
+
+impl Reader {
+    /// After a commit: the transaction's END record when it had captured changes and metadata is
+    /// on, at the position after the commit. False when the task is gone.
+    async fn end_transaction(&self, tx: Option<Tx>, ts_ms: i64, at: &BinlogOffset) -> bool {
+        match tx.and_then(|t| t.meta).filter(|m| !m.is_empty()) {
+            Some(m) => {
+                let r = self
+                    .transactions
+                    .end(&m, ts_ms, &self.partition, at.to_map());
+                self.emit(r).await
+            }
+            None => true,
+        }
     }
 }
 
