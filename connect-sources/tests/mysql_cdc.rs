@@ -390,3 +390,104 @@ async fn transaction_metadata_begin_end_and_the_event_block() {
     assert_eq!(block(&patients[2])["total_order"], 1);
     worker.shutdown().await;
 }
+
+/// `SHOW MASTER STATUS` as (file, position).
+fn master_status(db: &MariaDb) -> (String, u64) {
+    let out = db.exec("SHOW MASTER STATUS");
+    let mut cols = out.split('\t');
+    let file = cols.next().unwrap().trim().to_owned();
+    let pos = cols.next().unwrap().trim().parse().unwrap();
+    (file, pos)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn takes_over_a_debezium_offset_and_schema_history() {
+    let db = MariaDb::start();
+    db.exec("CREATE DATABASE patients;");
+    let (file0, pos0) = master_status(&db);
+    let create = "CREATE TABLE `patient` (`id` int(11) NOT NULL, `mrn` varchar(20) DEFAULT NULL, PRIMARY KEY (`id`))";
+    db.exec(&format!(
+        "USE patients; {create}; INSERT INTO patient VALUES (1,'MRN1'),(2,'MRN2');"
+    ));
+    // Where a Debezium connector stopped, having read rows 1 and 2.
+    let (file, pos) = master_status(&db);
+    db.exec(
+        "INSERT INTO patients.patient VALUES (3,'MRN3');
+         UPDATE patients.patient SET mrn='MRN1-B' WHERE id=1;",
+    );
+
+    // What Debezium left in Kafka: its offset in Kafka Connect's offsets topic, its schema history.
+    let cluster = connect_core::runtime::EmbeddedCluster::start(1).unwrap();
+    let bootstrap = cluster.bootstrap_servers().to_owned();
+    for t in ["connect-offsets", "schema-changes.clinical"] {
+        cluster.create_topic(t, 1, 1).unwrap();
+    }
+    let offset = serde_json::json!({"ts_sec": 1_764_000_000, "file": file, "pos": pos, "server_id": 1});
+    connect_test_support::produce(
+        &bootstrap,
+        "connect-offsets",
+        &[(
+            Some(br#"["pdb",{"server":"clinical"}]"#),
+            Some(offset.to_string().as_bytes()),
+        )],
+    );
+    let position = serde_json::json!({"ts_sec": 1_764_000_000, "file": file0, "pos": pos0, "server_id": 1});
+    let history = [
+        serde_json::json!({"source": {"server": "clinical"}, "position": position,
+            "ts_ms": 1_764_000_000_000_i64, "databaseName": "",
+            "ddl": "SET character_set_server=utf8mb4, collation_server=utf8mb4_general_ci",
+            "tableChanges": []}),
+        serde_json::json!({"source": {"server": "clinical"}, "position": position,
+            "ts_ms": 1_764_000_000_000_i64, "databaseName": "patients",
+            "ddl": create, "tableChanges": []}),
+    ]
+    .map(|h| h.to_string());
+    connect_test_support::produce(
+        &bootstrap,
+        "schema-changes.clinical",
+        &history
+            .iter()
+            .map(|h| (None, Some(h.as_bytes())))
+            .collect::<Vec<_>>(),
+    );
+
+    let mut registry = connect_core::registry::Registry::with_builtins();
+    connect_sources::register(&mut registry);
+    let worker = Worker::start(
+        Props::new()
+            .with("bootstrap.servers", bootstrap.as_str())
+            .with("offset.storage.topic", "connect-offsets")
+            .with("offset.storage.replication.factor", "1")
+            .with("offset.flush.interval.ms", "100"),
+        registry,
+    )
+    .await
+    .unwrap();
+    cluster
+        .create_topic("clinical.patients.patient", 1, 1)
+        .unwrap();
+    worker
+        .start_connector(ConnectorConfig::new("pdb", connector(&db)))
+        .await
+        .unwrap();
+    let got = wait_for(&bootstrap, "clinical.patients.patient", 2, 60);
+    let ev: Vec<Json> = got.iter().map(|s| json(s.payload())).collect();
+    assert_eq!(ev.len(), 2, "only the changes after Debezium's offset: {ev:?}");
+    assert_eq!(ev[0]["op"], "c");
+    assert_eq!(ev[0]["after"]["id"], 3);
+    assert_eq!(ev[1]["op"], "u");
+    assert_eq!(ev[1]["before"]["mrn"], "MRN1");
+    assert_eq!(ev[1]["after"]["mrn"], "MRN1-B");
+    assert_eq!(ev[0]["source"]["file"], file.as_str());
+    // Our offsets continue in the same record, readable by Debezium.
+    let stored = wait_for(&bootstrap, "connect-offsets", 2, 30);
+    let last = stored.last().unwrap();
+    assert_eq!(
+        last.key.as_deref(),
+        Some(&br#"["pdb",{"server":"clinical"}]"#[..])
+    );
+    let o = json(last.payload());
+    assert_eq!(o["file"], file.as_str());
+    assert!(o["pos"].as_u64().unwrap() > pos, "{o}");
+    worker.shutdown().await;
+}

@@ -111,3 +111,25 @@ pub fn wait_for_records(bootstrap: &str, topic: &str, n: usize, timeout: Duratio
         std::thread::sleep(Duration::from_millis(250));
     }
 }
+
+/// Produces `(key, value)` records to partition 0 of `topic` and waits for each acknowledgement, as
+/// another client (a Java Kafka Connect cluster, Debezium) would have written them.
+pub fn produce(bootstrap: &str, topic: &str, records: &[(Option<&[u8]>, Option<&[u8]>)]) {
+    use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+    let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("linger.ms", "0")
+        .create()
+        .expect("a test producer");
+    for (k, v) in records {
+        let mut r: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).partition(0);
+        if let Some(k) = k {
+            r = r.key(k);
+        }
+        if let Some(v) = v {
+            r = r.payload(v);
+        }
+        p.send(r).map_err(|(e, _)| e).expect("queueing a record");
+    }
+    p.flush(Duration::from_secs(20)).expect("records acknowledged");
+}
