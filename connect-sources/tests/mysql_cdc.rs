@@ -3,6 +3,8 @@
 //! (the connector killed, not stopped) followed by an ALTER TABLE that the restart must read with the
 //! right columns.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use connect_core::config::{ConnectorConfig, Props};
@@ -23,36 +25,10 @@ fn wait_for(bootstrap: &str, topic: &str, n: usize, secs: u64) -> Vec<Stored> {
 }
 
 fn connector(db: &MariaDb) -> Props {
-    Props::new()
-        .with("name", "pdb")
-        .with(
-            "connector.class",
-            "io.debezium.connector.mariadb.MariaDbConnector",
-        )
-        .with("database.hostname", "127.0.0.1")
-        .with("database.port", db.port().to_string())
-        .with("database.user", "root")
-        .with("database.server.id", "77")
-        .with("topic.prefix", "clinical")
+    common::mariadb_source(db, "pdb", "clinical")
         .with("database.include.list", "patients")
         .with("table.include.list", "patients.patient")
-        .with(
-            "schema.history.internal.kafka.topic",
-            "schema-changes.clinical",
-        )
         .with("include.schema.changes", "true")
-        .with("topic.creation.default.replication.factor", "1")
-        .with("topic.creation.default.partitions", "1")
-        .with(
-            "key.converter",
-            "org.apache.kafka.connect.json.JsonConverter",
-        )
-        .with("key.converter.schemas.enable", "false")
-        .with(
-            "value.converter",
-            "org.apache.kafka.connect.json.JsonConverter",
-        )
-        .with("value.converter.schemas.enable", "false")
 }
 
 async fn worker() -> Worker {
@@ -400,29 +376,25 @@ fn master_status(db: &MariaDb) -> (String, u64) {
     (file, pos)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn takes_over_a_debezium_offset_and_schema_history() {
-    let db = MariaDb::start();
-    db.exec("CREATE DATABASE patients;");
-    let (file0, pos0) = master_status(&db);
-    let create = "CREATE TABLE `patient` (`id` int(11) NOT NULL, `mrn` varchar(20) DEFAULT NULL, PRIMARY KEY (`id`))";
-    db.exec(&format!(
-        "USE patients; {create}; INSERT INTO patient VALUES (1,'MRN1'),(2,'MRN2');"
-    ));
-    // Where a Debezium connector stopped, having read rows 1 and 2.
-    let (file, pos) = master_status(&db);
-    db.exec(
-        "INSERT INTO patients.patient VALUES (3,'MRN3');
-         UPDATE patients.patient SET mrn='MRN1-B' WHERE id=1;",
-    );
-
-    // What Debezium left in Kafka: its offset in Kafka Connect's offsets topic, its schema history.
+/// What a Debezium connector named `pdb` leaves in Kafka: `offset` in Kafka Connect's offsets topic
+/// and a schema history holding the `create` statement of `patients` at (`file0`, `pos0`). Returns
+/// the cluster and a worker using that offsets topic, with the connector started.
+async fn debezium_left_behind(
+    db: &MariaDb,
+    offset: &Json,
+    file0: &str,
+    pos0: u64,
+    create: &str,
+) -> (connect_core::runtime::EmbeddedCluster, Worker) {
     let cluster = connect_core::runtime::EmbeddedCluster::start(1).unwrap();
     let bootstrap = cluster.bootstrap_servers().to_owned();
-    for t in ["connect-offsets", "schema-changes.clinical"] {
+    for t in [
+        "connect-offsets",
+        "schema-changes.clinical",
+        "clinical.patients.patient",
+    ] {
         cluster.create_topic(t, 1, 1).unwrap();
     }
-    let offset = serde_json::json!({"ts_sec": 1_764_000_000, "file": file, "pos": pos, "server_id": 1});
     connect_test_support::produce(
         &bootstrap,
         "connect-offsets",
@@ -431,7 +403,8 @@ async fn takes_over_a_debezium_offset_and_schema_history() {
             Some(offset.to_string().as_bytes()),
         )],
     );
-    let position = serde_json::json!({"ts_sec": 1_764_000_000, "file": file0, "pos": pos0, "server_id": 1});
+    let position =
+        serde_json::json!({"ts_sec": 1_764_000_000, "file": file0, "pos": pos0, "server_id": 1});
     let history = [
         serde_json::json!({"source": {"server": "clinical"}, "position": position,
             "ts_ms": 1_764_000_000_000_i64, "databaseName": "",
@@ -450,7 +423,6 @@ async fn takes_over_a_debezium_offset_and_schema_history() {
             .map(|h| (None, Some(h.as_bytes())))
             .collect::<Vec<_>>(),
     );
-
     let mut registry = connect_core::registry::Registry::with_builtins();
     connect_sources::register(&mut registry);
     let worker = Worker::start(
@@ -463,16 +435,40 @@ async fn takes_over_a_debezium_offset_and_schema_history() {
     )
     .await
     .unwrap();
-    cluster
-        .create_topic("clinical.patients.patient", 1, 1)
-        .unwrap();
     worker
-        .start_connector(ConnectorConfig::new("pdb", connector(&db)))
+        .start_connector(ConnectorConfig::new("pdb", connector(db)))
         .await
         .unwrap();
+    (cluster, worker)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn takes_over_a_debezium_offset_and_schema_history() {
+    let db = MariaDb::start();
+    db.exec("CREATE DATABASE patients;");
+    let (file0, pos0) = master_status(&db);
+    let create = "CREATE TABLE `patient` (`id` int(11) NOT NULL, `mrn` varchar(20) DEFAULT NULL, PRIMARY KEY (`id`))";
+    db.exec(&format!(
+        "USE patients; {create}; INSERT INTO patient VALUES (1,'MRN1'),(2,'MRN2');"
+    ));
+    // Where a Debezium connector stopped, having read rows 1 and 2.
+    let (file, pos) = master_status(&db);
+    db.exec(
+        "INSERT INTO patients.patient VALUES (3,'MRN3');
+         UPDATE patients.patient SET mrn='MRN1-B' WHERE id=1;",
+    );
+
+    let offset =
+        serde_json::json!({"ts_sec": 1_764_000_000, "file": file, "pos": pos, "server_id": 1});
+    let (cluster, worker) = debezium_left_behind(&db, &offset, &file0, pos0, create).await;
+    let bootstrap = cluster.bootstrap_servers().to_owned();
     let got = wait_for(&bootstrap, "clinical.patients.patient", 2, 60);
     let ev: Vec<Json> = got.iter().map(|s| json(s.payload())).collect();
-    assert_eq!(ev.len(), 2, "only the changes after Debezium's offset: {ev:?}");
+    assert_eq!(
+        ev.len(),
+        2,
+        "only the changes after Debezium's offset: {ev:?}"
+    );
     assert_eq!(ev[0]["op"], "c");
     assert_eq!(ev[0]["after"]["id"], 3);
     assert_eq!(ev[1]["op"], "u");
@@ -489,5 +485,42 @@ async fn takes_over_a_debezium_offset_and_schema_history() {
     let o = json(last.payload());
     assert_eq!(o["file"], file.as_str());
     assert!(o["pos"].as_u64().unwrap() > pos, "{o}");
+    worker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restart_inside_a_multi_row_event_resumes_at_the_next_row() {
+    let db = MariaDb::start();
+    db.exec("CREATE DATABASE patients;");
+    let (file0, pos0) = master_status(&db);
+    let create = "CREATE TABLE `patient` (`id` int(11) NOT NULL, `mrn` varchar(20) DEFAULT NULL, PRIMARY KEY (`id`))";
+    db.exec(&format!("USE patients; {create};"));
+    let (file, tx) = master_status(&db);
+    // One transaction: GTID (event 0), table map (1), 3 rows (2), table map (3), 2 rows (4).
+    db.exec(
+        "BEGIN; INSERT INTO patients.patient VALUES (1,'a'),(2,'b'),(3,'c');
+         INSERT INTO patients.patient VALUES (4,'d'),(5,'e'); COMMIT;",
+    );
+    // Acknowledged up to row 2 of the first rows event, as Debezium stores it.
+    let offset = serde_json::json!({"file": file, "pos": tx, "event": 2, "row": 2, "server_id": 1});
+    let (cluster, worker) = debezium_left_behind(&db, &offset, &file0, pos0, create).await;
+    let bootstrap = cluster.bootstrap_servers().to_owned();
+    let got = wait_for(&bootstrap, "clinical.patients.patient", 3, 60);
+    std::thread::sleep(Duration::from_secs(1));
+    let got = wait_for(&bootstrap, "clinical.patients.patient", got.len() + 1, 1);
+    let ids: Vec<i64> = got
+        .iter()
+        .map(|s| json(s.payload())["after"]["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [3, 4, 5], "neither a skipped nor a repeated row");
+    let rows: Vec<i64> = got
+        .iter()
+        .map(|s| json(s.payload())["source"]["row"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        rows,
+        [2, 0, 1],
+        "source.row is the row's index in its event"
+    );
     worker.shutdown().await;
 }

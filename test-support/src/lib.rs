@@ -2,7 +2,7 @@
 //! guard is dropped. Installed by `scripts/setup.sh`.
 
 pub mod kafka;
-pub use kafka::{produce, topic_records, wait_for_records, Stored};
+pub use kafka::{produce, topic_records, wait_for_records, Stored, TopicTail};
 
 use std::net::TcpListener;
 use std::path::PathBuf;

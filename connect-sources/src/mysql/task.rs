@@ -193,6 +193,17 @@ impl SourceTask for MySqlSourceTask {
         let stored = stored_offset(&ctx, &partition(&cfg.topic_prefix))
             .as_ref()
             .and_then(BinlogOffset::from_map);
+        match &stored {
+            Some(o) => tracing::info!(
+                file = %o.file,
+                pos = o.pos,
+                event = o.event,
+                row = o.row,
+                snapshot = o.snapshot,
+                "resuming from the stored offset"
+            ),
+            None => tracing::info!("no stored offset"),
+        }
         let (tx, rx) = mpsc::channel(cfg.max_queue_size);
         let reader = new_reader(
             cfg.clone(),

@@ -1,10 +1,12 @@
-//! What the MLLP source tests share: corpus files, a free loopback address, waiting for a listener,
-//! a running listener, sending a frame. Each test binary uses a part of it.
+//! What the source tests share: corpus files, a free loopback address, waiting for a listener,
+//! a running listener, sending a frame (MLLP); a MariaDB CDC connector's base config. Each test
+//! binary uses a part of it.
 #![allow(dead_code)]
 
 use std::net::TcpListener as StdListener;
 use std::time::{Duration, Instant};
 
+use connect_core::config::Props;
 use tokio::net::TcpStream;
 
 /// A message of the shared corpus.
@@ -131,4 +133,36 @@ pub async fn read(stream: &mut TcpStream, wait: Duration) -> Read {
             Err(_) => return Read::Nothing,
         }
     }
+}
+
+/// A MariaDB CDC connector `name` on `db` (as root), topics under `prefix`, schema history in
+/// `schema-changes.<prefix>` on the worker's cluster, schemaless JSON, topics created on demand.
+pub fn mariadb_source(db: &connect_test_support::MariaDb, name: &str, prefix: &str) -> Props {
+    Props::new()
+        .with("name", name)
+        .with(
+            "connector.class",
+            "io.debezium.connector.mariadb.MariaDbConnector",
+        )
+        .with("database.hostname", "127.0.0.1")
+        .with("database.port", db.port().to_string())
+        .with("database.user", "root")
+        .with("database.server.id", "77")
+        .with("topic.prefix", prefix)
+        .with(
+            "schema.history.internal.kafka.topic",
+            format!("schema-changes.{prefix}"),
+        )
+        .with("topic.creation.default.replication.factor", "1")
+        .with("topic.creation.default.partitions", "1")
+        .with(
+            "key.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        )
+        .with("key.converter.schemas.enable", "false")
+        .with(
+            "value.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        )
+        .with("value.converter.schemas.enable", "false")
 }
