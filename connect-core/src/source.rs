@@ -57,6 +57,8 @@ pub struct SourceTaskContext {
     /// The worker's Kafka cluster, for a task that keeps topics of its own there (a CDC connector's
     /// schema history). None outside a worker (unit tests).
     pub cluster: Option<WorkerCluster>,
+    /// The progress line of the task's status (snapshot tables and rows, log position).
+    pub progress: crate::runtime::TaskProgress,
 }
 
 /// The worker's Kafka cluster as a task sees it: client settings (security included) and the admin

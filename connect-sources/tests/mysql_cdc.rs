@@ -318,6 +318,21 @@ async fn transaction_metadata_begin_end_and_the_event_block() {
         .unwrap();
     // Streaming has started once the (empty) snapshot's schema events are out.
     wait_for(&bootstrap, "clinical", 2, 60);
+    // The task status tells where it is, as Debezium's snapshot and streaming metrics do.
+    let c = worker.connector("pdb").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let progress = loop {
+        let p = c.status()[0].progress.clone().unwrap_or_default();
+        if p.starts_with("streaming") || Instant::now() > deadline {
+            break p;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        progress.starts_with("streaming the binlog from binlog.")
+            && progress.ends_with("snapshot: 2 tables, 0 rows"),
+        "{progress}"
+    );
     db.exec(
         "BEGIN; INSERT INTO patients.patient VALUES (1,'MRN1');
          INSERT INTO patients.allergy VALUES (10,1,'penicillin'),(11,1,'latex');

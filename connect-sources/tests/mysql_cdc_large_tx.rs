@@ -43,7 +43,11 @@ async fn a_100_000_row_transaction_streams_with_bounded_memory() {
     .await
     .unwrap();
     let topic = "bulk.bulk.obs";
-    worker.embedded().unwrap().create_topic(topic, 1, 1).unwrap();
+    worker
+        .embedded()
+        .unwrap()
+        .create_topic(topic, 1, 1)
+        .unwrap();
     let props = common::mariadb_source(&db, "bulk", "bulk")
         .with("table.include.list", "bulk.obs")
         .with("max.queue.size", "2048")
@@ -79,9 +83,11 @@ async fn a_100_000_row_transaction_streams_with_bounded_memory() {
                   REPEAT('n', 120)
            FROM bulk.seq_1_to_{ROWS};"
     ));
-    c.wait_for(Duration::from_secs(240), |m| m.records_written >= before + ROWS)
-        .await
-        .unwrap_or_else(|e| panic!("{e}: {:?} {:?}", c.metrics(), c.status()));
+    c.wait_for(Duration::from_secs(240), |m| {
+        m.records_written >= before + ROWS
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}: {:?} {:?}", c.metrics(), c.status()));
     let elapsed = started.elapsed();
     stop.store(true, Ordering::SeqCst);
     sampler.join().unwrap();

@@ -22,7 +22,7 @@ mod worker;
 
 pub use dlq::{ErrantRecordReporter, RawRecord, Stage};
 pub use kafka::{EmbeddedCluster, KafkaSettings};
-pub use status::{MetricsSnapshot, TaskState, TaskStatus};
+pub use status::{MetricsSnapshot, TaskProgress, TaskState, TaskStatus};
 pub use worker::{worker_def, ConnectorHandle, Worker};
 
 /// What the host asks of a connector's tasks.

@@ -233,6 +233,7 @@ impl SourceRunner {
                 settings: self.kafka.clone(),
                 admin: self.admin.clone(),
             }),
+            progress: self.shared.progress.clone(),
         };
         if let Err(e) = self.task.start(ctx).await {
             self.shared.fail(format!("task failed to start: {e}"));

@@ -42,6 +42,27 @@ pub struct TaskStatus {
     pub state: TaskState,
     /// For `FAILED`: the error (messages never carry record payloads or secrets).
     pub error: Option<String>,
+    /// What the task last said of its progress through [`TaskProgress`] (a CDC snapshot's tables
+    /// and rows, the log position it streams from), as Debezium's snapshot and streaming metrics.
+    /// Never record values.
+    pub progress: Option<String>,
+}
+
+/// A task's handle to the progress line of its status ([`TaskStatus::progress`]). Cheap to clone and
+/// to update; outside a worker it is detached and only keeps the last text.
+#[derive(Debug, Clone, Default)]
+pub struct TaskProgress(std::sync::Arc<Mutex<Option<String>>>);
+
+impl TaskProgress {
+    /// Replaces the progress line. It must not carry record values (it is shown in statuses).
+    pub fn set(&self, text: impl Into<String>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(text.into());
+    }
+
+    /// The current progress line.
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 /// Counters of one task. Monotonic; read with [`TaskMetrics::snapshot`].
@@ -97,6 +118,8 @@ impl TaskMetrics {
 #[derive(Debug)]
 pub struct TaskShared {
     status: Mutex<TaskStatus>,
+    /// The task's own progress line.
+    pub progress: TaskProgress,
     /// The task's counters.
     pub metrics: TaskMetrics,
 }
@@ -109,16 +132,21 @@ impl TaskShared {
                 task_id,
                 state: TaskState::Unassigned,
                 error: None,
+                progress: None,
             }),
+            progress: TaskProgress::default(),
             metrics: TaskMetrics::default(),
         }
     }
     /// The current status.
     pub fn status(&self) -> TaskStatus {
-        self.status
+        let mut s = self
+            .status
             .lock()
             .map(|s| s.clone())
-            .unwrap_or_else(|p| p.into_inner().clone())
+            .unwrap_or_else(|p| p.into_inner().clone());
+        s.progress = self.progress.get();
+        s
     }
     pub(crate) fn set_state(&self, state: TaskState) {
         let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());

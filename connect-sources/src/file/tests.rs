@@ -32,6 +32,7 @@ fn ctx(file: &std::path::Path, stored: Option<u64>) -> SourceTaskContext {
         offsets: OffsetReader::new(offsets),
         errant_record_reporter: None,
         cluster: None,
+        progress: Default::default(),
     }
 }
 

@@ -20,6 +20,7 @@ use crate::cdc::heartbeat::Heartbeat;
 use crate::cdc::history::{HistoryRecord, SchemaHistory};
 use crate::cdc::table::{ChangeType, TableId};
 use crate::cdc::transaction::TransactionTopic;
+use connect_core::runtime::TaskProgress;
 
 /// What flows from the reader to the task.
 pub type Item = Result<SourceRecord, ConnectError>;
@@ -35,6 +36,73 @@ pub struct Progress {
     pub tables_total: usize,
     /// Rows read by the snapshot.
     pub rows: u64,
+    /// The table the snapshot reads now.
+    pub table: Option<String>,
+    /// Where streaming started (`file:pos`).
+    pub position: Option<String>,
+}
+
+impl Progress {
+    /// The task status's progress line: tables, counts and positions, never values.
+    pub fn describe(&self) -> String {
+        match self.phase {
+            "snapshot" => match &self.table {
+                Some(t) => format!(
+                    "snapshot: reading {t} (table {} of {}), {} rows read",
+                    self.tables_done + 1,
+                    self.tables_total,
+                    self.rows
+                ),
+                None => format!(
+                    "snapshot: {} of {} tables read, {} rows",
+                    self.tables_done, self.tables_total, self.rows
+                ),
+            },
+            "streaming" => format!(
+                "streaming the binlog from {}; snapshot: {} tables, {} rows",
+                self.position.as_deref().unwrap_or("?"),
+                self.tables_done,
+                self.rows
+            ),
+            "idle" => format!(
+                "snapshot complete ({} tables, {} rows); not streaming",
+                self.tables_done, self.rows
+            ),
+            other => other.to_owned(),
+        }
+    }
+}
+
+/// Progress as the reader updates it, mirrored into the task status's progress line.
+#[derive(Debug, Clone, Default)]
+pub struct ProgressTracker {
+    state: Arc<std::sync::Mutex<Progress>>,
+    line: TaskProgress,
+}
+
+impl ProgressTracker {
+    /// Progress shown on `line`.
+    pub fn new(line: TaskProgress) -> Self {
+        let t = ProgressTracker {
+            state: Arc::default(),
+            line,
+        };
+        t.update(|p| p.phase = "starting");
+        t
+    }
+
+    /// The current progress.
+    pub fn get(&self) -> Progress {
+        self.state.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    /// Changes the progress and the status line with it.
+    pub fn update(&self, f: impl FnOnce(&mut Progress)) {
+        if let Ok(mut p) = self.state.lock() {
+            f(&mut p);
+            self.line.set(p.describe());
+        }
+    }
 }
 
 /// The reader's state.
@@ -51,7 +119,7 @@ pub struct Reader {
     pub(super) history: Arc<dyn SchemaHistory>,
     pub(super) partition: Arc<OffsetMap>,
     pub(super) out: mpsc::Sender<Item>,
-    pub(super) progress: Arc<std::sync::Mutex<Progress>>,
+    pub(super) progress: ProgressTracker,
 }
 
 /// Maps a connection error to one that names the keys to check and never the password.
@@ -294,9 +362,7 @@ impl Reader {
     }
 
     pub(super) fn set_phase(&self, phase: &'static str) {
-        if let Ok(mut p) = self.progress.lock() {
-            p.phase = phase;
-        }
+        self.progress.update(|p| p.phase = phase);
     }
 }
 
@@ -307,7 +373,7 @@ pub fn new_reader(
     flavor: Flavor,
     history: Arc<dyn SchemaHistory>,
     out: mpsc::Sender<Item>,
-    progress: Arc<std::sync::Mutex<Progress>>,
+    progress: ProgressTracker,
 ) -> Reader {
     let source_schema = source_schema(flavor);
     Reader {
@@ -330,4 +396,37 @@ pub fn new_reader(
 /// Backoff between reconnection attempts: 1 s doubling to 30 s.
 pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(1000u64.saturating_mul(1 << attempt.min(5)).min(30_000))
+}
+
+#[cfg(test)]
+mod progress_tests {
+    use super::*;
+
+    #[test]
+    fn the_status_line_follows_the_snapshot_and_the_stream() {
+        let line = TaskProgress::default();
+        let t = ProgressTracker::new(line.clone());
+        assert_eq!(line.get().as_deref(), Some("starting"));
+        t.update(|p| {
+            p.phase = "snapshot";
+            p.tables_total = 3;
+            p.table = Some("patients.patient".into());
+            p.rows = 1024;
+        });
+        assert_eq!(
+            line.get().as_deref(),
+            Some("snapshot: reading patients.patient (table 1 of 3), 1024 rows read")
+        );
+        t.update(|p| {
+            p.tables_done = 3;
+            p.table = None;
+            p.phase = "streaming";
+            p.position = Some("binlog.000002:4".into());
+        });
+        assert_eq!(
+            line.get().as_deref(),
+            Some("streaming the binlog from binlog.000002:4; snapshot: 3 tables, 1024 rows")
+        );
+        assert_eq!(t.get().tables_done, 3);
+    }
 }

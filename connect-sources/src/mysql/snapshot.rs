@@ -138,22 +138,25 @@ impl Reader {
             pos = position.pos,
             "snapshot: schemas read; streaming will start at the snapshot position"
         );
-        if let Ok(mut p) = self.progress.lock() {
+        self.progress.update(|p| {
+            p.phase = "snapshot";
             p.tables_total = if with_data { captured_tables.len() } else { 0 };
-        }
+        });
         let mut held: Option<(SourceRecord, bool)> = None;
         if with_data {
             let n = captured_tables.len();
             for (ti, id) in captured_tables.iter().enumerate() {
+                self.progress.update(|p| p.table = Some(id.to_string()));
                 if !self
                     .snapshot_table(&mut conn, id, ti == 0, ti + 1 == n, &position, &mut held)
                     .await?
                 {
                     return Ok(None);
                 }
-                if let Ok(mut p) = self.progress.lock() {
+                self.progress.update(|p| {
                     p.tables_done = ti + 1;
-                }
+                    p.table = None;
+                });
             }
         }
         conn.query_drop("COMMIT").await.map_err(&err)?;
@@ -312,9 +315,7 @@ impl Reader {
             }
             index += 1;
             if index % fetch == 0 {
-                if let Ok(mut p) = self.progress.lock() {
-                    p.rows += fetch;
-                }
+                self.progress.update(|p| p.rows += fetch);
                 tracing::debug!(table = %id, rows = index, "snapshot progress");
             }
         }
@@ -330,9 +331,7 @@ impl Reader {
                 );
             }
         }
-        if let Ok(mut p) = self.progress.lock() {
-            p.rows += index % fetch;
-        }
+        self.progress.update(|p| p.rows += index % fetch);
         tracing::info!(table = %id, rows = index, "snapshot: table read");
         Ok(true)
     }

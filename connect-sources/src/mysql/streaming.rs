@@ -145,6 +145,11 @@ impl Reader {
         let mut conn = self.connect().await?;
         self.check_server(&mut conn).await?;
         tracing::info!(file = %from.file, pos = from.pos, event = from.event, row = from.row, "streaming the binlog");
+        let at = format!("{}:{}", from.file, from.pos);
+        self.progress.update(|p| {
+            p.phase = "streaming";
+            p.position = Some(at);
+        });
         if !from.file.is_empty() && !self.binlog_available(&from.file).await? {
             return Err(ConnectError::other(format!(
                 "the binlog file '{}' of the stored offset is no longer on the server (purged); set snapshot.mode=when_needed to take a new snapshot",

@@ -9,11 +9,12 @@ use tokio::sync::mpsc;
 
 use connect_core::error::ConnectError;
 use connect_core::record::SourceRecord;
+use connect_core::runtime::TaskProgress;
 use connect_core::source::{stored_offset, SourceTask, SourceTaskContext, WorkerCluster};
 
 use super::config::{Flavor, HistoryStore, MySqlConfig};
 use super::offsets::{partition, BinlogOffset};
-use super::reader::{new_reader, Item, Progress, Reader};
+use super::reader::{new_reader, Item, Progress, ProgressTracker, Reader};
 use crate::cdc::history::{
     FileSchemaHistory, KafkaSchemaHistory, MemorySchemaHistory, SchemaHistory,
 };
@@ -40,7 +41,7 @@ pub struct MySqlSourceTask {
     flavor: Flavor,
     running: Option<Running>,
     stopped: AtomicBool,
-    progress: Arc<Mutex<Progress>>,
+    progress: ProgressTracker,
 }
 
 impl MySqlSourceTask {
@@ -50,16 +51,13 @@ impl MySqlSourceTask {
             flavor,
             running: None,
             stopped: AtomicBool::new(false),
-            progress: Arc::new(Mutex::new(Progress {
-                phase: "starting",
-                ..Default::default()
-            })),
+            progress: ProgressTracker::new(TaskProgress::default()),
         }
     }
 
     /// Snapshot and streaming progress.
     pub fn progress(&self) -> Progress {
-        self.progress.lock().map(|p| p.clone()).unwrap_or_default()
+        self.progress.get()
     }
 }
 
@@ -181,6 +179,7 @@ impl Reader {
 #[async_trait]
 impl SourceTask for MySqlSourceTask {
     async fn start(&mut self, ctx: SourceTaskContext) -> Result<(), ConnectError> {
+        self.progress = ProgressTracker::new(ctx.progress.clone());
         let cfg = Arc::new(MySqlConfig::parse(&ctx.config)?);
         for (old, new) in &cfg.legacy_keys {
             tracing::warn!(old, new, "legacy Debezium 1.x key in use; rename it");
