@@ -1,0 +1,306 @@
+//! MySQL/MariaDB CDC throughput against a real MariaDB (started by the bench, as the tests do), each
+//! contender beside its peer in the same run:
+//!
+//! * `cdc_binlog/*`: change events per second from the binlog to the embedded Kafka cluster (the
+//!   connector, JsonConverter without schemas as the seed configures it), against the bare binlog
+//!   client (mysql_async) decoding the same events into rows, for a 2-column and a 20-column table.
+//!   Both start from the same binlog position and stop after the same number of rows.
+//! * `cdc_snapshot/*`: snapshot rows per second to the embedded Kafka cluster
+//!   (`snapshot.mode=initial_only`), against a bare streaming `SELECT *` of the same table.
+//!
+//! Each connector run starts from an offset written to the worker's offsets topic in Debezium's
+//! form, with `snapshot.mode=recovery` (schemas read again, no rows), so it reads exactly the block of
+//! inserts the bench wrote; the time counted runs from the connector's start to its last record
+//! acknowledged by the broker.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use connect_core::config::{ConnectorConfig, Props};
+use connect_core::registry::Registry;
+use connect_core::runtime::{ConnectorHandle, Worker};
+use connect_test_support::MariaDb;
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use futures::StreamExt;
+use mysql_async::binlog::events::{EventData, RowsEventData};
+use mysql_async::binlog::value::BinlogValue;
+use mysql_async::prelude::Queryable;
+use mysql_async::{BinlogStreamRequest, Conn, Opts, Row, Value};
+
+const N: u64 = 50_000;
+
+const WIDE: &str = "CREATE TABLE bench.wide (id BIGINT PRIMARY KEY, patient_id INT NOT NULL,
+  mrn VARCHAR(20) NOT NULL, family VARCHAR(60), given VARCHAR(60), birth DATE,
+  sex ENUM('M','F','U'), admitted DATETIME(3), discharged DATETIME(3) NULL, ward VARCHAR(20),
+  bed SMALLINT, weight DECIMAL(6,2), height DECIMAL(5,2), allergies TEXT, code VARCHAR(20),
+  status TINYINT, updated TIMESTAMP(3) NULL, notes VARCHAR(200), flags INT UNSIGNED, score DOUBLE)";
+
+const WIDE_ROWS: &str = "INSERT INTO bench.wide SELECT seq, seq % 5000, CONCAT('MRN', seq),
+  'Family', 'Given', DATE '1970-01-01' + INTERVAL (seq % 30000) DAY, ELT(1 + seq % 3, 'M', 'F', 'U'),
+  TIMESTAMP '2026-11-30 08:00:00.125' + INTERVAL seq SECOND, NULL, 'WARD-7', seq % 40,
+  70.25, 175.5, 'penicillin; latex', CONCAT('LOINC-', seq % 97), seq % 4,
+  TIMESTAMP '2026-11-30 09:00:00.500', 'admitted via ED', seq, seq / 7.0";
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn master_status(db: &MariaDb) -> (String, u64) {
+    let out = db.exec("SHOW MASTER STATUS");
+    let mut cols = out.split('\t');
+    let file = cols.next().unwrap().trim().to_owned();
+    let pos = cols.next().unwrap().trim().parse().unwrap();
+    (file, pos)
+}
+
+/// The bare peer: the binlog client alone, decoding every row of the rows events into values.
+async fn bare_binlog(opts: &Opts, file: &str, pos: u64, n: u64) -> u64 {
+    let mut conn = Conn::new(opts.clone()).await.unwrap();
+    conn.query_drop("SET @mariadb_slave_capability=4")
+        .await
+        .unwrap();
+    let request = BinlogStreamRequest::new(4242)
+        .with_filename(file.as_bytes())
+        .with_pos(pos);
+    let mut stream = conn.get_binlog_stream(request).await.unwrap();
+    let mut rows = 0;
+    while rows < n {
+        let ev = tokio::time::timeout(Duration::from_secs(30), stream.next())
+            .await
+            .expect("the binlog went quiet before the block was read")
+            .unwrap()
+            .unwrap();
+        let Ok(Some(EventData::RowsEvent(re))) = ev.read_data() else {
+            continue;
+        };
+        // MariaDB writes version 1 rows events, MySQL version 2.
+        if !matches!(
+            re,
+            RowsEventData::WriteRowsEvent(_) | RowsEventData::WriteRowsEventV1(_)
+        ) {
+            continue;
+        }
+        let tme = stream.get_tme(re.table_id()).unwrap();
+        for row in re.rows(tme) {
+            let (_, after) = row.unwrap();
+            let after = after.unwrap();
+            let values: Vec<Value> = (0..after.len())
+                .map(|i| match after.as_ref(i) {
+                    Some(BinlogValue::Value(v)) => v.clone(),
+                    _ => Value::NULL,
+                })
+                .collect();
+            black_box(values);
+            rows += 1;
+        }
+    }
+    let _ = stream.close().await;
+    rows
+}
+
+/// The bare peer of the snapshot: one streaming `SELECT *`, every row decoded into values.
+async fn bare_select(opts: &Opts, table: &str) -> u64 {
+    let mut conn = Conn::new(opts.clone()).await.unwrap();
+    let mut result = conn
+        .query_iter(format!("SELECT * FROM {table}"))
+        .await
+        .unwrap();
+    let mut stream = result.stream::<Row>().await.unwrap().unwrap();
+    let mut rows = 0;
+    while let Some(row) = stream.next().await {
+        black_box(row.unwrap().unwrap());
+        rows += 1;
+    }
+    drop(stream);
+    drop(result);
+    let _ = conn.disconnect().await;
+    rows
+}
+
+struct Bench {
+    db: MariaDb,
+    worker: Worker,
+    bootstrap: String,
+    runs: std::cell::Cell<u32>,
+}
+
+impl Bench {
+    /// Runs connector `table` once: from `start` (binlog) or a snapshot, until `n` records are in
+    /// Kafka. Returns the time from start to the last record acknowledged.
+    async fn run(&self, table: &str, start: Option<(&str, u64)>, n: u64) -> Duration {
+        let i = self.runs.get();
+        self.runs.set(i + 1);
+        let name = format!("cdc-{table}-{i}");
+        let mut props = Props::new()
+            .with("name", name.as_str())
+            .with(
+                "connector.class",
+                "io.debezium.connector.mariadb.MariaDbConnector",
+            )
+            .with("database.hostname", "127.0.0.1")
+            .with("database.port", self.db.port().to_string())
+            .with("database.user", "root")
+            .with("database.server.id", (5000 + i).to_string())
+            .with("topic.prefix", "bench")
+            .with("table.include.list", format!("bench.{table}"))
+            .with(
+                "schema.history.internal.kafka.topic",
+                format!("bench-history-{name}"),
+            )
+            .with("include.schema.changes", "false")
+            .with("topic.creation.default.replication.factor", "1")
+            .with("topic.creation.default.partitions", "1")
+            .with(
+                "key.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            )
+            .with("key.converter.schemas.enable", "false")
+            .with(
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            )
+            .with("value.converter.schemas.enable", "false");
+        match start {
+            Some((file, pos)) => {
+                let key = format!(r#"["{name}",{{"server":"bench"}}]"#);
+                let value = format!(r#"{{"file":"{file}","pos":{pos},"server_id":1}}"#);
+                connect_test_support::produce(
+                    &self.bootstrap,
+                    "bench-offsets",
+                    &[(Some(key.as_bytes()), Some(value.as_bytes()))],
+                );
+                props.set("snapshot.mode", "recovery");
+            }
+            None => {
+                props.set("snapshot.mode", "initial_only");
+            }
+        }
+        let started = Instant::now();
+        let handle: ConnectorHandle = self
+            .worker
+            .start_connector(ConnectorConfig::new(name.as_str(), props))
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(300);
+        while handle.metrics().records_written < n {
+            assert!(
+                Instant::now() < deadline,
+                "connector stalled: {:?} {:?}",
+                handle.metrics(),
+                handle.status()
+            );
+            tokio::time::sleep(Duration::from_micros(500)).await;
+        }
+        let elapsed = started.elapsed();
+        self.worker.stop_connector(&name).await.unwrap();
+        elapsed
+    }
+}
+
+fn cdc(c: &mut Criterion) {
+    let rt = rt();
+    let db = MariaDb::start();
+    db.exec(&format!(
+        "CREATE DATABASE bench;
+         CREATE TABLE bench.narrow (id BIGINT PRIMARY KEY, v INT NOT NULL);
+         {WIDE};"
+    ));
+    // The blocks of inserts the binlog contenders read: one transaction per table.
+    let narrow_at = master_status(&db);
+    db.exec(&format!(
+        "INSERT INTO bench.narrow SELECT seq, seq % 1000 FROM bench.seq_1_to_{N};"
+    ));
+    let wide_at = master_status(&db);
+    db.exec(&format!("{WIDE_ROWS} FROM bench.seq_1_to_{N};"));
+    let opts = Opts::from_url(&db.url()).unwrap();
+    let mut reg = Registry::with_builtins();
+    connect_sources::register(&mut reg);
+    let worker = rt
+        .block_on(Worker::start(
+            Props::new()
+                .with("offset.flush.interval.ms", "1000")
+                .with("offset.storage.topic", "bench-offsets")
+                .with("offset.storage.replication.factor", "1"),
+            reg,
+        ))
+        .unwrap();
+    let bootstrap = worker.kafka().bootstrap_servers().to_owned();
+    for t in ["bench.bench.narrow", "bench.bench.wide"] {
+        // Several partitions: the mock cluster keeps about 5 MB per partition.
+        worker.embedded().unwrap().create_topic(t, 8, 1).unwrap();
+    }
+    let bench = Bench {
+        db,
+        worker,
+        bootstrap,
+        runs: std::cell::Cell::new(0),
+    };
+
+    let mut g = c.benchmark_group("cdc_binlog");
+    g.sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .throughput(Throughput::Elements(N));
+    for (table, (file, pos)) in [("narrow", &narrow_at), ("wide", &wide_at)] {
+        g.bench_function(format!("peer_bare_binlog_client_{table}"), |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        assert_eq!(bare_binlog(&opts, file, *pos, N).await, N);
+                    }
+                    start.elapsed()
+                })
+            })
+        });
+        g.bench_function(format!("connector_to_kafka_{table}"), |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        total += bench.run(table, Some((file, *pos)), N).await;
+                    }
+                    total
+                })
+            })
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("cdc_snapshot");
+    g.sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .throughput(Throughput::Elements(N));
+    for table in ["narrow", "wide"] {
+        g.bench_function(format!("peer_bare_select_{table}"), |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        assert_eq!(bare_select(&opts, &format!("bench.{table}")).await, N);
+                    }
+                    start.elapsed()
+                })
+            })
+        });
+        g.bench_function(format!("connector_to_kafka_{table}"), |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        total += bench.run(table, None, N).await;
+                    }
+                    total
+                })
+            })
+        });
+    }
+    g.finish();
+    rt.block_on(bench.worker.shutdown());
+}
+
+criterion_group!(benches, cdc);
+criterion_main!(benches);
