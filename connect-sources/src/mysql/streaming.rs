@@ -3,11 +3,11 @@
 //! moving while the captured tables are quiet. A lost connection is re-established with backoff from
 //! the last position handed to the task.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
 use futures::StreamExt;
-use mysql_async::binlog::events::{EventData, RowsEventData};
+use mysql_async::binlog::events::{EventData, OptionalMetadataField, RowsEventData, TableMapEvent};
 use mysql_async::prelude::Queryable;
 use mysql_async::BinlogStreamRequest;
 
@@ -21,7 +21,7 @@ use super::events::SourceInfo;
 use super::offsets::{clean_binlog_name, BinlogOffset};
 use super::reader::{backoff, Reader};
 use crate::cdc::envelope::{now_triple, Op};
-use crate::cdc::table::TableId;
+use crate::cdc::table::{TableDef, TableId};
 use crate::cdc::transaction::TxCounter;
 use crate::cdc::FailureHandling;
 
@@ -181,6 +181,8 @@ impl Reader {
         let mut out: Vec<SourceRecord> = Vec::new();
         let mut restart = from.clone();
         restart.snapshot = false;
+        // Table ids whose table map was checked against the history.
+        let mut verified: HashSet<u64> = HashSet::new();
         loop {
             // Heartbeats go out on time whether or not other tables are busy, between transactions,
             // with the position reached.
@@ -357,6 +359,20 @@ impl Reader {
                     let Some(te) = self.captured.get(&id).cloned() else {
                         continue;
                     };
+                    // A table map is checked once against the history's definition of its table
+                    // (a new table id follows every DDL).
+                    if verified.len() > 4096 {
+                        verified.clear();
+                    }
+                    if verified.insert(rows.table_id()) {
+                        if let Some(def) = self.tables.get(&id) {
+                            if let Err(problem) = check_table_map(tme, def) {
+                                return Err(ConnectError::other(format!(
+                                    "binlog {current_file} position {start}: table {id}: {problem}; the schema history missed a change of this table (a DDL run with sql_log_bin=0, or another history topic): set snapshot.mode=recovery to rebuild the history from the current schemas"
+                                )));
+                            }
+                        }
+                    }
                     let op = match rows {
                         RowsEventData::WriteRowsEvent(_) | RowsEventData::WriteRowsEventV1(_) => {
                             Op::Create
@@ -642,6 +658,45 @@ impl Reader {
             None => true,
         }
     }
+}
+
+/// Checks a table map against the table's definition from the schema history: the column count
+/// always, the column names when the server sends them (`binlog_row_metadata=FULL`). Names only, never
+/// values.
+fn check_table_map(tme: &TableMapEvent<'_>, def: &TableDef) -> Result<(), String> {
+    let count = usize::try_from(tme.columns_count()).unwrap_or(usize::MAX);
+    let expected: Vec<&str> = def.columns.iter().map(|c| c.name.as_str()).collect();
+    if count != expected.len() {
+        return Err(format!(
+            "the binlog has {count} columns, the schema history {} ({})",
+            expected.len(),
+            expected.join(", ")
+        ));
+    }
+    for field in tme.iter_optional_meta() {
+        let Ok(OptionalMetadataField::ColumnName(names)) = field else {
+            continue;
+        };
+        let names: Vec<String> = names
+            .iter_names()
+            .filter_map(Result::ok)
+            .map(|n| n.name().into_owned())
+            .collect();
+        if names.len() == expected.len()
+            && names
+                .iter()
+                .zip(&expected)
+                .all(|(a, b)| a.eq_ignore_ascii_case(b))
+        {
+            return Ok(());
+        }
+        return Err(format!(
+            "the binlog's column names (binlog_row_metadata=FULL) are ({}), the schema history's ({})",
+            names.join(", "),
+            expected.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 fn committed(file: &str, next: u64, gtids: &Gtids, ts_ms: i64) -> BinlogOffset {
