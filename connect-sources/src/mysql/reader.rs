@@ -126,7 +126,7 @@ pub struct Reader {
 pub fn connect_error(cfg: &MySqlConfig, e: &mysql_async::Error) -> ConnectError {
     match e {
         mysql_async::Error::Server(s) if s.code == 1045 || s.code == 1044 => ConnectError::other(format!(
-            "access denied for database.user '{}' at {}:{} (check database.user and database.password)",
+            "access denied for database.user '{}' at {}:{} (check database.user and database.password, and database.ssl.mode if the account requires TLS)",
             cfg.user, cfg.hostname, cfg.port
         )),
         mysql_async::Error::Server(s) if s.code == 1227 => ConnectError::other(format!(
@@ -136,12 +136,30 @@ pub fn connect_error(cfg: &MySqlConfig, e: &mysql_async::Error) -> ConnectError 
         mysql_async::Error::Server(s) => {
             ConnectError::retriable(format!("database server error {} ({})", s.code, s.state))
         }
+        mysql_async::Error::Io(io) if is_tls_rejection(io) => ConnectError::other(format!(
+            "TLS with the database {}:{} failed: {} (check database.ssl.mode and database.ssl.ca)",
+            cfg.hostname,
+            cfg.port,
+            io_summary(e)
+        )),
         other => ConnectError::retriable(format!(
             "database {}:{} unreachable: {}",
             cfg.hostname,
             cfg.port,
             io_summary(other)
         )),
+    }
+}
+
+/// A TLS handshake the client refused (an untrusted or mismatched server certificate): a
+/// configuration problem that retrying does not cure, unlike a refused or dropped connection.
+fn is_tls_rejection(e: &mysql_async::IoError) -> bool {
+    match e {
+        mysql_async::IoError::Io(io) => {
+            io.kind() == std::io::ErrorKind::InvalidData && io.to_string().contains("certificate")
+        }
+        #[allow(unreachable_patterns)]
+        _ => true,
     }
 }
 
