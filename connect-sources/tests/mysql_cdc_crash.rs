@@ -204,13 +204,7 @@ fn snapshot_completed(tail: &TopicTail) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_committed_change_survives_repeated_kills() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_test_writer()
-        .try_init();
+    common::init_tracing();
     let plan = Plan::get();
     let seed = std::env::var("CONNECT_CDC_SEED")
         .ok()

@@ -30,13 +30,7 @@ async fn failed(c: &ConnectorHandle) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reads_over_verified_tls_and_refuses_an_unknown_ca() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_test_writer()
-        .try_init();
+    common::init_tracing();
     let dir = tempfile::tempdir().unwrap();
     let path = |f: &str| dir.path().join(f).display().to_string();
     let (ca, ca_key) = new_ca();

@@ -166,3 +166,14 @@ pub fn mariadb_source(db: &connect_test_support::MariaDb, name: &str, prefix: &s
         )
         .with("value.converter.schemas.enable", "false")
 }
+
+/// Logs to the test output, filtered by `RUST_LOG` (default `warn`); once per test binary.
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
+}
