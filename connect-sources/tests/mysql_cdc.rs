@@ -591,3 +591,36 @@ async fn full_row_metadata_catches_a_schema_change_the_history_missed() {
 fn topic_count(bootstrap: &str, topic: &str) -> usize {
     connect_test_support::topic_records(bootstrap, topic).len()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_binlog_file_this_server_lacks_is_found_again_by_gtid() {
+    let db = MariaDb::start();
+    db.exec("CREATE DATABASE patients;");
+    let (file0, pos0) = master_status(&db);
+    let create = "CREATE TABLE `patient` (`id` int(11) NOT NULL, `mrn` varchar(20) DEFAULT NULL, PRIMARY KEY (`id`))";
+    db.exec(&format!(
+        "USE patients; {create}; INSERT INTO patient VALUES (1,'MRN1'),(2,'MRN2');"
+    ));
+    let gtids = db.exec("SELECT @@gtid_binlog_pos").trim().to_owned();
+    db.exec(
+        "INSERT INTO patients.patient VALUES (3,'MRN3');
+         UPDATE patients.patient SET mrn='MRN1-B' WHERE id=1;",
+    );
+    // Stored while reading another server (a primary that failed over): its file names are not
+    // this server's, its GTIDs are.
+    let offset = serde_json::json!({"file": "mariadb-bin.000077", "pos": 98765,
+        "gtids": gtids, "server_id": 1});
+    let (cluster, worker) = debezium_left_behind(&db, &offset, &file0, pos0, create).await;
+    let bootstrap = cluster.bootstrap_servers().to_owned();
+    let got = wait_for(&bootstrap, "clinical.patients.patient", 2, 60);
+    let ev: Vec<Json> = got.iter().map(|s| json(s.payload())).collect();
+    assert_eq!(ev.len(), 2, "only the changes after the GTID state: {ev:?}");
+    assert_eq!(ev[0]["after"]["id"], 3);
+    assert_eq!(ev[1]["op"], "u");
+    let (file, _) = master_status(&db);
+    assert_eq!(ev[1]["source"]["file"], file.as_str(), "this server's file");
+    let stored = wait_for(&bootstrap, "connect-offsets", 2, 30);
+    let o = json(stored.last().unwrap().payload());
+    assert_eq!(o["file"], file.as_str(), "{o}");
+    worker.shutdown().await;
+}

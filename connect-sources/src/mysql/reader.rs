@@ -133,6 +133,11 @@ pub fn connect_error(cfg: &MySqlConfig, e: &mysql_async::Error) -> ConnectError 
             "database.user '{}' lacks a privilege the connector needs (REPLICATION SLAVE, REPLICATION CLIENT, SELECT; RELOAD for snapshot.locking.mode=minimal): server error {}",
             cfg.user, s.code
         )),
+        // ER_MASTER_FATAL_ERROR_READING_BINLOG: the requested position or GTID state is not in the
+        // server's binlogs (purged, or from another server); retrying does not bring it back.
+        mysql_async::Error::Server(s) if s.code == 1236 => ConnectError::other(
+            "the server cannot send the binlog from the stored position or GTID state (server error 1236: purged, or not from this server's history); set snapshot.mode=when_needed to take a new snapshot",
+        ),
         mysql_async::Error::Server(s) => {
             ConnectError::retriable(format!("database server error {} ({})", s.code, s.state))
         }

@@ -150,21 +150,47 @@ impl Reader {
             p.phase = "streaming";
             p.position = Some(at);
         });
+        // MariaDB: a stored file this server does not have (a failover to a replica, whose binlog
+        // files are its own) is found again by the stored GTID state, as a replica would.
+        let mut by_gtid: Option<String> = None;
         if !from.file.is_empty() && !self.binlog_available(&from.file).await? {
-            return Err(ConnectError::other(format!(
-                "the binlog file '{}' of the stored offset is no longer on the server (purged); set snapshot.mode=when_needed to take a new snapshot",
-                from.file
-            )));
+            match from.gtids.as_deref().filter(|g| is_gtid_state(g)) {
+                Some(g) if self.flavor == Flavor::MariaDb => {
+                    tracing::warn!(file = %from.file, gtids = g, "the binlog file of the stored offset is not on this server; positioning by GTID");
+                    by_gtid = Some(g.to_owned());
+                }
+                _ => {
+                    return Err(ConnectError::other(format!(
+                        "the binlog file '{}' of the stored offset is no longer on the server (purged); set snapshot.mode=when_needed to take a new snapshot",
+                        from.file
+                    )))
+                }
+            }
         }
         if self.flavor == Flavor::MariaDb {
             conn.query_drop("SET @mariadb_slave_capability=4")
                 .await
                 .map_err(|e| super::reader::connect_error(&self.cfg, &e))?;
         }
-        let file = from.file.clone();
+        let file = match &by_gtid {
+            Some(g) => {
+                // Checked to be digits, dashes and commas only: safe inside the quotes.
+                conn.query_drop(format!(
+                    "SET @slave_connect_state='{g}', @slave_gtid_strict_mode=0, @slave_gtid_ignore_duplicates=0"
+                ))
+                .await
+                .map_err(|e| super::reader::connect_error(&self.cfg, &e))?;
+                String::new()
+            }
+            None => from.file.clone(),
+        };
         let request = BinlogStreamRequest::new(self.cfg.server_id)
             .with_filename(file.as_bytes())
-            .with_pos(from.pos.max(4));
+            .with_pos(if by_gtid.is_some() {
+                4
+            } else {
+                from.pos.max(4)
+            });
         let mut stream = conn
             .get_binlog_stream(request)
             .await
@@ -660,6 +686,18 @@ impl Reader {
     }
 }
 
+/// A MariaDB GTID state as stored in offsets: `domain-server-sequence` entries separated by commas.
+fn is_gtid_state(s: &str) -> bool {
+    !s.is_empty()
+        && s.split(',').all(|g| {
+            let parts: Vec<&str> = g.trim().split('-').collect();
+            parts.len() == 3
+                && parts.iter().all(|p| {
+                    !p.is_empty() && p.len() <= 20 && p.bytes().all(|b| b.is_ascii_digit())
+                })
+        })
+}
+
 /// Checks a table map against the table's definition from the schema history: the column count
 /// always, the column names when the server sends them (`binlog_row_metadata=FULL`). Names only, never
 /// values.
@@ -706,5 +744,20 @@ fn committed(file: &str, next: u64, gtids: &Gtids, ts_ms: i64) -> BinlogOffset {
         gtids: gtids.text(),
         ts_sec: ts_ms / 1000,
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_gtid_state;
+
+    #[test]
+    fn only_well_formed_gtid_states_reach_the_server() {
+        assert!(is_gtid_state("0-1-100"));
+        assert!(is_gtid_state("0-1-100,1-2-7"));
+        assert!(!is_gtid_state(""));
+        assert!(!is_gtid_state("0-1"));
+        assert!(!is_gtid_state("0-1-100'; DROP TABLE x; --"));
+        assert!(!is_gtid_state("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5"));
     }
 }
