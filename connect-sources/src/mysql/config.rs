@@ -164,6 +164,13 @@ const FOREIGN_PREFIXES: &[&str] = &[
     "driver.",
 ];
 
+/// A value with its surrounding blanks removed, or None when nothing is left.
+fn non_blank(v: Option<&str>) -> Option<String> {
+    v.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
 impl MySqlConfig {
     /// The accepted keys (current names).
     pub fn def() -> ConfigDef {
@@ -245,8 +252,8 @@ impl MySqlConfig {
         let parsed = Self::def().parse(&props);
         let mut problems = ConfigError { problems: vec![] };
         let mut required = |k: &str| -> String {
-            match props.get(k).map(str::trim).filter(|s| !s.is_empty()) {
-                Some(v) => v.to_owned(),
+            match non_blank(props.get(k)) {
+                Some(v) => v,
                 None => {
                     problems.extend(ConfigError::new(k, "missing required configuration"));
                     String::new()
@@ -319,17 +326,12 @@ impl MySqlConfig {
         } else if history_class.is_empty()
             || crate::cdc::config::KAFKA_HISTORY_CLASSES.contains(&history_class.as_str())
         {
-            match c
-                .string("schema.history.internal.kafka.topic")
-                .map(str::trim)
-            {
-                Some(t) if !t.is_empty() => HistoryStore::Kafka {
-                    topic: t.to_owned(),
-                    bootstrap: c
-                        .string("schema.history.internal.kafka.bootstrap.servers")
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned),
+            match non_blank(c.string("schema.history.internal.kafka.topic")) {
+                Some(topic) => HistoryStore::Kafka {
+                    topic,
+                    bootstrap: non_blank(
+                        c.string("schema.history.internal.kafka.bootstrap.servers"),
+                    ),
                 },
                 _ => {
                     problems.extend(ConfigError::new(
@@ -420,11 +422,7 @@ impl MySqlConfig {
                 "verify_identity" => SslMode::VerifyIdentity,
                 _ => SslMode::Preferred,
             },
-            ssl_ca: c
-                .string("database.ssl.ca")
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned),
+            ssl_ca: non_blank(c.string("database.ssl.ca")),
             failure_handling: FailureHandling::parse(
                 c.string("event.processing.failure.handling.mode")
                     .unwrap_or("fail"),

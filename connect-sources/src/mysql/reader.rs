@@ -280,6 +280,26 @@ impl Reader {
         }
     }
 
+    /// Takes a DDL statement's effects into the captured tables' event builders; returns the table
+    /// changes (for the history and schema change events) and the truncated tables.
+    pub(super) fn apply_effects(
+        &mut self,
+        effects: Vec<Effect>,
+    ) -> (Vec<crate::cdc::table::TableChange>, Vec<TableId>) {
+        let mut changes = Vec::new();
+        let mut truncated = Vec::new();
+        for e in effects {
+            match e {
+                Effect::Changed(c) => {
+                    self.refresh(&c.id);
+                    changes.push(c);
+                }
+                Effect::Truncated(id) => truncated.push(id),
+            }
+        }
+        (changes, truncated)
+    }
+
     /// Replays stored history up to `upto` (a restart position): every DDL recorded at or before it.
     /// Records after it are skipped: the binlog replays those statements.
     pub(super) fn replay_history(
@@ -314,11 +334,7 @@ impl Reader {
                 let db = r.database_name.clone().unwrap_or_default();
                 match ddl::apply(ddl_text, &db, &mut self.tables) {
                     Ok(effects) => {
-                        for e in effects {
-                            if let Effect::Changed(c) = e {
-                                self.refresh(&c.id);
-                            }
-                        }
+                        self.apply_effects(effects);
                     }
                     Err(e) if self.cfg.skip_unparseable_ddl => {
                         tracing::warn!(error = %e, "skipping unparseable DDL in the schema history")

@@ -13,7 +13,7 @@ use connect_core::record::SourceRecord;
 
 use super::columns::Origin;
 use super::config::Flavor;
-use super::ddl::{self, Effect};
+use super::ddl;
 use super::events::SourceInfo;
 use super::offsets::BinlogOffset;
 use super::reader::{connect_error, Reader};
@@ -100,14 +100,7 @@ impl Reader {
                         )))
                     }
                 };
-                let changes: Vec<_> = effects
-                    .into_iter()
-                    .filter_map(|e| match e {
-                        Effect::Changed(c) => Some(c),
-                        Effect::Truncated(_) => None,
-                    })
-                    .collect();
-                self.refresh(&id);
+                let (changes, _) = self.apply_effects(effects);
                 let source = SourceInfo {
                     ts_ms: now_ms,
                     snapshot: Some(SnapshotMarker::True),

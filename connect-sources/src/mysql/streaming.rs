@@ -16,7 +16,7 @@ use connect_core::record::SourceRecord;
 
 use super::columns::Origin;
 use super::config::Flavor;
-use super::ddl::{self, Effect};
+use super::ddl;
 use super::events::SourceInfo;
 use super::offsets::{clean_binlog_name, BinlogOffset};
 use super::reader::{backoff, Reader};
@@ -599,17 +599,7 @@ impl Reader {
                 )))
             }
         };
-        let mut changes = Vec::new();
-        let mut truncated = Vec::new();
-        for e in effects {
-            match e {
-                Effect::Changed(c) => {
-                    self.refresh(&c.id);
-                    changes.push(c);
-                }
-                Effect::Truncated(id) => truncated.push(id),
-            }
-        }
+        let (changes, truncated) = self.apply_effects(effects);
         let first_table = changes.first().map(|c| c.id.clone());
         let source = SourceInfo {
             ts_ms,
