@@ -15,6 +15,11 @@ dpkg -s pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 # MariaDB for the MySQL/MariaDB CDC tests: the tests start their own server in a temporary directory.
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need_apt+=(mariadb-server)
 command -v mariadb >/dev/null 2>&1 || need_apt+=(mariadb-client)
+# PostgreSQL for the PostgreSQL CDC and database sink tests (a server per test, wal_level=logical);
+# setpriv (util-linux) runs it as the postgres user when the tests run as root.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v psql >/dev/null 2>&1 || need_apt+=(postgresql-client)
+command -v setpriv >/dev/null 2>&1 || need_apt+=(util-linux)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -22,6 +27,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
   # The package starts a system-wide server; the tests start their own.
   if [ -x /etc/init.d/mariadb ]; then /etc/init.d/mariadb stop >/dev/null 2>&1 || true; fi
+  if [ -x /etc/init.d/postgresql ]; then /etc/init.d/postgresql stop >/dev/null 2>&1 || true; fi
 fi
 
 # tansu: a separate Kafka-compatible broker process for the tests against a real broker.

@@ -2,12 +2,15 @@
 //! guard is dropped. Installed by `scripts/setup.sh`.
 
 pub mod kafka;
+pub mod postgres;
+mod process;
 pub use kafka::{produce, topic_records, wait_for_records, Stored, TopicTail};
+pub use postgres::Postgres;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 /// A free loopback port (bound, then released).
 pub fn free_port() -> u16 {
@@ -19,7 +22,7 @@ pub fn free_port() -> u16 {
 
 /// A `tansu` Kafka broker process with in-memory storage. Killed (SIGKILL) on drop.
 pub struct Tansu {
-    child: Option<Child>,
+    process: process::Process,
     port: u16,
 }
 
@@ -44,7 +47,7 @@ impl Tansu {
     /// Starts a broker on a free port and waits (up to 20 s) until it accepts connections.
     pub fn start() -> Tansu {
         let mut t = Tansu {
-            child: None,
+            process: process::Process::default(),
             port: free_port(),
         };
         t.spawn();
@@ -67,16 +70,14 @@ impl Tansu {
             .stderr(Stdio::null())
             .spawn()
             .expect("starting tansu");
-        self.child = Some(child);
-        let start = Instant::now();
-        while std::net::TcpStream::connect(self.addr()).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "tansu did not start listening on {}",
-                self.addr()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.process.set(child);
+        let addr = self.addr();
+        process::wait_ready(
+            &format!("tansu on {addr}"),
+            Duration::from_secs(20),
+            None,
+            || std::net::TcpStream::connect(&addr).is_ok(),
+        );
     }
 
     /// `host:port` for `bootstrap.servers`.
@@ -86,16 +87,7 @@ impl Tansu {
 
     /// Kills the broker (SIGKILL: no clean shutdown) and waits for it to exit.
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Tansu {
-    fn drop(&mut self) {
-        self.kill();
+        self.process.kill();
     }
 }
 
@@ -130,7 +122,7 @@ impl std::io::Write for CapturedLogs {
 /// the `mariadb` command-line client (independent of the driver under test). Killed (SIGKILL) on drop,
 /// and the data directory removed.
 pub struct MariaDb {
-    child: Option<Child>,
+    process: process::Process,
     port: u16,
     dir: tempfile::TempDir,
     extra: Vec<String>,
@@ -185,7 +177,7 @@ impl MariaDb {
             String::from_utf8_lossy(&out.stderr)
         );
         let mut db = MariaDb {
-            child: None,
+            process: process::Process::default(),
             port: free_port(),
             dir,
             extra: extra.iter().map(|s| s.to_string()).collect(),
@@ -222,22 +214,16 @@ impl MariaDb {
             .stderr(log)
             .spawn()
             .expect("starting mariadbd");
-        self.child = Some(child);
-        let start = Instant::now();
-        loop {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
-                && self.try_exec("SELECT 1").is_ok()
-            {
-                break;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "mariadbd did not start on port {}: {}",
-                self.port,
-                std::fs::read_to_string(d.join("server.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        self.process.set(child);
+        process::wait_ready(
+            &format!("mariadbd on port {}", self.port),
+            Duration::from_secs(60),
+            Some(&d.join("server.log")),
+            || {
+                std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+                    && self.try_exec("SELECT 1").is_ok()
+            },
+        );
     }
 
     /// The server's port on 127.0.0.1.
@@ -260,13 +246,8 @@ impl MariaDb {
             .arg(format!("-P{}", self.port))
             .arg("-e")
             .arg(sql)
-            .output()
-            .map_err(|e| e.to_string())?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).into_owned())
-        }
+            .output();
+        process::output_text(out)
     }
 
     /// As [`MariaDb::try_exec`], panicking on an SQL error.
@@ -277,21 +258,12 @@ impl MariaDb {
 
     /// Kills the server (SIGKILL) and waits for it to exit; the data directory stays.
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        self.process.kill();
     }
 
     /// Starts the server again on the same port and data directory (after [`MariaDb::kill`]).
     pub fn restart(&mut self) {
         self.kill();
         self.spawn();
-    }
-}
-
-impl Drop for MariaDb {
-    fn drop(&mut self) {
-        self.kill();
     }
 }

@@ -1,0 +1,59 @@
+//! The child process behind every peer: killed (SIGKILL) when asked or dropped, waited for readiness.
+
+use std::path::Path;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+/// A peer's server process, or none while it is down.
+#[derive(Debug, Default)]
+pub(crate) struct Process(Option<Child>);
+
+impl Process {
+    /// Holds a started server.
+    pub(crate) fn set(&mut self, child: Child) {
+        self.0 = Some(child);
+    }
+
+    /// SIGKILL, then waits for the exit (no clean shutdown: a crash).
+    pub(crate) fn kill(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Waits until `ready` holds, at most `timeout`; panics naming `what` with the server's log.
+pub(crate) fn wait_ready(
+    what: &str,
+    timeout: Duration,
+    log: Option<&Path>,
+    ready: impl Fn() -> bool,
+) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(
+            start.elapsed() < timeout,
+            "{what} did not start: {}",
+            log.and_then(|l| std::fs::read_to_string(l).ok())
+                .unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A client's output: stdout when it succeeded, stderr (or why it did not run) when not.
+pub(crate) fn output_text(out: std::io::Result<std::process::Output>) -> Result<String, String> {
+    let out = out.map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
