@@ -240,11 +240,11 @@ impl EventSchemas {
             Value::Int64(ns),
             tx.unwrap_or(Value::Null),
         ];
-        let mut s = Struct::new(self.envelope.clone());
-        for (i, v) in values.into_iter().enumerate() {
-            s.put_index_unchecked(i, v);
-        }
-        Value::Struct(s)
+        // One allocation for the values (the envelope has exactly these fields, in this order).
+        Value::Struct(
+            Struct::from_values(self.envelope.clone(), values)
+                .unwrap_or_else(|_| Struct::new(self.envelope.clone())),
+        )
     }
 }
 

@@ -153,10 +153,12 @@ impl TableEvents {
 
     fn key_of(&self, row: &Struct) -> Option<(Schema, Value)> {
         let schema = self.schemas.key.clone()?;
-        let mut k = Struct::new(schema.clone());
-        for (i, &src) in self.key.iter().enumerate() {
-            k.put_index_unchecked(i, row.values()[src].clone());
-        }
+        let values = self
+            .key
+            .iter()
+            .map(|&src| row.values()[src].clone())
+            .collect();
+        let k = Struct::from_values(schema.clone(), values).ok()?;
         Some((schema, Value::Struct(k)))
     }
 
@@ -187,11 +189,18 @@ impl TableEvents {
             Some((s, v)) => (Some(s), v),
             None => (None, Value::Null),
         };
+        let with_tombstone = op == Op::Delete && tombstone && key_schema.is_some();
+        // The key is copied only when a tombstone follows.
+        let (key_schema_tomb, key_tomb) = if with_tombstone {
+            (key_schema.clone(), key_value.clone())
+        } else {
+            (None, Value::Null)
+        };
         out.push(SourceRecord {
             record: ConnectRecord {
                 topic: self.topic.clone(),
-                key_schema: key_schema.clone(),
-                key: key_value.clone(),
+                key_schema,
+                key: key_value,
                 value_schema: Some(self.schemas.envelope.clone()),
                 value,
                 timestamp: ts,
@@ -200,12 +209,12 @@ impl TableEvents {
             source_partition: partition.clone(),
             source_offset: offset.clone(),
         });
-        if op == Op::Delete && tombstone && key_schema.is_some() {
+        if with_tombstone {
             out.push(SourceRecord {
                 record: ConnectRecord {
                     topic: self.topic.clone(),
-                    key_schema,
-                    key: key_value,
+                    key_schema: key_schema_tomb,
+                    key: key_tomb,
                     value_schema: None,
                     value: Value::Null,
                     timestamp: ts,
@@ -292,11 +301,8 @@ impl SourceInfo<'_> {
             self.thread.map(Value::Int64).unwrap_or(Value::Null),
             Value::Null,
         ];
-        let mut s = Struct::new(schema.clone());
-        for (i, v) in values.into_iter().enumerate() {
-            s.put_index_unchecked(i, v);
-        }
-        s
+        // One allocation for the values (the schema has exactly these fields, in this order).
+        Struct::from_values(schema.clone(), values).unwrap_or_else(|_| Struct::new(schema.clone()))
     }
 }
 

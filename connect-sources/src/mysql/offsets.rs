@@ -42,7 +42,7 @@ pub struct BinlogOffset {
 impl BinlogOffset {
     /// The stored form.
     pub fn to_map(&self) -> OffsetMap {
-        let mut m = OffsetMap::new();
+        let mut m = OffsetMap::with_capacity(8);
         m.insert("ts_sec".into(), self.ts_sec.into());
         m.insert("file".into(), self.file.clone().into());
         m.insert("pos".into(), self.pos.into());

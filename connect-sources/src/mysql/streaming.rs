@@ -441,6 +441,19 @@ impl Reader {
                     } else {
                         0
                     };
+                    // This event's position; each row sets its `row` (built once per event, not per row).
+                    let mut offset = BinlogOffset {
+                        file: tx_file.clone(),
+                        pos: tx_pos,
+                        event: event_index,
+                        row: 0,
+                        // Inside a transaction, the set before it: a restart repeats it.
+                        gtids: gtids_before.clone(),
+                        ts_sec: ts_ms / 1000,
+                        server_id: Some(server_id as u64),
+                        snapshot: false,
+                    };
+                    let mut emitted = false;
                     for (ri, row) in rows.rows(tme).enumerate() {
                         let ri = ri as u64;
                         if ri < rows_to_skip {
@@ -495,17 +508,8 @@ impl Reader {
                                 }
                             }
                         };
-                        let offset = BinlogOffset {
-                            file: tx_file.clone(),
-                            pos: tx_pos,
-                            event: event_index,
-                            row: ri + 1,
-                            // Inside a transaction, the set before it: a restart repeats it.
-                            gtids: gtids_before.clone(),
-                            ts_sec: ts_ms / 1000,
-                            server_id: Some(server_id as u64),
-                            snapshot: false,
-                        };
+                        offset.row = ri + 1;
+                        emitted = true;
                         let source = SourceInfo {
                             ts_ms,
                             snapshot: None,
@@ -566,6 +570,10 @@ impl Reader {
                                 return Ok(StreamEnd::Closed);
                             }
                         }
+                    }
+                    // Where a reconnect resumes: after the last row handed on (the connection only
+                    // fails between events, so setting it once per event is exact).
+                    if emitted {
                         *from = offset;
                     }
                 }
