@@ -27,7 +27,15 @@ use mysql_async::binlog::value::BinlogValue;
 use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStreamRequest, Conn, Opts, Row, Value};
 
-const N: u64 = 50_000;
+/// Rows per run: 50 000 when benchmarking; 2 000 when `cargo test` runs the bench once as a check
+/// (criterion passes `--bench` only to a benchmarking run), so the suite stays quick.
+fn rows() -> u64 {
+    if std::env::args().any(|a| a == "--bench") {
+        50_000
+    } else {
+        2_000
+    }
+}
 
 const WIDE: &str = "CREATE TABLE bench.wide (id BIGINT PRIMARY KEY, patient_id INT NOT NULL,
   mrn VARCHAR(20) NOT NULL, family VARCHAR(60), given VARCHAR(60), birth DATE,
@@ -202,6 +210,7 @@ impl Bench {
 }
 
 fn cdc(c: &mut Criterion) {
+    let n = rows();
     let rt = rt();
     let db = MariaDb::start();
     db.exec(&format!(
@@ -212,10 +221,10 @@ fn cdc(c: &mut Criterion) {
     // The blocks of inserts the binlog contenders read: one transaction per table.
     let narrow_at = master_status(&db);
     db.exec(&format!(
-        "INSERT INTO bench.narrow SELECT seq, seq % 1000 FROM bench.seq_1_to_{N};"
+        "INSERT INTO bench.narrow SELECT seq, seq % 1000 FROM bench.seq_1_to_{n};"
     ));
     let wide_at = master_status(&db);
-    db.exec(&format!("{WIDE_ROWS} FROM bench.seq_1_to_{N};"));
+    db.exec(&format!("{WIDE_ROWS} FROM bench.seq_1_to_{n};"));
     let opts = Opts::from_url(&db.url()).unwrap();
     let mut reg = Registry::with_builtins();
     connect_sources::register(&mut reg);
@@ -243,14 +252,14 @@ fn cdc(c: &mut Criterion) {
     let mut g = c.benchmark_group("cdc_binlog");
     g.sampling_mode(SamplingMode::Flat)
         .sample_size(10)
-        .throughput(Throughput::Elements(N));
+        .throughput(Throughput::Elements(n));
     for (table, (file, pos)) in [("narrow", &narrow_at), ("wide", &wide_at)] {
         g.bench_function(format!("peer_bare_binlog_client_{table}"), |b| {
             b.iter_custom(|iters| {
                 rt.block_on(async {
                     let start = Instant::now();
                     for _ in 0..iters {
-                        assert_eq!(bare_binlog(&opts, file, *pos, N).await, N);
+                        assert_eq!(bare_binlog(&opts, file, *pos, n).await, n);
                     }
                     start.elapsed()
                 })
@@ -261,7 +270,7 @@ fn cdc(c: &mut Criterion) {
                 rt.block_on(async {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
-                        total += bench.run(table, Some((file, *pos)), N).await;
+                        total += bench.run(table, Some((file, *pos)), n).await;
                     }
                     total
                 })
@@ -273,14 +282,14 @@ fn cdc(c: &mut Criterion) {
     let mut g = c.benchmark_group("cdc_snapshot");
     g.sampling_mode(SamplingMode::Flat)
         .sample_size(10)
-        .throughput(Throughput::Elements(N));
+        .throughput(Throughput::Elements(n));
     for table in ["narrow", "wide"] {
         g.bench_function(format!("peer_bare_select_{table}"), |b| {
             b.iter_custom(|iters| {
                 rt.block_on(async {
                     let start = Instant::now();
                     for _ in 0..iters {
-                        assert_eq!(bare_select(&opts, &format!("bench.{table}")).await, N);
+                        assert_eq!(bare_select(&opts, &format!("bench.{table}")).await, n);
                     }
                     start.elapsed()
                 })
@@ -291,7 +300,7 @@ fn cdc(c: &mut Criterion) {
                 rt.block_on(async {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
-                        total += bench.run(table, None, N).await;
+                        total += bench.run(table, None, n).await;
                     }
                     total
                 })
