@@ -49,22 +49,6 @@ const WIDE_ROWS: &str = "INSERT INTO bench.wide SELECT seq, seq % 5000, CONCAT('
   70.25, 175.5, 'penicillin; latex', CONCAT('LOINC-', seq % 97), seq % 4,
   TIMESTAMP '2026-11-30 09:00:00.500', 'admitted via ED', seq, seq / 7.0";
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn master_status(db: &MariaDb) -> (String, u64) {
-    let out = db.exec("SHOW MASTER STATUS");
-    let mut cols = out.split('\t');
-    let file = cols.next().unwrap().trim().to_owned();
-    let pos = cols.next().unwrap().trim().parse().unwrap();
-    (file, pos)
-}
-
 /// The bare peer: the binlog client alone, decoding every row of the rows events into values.
 async fn bare_binlog(opts: &Opts, file: &str, pos: u64, n: u64) -> u64 {
     let mut conn = Conn::new(opts.clone()).await.unwrap();
@@ -143,35 +127,18 @@ impl Bench {
         let i = self.runs.get();
         self.runs.set(i + 1);
         let name = format!("cdc-{table}-{i}");
-        let mut props = Props::new()
-            .with("name", name.as_str())
-            .with(
-                "connector.class",
-                "io.debezium.connector.mariadb.MariaDbConnector",
-            )
-            .with("database.hostname", "127.0.0.1")
-            .with("database.port", self.db.port().to_string())
-            .with("database.user", "root")
+        let mut props = self
+            .db
+            .cdc_source_config(&name, "bench")
+            .into_iter()
+            .fold(Props::new(), |p, (k, v)| p.with(k, v))
             .with("database.server.id", (5000 + i).to_string())
-            .with("topic.prefix", "bench")
             .with("table.include.list", format!("bench.{table}"))
             .with(
                 "schema.history.internal.kafka.topic",
                 format!("bench-history-{name}"),
             )
-            .with("include.schema.changes", "false")
-            .with("topic.creation.default.replication.factor", "1")
-            .with("topic.creation.default.partitions", "1")
-            .with(
-                "key.converter",
-                "org.apache.kafka.connect.json.JsonConverter",
-            )
-            .with("key.converter.schemas.enable", "false")
-            .with(
-                "value.converter",
-                "org.apache.kafka.connect.json.JsonConverter",
-            )
-            .with("value.converter.schemas.enable", "false");
+            .with("include.schema.changes", "false");
         match start {
             Some((file, pos)) => {
                 let key = format!(r#"["{name}",{{"server":"bench"}}]"#);
@@ -211,7 +178,7 @@ impl Bench {
 
 fn cdc(c: &mut Criterion) {
     let n = rows();
-    let rt = rt();
+    let rt = connect_benches::bench_runtime();
     let db = MariaDb::start();
     db.exec(&format!(
         "CREATE DATABASE bench;
@@ -219,11 +186,11 @@ fn cdc(c: &mut Criterion) {
          {WIDE};"
     ));
     // The blocks of inserts the binlog contenders read: one transaction per table.
-    let narrow_at = master_status(&db);
+    let narrow_at = db.master_status();
     db.exec(&format!(
         "INSERT INTO bench.narrow SELECT seq, seq % 1000 FROM bench.seq_1_to_{n};"
     ));
-    let wide_at = master_status(&db);
+    let wide_at = db.master_status();
     db.exec(&format!("{WIDE_ROWS} FROM bench.seq_1_to_{n};"));
     let opts = Opts::from_url(&db.url()).unwrap();
     let mut reg = Registry::with_builtins();

@@ -20,21 +20,13 @@ use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throug
 
 const N: u64 = 20_000;
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 fn cfg(name: &str, pairs: &[(&str, &str)]) -> ConnectorConfig {
     let p: Props = pairs.iter().map(|(k, v)| (*k, *v)).collect();
     ConnectorConfig::new(name, p.with("name", name))
 }
 
 fn source_runner(c: &mut Criterion) {
-    let rt = rt();
+    let rt = connect_benches::bench_runtime();
     let bytes = encounter_json_bytes(1);
     // Each contender writes to its own topic, so none runs against a log the others grew.
     let src = |value: Value, schema: Schema, offset_per_record: bool, topic: &str| BudgetSource {
@@ -173,7 +165,7 @@ fn source_runner(c: &mut Criterion) {
 }
 
 fn sink_runner(c: &mut Criterion) {
-    let rt = rt();
+    let rt = connect_benches::bench_runtime();
     let sink = CountingSink::default();
     let mut reg = Registry::with_builtins();
     reg.register_sink(&["CountingSink"], sink.clone());

@@ -221,6 +221,16 @@ pub fn encounter_json_bytes(id: i64) -> Bytes {
         .unwrap()
 }
 
+/// The runtime the runner and CDC benches drive workers on: two worker threads, as the machine has
+/// two cores.
+pub fn bench_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
 /// Worker props for a bench worker on the embedded cluster.
 pub fn bench_worker_props() -> Props {
     Props::new().with("offset.flush.interval.ms", "1000")

@@ -353,15 +353,6 @@ async fn transaction_metadata_begin_end_and_the_event_block() {
     worker.shutdown().await;
 }
 
-/// `SHOW MASTER STATUS` as (file, position).
-fn master_status(db: &MariaDb) -> (String, u64) {
-    let out = db.exec("SHOW MASTER STATUS");
-    let mut cols = out.split('\t');
-    let file = cols.next().unwrap().trim().to_owned();
-    let pos = cols.next().unwrap().trim().parse().unwrap();
-    (file, pos)
-}
-
 /// What a Debezium connector named `pdb` leaves in Kafka: `offset` in Kafka Connect's offsets topic
 /// and a schema history holding the `create` statement of `patients` at (`file0`, `pos0`). Returns
 /// the cluster and a worker using that offsets topic, with the connector started.
@@ -432,13 +423,13 @@ async fn debezium_left_behind(
 async fn takes_over_a_debezium_offset_and_schema_history() {
     let db = MariaDb::start();
     db.exec("CREATE DATABASE patients;");
-    let (file0, pos0) = master_status(&db);
+    let (file0, pos0) = db.master_status();
     let create = "CREATE TABLE `patient` (`id` int(11) NOT NULL, `mrn` varchar(20) DEFAULT NULL, PRIMARY KEY (`id`))";
     db.exec(&format!(
         "USE patients; {create}; INSERT INTO patient VALUES (1,'MRN1'),(2,'MRN2');"
     ));
     // Where a Debezium connector stopped, having read rows 1 and 2.
-    let (file, pos) = master_status(&db);
+    let (file, pos) = db.master_status();
     db.exec(
         "INSERT INTO patients.patient VALUES (3,'MRN3');
          UPDATE patients.patient SET mrn='MRN1-B' WHERE id=1;",
@@ -478,10 +469,10 @@ async fn takes_over_a_debezium_offset_and_schema_history() {
 async fn a_restart_inside_a_multi_row_event_resumes_at_the_next_row() {
     let db = MariaDb::start();
     db.exec("CREATE DATABASE patients;");
-    let (file0, pos0) = master_status(&db);
+    let (file0, pos0) = db.master_status();
     let create = "CREATE TABLE `patient` (`id` int(11) NOT NULL, `mrn` varchar(20) DEFAULT NULL, PRIMARY KEY (`id`))";
     db.exec(&format!("USE patients; {create};"));
-    let (file, tx) = master_status(&db);
+    let (file, tx) = db.master_status();
     // One transaction: GTID (event 0), table map (1), 3 rows (2), table map (3), 2 rows (4).
     db.exec(
         "BEGIN; INSERT INTO patients.patient VALUES (1,'a'),(2,'b'),(3,'c');
@@ -567,7 +558,7 @@ fn topic_count(bootstrap: &str, topic: &str) -> usize {
 async fn a_binlog_file_this_server_lacks_is_found_again_by_gtid() {
     let db = MariaDb::start();
     db.exec("CREATE DATABASE patients;");
-    let (file0, pos0) = master_status(&db);
+    let (file0, pos0) = db.master_status();
     let create = "CREATE TABLE `patient` (`id` int(11) NOT NULL, `mrn` varchar(20) DEFAULT NULL, PRIMARY KEY (`id`))";
     db.exec(&format!(
         "USE patients; {create}; INSERT INTO patient VALUES (1,'MRN1'),(2,'MRN2');"
@@ -588,7 +579,7 @@ async fn a_binlog_file_this_server_lacks_is_found_again_by_gtid() {
     assert_eq!(ev.len(), 2, "only the changes after the GTID state: {ev:?}");
     assert_eq!(ev[0]["after"]["id"], 3);
     assert_eq!(ev[1]["op"], "u");
-    let (file, _) = master_status(&db);
+    let (file, _) = db.master_status();
     assert_eq!(ev[1]["source"]["file"], file.as_str(), "this server's file");
     let stored = wait_for(&bootstrap, "connect-offsets", 2, 30);
     let o = json(stored.last().unwrap().payload());

@@ -250,6 +250,55 @@ impl MariaDb {
         process::output_text(out)
     }
 
+    /// The current binlog position (`SHOW MASTER STATUS`): file and position.
+    pub fn master_status(&self) -> (String, u64) {
+        let out = self.exec("SHOW MASTER STATUS");
+        let mut cols = out.split('\t');
+        let file = cols.next().unwrap_or_default().trim().to_owned();
+        let pos = cols
+            .next()
+            .and_then(|p| p.trim().parse().ok())
+            .expect("SHOW MASTER STATUS gives a position (is log_bin on?)");
+        (file, pos)
+    }
+
+    /// The base config of a CDC connector `name` on this server (as root), topics under `prefix`,
+    /// schema history in `schema-changes.<prefix>` on the worker's cluster, schemaless JSON, topics
+    /// created on demand; as key/value pairs, to extend or override.
+    pub fn cdc_source_config(&self, name: &str, prefix: &str) -> Vec<(String, String)> {
+        [
+            ("name", name.to_owned()),
+            (
+                "connector.class",
+                "io.debezium.connector.mariadb.MariaDbConnector".to_owned(),
+            ),
+            ("database.hostname", "127.0.0.1".to_owned()),
+            ("database.port", self.port.to_string()),
+            ("database.user", "root".to_owned()),
+            ("database.server.id", "77".to_owned()),
+            ("topic.prefix", prefix.to_owned()),
+            (
+                "schema.history.internal.kafka.topic",
+                format!("schema-changes.{prefix}"),
+            ),
+            ("topic.creation.default.replication.factor", "1".to_owned()),
+            ("topic.creation.default.partitions", "1".to_owned()),
+            (
+                "key.converter",
+                "org.apache.kafka.connect.json.JsonConverter".to_owned(),
+            ),
+            ("key.converter.schemas.enable", "false".to_owned()),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter".to_owned(),
+            ),
+            ("value.converter.schemas.enable", "false".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
     /// As [`MariaDb::try_exec`], panicking on an SQL error.
     pub fn exec(&self, sql: &str) -> String {
         self.try_exec(sql)

@@ -528,7 +528,7 @@ impl Reader {
                             self.flavor,
                         );
                         out.clear();
-                        let txinfo = match (&collection, tx.as_mut().and_then(|t| t.meta.as_mut()))
+                        let orders = match (&collection, tx.as_mut().and_then(|t| t.meta.as_mut()))
                         {
                             (Some(c), Some(m)) => {
                                 if m.is_empty() {
@@ -549,11 +549,16 @@ impl Reader {
                                         at.to_map(),
                                     ));
                                 }
-                                let (total, per_table) = m.next(c);
-                                Some((m.id().to_owned(), total, per_table))
+                                Some(m.next(c))
                             }
                             _ => None,
                         };
+                        // The transaction id borrowed, not copied per row.
+                        let txinfo = orders.and_then(|(total, per_table)| {
+                            tx.as_ref()
+                                .and_then(|t| t.meta.as_ref())
+                                .map(|m| (m.id(), total, per_table))
+                        });
                         te.records(
                             op,
                             before,
@@ -562,7 +567,7 @@ impl Reader {
                             &self.partition,
                             offset.to_map(),
                             self.cfg.tombstones_on_delete,
-                            txinfo.as_ref().map(|(id, t, n)| (id.as_str(), *t, *n)),
+                            txinfo,
                             &mut out,
                         );
                         for r in out.drain(..) {

@@ -135,36 +135,11 @@ pub async fn read(stream: &mut TcpStream, wait: Duration) -> Read {
     }
 }
 
-/// A MariaDB CDC connector `name` on `db` (as root), topics under `prefix`, schema history in
-/// `schema-changes.<prefix>` on the worker's cluster, schemaless JSON, topics created on demand.
+/// A MariaDB CDC connector `name` on `db` ([`connect_test_support::MariaDb::cdc_source_config`]).
 pub fn mariadb_source(db: &connect_test_support::MariaDb, name: &str, prefix: &str) -> Props {
-    Props::new()
-        .with("name", name)
-        .with(
-            "connector.class",
-            "io.debezium.connector.mariadb.MariaDbConnector",
-        )
-        .with("database.hostname", "127.0.0.1")
-        .with("database.port", db.port().to_string())
-        .with("database.user", "root")
-        .with("database.server.id", "77")
-        .with("topic.prefix", prefix)
-        .with(
-            "schema.history.internal.kafka.topic",
-            format!("schema-changes.{prefix}"),
-        )
-        .with("topic.creation.default.replication.factor", "1")
-        .with("topic.creation.default.partitions", "1")
-        .with(
-            "key.converter",
-            "org.apache.kafka.connect.json.JsonConverter",
-        )
-        .with("key.converter.schemas.enable", "false")
-        .with(
-            "value.converter",
-            "org.apache.kafka.connect.json.JsonConverter",
-        )
-        .with("value.converter.schemas.enable", "false")
+    db.cdc_source_config(name, prefix)
+        .into_iter()
+        .fold(Props::new(), |p, (k, v)| p.with(k, v))
 }
 
 /// Logs to the test output, filtered by `RUST_LOG` (default `warn`); once per test binary.
