@@ -30,16 +30,37 @@ fn seed_config() -> Json {
     serde_json::from_str(&md[open..close]).expect("the seed's JSON parses")
 }
 
-/// The embed example's binary, built by `cargo test` with the other examples.
-fn embed_bin() -> PathBuf {
+/// The embed example's binary, built here with the cargo that runs the tests: `cargo test
+/// --all-targets` builds examples only in test mode (`examples/embed-<hash>`), and a binary left by
+/// an earlier `cargo run` may be stale. Building is a no-op when it is up to date.
+fn embed_bin() -> &'static Path {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(build_embed)
+}
+
+fn build_embed() -> PathBuf {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .args([
+            "build",
+            "-p",
+            "connect-examples",
+            "--example",
+            "embed",
+            "--message-format=short",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "building the embed example failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let exe = std::env::current_exe().unwrap();
     let debug = exe.parent().and_then(Path::parent).unwrap();
     let bin = debug.join("examples").join("embed");
-    assert!(
-        bin.is_file(),
-        "{} is missing: `cargo test` builds the examples (run it without --test filters once)",
-        bin.display()
-    );
+    assert!(bin.is_file(), "{} was not built", bin.display());
     bin
 }
 
