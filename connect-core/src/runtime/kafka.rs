@@ -16,6 +16,21 @@ use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 use crate::config::Props;
 use crate::error::{ConfigError, ConnectError};
 
+/// Closes a consumer that read a topic to its end (an offsets or schema history reader) on a
+/// thread of its own. A consumer with a `group.id` (which `assign` needs) waits in its close for its
+/// group lookup, about 100 ms when it read little or nothing: a wait every connector start paid.
+pub fn close_in_background<C>(consumer: rdkafka::consumer::BaseConsumer<C>)
+where
+    C: rdkafka::consumer::ConsumerContext + 'static,
+{
+    let spawned = thread::Builder::new()
+        .name("consumer-close".into())
+        .spawn(move || drop(consumer));
+    if let Err(e) = spawned {
+        tracing::debug!(error = %e, "no thread to close a reader consumer on; it closed in place");
+    }
+}
+
 enum Command {
     CreateTopic(String, i32, i32, mpsc::Sender<Result<(), String>>),
     BrokerDown(i32, mpsc::Sender<Result<(), String>>),

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::runtime::kafka::close_in_background;
 use async_trait::async_trait;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -102,6 +103,7 @@ impl KafkaOffsetStore {
         }
         let mut out = ConnectorOffsets::new();
         if ends.is_empty() {
+            close_in_background(consumer);
             return Ok(out);
         }
         consumer.assign(&tpl)?;
@@ -173,6 +175,7 @@ impl KafkaOffsetStore {
                 },
             }
         }
+        close_in_background(consumer);
         Ok(out)
     }
 }
