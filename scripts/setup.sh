@@ -52,4 +52,16 @@ if ! "$venv/bin/python" -c 'import fhir.resources' >/dev/null 2>&1; then
   }
   pip_install || { echo "setup: pip failed, retrying once"; sleep 5; pip_install; }
 fi
+# The OpenSearch-compatible peer of the Elasticsearch sink's tests: osmem-server 0.1.6 (MIT; an
+# in-memory server with real per-item _bulk statuses, a static binary inside the wheel), in its own
+# virtualenv under target/.
+search_venv="$root/target/search-venv"
+if ! "$search_venv/bin/python" -c 'import osmem_server' >/dev/null 2>&1; then
+  echo "setup: installing osmem-server into $search_venv"
+  python3 -m venv "$search_venv"
+  osmem_install() {
+    "$search_venv/bin/pip" install -q --disable-pip-version-check 'osmem-server==0.1.6'
+  }
+  osmem_install || { echo "setup: pip failed, retrying once"; sleep 5; osmem_install; }
+fi
 echo "setup: done"

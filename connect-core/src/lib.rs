@@ -21,6 +21,8 @@ mod data_text;
 pub mod error;
 #[cfg(feature = "hl7")]
 pub mod hl7;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod record;
 pub mod registry;
 pub mod runtime;

@@ -2,9 +2,11 @@
 //! guard is dropped. Installed by `scripts/setup.sh`.
 
 pub mod kafka;
+pub mod opensearch;
 pub mod postgres;
 mod process;
 pub use kafka::{produce, topic_records, wait_for_records, Stored, TopicTail};
+pub use opensearch::OpenSearch;
 pub use postgres::Postgres;
 
 use std::net::TcpListener;
