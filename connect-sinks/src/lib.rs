@@ -6,6 +6,8 @@
 //! ```
 #![warn(missing_docs)]
 
+#[cfg(feature = "elasticsearch")]
+pub mod elasticsearch;
 #[cfg(feature = "file")]
 pub mod file;
 #[cfg(feature = "mllp")]
@@ -25,5 +27,13 @@ pub fn register(registry: &mut Registry) {
     );
     #[cfg(feature = "mllp")]
     registry.register_sink(&["MllpSink", "MLLPSinkConnector"], mllp::MllpSinkConnector);
+    #[cfg(feature = "elasticsearch")]
+    registry.register_sink(
+        &[
+            "ElasticsearchSink",
+            "io.confluent.connect.elasticsearch.ElasticsearchSinkConnector",
+        ],
+        elasticsearch::ElasticsearchSinkConnector,
+    );
     let _ = registry;
 }

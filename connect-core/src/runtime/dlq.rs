@@ -157,6 +157,13 @@ impl ErrantRecordReporter {
         }
     }
 
+    /// True when error messages may quote record content (`errors.log.include.messages=true`):
+    /// without it, a task's errors name the record (topic, partition, offset) and the field, never
+    /// the data, and a downstream system's error text (which may quote a document) is left out.
+    pub fn includes_messages(&self) -> bool {
+        self.policy.log_include_messages
+    }
+
     /// True when failed records are skipped (`errors.tolerance=all`).
     pub fn tolerates(&self) -> bool {
         self.policy.tolerance == ErrorTolerance::All
