@@ -1,0 +1,214 @@
+//! The Elasticsearch sink against a real OpenSearch API server (osmem-server), through a proxy that
+//! can reject bulk items as busy.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use connect_core::config::{ConnectorConfig, Props};
+use connect_core::registry::Registry;
+use connect_core::runtime::Worker;
+use connect_test_support::{produce, topic_records, OpenSearch};
+use serde_json::{json, Value as Json};
+
+use common::bulk_proxy::BulkProxy;
+
+/// The seed's provider-directory-sink JSON block, from the repository's copy of the seed.
+fn seed_config() -> Json {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/seed/connectors.md");
+    let md = std::fs::read_to_string(path).unwrap();
+    let start = md.find("\"name\": \"provider-directory-sink\"").unwrap();
+    let open = md[..start].rfind("```json").unwrap() + "```json".len();
+    let close = open + md[open..].find("```").unwrap();
+    serde_json::from_str(&md[open..close]).unwrap()
+}
+
+async fn worker(extra: &[(&str, &str)]) -> Worker {
+    let mut registry = Registry::with_builtins();
+    connect_sinks::register(&mut registry);
+    connect_smt::register(&mut registry);
+    let mut props = Props::new()
+        .with("offset.flush.interval.ms", "200")
+        .with("key.converter", "org.apache.kafka.connect.json.JsonConverter")
+        .with("key.converter.schemas.enable", "false")
+        .with("value.converter", "org.apache.kafka.connect.json.JsonConverter")
+        .with("value.converter.schemas.enable", "false");
+    for (k, v) in extra {
+        props.set(*k, *v);
+    }
+    Worker::start(props, registry).await.unwrap()
+}
+
+async fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn provider(id: &str, name: &str, npi: Json) -> (Vec<u8>, Vec<u8>) {
+    (
+        json!({"providerId": id}).to_string().into_bytes(),
+        json!({"providerId": id, "name": name, "npi": npi, "specialty": "cardiology"})
+            .to_string()
+            .into_bytes(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_provider_directory_sink_runs_as_written() {
+    let os = OpenSearch::start();
+    let topic = "reference.provider.details";
+    // The index exists with a typed field, so a provider with a non-numeric NPI is malformed.
+    os.request(
+        "PUT",
+        &format!("/{topic}"),
+        Some(&json!({"mappings": {"properties": {"npi": {"type": "long"}}}})),
+    )
+    .unwrap();
+    let proxy = BulkProxy::start(os.url(), 0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("elasticsearch-credentials");
+    std::fs::write(&creds, "password=es-S3cret!\n").unwrap();
+
+    // The seed's JSON; only the URL and the credentials file change.
+    let mut seed = seed_config();
+    let cfg = seed["config"].as_object_mut().unwrap();
+    assert_eq!(
+        cfg["connector.class"],
+        "io.confluent.connect.elasticsearch.ElasticsearchSinkConnector"
+    );
+    cfg.insert("connection.url".into(), json!(proxy.url));
+    cfg.insert(
+        "connection.password".into(),
+        json!(format!("${{file:{}:password}}", creds.display())),
+    );
+    let name = seed["name"].as_str().unwrap().to_owned();
+    let w = worker(&[]).await;
+    w.embedded().unwrap().create_topic(topic, 3, 1).unwrap();
+    let bootstrap = w.bootstrap_servers().to_owned();
+
+    let batch1 = [
+        provider("P-1", "Dr Ada", json!(1234567890)),
+        provider("P-2", "Dr Bea", json!(1234567891)),
+        provider("P-3", "Dr Cy", json!("NOT-A-NUMBER")),
+        provider("P-4", "Dr Di", json!(1234567893)),
+    ];
+    let recs: Vec<(Option<&[u8]>, Option<&[u8]>)> = batch1
+        .iter()
+        .map(|(k, v)| (Some(k.as_slice()), Some(v.as_slice())))
+        .collect();
+    produce(&bootstrap, topic, &recs);
+    let h = w
+        .start_connector(ConnectorConfig::from_json_value(&seed).unwrap())
+        .await
+        .unwrap();
+    wait_until("the providers", Duration::from_secs(30), || {
+        os.document(topic, "P-4").is_some() && os.document(topic, "P-1").is_some()
+    })
+    .await;
+    assert_eq!(os.document(topic, "P-1").unwrap()["name"], "Dr Ada");
+    assert_eq!(os.document(topic, "P-2").unwrap()["npi"], 1234567891);
+    assert_eq!(os.document(topic, "P-3"), None, "the malformed provider is skipped");
+    // A null value deletes the provider (the seed's behavior.on.null.values=delete).
+    let key2 = json!({"providerId": "P-2"}).to_string();
+    produce(&bootstrap, topic, &[(Some(key2.as_bytes()), None)]);
+    wait_until("the delete", Duration::from_secs(30), || {
+        os.document(topic, "P-2").is_none()
+    })
+    .await;
+    assert!(h.status().iter().all(|t| t.state == connect_core::runtime::TaskState::Running), "{:?}", h.status());
+    // Basic authentication with the seed's user and the password from the credentials file.
+    let expected = format!(
+        "Basic {}",
+        base64_encode("connect_user:es-S3cret!")
+    );
+    let seen = proxy.auth_headers.lock().unwrap().clone();
+    assert!(!seen.is_empty() && seen.iter().all(|a| *a == expected), "{seen:?}");
+    // Documents carry the Kafka offset as their external version.
+    let docs = os.documents(topic);
+    assert!(docs.iter().all(|(_, v, _)| *v >= 0));
+    w.stop_connector(&name).await.unwrap();
+    w.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_document_reaches_the_dlq_without_its_content_in_the_headers() {
+    let os = OpenSearch::start();
+    let topic = "providers";
+    os.request(
+        "PUT",
+        &format!("/{topic}"),
+        Some(&json!({"mappings": {"properties": {"npi": {"type": "long"}}}})),
+    )
+    .unwrap();
+    let w = worker(&[]).await;
+    w.embedded().unwrap().create_topic(topic, 1, 1).unwrap();
+    w.embedded().unwrap().create_topic("dlq.providers", 1, 1).unwrap();
+    let bootstrap = w.bootstrap_servers().to_owned();
+    let batch = [
+        provider("P-1", "Dr Ada", json!(1)),
+        provider("P-9", "Dr Secret-Name", json!("123-45-6789")),
+        provider("P-2", "Dr Bea", json!(2)),
+    ];
+    let recs: Vec<(Option<&[u8]>, Option<&[u8]>)> = batch
+        .iter()
+        .map(|(k, v)| (Some(k.as_slice()), Some(v.as_slice())))
+        .collect();
+    produce(&bootstrap, topic, &recs);
+    let p = Props::new()
+        .with("connector.class", "ElasticsearchSink")
+        .with("connection.url", os.url())
+        .with("topics", topic)
+        .with("behavior.on.malformed.documents", "warn")
+        .with("transforms", "extractId")
+        .with("transforms.extractId.type", "org.apache.kafka.connect.transforms.ExtractField$Key")
+        .with("transforms.extractId.field", "providerId")
+        .with("errors.tolerance", "all")
+        .with("errors.deadletterqueue.topic.name", "dlq.providers")
+        .with("errors.deadletterqueue.context.headers.enable", "true");
+    w.start_connector(ConnectorConfig::new("dlq-sink", p.with("name", "dlq-sink")))
+        .await
+        .unwrap();
+    wait_until("the DLQ record", Duration::from_secs(30), || {
+        !topic_records(&bootstrap, "dlq.providers").is_empty()
+    })
+    .await;
+    wait_until("the good providers", Duration::from_secs(30), || {
+        os.document(topic, "P-2").is_some()
+    })
+    .await;
+    assert!(os.document(topic, "P-1").is_some());
+    assert_eq!(os.document(topic, "P-9"), None);
+    let dlq = topic_records(&bootstrap, "dlq.providers");
+    assert_eq!(dlq.len(), 1);
+    assert_eq!(dlq[0].value.as_deref(), Some(batch[1].1.as_slice()), "the original bytes");
+    let headers: String = dlq[0]
+        .headers
+        .iter()
+        .map(|(k, v)| format!("{k}={}\n", String::from_utf8_lossy(v)))
+        .collect();
+    assert!(headers.contains("mapper_parsing_exception"), "{headers}");
+    assert!(!headers.contains("123-45-6789") && !headers.contains("Secret-Name"), "{headers}");
+    w.shutdown().await;
+}
+
+fn base64_encode(s: &str) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
