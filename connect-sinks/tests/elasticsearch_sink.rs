@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use connect_core::config::{ConnectorConfig, Props};
 use connect_core::registry::Registry;
 use connect_core::runtime::Worker;
+use connect_test_support::kafka::KeyValue;
 use connect_test_support::{produce, topic_records, OpenSearch};
 use serde_json::{json, Value as Json};
 
@@ -15,7 +16,10 @@ use common::bulk_proxy::BulkProxy;
 
 /// The seed's provider-directory-sink JSON block, from the repository's copy of the seed.
 fn seed_config() -> Json {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/seed/connectors.md");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/seed/connectors.md"
+    );
     let md = std::fs::read_to_string(path).unwrap();
     let start = md.find("\"name\": \"provider-directory-sink\"").unwrap();
     let open = md[..start].rfind("```json").unwrap() + "```json".len();
@@ -29,9 +33,15 @@ async fn worker(extra: &[(&str, &str)]) -> Worker {
     connect_smt::register(&mut registry);
     let mut props = Props::new()
         .with("offset.flush.interval.ms", "200")
-        .with("key.converter", "org.apache.kafka.connect.json.JsonConverter")
+        .with(
+            "key.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        )
         .with("key.converter.schemas.enable", "false")
-        .with("value.converter", "org.apache.kafka.connect.json.JsonConverter")
+        .with(
+            "value.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        )
         .with("value.converter.schemas.enable", "false");
     for (k, v) in extra {
         props.set(*k, *v);
@@ -67,7 +77,7 @@ async fn the_seed_provider_directory_sink_runs_as_written() {
         Some(&json!({"mappings": {"properties": {"npi": {"type": "long"}}}})),
     )
     .unwrap();
-    let proxy = BulkProxy::start(os.url(), 0).await;
+    let proxy = BulkProxy::start(os.url(), 50).await;
     let dir = tempfile::tempdir().unwrap();
     let creds = dir.path().join("elasticsearch-credentials");
     std::fs::write(&creds, "password=es-S3cret!\n").unwrap();
@@ -95,7 +105,7 @@ async fn the_seed_provider_directory_sink_runs_as_written() {
         provider("P-3", "Dr Cy", json!("NOT-A-NUMBER")),
         provider("P-4", "Dr Di", json!(1234567893)),
     ];
-    let recs: Vec<(Option<&[u8]>, Option<&[u8]>)> = batch1
+    let recs: Vec<KeyValue<'_>> = batch1
         .iter()
         .map(|(k, v)| (Some(k.as_slice()), Some(v.as_slice())))
         .collect();
@@ -110,7 +120,11 @@ async fn the_seed_provider_directory_sink_runs_as_written() {
     .await;
     assert_eq!(os.document(topic, "P-1").unwrap()["name"], "Dr Ada");
     assert_eq!(os.document(topic, "P-2").unwrap()["npi"], 1234567891);
-    assert_eq!(os.document(topic, "P-3"), None, "the malformed provider is skipped");
+    assert_eq!(
+        os.document(topic, "P-3"),
+        None,
+        "the malformed provider is skipped"
+    );
     // A null value deletes the provider (the seed's behavior.on.null.values=delete).
     let key2 = json!({"providerId": "P-2"}).to_string();
     produce(&bootstrap, topic, &[(Some(key2.as_bytes()), None)]);
@@ -118,14 +132,20 @@ async fn the_seed_provider_directory_sink_runs_as_written() {
         os.document(topic, "P-2").is_none()
     })
     .await;
-    assert!(h.status().iter().all(|t| t.state == connect_core::runtime::TaskState::Running), "{:?}", h.status());
-    // Basic authentication with the seed's user and the password from the credentials file.
-    let expected = format!(
-        "Basic {}",
-        base64_encode("connect_user:es-S3cret!")
+    assert!(
+        h.status()
+            .iter()
+            .all(|t| t.state == connect_core::runtime::TaskState::Running),
+        "{:?}",
+        h.status()
     );
+    // Basic authentication with the seed's user and the password from the credentials file.
+    let expected = format!("Basic {}", base64_encode("connect_user:es-S3cret!"));
     let seen = proxy.auth_headers.lock().unwrap().clone();
-    assert!(!seen.is_empty() && seen.iter().all(|a| *a == expected), "{seen:?}");
+    assert!(
+        !seen.is_empty() && seen.iter().all(|a| *a == expected),
+        "{seen:?}"
+    );
     // Documents carry the Kafka offset as their external version.
     let docs = os.documents(topic);
     assert!(docs.iter().all(|(_, v, _)| *v >= 0));
@@ -145,14 +165,17 @@ async fn a_malformed_document_reaches_the_dlq_without_its_content_in_the_headers
     .unwrap();
     let w = worker(&[]).await;
     w.embedded().unwrap().create_topic(topic, 1, 1).unwrap();
-    w.embedded().unwrap().create_topic("dlq.providers", 1, 1).unwrap();
+    w.embedded()
+        .unwrap()
+        .create_topic("dlq.providers", 1, 1)
+        .unwrap();
     let bootstrap = w.bootstrap_servers().to_owned();
     let batch = [
         provider("P-1", "Dr Ada", json!(1)),
         provider("P-9", "Dr Secret-Name", json!("123-45-6789")),
         provider("P-2", "Dr Bea", json!(2)),
     ];
-    let recs: Vec<(Option<&[u8]>, Option<&[u8]>)> = batch
+    let recs: Vec<KeyValue<'_>> = batch
         .iter()
         .map(|(k, v)| (Some(k.as_slice()), Some(v.as_slice())))
         .collect();
@@ -163,7 +186,10 @@ async fn a_malformed_document_reaches_the_dlq_without_its_content_in_the_headers
         .with("topics", topic)
         .with("behavior.on.malformed.documents", "warn")
         .with("transforms", "extractId")
-        .with("transforms.extractId.type", "org.apache.kafka.connect.transforms.ExtractField$Key")
+        .with(
+            "transforms.extractId.type",
+            "org.apache.kafka.connect.transforms.ExtractField$Key",
+        )
         .with("transforms.extractId.field", "providerId")
         .with("errors.tolerance", "all")
         .with("errors.deadletterqueue.topic.name", "dlq.providers")
@@ -183,14 +209,21 @@ async fn a_malformed_document_reaches_the_dlq_without_its_content_in_the_headers
     assert_eq!(os.document(topic, "P-9"), None);
     let dlq = topic_records(&bootstrap, "dlq.providers");
     assert_eq!(dlq.len(), 1);
-    assert_eq!(dlq[0].value.as_deref(), Some(batch[1].1.as_slice()), "the original bytes");
+    assert_eq!(
+        dlq[0].value.as_deref(),
+        Some(batch[1].1.as_slice()),
+        "the original bytes"
+    );
     let headers: String = dlq[0]
         .headers
         .iter()
         .map(|(k, v)| format!("{k}={}\n", String::from_utf8_lossy(v)))
         .collect();
     assert!(headers.contains("mapper_parsing_exception"), "{headers}");
-    assert!(!headers.contains("123-45-6789") && !headers.contains("Secret-Name"), "{headers}");
+    assert!(
+        !headers.contains("123-45-6789") && !headers.contains("Secret-Name"),
+        "{headers}"
+    );
     w.shutdown().await;
 }
 
@@ -211,4 +244,181 @@ fn base64_encode(s: &str) -> String {
         }
     }
     out
+}
+
+const PARTITIONS: i32 = 8;
+
+/// The committed offsets of the connector's consumer group, per partition (0 when none).
+fn committed(bootstrap: &str, connector: &str, topic: &str) -> Vec<i64> {
+    use connect_core::rdkafka::consumer::{BaseConsumer, Consumer};
+    use connect_core::rdkafka::{ClientConfig, Offset, TopicPartitionList};
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", format!("connect-{connector}"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..PARTITIONS {
+        tpl.add_partition(topic, p);
+    }
+    let got = c.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
+    (0..PARTITIONS)
+        .map(|p| match got.find_partition(topic, p).map(|e| e.offset()) {
+            Some(Offset::Offset(o)) => o,
+            _ => 0,
+        })
+        .collect()
+}
+
+/// Produces keyed records spread over the topic's partitions by the key (librdkafka's default
+/// partitioner), so one provider's versions stay in order in one partition.
+fn produce_keyed(bootstrap: &str, topic: &str, records: &[(Vec<u8>, Vec<u8>)]) {
+    use connect_core::rdkafka::producer::{
+        BaseRecord, DefaultProducerContext, Producer, ThreadedProducer,
+    };
+    use connect_core::rdkafka::ClientConfig;
+    let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("partitioner", "murmur2")
+        .create()
+        .unwrap();
+    for (k, v) in records {
+        let mut r = BaseRecord::to(topic)
+            .key(k.as_slice())
+            .payload(v.as_slice());
+        loop {
+            match p.send(r) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    r = back;
+                    p.poll(Duration::from_millis(10));
+                }
+            }
+        }
+    }
+    p.flush(Duration::from_secs(30)).unwrap();
+}
+
+/// 20 000 provider updates (1 000 providers, 20 versions each; `CONNECT_ES_SOAK=1`: 100 000 and
+/// 5 000, about two minutes) while the proxy answers 5 % of the bulk items 429 and the sink is killed
+/// (tasks dropped: no flush, no commit) 5 times. After each
+/// kill no committed offset passes a document that is not in the index at that version or later;
+/// at the end every provider is in the index at its latest version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_items_are_retried_and_kills_lose_nothing() {
+    let soak = std::env::var_os("CONNECT_ES_SOAK").is_some();
+    let records_n: usize = if soak { 100_000 } else { 20_000 };
+    let providers: usize = records_n / 20;
+    let os = OpenSearch::start();
+    let proxy = BulkProxy::start(os.url(), 50).await;
+    let topic = "providers.busy";
+    let w = worker(&[]).await;
+    w.embedded()
+        .unwrap()
+        .create_topic(topic, PARTITIONS, 1)
+        .unwrap();
+    let bootstrap = w.bootstrap_servers().to_owned();
+    let records: Vec<(Vec<u8>, Vec<u8>)> = (0..records_n)
+        .map(|n| {
+            let id = format!("P-{}", n % providers);
+            (
+                json!({"providerId": id}).to_string().into_bytes(),
+                json!({"providerId": id, "seq": n}).to_string().into_bytes(),
+            )
+        })
+        .collect();
+    produce_keyed(&bootstrap, topic, &records);
+    // Where each record landed: (partition, offset) -> (provider, seq).
+    let stored = topic_records(&bootstrap, topic);
+    assert_eq!(stored.len(), records_n);
+    let placed: Vec<(i32, i64, String, i64)> = stored
+        .iter()
+        .map(|r| {
+            let v: Json = serde_json::from_slice(r.payload()).unwrap();
+            (
+                r.partition,
+                r.offset,
+                v["providerId"].as_str().unwrap().to_owned(),
+                v["seq"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let config = |name: &str| {
+        ConnectorConfig::new(
+            name,
+            Props::new()
+                .with("name", name)
+                .with(
+                    "connector.class",
+                    "io.confluent.connect.elasticsearch.ElasticsearchSinkConnector",
+                )
+                .with("connection.url", proxy.url.as_str())
+                .with("topics", topic)
+                .with("batch.size", "400")
+                .with("max.retries", "20")
+                .with("retry.backoff.ms", "5")
+                .with("transforms", "extractId")
+                .with(
+                    "transforms.extractId.type",
+                    "org.apache.kafka.connect.transforms.ExtractField$Key",
+                )
+                .with("transforms.extractId.field", "providerId"),
+        )
+    };
+    // For each record below its partition's committed offset, its provider's document is at that
+    // version or later.
+    let check = |upto: &[i64]| {
+        let docs: std::collections::HashMap<String, i64> = os
+            .documents(topic)
+            .into_iter()
+            .map(|(id, _, src)| (id, src["seq"].as_i64().unwrap()))
+            .collect();
+        for (p, o, id, seq) in &placed {
+            if *o < upto[*p as usize] {
+                let at = docs.get(id).copied().unwrap_or(-1);
+                assert!(
+                    at >= *seq,
+                    "{p}@{o} committed but {id} is at {at}, not {seq}"
+                );
+            }
+        }
+    };
+    let total = |c: &[i64]| c.iter().sum::<i64>();
+    let mut last = vec![0; PARTITIONS as usize];
+    for kill in 0..5 {
+        w.start_connector(config("busy-sink")).await.unwrap();
+        let target = total(&last) + (records_n as i64 / 8);
+        wait_until("progress", Duration::from_secs(120), || {
+            total(&committed(&bootstrap, "busy-sink", topic)) >= target
+        })
+        .await;
+        w.abort_connector("busy-sink").await.unwrap();
+        let c = committed(&bootstrap, "busy-sink", topic);
+        check(&c);
+        assert!(
+            c.iter().zip(&last).all(|(a, b)| a >= b),
+            "kill {kill}: committed went back from {last:?} to {c:?}"
+        );
+        last = c;
+    }
+    w.start_connector(config("busy-sink")).await.unwrap();
+    wait_until("everything", Duration::from_secs(180), || {
+        total(&committed(&bootstrap, "busy-sink", topic)) >= records_n as i64
+    })
+    .await;
+    check(&committed(&bootstrap, "busy-sink", topic));
+    let docs = os.documents(topic);
+    assert_eq!(docs.len(), providers);
+    for (id, _, src) in &docs {
+        let i: usize = id[2..].parse().unwrap();
+        let latest = records_n - providers + i;
+        assert_eq!(src["seq"].as_u64(), Some(latest as u64), "{id}");
+    }
+    let rejected = proxy.rejected.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        rejected > (records_n as u64) / 40,
+        "the proxy rejected only {rejected} items"
+    );
+    w.shutdown().await;
 }
