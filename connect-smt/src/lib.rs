@@ -123,6 +123,13 @@ pub fn register(registry: &mut Registry) {
         &["RecordIsTombstone", &format!("{p}RecordIsTombstone")],
         predicates::RecordIsTombstone::default,
     );
+    registry.register_predicate(
+        &[
+            "ValueFieldMatches",
+            "org.healthcare.kafka.connect.predicates.ValueFieldMatches",
+        ],
+        predicates::ValueFieldMatches::default,
+    );
 }
 
 #[cfg(feature = "deidentify")]

@@ -7,6 +7,8 @@ mod schema;
 mod time;
 mod value;
 
+mod path;
+pub use path::ValuePath;
 pub use schema::{logical, Field, Schema, SchemaBuilder, SchemaType};
 pub use time::{civil_from_days, days_from_civil};
 pub use value::{Decimal, Map, SchemaAndValue, Struct, Value, MAX_DECIMAL_SCALE};
