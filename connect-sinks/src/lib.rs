@@ -10,6 +10,8 @@
 pub mod elasticsearch;
 #[cfg(feature = "file")]
 pub mod file;
+#[cfg(feature = "http")]
+pub mod http;
 #[cfg(feature = "mllp")]
 pub mod mllp;
 
@@ -34,6 +36,11 @@ pub fn register(registry: &mut Registry) {
             "io.confluent.connect.elasticsearch.ElasticsearchSinkConnector",
         ],
         elasticsearch::ElasticsearchSinkConnector,
+    );
+    #[cfg(feature = "http")]
+    registry.register_sink(
+        &["HttpSink", "io.confluent.connect.http.HttpSinkConnector"],
+        http::HttpSinkConnector,
     );
     let _ = registry;
 }

@@ -59,6 +59,11 @@ impl ValuePath {
         Ok(ValuePath { steps })
     }
 
+    /// True for the empty path (the value itself).
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
     /// The value at the path, or None when a step does not exist.
     pub fn get<'a>(&self, mut v: &'a Value) -> Option<&'a Value> {
         for s in &self.steps {

@@ -1,2 +1,3 @@
 #![allow(dead_code)]
 pub mod bulk_proxy;
+pub mod receiver;

@@ -1,0 +1,113 @@
+//! A webhook receiver: records every request (method, path, headers, body) and answers each with the
+//! status a script picks. HTTP/1.1 with Content-Length bodies, keep-alive.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub status: u16,
+}
+
+type Script = Arc<dyn Fn(usize, &Received) -> (u16, Vec<(String, String)>) + Send + Sync>;
+
+pub struct Receiver {
+    pub url: String,
+    pub log: Arc<Mutex<Vec<Received>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Receiver {
+    /// `script(n, request)` gives the n-th request's (0-based) status and extra headers.
+    pub async fn start(
+        script: impl Fn(usize, &Received) -> (u16, Vec<(String, String)>) + Send + Sync + 'static,
+    ) -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let script: Script = Arc::new(script);
+        let l = log.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((s, _)) = listener.accept().await {
+                let (l, sc) = (l.clone(), script.clone());
+                tokio::spawn(async move {
+                    let _ = serve(s, l, sc).await;
+                });
+            }
+        });
+        Receiver { url, log, task }
+    }
+
+    pub fn requests(&self) -> Vec<Received> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+async fn serve(
+    s: TcpStream,
+    log: Arc<Mutex<Vec<Received>>>,
+    script: Script,
+) -> std::io::Result<()> {
+    let (rd, mut wr) = s.into_split();
+    let mut rd = BufReader::new(rd);
+    loop {
+        let mut line = String::new();
+        if rd.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or_default().to_owned();
+        let path = parts.next().unwrap_or_default().to_owned();
+        let mut headers = Vec::new();
+        let mut len = 0;
+        loop {
+            let mut h = String::new();
+            rd.read_line(&mut h).await?;
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                headers.push((k.to_ascii_lowercase(), v.trim().to_owned()));
+            }
+        }
+        let mut body = vec![0; len];
+        rd.read_exact(&mut body).await?;
+        let mut req = Received {
+            method,
+            path,
+            headers,
+            body,
+            status: 0,
+        };
+        let (status, extra) = {
+            let mut l = log.lock().unwrap();
+            let n = l.len();
+            let (status, extra) = script(n, &req);
+            req.status = status;
+            l.push(req);
+            (status, extra)
+        };
+        let mut head = format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\n");
+        for (k, v) in extra {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n{}");
+        wr.write_all(head.as_bytes()).await?;
+    }
+}
