@@ -176,6 +176,13 @@ pub struct TopicPartitionOffset {
     pub offset: i64,
 }
 
+/// `topic-partition@offset`: how errors name a record without quoting it.
+impl std::fmt::Display for TopicPartitionOffset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}@{}", self.topic, self.partition, self.offset)
+    }
+}
+
 /// A record delivered to a [`crate::sink::SinkTask`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct SinkRecord {

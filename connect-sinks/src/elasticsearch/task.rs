@@ -42,13 +42,6 @@ struct PutStats {
     skipped: usize,
 }
 
-fn at(r: &SinkRecord) -> String {
-    format!(
-        "{}-{}@{}",
-        r.original.topic, r.original.partition, r.original.offset
-    )
-}
-
 impl State {
     /// A record that could not become a document.
     async fn invalid(
@@ -58,7 +51,7 @@ impl State {
         stats: &mut PutStats,
     ) -> Result<(), ConnectError> {
         if self.cfg.drop_invalid {
-            tracing::warn!(record = %at(rec), error = %e, "record dropped (drop.invalid.message=true)");
+            tracing::warn!(record = %rec.original, error = %e, "record dropped (drop.invalid.message=true)");
             stats.skipped += 1;
             return Ok(());
         }
@@ -99,7 +92,7 @@ impl State {
     ) -> Result<(), ConnectError> {
         let msg = format!(
             "record {} rejected by index '{index}' as a malformed document ({kind}){}",
-            at(rec),
+            rec.original,
             self.server_reason(reason)
         );
         match self.cfg.malformed {
@@ -266,7 +259,7 @@ impl SinkTask for ElasticsearchSinkTask {
                     } => {
                         let e = ConnectError::other(format!(
                             "record {} failed in index '{}' with HTTP {status} ({kind}){}",
-                            at(rec),
+                            rec.original,
                             item.address.0,
                             st.server_reason(reason)
                         ));

@@ -41,13 +41,6 @@ struct Failure {
     detail: String,
 }
 
-fn at(r: &SinkRecord) -> String {
-    format!(
-        "{}-{}@{}",
-        r.original.topic, r.original.partition, r.original.offset
-    )
-}
-
 impl State {
     fn body_of(&self, rec: &SinkRecord, out: &mut Vec<u8>) {
         let r = &rec.record;
@@ -182,8 +175,7 @@ impl State {
             // The configured URL, not the substituted one: a key in the URL may be patient data.
             let msg = format!(
                 "{method} {} {answer} for record {}{detail}",
-                self.cfg.url,
-                at(rec)
+                self.cfg.url, rec.original
             );
             match self.cfg.on_error {
                 OnError::Fail => match &self.reporter {
@@ -254,7 +246,7 @@ impl SinkTask for HttpSinkTask {
                 st.flush_batch(&mut batch, &batch_url).await?;
                 match st.cfg.null_values {
                     NullValues::Ignore => {}
-                    NullValues::Log => tracing::info!(record = %at(r), "null value skipped"),
+                    NullValues::Log => tracing::info!(record = %r.original, "null value skipped"),
                     NullValues::Delete => {
                         let url = url_for(&st.cfg.url, r);
                         if let Err(f) = st.send(reqwest::Method::DELETE, &url, None).await {
@@ -264,7 +256,7 @@ impl SinkTask for HttpSinkTask {
                     NullValues::Fail => {
                         let e = ConnectError::Data(DataError::new(format!(
                             "record {} has a null value (behavior.on.null.values=fail)",
-                            at(r)
+                            r.original
                         )));
                         match &st.reporter {
                             Some(rep) => rep.report(r, &e).await?,

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value as Json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
 pub struct BulkProxy {
@@ -60,35 +60,11 @@ async fn serve(
 ) -> std::io::Result<()> {
     let (rd, mut wr) = s.into_split();
     let mut rd = BufReader::new(rd);
-    loop {
-        let mut line = String::new();
-        if rd.read_line(&mut line).await? == 0 {
-            return Ok(());
+    while let Some(req) = super::http1::read_request(&mut rd).await? {
+        if let Some((_, a)) = req.headers.iter().find(|(k, _)| k == "authorization") {
+            auth.lock().unwrap().push(a.clone());
         }
-        let mut parts = line.split_whitespace();
-        let (method, path) = (
-            parts.next().unwrap_or("GET").to_owned(),
-            parts.next().unwrap_or("/").to_owned(),
-        );
-        let mut len = 0usize;
-        loop {
-            let mut h = String::new();
-            rd.read_line(&mut h).await?;
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-                if k.eq_ignore_ascii_case("authorization") {
-                    auth.lock().unwrap().push(v.trim().to_owned());
-                }
-            }
-        }
-        let mut body = vec![0; len];
-        rd.read_exact(&mut body).await?;
+        let (method, path, body) = (req.method, req.path, req.body);
         let (status, answer) = if path.starts_with("/_bulk") && per_mille > 0 {
             bulk(&client, &upstream, &body, per_mille, &rejected).await
         } else {
@@ -108,6 +84,7 @@ async fn serve(
         wr.write_all(head.as_bytes()).await?;
         wr.write_all(&answer).await?;
     }
+    Ok(())
 }
 
 async fn bulk(

@@ -1,3 +1,4 @@
 #![allow(dead_code)]
 pub mod bulk_proxy;
+pub mod http1;
 pub mod receiver;

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
 #[derive(Debug, Clone)]
@@ -62,37 +62,12 @@ async fn serve(
 ) -> std::io::Result<()> {
     let (rd, mut wr) = s.into_split();
     let mut rd = BufReader::new(rd);
-    loop {
-        let mut line = String::new();
-        if rd.read_line(&mut line).await? == 0 {
-            return Ok(());
-        }
-        let mut parts = line.split_whitespace();
-        let method = parts.next().unwrap_or_default().to_owned();
-        let path = parts.next().unwrap_or_default().to_owned();
-        let mut headers = Vec::new();
-        let mut len = 0;
-        loop {
-            let mut h = String::new();
-            rd.read_line(&mut h).await?;
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-                headers.push((k.to_ascii_lowercase(), v.trim().to_owned()));
-            }
-        }
-        let mut body = vec![0; len];
-        rd.read_exact(&mut body).await?;
+    while let Some(r) = super::http1::read_request(&mut rd).await? {
         let mut req = Received {
-            method,
-            path,
-            headers,
-            body,
+            method: r.method,
+            path: r.path,
+            headers: r.headers,
+            body: r.body,
             status: 0,
         };
         let (status, extra) = {
@@ -110,4 +85,5 @@ async fn serve(
         head.push_str("\r\n{}");
         wr.write_all(head.as_bytes()).await?;
     }
+    Ok(())
 }
