@@ -227,3 +227,83 @@ async fn critical_results_become_one_webhook_call_each() {
     assert!(headers.contains("answered HTTP 400"), "{headers}");
     w.shutdown().await;
 }
+
+/// `auth.type=OAUTH2`: a client-credentials token on each request, fetched once, and fetched again
+/// when the endpoint answers 401 (the request then repeated with the new token).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth2_tokens_are_fetched_cached_and_renewed_on_401() {
+    use connect_core::record::{ConnectRecord, SinkRecord, TimestampType, TopicPartitionOffset};
+    use connect_core::sink::{SinkTask, SinkTaskContext};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // The API takes only the second token (the first one "expired").
+    let receiver = Receiver::start(move |_, req| {
+        let auth = req.headers.iter().find(|(k, _)| k == "authorization");
+        match auth.map(|(_, v)| v.as_str()) {
+            Some("Bearer t2") => (200, vec![]),
+            _ => (401, vec![]),
+        }
+    })
+    .await;
+    let token_server = common::receiver::Receiver::start_with_body({
+        let n = std::sync::Arc::new(AtomicUsize::new(0));
+        move |_, _| {
+            let i = n.fetch_add(1, Ordering::SeqCst) + 1;
+            (
+                200,
+                format!(r#"{{"access_token":"t{i}","expires_in":3600}}"#),
+            )
+        }
+    })
+    .await;
+    let mut task = connect_sinks::http::HttpSinkTask::default();
+    task.start(SinkTaskContext {
+        config: Props::new()
+            .with("http.api.url", format!("{}/alerts", receiver.url))
+            .with("auth.type", "OAUTH2")
+            .with("oauth2.token.url", format!("{}/token", token_server.url))
+            .with("oauth2.client.id", "lab-notifier")
+            .with("oauth2.client.secret", "s3cret")
+            .with("request.body.format", "json")
+            .with("max.retries", "0"),
+        errant_record_reporter: None,
+    })
+    .await
+    .unwrap();
+    let rec = |offset| SinkRecord {
+        record: ConnectRecord::new(
+            "t",
+            connect_core::data::Value::Null,
+            connect_core::data::Value::String("x".into()),
+        ),
+        kafka_offset: offset,
+        timestamp_type: TimestampType::CreateTime,
+        original: TopicPartitionOffset {
+            topic: "t".into(),
+            partition: 0,
+            offset,
+        },
+    };
+    task.put(&[rec(0)]).await.unwrap();
+    task.put(&[rec(1)]).await.unwrap();
+    let api: Vec<String> = receiver
+        .requests()
+        .iter()
+        .map(|r| {
+            r.headers
+                .iter()
+                .find(|(k, _)| k == "authorization")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(
+        api,
+        ["Bearer t1", "Bearer t2", "Bearer t2"],
+        "401 with t1, then t2 kept"
+    );
+    let token_requests = token_server.requests();
+    assert_eq!(token_requests.len(), 2);
+    assert!(
+        String::from_utf8_lossy(&token_requests[0].body).contains("grant_type=client_credentials")
+    );
+}

@@ -4,6 +4,7 @@
 //! * [`client`]: one `reqwest` client (rustls with ring, no OpenSSL) from a CA bundle, an optional
 //!   client certificate and key (mutual TLS), and connect and read timeouts;
 //! * [`auth`]: credentials applied to each request (basic, bearer, API key), never printed by `Debug`;
+//! * [`oauth2`]: OAuth2 client-credentials tokens, cached until shortly before they expire;
 //! * [`retry`]: which answers are worth another try, exponential backoff with jitter, and a bounded
 //!   `Retry-After`.
 //!
@@ -27,8 +28,10 @@
 
 pub mod auth;
 pub mod client;
+pub mod oauth2;
 pub mod retry;
 
 pub use auth::Auth;
 pub use client::ClientSettings;
+pub use oauth2::{ClientAuthMode, ClientCredentials, TokenSource};
 pub use retry::{retry_after, RetryPolicy};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use connect_core::config::{ConfigDef, ConfigType, Importance, Props, Validator};
 use connect_core::error::ConfigError;
-use connect_core::http::{Auth, ClientSettings, RetryPolicy};
+use connect_core::http::{Auth, ClientAuthMode, ClientCredentials, ClientSettings, RetryPolicy};
 use connect_core::sink::{SinkConnector, SinkTask};
 
 use super::task::HttpSinkTask;
@@ -44,8 +44,10 @@ pub struct HttpSinkConfig {
     pub method: reqwest::Method,
     /// `headers` split on `header.separator`.
     pub headers: Vec<(String, String)>,
-    /// Credentials.
+    /// Static credentials (basic, bearer).
     pub auth: Auth,
+    /// OAuth2 client credentials (`auth.type=OAUTH2`): a token per request, fetched again on 401.
+    pub oauth2: Option<ClientCredentials>,
     /// The HTTP client.
     pub client: ClientSettings,
     /// `request.body.format=json`: values as JSON (else as text).
@@ -111,8 +113,15 @@ impl HttpSinkConfig {
             .with_validator("request.method", Validator::one_of(&["POST", "PUT", "PATCH", "post", "put", "patch"]))
             .define("headers", String, Some(""), High, "Headers as Name:Value, separated by header.separator.")
             .define("header.separator", String, Some("|"), High, "Separator of the headers key.")
-            .define("auth.type", String, Some("NONE"), High, "NONE, BASIC or BEARER.")
-            .with_validator("auth.type", Validator::one_of(&["NONE", "BASIC", "BEARER", "none", "basic", "bearer"]))
+            .define("auth.type", String, Some("NONE"), High, "NONE, BASIC, BEARER or OAUTH2 (client credentials).")
+            .with_validator("auth.type", Validator::one_of(&["NONE", "BASIC", "BEARER", "OAUTH2", "none", "basic", "bearer", "oauth2"]))
+            .define_optional("oauth2.token.url", String, High, "Token endpoint for OAUTH2.")
+            .define_optional("oauth2.client.id", String, High, "Client id for OAUTH2.")
+            .define_optional("oauth2.client.secret", Password, High, "Client secret for OAUTH2.")
+            .define("oauth2.client.auth.mode", String, Some("header"), Low, "header (HTTP basic) or url (in the form body).")
+            .with_validator("oauth2.client.auth.mode", Validator::one_of(&["header", "url", "HEADER", "URL"]))
+            .define_optional("oauth2.client.scope", String, Low, "Scope requested.")
+            .define("oauth2.token.property", String, Some("access_token"), Low, "The token's property in the token answer.")
             .define_optional("connection.user", String, High, "User for BASIC.")
             .define_optional("connection.password", Password, High, "Password for BASIC.")
             .define_optional("bearer.token", Password, High, "Token for BEARER.")
@@ -202,6 +211,52 @@ impl HttpSinkConfig {
             },
             _ => Auth::None,
         };
+        let oauth2 = if c
+            .string("auth.type")
+            .unwrap_or("NONE")
+            .eq_ignore_ascii_case("OAUTH2")
+        {
+            let mut need = |k: &str, v: Option<std::string::String>| match v {
+                Some(v) if !v.is_empty() => v,
+                _ => {
+                    problems.extend(ConfigError::new(k, "required with auth.type=OAUTH2"));
+                    std::string::String::new()
+                }
+            };
+            let token_url = need(
+                "oauth2.token.url",
+                c.string("oauth2.token.url").map(str::to_owned),
+            );
+            let client_id = need(
+                "oauth2.client.id",
+                c.string("oauth2.client.id").map(str::to_owned),
+            );
+            let client_secret = need("oauth2.client.secret", secret("oauth2.client.secret"));
+            Some(ClientCredentials {
+                token_url,
+                client_id,
+                client_secret,
+                scope: c
+                    .string("oauth2.client.scope")
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+                token_property: c
+                    .string("oauth2.token.property")
+                    .unwrap_or("access_token")
+                    .to_owned(),
+                auth_mode: if c
+                    .string("oauth2.client.auth.mode")
+                    .unwrap_or("header")
+                    .eq_ignore_ascii_case("url")
+                {
+                    ClientAuthMode::Url
+                } else {
+                    ClientAuthMode::Header
+                },
+            })
+        } else {
+            None
+        };
         let template = match c
             .string("request.body.template")
             .filter(|t| !t.trim().is_empty())
@@ -238,6 +293,7 @@ impl HttpSinkConfig {
             },
             headers,
             auth,
+            oauth2,
             client: ClientSettings {
                 connect_timeout: c.millis("http.connect.timeout.ms"),
                 read_timeout: c.millis("http.request.timeout.ms"),
@@ -339,5 +395,17 @@ mod tests {
             assert!(e.contains(k), "{k}: {e}");
         }
         assert!(!e.contains("TOPSECRET"));
+        let e = HttpSinkConfig::parse(
+            &Props::new()
+                .with("http.api.url", "http://h")
+                .with("auth.type", "OAUTH2")
+                .with("oauth2.client.id", "c"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("oauth2.token.url") && e.contains("oauth2.client.secret"),
+            "{e}"
+        );
     }
 }

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use connect_core::converter::JsonConverter;
 use connect_core::data::Value;
 use connect_core::error::{ConnectError, DataError};
-use connect_core::http::retry_after;
+use connect_core::http::{retry_after, TokenSource};
 use connect_core::record::SinkRecord;
 use connect_core::runtime::ErrantRecordReporter;
 use connect_core::sink::{SinkTask, SinkTaskContext};
@@ -25,6 +25,7 @@ struct State {
     cfg: HttpSinkConfig,
     client: reqwest::Client,
     reporter: Option<Arc<ErrantRecordReporter>>,
+    tokens: Option<TokenSource>,
     json: JsonConverter,
     content_type: String,
 }
@@ -39,6 +40,12 @@ pub struct HttpSinkTask {
 struct Failure {
     status: Option<u16>,
     detail: String,
+}
+
+/// A request that failed for its records, or a failure of the task itself (no OAuth2 token).
+enum SendError {
+    Records(Failure),
+    Task(ConnectError),
 }
 
 impl State {
@@ -98,11 +105,16 @@ impl State {
         method: reqwest::Method,
         url: &str,
         body: Option<Vec<u8>>,
-    ) -> Result<(), Failure> {
+    ) -> Result<(), SendError> {
         let body = body.map(bytes::Bytes::from);
         let mut attempt = 0u32;
+        let mut refreshed = false;
         loop {
             let mut req = self.client.request(method.clone(), url);
+            if let Some(t) = &self.tokens {
+                let token = t.token().await.map_err(SendError::Task)?;
+                req = connect_core::http::Auth::Bearer(token).apply(req);
+            }
             for (k, v) in &self.cfg.headers {
                 req = req.header(k, v);
             }
@@ -123,6 +135,12 @@ impl State {
                     if (200..300).contains(&status) {
                         return Ok(());
                     }
+                    // An OAuth2 token the server no longer takes: one new token, at once.
+                    if let (401, Some(t), false) = (status, &self.tokens, refreshed) {
+                        t.invalidate().await;
+                        refreshed = true;
+                        continue;
+                    }
                     let after = retry_after(resp.headers(), RETRY_AFTER_CAP);
                     let detail = resp.text().await.unwrap_or_default();
                     let f = Failure {
@@ -130,7 +148,7 @@ impl State {
                         detail,
                     };
                     if !self.cfg.retries(status) {
-                        return Err(f);
+                        return Err(SendError::Records(f));
                     }
                     tracing::warn!(url = %self.cfg.url, status, attempt, "request refused; retrying");
                     (after, f)
@@ -150,7 +168,7 @@ impl State {
             };
             attempt += 1;
             if !self.cfg.retry.allows(attempt - 1) {
-                return Err(failure);
+                return Err(SendError::Records(failure));
             }
             tokio::time::sleep(wait.unwrap_or_else(|| self.cfg.retry.delay(attempt))).await;
         }
@@ -205,8 +223,10 @@ impl State {
         }
         let body = self.batch_body(batch);
         let method = self.cfg.method.clone();
-        if let Err(f) = self.send(method.clone(), url, Some(body)).await {
-            self.failed(&method, batch, f).await?;
+        match self.send(method.clone(), url, Some(body)).await {
+            Ok(()) => {}
+            Err(SendError::Records(f)) => self.failed(&method, batch, f).await?,
+            Err(SendError::Task(e)) => return Err(e),
         }
         batch.clear();
         Ok(())
@@ -225,10 +245,15 @@ impl SinkTask for HttpSinkTask {
         }
         .to_owned();
         tracing::info!(url = %cfg.url, auth = ?cfg.auth, "HTTP sink started");
+        let tokens = cfg
+            .oauth2
+            .clone()
+            .map(|c| TokenSource::new(c, client.clone()));
         self.state = Some(State {
             cfg,
             client,
             reporter: ctx.errant_record_reporter,
+            tokens,
             json: JsonConverter::new(false),
             content_type,
         });
@@ -249,8 +274,12 @@ impl SinkTask for HttpSinkTask {
                     NullValues::Log => tracing::info!(record = %r.original, "null value skipped"),
                     NullValues::Delete => {
                         let url = url_for(&st.cfg.url, r);
-                        if let Err(f) = st.send(reqwest::Method::DELETE, &url, None).await {
-                            st.failed(&reqwest::Method::DELETE, &[r], f).await?;
+                        match st.send(reqwest::Method::DELETE, &url, None).await {
+                            Ok(()) => {}
+                            Err(SendError::Records(f)) => {
+                                st.failed(&reqwest::Method::DELETE, &[r], f).await?
+                            }
+                            Err(SendError::Task(e)) => return Err(e),
                         }
                     }
                     NullValues::Fail => {

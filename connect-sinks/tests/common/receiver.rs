@@ -15,7 +15,8 @@ pub struct Received {
     pub status: u16,
 }
 
-type Script = Arc<dyn Fn(usize, &Received) -> (u16, Vec<(String, String)>) + Send + Sync>;
+/// The n-th request's status, extra headers and body.
+type Script = Arc<dyn Fn(usize, &Received) -> (u16, Vec<(String, String)>, String) + Send + Sync>;
 
 pub struct Receiver {
     pub url: String,
@@ -33,6 +34,30 @@ impl Receiver {
     /// `script(n, request)` gives the n-th request's (0-based) status and extra headers.
     pub async fn start(
         script: impl Fn(usize, &Received) -> (u16, Vec<(String, String)>) + Send + Sync + 'static,
+    ) -> Receiver {
+        Self::start_scripted(move |n, r| {
+            let (s, h) = script(n, r);
+            (s, h, "{}".to_owned())
+        })
+        .await
+    }
+
+    /// As [`Receiver::start`], the script also giving the answer's body.
+    pub async fn start_with_body(
+        script: impl Fn(usize, &Received) -> (u16, String) + Send + Sync + 'static,
+    ) -> Receiver {
+        Self::start_scripted(move |n, r| {
+            let (s, b) = script(n, r);
+            (s, vec![], b)
+        })
+        .await
+    }
+
+    async fn start_scripted(
+        script: impl Fn(usize, &Received) -> (u16, Vec<(String, String)>, String)
+            + Send
+            + Sync
+            + 'static,
     ) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -70,19 +95,20 @@ async fn serve(
             body: r.body,
             status: 0,
         };
-        let (status, extra) = {
+        let (status, extra, body) = {
             let mut l = log.lock().unwrap();
             let n = l.len();
-            let (status, extra) = script(n, &req);
-            req.status = status;
+            let answer = script(n, &req);
+            req.status = answer.0;
             l.push(req);
-            (status, extra)
+            answer
         };
-        let mut head = format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\n");
+        let mut head = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n", body.len());
         for (k, v) in extra {
             head.push_str(&format!("{k}: {v}\r\n"));
         }
-        head.push_str("\r\n{}");
+        head.push_str("\r\n");
+        head.push_str(&body);
         wr.write_all(head.as_bytes()).await?;
     }
     Ok(())
