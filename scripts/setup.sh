@@ -64,4 +64,14 @@ if ! "$search_venv/bin/python" -c 'import osmem_server' >/dev/null 2>&1; then
   }
   osmem_install || { echo "setup: pip failed, retrying once"; sleep 5; osmem_install; }
 fi
+# The S3 peer of the archive sink's tests: moto's server (Apache-2.0) 5.2.1, in its own virtualenv.
+s3_venv="$root/target/s3-venv"
+if ! "$s3_venv/bin/python" -c 'import moto.server' >/dev/null 2>&1; then
+  echo "setup: installing moto's S3 server into $s3_venv"
+  python3 -m venv "$s3_venv"
+  moto_install() {
+    "$s3_venv/bin/pip" install -q --disable-pip-version-check 'moto[server]==5.2.1'
+  }
+  moto_install || { echo "setup: pip failed, retrying once"; sleep 5; moto_install; }
+fi
 echo "setup: done"

@@ -6,6 +6,8 @@
 //! ```
 #![warn(missing_docs)]
 
+#[cfg(feature = "archive")]
+pub mod archive;
 #[cfg(feature = "elasticsearch")]
 pub mod elasticsearch;
 #[cfg(feature = "file")]
@@ -41,6 +43,15 @@ pub fn register(registry: &mut Registry) {
     registry.register_sink(
         &["HttpSink", "io.confluent.connect.http.HttpSinkConnector"],
         http::HttpSinkConnector,
+    );
+    #[cfg(feature = "archive")]
+    registry.register_sink(
+        &[
+            "ArchiveSink",
+            "S3Sink",
+            "io.confluent.connect.s3.S3SinkConnector",
+        ],
+        archive::ArchiveSinkConnector,
     );
     let _ = registry;
 }

@@ -5,9 +5,11 @@ pub mod kafka;
 pub mod opensearch;
 pub mod postgres;
 mod process;
+pub mod s3;
 pub use kafka::{produce, topic_records, wait_for_records, Stored, TopicTail};
 pub use opensearch::OpenSearch;
 pub use postgres::Postgres;
+pub use s3::S3;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

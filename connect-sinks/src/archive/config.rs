@@ -1,0 +1,408 @@
+//! The connector's keys: Confluent's S3 sink names and defaults, on `object_store` (S3 and
+//! S3-compatible stores, or a local directory).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use connect_core::config::{ConfigDef, ConfigType, Importance, Props, Validator};
+use connect_core::data::ValuePath;
+use connect_core::error::{ConfigError, ConnectError};
+use connect_core::sink::{SinkConnector, SinkTask};
+use object_store::ObjectStore;
+
+use super::format::{Compression, Format};
+use super::partitioner::{parse_path_format, parse_timezone, Partitioner, TimeSource};
+use super::task::ArchiveSinkTask;
+
+/// Where objects are written.
+#[derive(Clone)]
+pub enum Store {
+    /// An S3 bucket (AWS, or an S3-compatible endpoint given by `store.url`).
+    S3 {
+        /// `s3.bucket.name`.
+        bucket: String,
+        /// `s3.region`.
+        region: String,
+        /// `store.url`: an endpoint other than AWS's.
+        endpoint: Option<String>,
+        /// `aws.access.key.id` / `aws.secret.access.key`; else the environment's credentials.
+        keys: Option<(String, String)>,
+    },
+    /// A local directory (`store.url=file:///path`).
+    Local(PathBuf),
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Store::S3 {
+                bucket, endpoint, ..
+            } => write!(f, "S3({bucket}, {endpoint:?})"),
+            Store::Local(p) => write!(f, "Local({})", p.display()),
+        }
+    }
+}
+
+impl Store {
+    /// Opens the store.
+    pub fn open(&self) -> Result<Arc<dyn ObjectStore>, ConnectError> {
+        match self {
+            Store::Local(dir) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| ConnectError::io(format!("creating {}", dir.display()), e))?;
+                let s =
+                    object_store::local::LocalFileSystem::new_with_prefix(dir).map_err(|e| {
+                        ConnectError::other(format!("local store {}: {e}", dir.display()))
+                    })?;
+                Ok(Arc::new(s))
+            }
+            Store::S3 {
+                bucket,
+                region,
+                endpoint,
+                keys,
+            } => {
+                let mut b = object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .with_region(region);
+                if let Some(e) = endpoint {
+                    b = b
+                        .with_endpoint(e)
+                        .with_allow_http(e.starts_with("http://"))
+                        .with_virtual_hosted_style_request(false);
+                }
+                if let Some((id, secret)) = keys {
+                    b = b.with_access_key_id(id).with_secret_access_key(secret);
+                }
+                let s = b
+                    .build()
+                    .map_err(|e| ConnectError::other(format!("S3 bucket {bucket}: {e}")))?;
+                Ok(Arc::new(s))
+            }
+        }
+    }
+}
+
+/// What a record with a null value does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NullValues {
+    /// Skipped.
+    Ignore,
+    /// An errant record.
+    Fail,
+}
+
+/// The sink's settings.
+#[derive(Debug, Clone)]
+pub struct ArchiveSinkConfig {
+    /// Where objects go.
+    pub store: Store,
+    /// `topics.dir`.
+    pub topics_dir: String,
+    /// `flush.size`: records per file.
+    pub flush_size: usize,
+    /// `rotate.interval.ms`: a file spans at most this much record time.
+    pub rotate_interval_ms: Option<i64>,
+    /// `rotate.schedule.interval.ms`: files closed on the wall clock (not repeatable after a crash).
+    pub rotate_schedule_ms: Option<i64>,
+    /// `format.class`.
+    pub format: Format,
+    /// `s3.compression.type`.
+    pub compression: Compression,
+    /// `partitioner.class` and its keys.
+    pub partitioner: Partitioner,
+    /// `filename.offset.zero.pad.width`.
+    pub zero_pad: usize,
+    /// `behavior.on.null.values`.
+    pub null_values: NullValues,
+}
+
+const P: &str = "io.confluent.connect.storage.partitioner.";
+
+impl ArchiveSinkConfig {
+    /// The accepted keys, with Confluent's defaults.
+    pub fn def() -> ConfigDef {
+        use ConfigType::*;
+        use Importance::*;
+        ConfigDef::new()
+            .define_optional("s3.bucket.name", String, High, "The bucket (not needed with store.url=file://...).")
+            .define("s3.region", String, Some("us-west-2"), Medium, "The bucket's region.")
+            .define_optional("store.url", String, High, "An S3-compatible endpoint (http(s)://...), or file:///dir for a local directory.")
+            .define_optional("aws.access.key.id", String, High, "Access key (else the environment's credentials).")
+            .define_optional("aws.secret.access.key", Password, High, "Secret key.")
+            .define("topics.dir", String, Some("topics"), High, "Top-level directory of the objects.")
+            .define("flush.size", Int, None, High, "Records per file.")
+            .with_validator("flush.size", Validator::range(1, 100_000_000))
+            .define("rotate.interval.ms", Long, Some("-1"), High, "Longest span of record time in one file (-1: none).")
+            .define("rotate.schedule.interval.ms", Long, Some("-1"), Medium, "Close files on the wall clock this often (-1: never; not repeatable after a crash).")
+            .define("format.class", String, None, High, "io.confluent.connect.s3.format.json.JsonFormat or io.confluent.connect.s3.format.bytearray.ByteArrayFormat.")
+            .define("format.bytearray.extension", String, Some(".bin"), Low, "Extension of ByteArrayFormat files.")
+            .define_optional("format.bytearray.separator", String, Low, "Separator between ByteArrayFormat records (default: a newline).")
+            .define("s3.compression.type", String, Some("none"), Medium, "none or gzip.")
+            .with_validator("s3.compression.type", Validator::one_of(&["none", "gzip"]))
+            .define("partitioner.class", String, Some("io.confluent.connect.storage.partitioner.DefaultPartitioner"), High, "Default, Field, TimeBased, Daily or Hourly partitioner.")
+            .define("partition.field.name", List, Some(""), Medium, "Fields of the value for FieldPartitioner.")
+            .define("path.format", String, Some(""), Medium, "Joda pattern of TimeBasedPartitioner directories.")
+            .define("partition.duration.ms", Long, Some("-1"), Medium, "Time bucket of TimeBasedPartitioner.")
+            .define("locale", String, Some(""), Low, "Accepted (numeric patterns only).")
+            .define("timezone", String, Some(""), Medium, "UTC or a fixed offset such as +01:00.")
+            .define("timestamp.extractor", String, Some("Wallclock"), Medium, "Record, RecordField or Wallclock.")
+            .with_validator("timestamp.extractor", Validator::one_of(&["Record", "RecordField", "Wallclock"]))
+            .define("timestamp.field", String, Some("timestamp"), Medium, "The value's field for RecordField.")
+            .define("filename.offset.zero.pad.width", Int, Some("10"), Low, "Digits of the start offset in file names.")
+            .with_validator("filename.offset.zero.pad.width", Validator::range(0, 19))
+            .define("behavior.on.null.values", String, Some("fail"), Low, "ignore or fail.")
+            .with_validator("behavior.on.null.values", Validator::one_of(&["ignore", "fail"]))
+            .define_optional("storage.class", String, Low, "Accepted (io.confluent.connect.s3.storage.S3Storage).")
+            .define_optional("schema.compatibility", String, Low, "Accepted; files rotate by count and time only.")
+    }
+
+    /// Parses the settings.
+    pub fn parse(props: &Props) -> Result<Self, ConfigError> {
+        let c = Self::def().parse(props)?;
+        let mut problems = ConfigError { problems: vec![] };
+        let store = match c.string("store.url") {
+            Some(u) if u.starts_with("file://") => {
+                Store::Local(PathBuf::from(&u["file://".len()..]))
+            }
+            url => match c.string("s3.bucket.name").filter(|b| !b.is_empty()) {
+                Some(bucket) => Store::S3 {
+                    bucket: bucket.to_owned(),
+                    region: c.string("s3.region").unwrap_or("us-west-2").to_owned(),
+                    endpoint: url.map(str::to_owned),
+                    keys: c.string("aws.access.key.id").map(|id| {
+                        (
+                            id.to_owned(),
+                            c.password("aws.secret.access.key")
+                                .map(|p| p.expose().to_owned())
+                                .unwrap_or_default(),
+                        )
+                    }),
+                },
+                None => {
+                    problems.extend(ConfigError::new(
+                        "s3.bucket.name",
+                        "required unless store.url is file:///dir",
+                    ));
+                    Store::Local(PathBuf::new())
+                }
+            },
+        };
+        let format = match c.string("format.class").unwrap_or_default() {
+            "io.confluent.connect.s3.format.json.JsonFormat" | "JsonFormat" => Format::Json,
+            "io.confluent.connect.s3.format.bytearray.ByteArrayFormat" | "ByteArrayFormat" => {
+                Format::ByteArray {
+                    separator: c
+                        .string("format.bytearray.separator")
+                        .map(|s| s.replace("\\n", "\n").into_bytes())
+                        .unwrap_or_else(|| b"\n".to_vec()),
+                    extension: c
+                        .string("format.bytearray.extension")
+                        .unwrap_or(".bin")
+                        .to_owned(),
+                }
+            }
+            other => {
+                problems.extend(ConfigError::new(
+                    "format.class",
+                    format!("'{other}' is not a format this sink writes: JsonFormat or ByteArrayFormat (Parquet and Avro are not available yet)"),
+                ));
+                Format::Json
+            }
+        };
+        let class = c.string("partitioner.class").unwrap_or_default();
+        let short = class.strip_prefix(P).unwrap_or(class);
+        let source = match c.string("timestamp.extractor").unwrap_or("Wallclock") {
+            "Record" => TimeSource::Record,
+            "RecordField" => {
+                match ValuePath::parse(c.string("timestamp.field").unwrap_or("timestamp")) {
+                    Ok(p) => TimeSource::Field(p),
+                    Err(e) => {
+                        problems.extend(ConfigError::new("timestamp.field", e));
+                        TimeSource::Record
+                    }
+                }
+            }
+            _ => TimeSource::Wallclock,
+        };
+        let offset_minutes = match c.string("timezone").unwrap_or_default() {
+            "" => 0,
+            tz => parse_timezone(tz).unwrap_or_else(|e| {
+                problems.extend(ConfigError::new("timezone", e));
+                0
+            }),
+        };
+        let time = |duration_ms: i64, format: &str, problems: &mut ConfigError| -> Partitioner {
+            let format = parse_path_format(format).unwrap_or_else(|e| {
+                problems.extend(ConfigError::new("path.format", e));
+                vec![]
+            });
+            Partitioner::Time {
+                duration_ms,
+                format,
+                offset_minutes,
+                source: source.clone(),
+            }
+        };
+        let partitioner = match short {
+            "DefaultPartitioner" => Partitioner::Default,
+            "FieldPartitioner" => {
+                let fields = c.list("partition.field.name");
+                if fields.is_empty() {
+                    problems.extend(ConfigError::new(
+                        "partition.field.name",
+                        "required by FieldPartitioner",
+                    ));
+                }
+                let mut out = Vec::new();
+                for f in fields {
+                    match ValuePath::parse(f) {
+                        Ok(p) => out.push((f.clone(), p)),
+                        Err(e) => problems.extend(ConfigError::new("partition.field.name", e)),
+                    }
+                }
+                Partitioner::Field(out)
+            }
+            "TimeBasedPartitioner" => {
+                let d = c.long("partition.duration.ms");
+                if d <= 0 {
+                    problems.extend(ConfigError::new(
+                        "partition.duration.ms",
+                        "required (> 0) by TimeBasedPartitioner",
+                    ));
+                }
+                let f = c.string("path.format").unwrap_or_default();
+                if f.is_empty() {
+                    problems.extend(ConfigError::new(
+                        "path.format",
+                        "required by TimeBasedPartitioner",
+                    ));
+                }
+                time(d.max(1), f, &mut problems)
+            }
+            "DailyPartitioner" => {
+                time(86_400_000, "'year'=YYYY/'month'=MM/'day'=dd", &mut problems)
+            }
+            "HourlyPartitioner" => time(
+                3_600_000,
+                "'year'=YYYY/'month'=MM/'day'=dd/'hour'=HH",
+                &mut problems,
+            ),
+            other => {
+                problems.extend(ConfigError::new(
+                    "partitioner.class",
+                    format!("'{other}' is not one of DefaultPartitioner, FieldPartitioner, TimeBasedPartitioner, DailyPartitioner, HourlyPartitioner"),
+                ));
+                Partitioner::Default
+            }
+        };
+        if !problems.problems.is_empty() {
+            return Err(problems);
+        }
+        let positive = |k: &str| Some(c.long(k)).filter(|v| *v > 0);
+        Ok(ArchiveSinkConfig {
+            store,
+            topics_dir: c
+                .string("topics.dir")
+                .unwrap_or("topics")
+                .trim_matches('/')
+                .to_owned(),
+            flush_size: c.int("flush.size") as usize,
+            rotate_interval_ms: positive("rotate.interval.ms"),
+            rotate_schedule_ms: positive("rotate.schedule.interval.ms"),
+            format,
+            compression: if c.string("s3.compression.type") == Some("gzip") {
+                Compression::Gzip
+            } else {
+                Compression::None
+            },
+            partitioner,
+            zero_pad: c.int("filename.offset.zero.pad.width") as usize,
+            null_values: if c.string("behavior.on.null.values") == Some("ignore") {
+                NullValues::Ignore
+            } else {
+                NullValues::Fail
+            },
+        })
+    }
+
+    /// An object's name: `<topics.dir>/<topic>/<encoded partition>/<topic>+<partition>+<start offset>.<ext>`.
+    pub fn object_name(&self, topic: &str, encoded: &str, partition: i32, start: i64) -> String {
+        format!(
+            "{dir}/{topic}/{encoded}/{topic}+{partition}+{start:0width$}{ext}{gz}",
+            dir = self.topics_dir,
+            width = self.zero_pad,
+            ext = self.format.extension(),
+            gz = self.compression.suffix()
+        )
+    }
+}
+
+/// Confluent's `S3SinkConnector`.
+#[derive(Debug, Default, Clone)]
+pub struct ArchiveSinkConnector;
+
+impl SinkConnector for ArchiveSinkConnector {
+    fn config_def(&self) -> ConfigDef {
+        ArchiveSinkConfig::def()
+    }
+    fn validate(&self, props: &Props) -> Result<(), ConfigError> {
+        ArchiveSinkConfig::parse(props).map(|_| ())
+    }
+    fn create_task(&self) -> Box<dyn SinkTask> {
+        Box::new(ArchiveSinkTask::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Props {
+        Props::new()
+            .with("s3.bucket.name", "archive")
+            .with("flush.size", "3")
+            .with(
+                "format.class",
+                "io.confluent.connect.s3.format.json.JsonFormat",
+            )
+    }
+
+    #[test]
+    fn object_names_are_confluents() {
+        let c = ArchiveSinkConfig::parse(&base()).unwrap();
+        assert_eq!(
+            c.object_name("clinical.obs", "partition=2", 2, 1500),
+            "topics/clinical.obs/partition=2/clinical.obs+2+0000001500.json"
+        );
+        let g = ArchiveSinkConfig::parse(&base().with("s3.compression.type", "gzip")).unwrap();
+        assert!(g
+            .object_name("t", "partition=0", 0, 0)
+            .ends_with("t+0+0000000000.json.gz"));
+    }
+
+    #[test]
+    fn problems_are_named() {
+        let e = ArchiveSinkConfig::parse(
+            &Props::new()
+                .with("flush.size", "3")
+                .with(
+                    "format.class",
+                    "io.confluent.connect.s3.format.parquet.ParquetFormat",
+                )
+                .with("partitioner.class", format!("{P}TimeBasedPartitioner"))
+                .with("timezone", "Europe/Paris"),
+        )
+        .unwrap_err()
+        .to_string();
+        for k in [
+            "s3.bucket.name",
+            "format.class",
+            "partition.duration.ms",
+            "path.format",
+            "timezone",
+        ] {
+            assert!(e.contains(k), "{k}: {e}");
+        }
+    }
+}

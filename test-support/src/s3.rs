@@ -1,0 +1,120 @@
+//! The S3 peer: moto's server, installed by `scripts/setup.sh` into `target/s3-venv`. Objects are read
+//! back with boto3 (moto's own dependency), a client independent of the sink under test.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::process::{output_text, wait_ready, Process};
+
+/// A moto S3 server on a free loopback port, killed (SIGKILL) on drop.
+pub struct S3 {
+    _process: Process,
+    port: u16,
+}
+
+fn venv() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/s3-venv")
+}
+
+impl S3 {
+    /// Starts the server and waits (up to 60 s) until it answers.
+    pub fn start() -> S3 {
+        let bin = venv().join("bin/moto_server");
+        assert!(
+            bin.is_file(),
+            "moto is not installed under {}: run scripts/setup.sh",
+            venv().display()
+        );
+        let port = crate::free_port();
+        let child = Command::new(bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let mut process = Process::default();
+        process.set(child);
+        let s3 = S3 {
+            _process: process,
+            port,
+        };
+        wait_ready("moto_server", Duration::from_secs(60), None, || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        s3
+    }
+
+    /// `http://127.0.0.1:<port>`, the endpoint (`store.url`).
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn python(&self, script: &str) -> Result<String, String> {
+        output_text(
+            Command::new(venv().join("bin/python"))
+                .arg("-c")
+                .arg(script)
+                .env("AWS_ACCESS_KEY_ID", "testing")
+                .env("AWS_SECRET_ACCESS_KEY", "testing")
+                .env("AWS_DEFAULT_REGION", "us-east-1")
+                .output(),
+        )
+    }
+
+    fn client(&self) -> String {
+        format!(
+            "import boto3, json, base64\nc = boto3.client('s3', endpoint_url='{}', region_name='us-east-1')\n",
+            self.url()
+        )
+    }
+
+    /// Creates a bucket.
+    pub fn create_bucket(&self, bucket: &str) {
+        self.python(&format!(
+            "{}c.create_bucket(Bucket='{bucket}')",
+            self.client()
+        ))
+        .expect("the bucket is created");
+    }
+
+    /// Every object of the bucket as (key, content), in key order.
+    pub fn objects(&self, bucket: &str) -> Vec<(String, Vec<u8>)> {
+        let script = format!(
+            "{}out = []\nfor page in c.get_paginator('list_objects_v2').paginate(Bucket='{bucket}'):\n    for o in page.get('Contents', []):\n        b = c.get_object(Bucket='{bucket}', Key=o['Key'])['Body'].read()\n        out.append([o['Key'], base64.b64encode(b).decode()])\nprint(json.dumps(out))",
+            self.client()
+        );
+        let text = self.python(&script).expect("the objects are listed");
+        let pairs: Vec<(String, String)> = serde_json::from_str(text.trim()).expect("JSON");
+        pairs
+            .into_iter()
+            .map(|(k, b)| (k, base64_decode(&b)))
+            .collect()
+    }
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' => 62,
+            _ => 63,
+        }
+    };
+    let mut out = Vec::new();
+    for chunk in s.as_bytes().chunks(4) {
+        let n = chunk.iter().filter(|c| **c != b'=').count();
+        let mut acc = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            if *c != b'=' {
+                acc |= val(*c) << (18 - 6 * i);
+            }
+        }
+        let bytes = [(acc >> 16) as u8, (acc >> 8) as u8, acc as u8];
+        out.extend_from_slice(&bytes[..n.saturating_sub(1)]);
+    }
+    out
+}
