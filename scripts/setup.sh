@@ -35,43 +35,31 @@ if ! command -v tansu >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tansu" ]; then
   echo "setup: installing tansu (takes about 15 minutes on 2 cores)"
   cargo install tansu --locked --features dynostore,postgres
 fi
-# The FHIR R4 validator the HL7ToFHIR tests check Bundles with: fhir.resources 6.4.0 (FHIR 4.0.1
-# models, pydantic 1), in a virtualenv under target/ so nothing system-wide changes.
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="$root/target/fhir-venv"
-if ! "$venv/bin/python" -c 'import fhir.resources' >/dev/null 2>&1; then
-  echo "setup: installing the FHIR R4 validator (fhir.resources) into $venv"
+# venv_install NAME IMPORT PACKAGE...: a virtualenv target/NAME holding PACKAGE..., unless IMPORT
+# already imports there; pip is retried once.
+venv_install() {
+  local venv="$root/target/$1" import="$2"
+  shift 2
+  if "$venv/bin/python" -c "import $import" >/dev/null 2>&1; then
+    return 0
+  fi
+  echo "setup: installing $* into $venv"
   mkdir -p "$root/target"
   if ! python3 -m venv "$venv" >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq && apt-get install -y -qq python3-venv
     python3 -m venv "$venv"
   fi
-  pip_install() {
-    "$venv/bin/pip" install -q --disable-pip-version-check 'fhir.resources==6.4.0' 'pydantic>=1.10,<2'
-  }
-  pip_install || { echo "setup: pip failed, retrying once"; sleep 5; pip_install; }
-fi
+  "$venv/bin/pip" install -q --disable-pip-version-check "$@" \
+    || { echo "setup: pip failed, retrying once"; sleep 5; "$venv/bin/pip" install -q --disable-pip-version-check "$@"; }
+}
+# The FHIR R4 validator the HL7ToFHIR tests check Bundles with: fhir.resources 6.4.0 (FHIR 4.0.1
+# models, pydantic 1).
+venv_install fhir-venv fhir.resources 'fhir.resources==6.4.0' 'pydantic>=1.10,<2'
 # The OpenSearch-compatible peer of the Elasticsearch sink's tests: osmem-server 0.1.6 (MIT; an
-# in-memory server with real per-item _bulk statuses, a static binary inside the wheel), in its own
-# virtualenv under target/.
-search_venv="$root/target/search-venv"
-if ! "$search_venv/bin/python" -c 'import osmem_server' >/dev/null 2>&1; then
-  echo "setup: installing osmem-server into $search_venv"
-  python3 -m venv "$search_venv"
-  osmem_install() {
-    "$search_venv/bin/pip" install -q --disable-pip-version-check 'osmem-server==0.1.6'
-  }
-  osmem_install || { echo "setup: pip failed, retrying once"; sleep 5; osmem_install; }
-fi
-# The S3 peer of the archive sink's tests: moto's server (Apache-2.0) 5.2.1, in its own virtualenv.
-s3_venv="$root/target/s3-venv"
-if ! "$s3_venv/bin/python" -c 'import moto.server' >/dev/null 2>&1; then
-  echo "setup: installing moto's S3 server into $s3_venv"
-  python3 -m venv "$s3_venv"
-  moto_install() {
-    "$s3_venv/bin/pip" install -q --disable-pip-version-check 'moto[server]==5.2.1'
-  }
-  moto_install || { echo "setup: pip failed, retrying once"; sleep 5; moto_install; }
-fi
+# in-memory server with real per-item _bulk statuses, a static binary inside the wheel).
+venv_install search-venv osmem_server 'osmem-server==0.1.6'
+# The S3 peer of the archive sink's tests: moto's server 5.2.1 (Apache-2.0).
+venv_install s3-venv moto.server 'moto[server]==5.2.1'
 echo "setup: done"

@@ -1,11 +1,12 @@
 //! The archive sink against a local directory and against moto's S3: object names as Confluent's,
 //! and after a crash mid-file and a replay, the objects hold exactly the topic's records once each.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use connect_core::config::{ConnectorConfig, Props};
-use connect_core::registry::Registry;
 use connect_core::runtime::Worker;
 use connect_test_support::{topic_records, S3};
 use serde_json::{json, Value as Json};
@@ -13,72 +14,35 @@ use serde_json::{json, Value as Json};
 const PARTITIONS: i32 = 4;
 
 async fn worker() -> Worker {
-    let mut registry = Registry::with_builtins();
-    connect_sinks::register(&mut registry);
-    Worker::start(
-        Props::new()
-            .with("offset.flush.interval.ms", "200")
-            .with(
-                "key.converter",
-                "org.apache.kafka.connect.storage.StringConverter",
-            )
-            .with(
-                "value.converter",
-                "org.apache.kafka.connect.json.JsonConverter",
-            )
-            .with("value.converter.schemas.enable", "false"),
-        registry,
-    )
+    common::kafka::worker(&[
+        (
+            "key.converter",
+            "org.apache.kafka.connect.storage.StringConverter",
+        ),
+        (
+            "value.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        ),
+        ("value.converter.schemas.enable", "false"),
+    ])
     .await
-    .unwrap()
 }
 
 /// `n` observation-like records spread over the partitions by key.
 fn produce(bootstrap: &str, topic: &str, n: usize) {
-    use connect_core::rdkafka::producer::{
-        BaseRecord, DefaultProducerContext, Producer, ThreadedProducer,
-    };
-    use connect_core::rdkafka::ClientConfig;
-    let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .unwrap();
-    for i in 0..n {
-        let key = format!("obs-{}", i % 997);
-        let value = json!({"id": key, "seq": i, "code": "718-7", "value": 12.5}).to_string();
-        let mut r = BaseRecord::to(topic).key(&key).payload(&value);
-        loop {
-            match p.send(r) {
-                Ok(()) => break,
-                Err((_, back)) => {
-                    r = back;
-                    p.poll(Duration::from_millis(10));
-                }
-            }
-        }
-    }
-    p.flush(Duration::from_secs(30)).unwrap();
+    let records: Vec<(Vec<u8>, Vec<u8>)> = (0..n)
+        .map(|i| {
+            let key = format!("obs-{}", i % 997);
+            let value = json!({"id": key, "seq": i, "code": "718-7", "value": 12.5});
+            (key.into_bytes(), value.to_string().into_bytes())
+        })
+        .collect();
+    common::kafka::produce_keyed(bootstrap, topic, &records);
 }
 
 fn committed_total(bootstrap: &str, connector: &str, topic: &str) -> i64 {
-    use connect_core::rdkafka::consumer::{BaseConsumer, Consumer};
-    use connect_core::rdkafka::{ClientConfig, Offset, TopicPartitionList};
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", format!("connect-{connector}"))
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..PARTITIONS {
-        tpl.add_partition(topic, p);
-    }
-    let got = c.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
-    got.elements()
+    common::kafka::committed(bootstrap, connector, topic, PARTITIONS)
         .iter()
-        .map(|e| match e.offset() {
-            Offset::Offset(o) => o,
-            _ => 0,
-        })
         .sum()
 }
 

@@ -6,7 +6,6 @@ mod common;
 use std::time::{Duration, Instant};
 
 use connect_core::config::{ConnectorConfig, Props};
-use connect_core::registry::Registry;
 use connect_core::runtime::Worker;
 use connect_test_support::kafka::KeyValue;
 use connect_test_support::{produce, topic_records, OpenSearch};
@@ -28,25 +27,20 @@ fn seed_config() -> Json {
 }
 
 async fn worker(extra: &[(&str, &str)]) -> Worker {
-    let mut registry = Registry::with_builtins();
-    connect_sinks::register(&mut registry);
-    connect_smt::register(&mut registry);
-    let mut props = Props::new()
-        .with("offset.flush.interval.ms", "200")
-        .with(
+    let mut props = vec![
+        (
             "key.converter",
             "org.apache.kafka.connect.json.JsonConverter",
-        )
-        .with("key.converter.schemas.enable", "false")
-        .with(
+        ),
+        ("key.converter.schemas.enable", "false"),
+        (
             "value.converter",
             "org.apache.kafka.connect.json.JsonConverter",
-        )
-        .with("value.converter.schemas.enable", "false");
-    for (k, v) in extra {
-        props.set(*k, *v);
-    }
-    Worker::start(props, registry).await.unwrap()
+        ),
+        ("value.converter.schemas.enable", "false"),
+    ];
+    props.extend_from_slice(extra);
+    common::kafka::worker(&props).await
 }
 
 async fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
@@ -248,56 +242,8 @@ fn base64_encode(s: &str) -> String {
 
 const PARTITIONS: i32 = 8;
 
-/// The committed offsets of the connector's consumer group, per partition (0 when none).
 fn committed(bootstrap: &str, connector: &str, topic: &str) -> Vec<i64> {
-    use connect_core::rdkafka::consumer::{BaseConsumer, Consumer};
-    use connect_core::rdkafka::{ClientConfig, Offset, TopicPartitionList};
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", format!("connect-{connector}"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..PARTITIONS {
-        tpl.add_partition(topic, p);
-    }
-    let got = c.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
-    (0..PARTITIONS)
-        .map(|p| match got.find_partition(topic, p).map(|e| e.offset()) {
-            Some(Offset::Offset(o)) => o,
-            _ => 0,
-        })
-        .collect()
-}
-
-/// Produces keyed records spread over the topic's partitions by the key (librdkafka's default
-/// partitioner), so one provider's versions stay in order in one partition.
-fn produce_keyed(bootstrap: &str, topic: &str, records: &[(Vec<u8>, Vec<u8>)]) {
-    use connect_core::rdkafka::producer::{
-        BaseRecord, DefaultProducerContext, Producer, ThreadedProducer,
-    };
-    use connect_core::rdkafka::ClientConfig;
-    let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("partitioner", "murmur2")
-        .create()
-        .unwrap();
-    for (k, v) in records {
-        let mut r = BaseRecord::to(topic)
-            .key(k.as_slice())
-            .payload(v.as_slice());
-        loop {
-            match p.send(r) {
-                Ok(()) => break,
-                Err((_, back)) => {
-                    r = back;
-                    p.poll(Duration::from_millis(10));
-                }
-            }
-        }
-    }
-    p.flush(Duration::from_secs(30)).unwrap();
+    common::kafka::committed(bootstrap, connector, topic, PARTITIONS)
 }
 
 /// 20 000 provider updates (1 000 providers, 20 versions each; `CONNECT_ES_SOAK=1`: 100 000 and
@@ -328,7 +274,7 @@ async fn rejected_items_are_retried_and_kills_lose_nothing() {
             )
         })
         .collect();
-    produce_keyed(&bootstrap, topic, &records);
+    common::kafka::produce_keyed(&bootstrap, topic, &records);
     // Where each record landed: (partition, offset) -> (provider, seq).
     let stored = topic_records(&bootstrap, topic);
     assert_eq!(stored.len(), records_n);

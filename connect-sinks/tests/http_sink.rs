@@ -10,8 +10,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use connect_core::config::{ConnectorConfig, Props};
 use connect_core::hl7::Message;
-use connect_core::registry::Registry;
-use connect_core::runtime::Worker;
 use connect_smt::hl7_to_fhir::Hl7ToFhir;
 use connect_smt::Target;
 use connect_test_support::kafka::KeyValue;
@@ -78,25 +76,18 @@ async fn critical_results_become_one_webhook_call_each() {
     })
     .await;
 
-    let mut registry = Registry::with_builtins();
-    connect_sinks::register(&mut registry);
-    connect_smt::register(&mut registry);
-    let w = Worker::start(
-        Props::new()
-            .with("offset.flush.interval.ms", "200")
-            .with(
-                "key.converter",
-                "org.apache.kafka.connect.storage.StringConverter",
-            )
-            .with(
-                "value.converter",
-                "org.apache.kafka.connect.json.JsonConverter",
-            )
-            .with("value.converter.schemas.enable", "false"),
-        registry,
-    )
-    .await
-    .unwrap();
+    let w = common::kafka::worker(&[
+        (
+            "key.converter",
+            "org.apache.kafka.connect.storage.StringConverter",
+        ),
+        (
+            "value.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        ),
+        ("value.converter.schemas.enable", "false"),
+    ])
+    .await;
     for t in ["clinical.observations", "dlq.alerts"] {
         w.embedded().unwrap().create_topic(t, 1, 1).unwrap();
     }

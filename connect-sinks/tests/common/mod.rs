@@ -1,4 +1,5 @@
 #![allow(dead_code)]
 pub mod bulk_proxy;
 pub mod http1;
+pub mod kafka;
 pub mod receiver;
