@@ -226,3 +226,110 @@ async fn a_crash_mid_file_and_a_replay_leave_every_record_once_in_s3() {
     assert_eq!(objects.len() as i64, complete / flush_size as i64);
     w.shutdown().await;
 }
+
+/// A write that fails (the store refuses it) hands the batch back; when the runtime delivers it
+/// again, the file is written once with each record once, and the offset passes it only then.
+#[tokio::test]
+async fn a_failed_write_is_retried_with_the_redelivered_batch_without_duplicates() {
+    use connect_core::data::Value;
+    use connect_core::record::{ConnectRecord, SinkRecord, TimestampType, TopicPartitionOffset};
+    use connect_core::sink::{PartitionOffsets, SinkTask, SinkTaskContext, TopicPartition};
+    let dir = tempfile::tempdir().unwrap();
+    let mut task = connect_sinks::archive::ArchiveSinkTask::default();
+    task.start(SinkTaskContext {
+        config: Props::new()
+            .with("store.url", format!("file://{}", dir.path().display()))
+            .with(
+                "format.class",
+                "io.confluent.connect.s3.format.bytearray.ByteArrayFormat",
+            )
+            .with("flush.size", "3"),
+        errant_record_reporter: None,
+    })
+    .await
+    .unwrap();
+    let rec = |o: i64| SinkRecord {
+        record: ConnectRecord::new("t", Value::Null, Value::String(format!("r{o}"))),
+        kafka_offset: o,
+        timestamp_type: TimestampType::CreateTime,
+        original: TopicPartitionOffset {
+            topic: "t".into(),
+            partition: 0,
+            offset: o,
+        },
+    };
+    let batch: Vec<SinkRecord> = (0..4).map(rec).collect();
+    // A file where the directory must go: even root cannot write below it.
+    std::fs::write(dir.path().join("topics"), b"in the way").unwrap();
+    let e = task.put(&batch).await.unwrap_err();
+    assert!(e.is_retriable(), "{e}");
+    let tp = TopicPartition::new("t", 0);
+    let all: PartitionOffsets = [(tp.clone(), 4)].into_iter().collect();
+    assert_eq!(
+        task.pre_commit(&all).await.unwrap_err().is_retriable(),
+        true
+    );
+    std::fs::remove_file(dir.path().join("topics")).unwrap();
+    task.put(&batch).await.unwrap();
+    let committed = task.pre_commit(&all).await.unwrap();
+    assert_eq!(committed.get(&tp), Some(&3), "r3 is in an open file");
+    let object = dir.path().join("topics/t/partition=0/t+0+0000000000.bin");
+    assert_eq!(std::fs::read_to_string(object).unwrap(), "r0\nr1\nr2\n");
+    task.put(&(4..6).map(rec).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    let object = dir.path().join("topics/t/partition=0/t+0+0000000003.bin");
+    assert_eq!(std::fs::read_to_string(object).unwrap(), "r3\nr4\nr5\n");
+}
+
+/// A rotation by record time whose write fails leaves the record that caused it to be taken again:
+/// it lands in the next file, not nowhere.
+#[tokio::test]
+async fn a_failed_rotation_keeps_the_record_that_caused_it() {
+    use connect_core::data::Value;
+    use connect_core::record::{ConnectRecord, SinkRecord, TimestampType, TopicPartitionOffset};
+    use connect_core::sink::{SinkTask, SinkTaskContext};
+    let dir = tempfile::tempdir().unwrap();
+    let mut task = connect_sinks::archive::ArchiveSinkTask::default();
+    task.start(SinkTaskContext {
+        config: Props::new()
+            .with("store.url", format!("file://{}", dir.path().display()))
+            .with(
+                "format.class",
+                "io.confluent.connect.s3.format.bytearray.ByteArrayFormat",
+            )
+            .with("flush.size", "100")
+            .with("rotate.interval.ms", "500"),
+        errant_record_reporter: None,
+    })
+    .await
+    .unwrap();
+    let rec = |o: i64, ts: i64| SinkRecord {
+        record: ConnectRecord {
+            timestamp: Some(ts),
+            ..ConnectRecord::new("t", Value::Null, Value::String(format!("r{o}")))
+        },
+        kafka_offset: o,
+        timestamp_type: TimestampType::CreateTime,
+        original: TopicPartitionOffset {
+            topic: "t".into(),
+            partition: 0,
+            offset: o,
+        },
+    };
+    let batch = vec![rec(0, 0), rec(1, 10), rec(2, 1_000), rec(3, 1_010)];
+    std::fs::write(dir.path().join("topics"), b"in the way").unwrap();
+    assert!(task.put(&batch).await.unwrap_err().is_retriable());
+    std::fs::remove_file(dir.path().join("topics")).unwrap();
+    task.put(&batch).await.unwrap();
+    task.put(&[rec(4, 2_000)]).await.unwrap();
+    let read = |start: &str| {
+        std::fs::read_to_string(
+            dir.path()
+                .join(format!("topics/t/partition=0/t+0+{start}.bin")),
+        )
+        .unwrap()
+    };
+    assert_eq!(read("0000000000"), "r0\nr1\n");
+    assert_eq!(read("0000000002"), "r2\nr3\n");
+}

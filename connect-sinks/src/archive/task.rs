@@ -20,10 +20,12 @@ use object_store::{path::Path, ObjectStore, ObjectStoreExt, PutPayload};
 
 use super::config::{ArchiveSinkConfig, NullValues};
 
-/// One open file: its first offset and content so far.
+/// One open file: its first offset and content so far; once being written, its final content
+/// (kept until the write succeeds, shared with the request, not copied).
 struct OpenFile {
     start: i64,
     data: Vec<u8>,
+    sealed: Option<bytes::Bytes>,
 }
 
 /// The open files of one topic partition.
@@ -31,6 +33,8 @@ struct OpenFile {
 struct PartitionWriter {
     files: BTreeMap<String, OpenFile>,
     records: usize,
+    /// A write of the files was started and has not succeeded yet.
+    pending: bool,
     /// The offset after the last record taken (a redelivered batch skips what is below it).
     next: Option<i64>,
     first_time: Option<i64>,
@@ -71,11 +75,17 @@ impl State {
         let Some(w) = self.writers.get_mut(tp) else {
             return Ok(());
         };
-        for (encoded, f) in &w.files {
+        w.pending = true;
+        for (encoded, f) in w.files.iter_mut() {
             let name = self
                 .cfg
                 .object_name(&tp.topic, encoded, tp.partition, f.start);
-            let content = self.cfg.compression.finish(f.data.clone());
+            let content = f
+                .sealed
+                .get_or_insert_with(|| {
+                    bytes::Bytes::from(self.cfg.compression.finish(std::mem::take(&mut f.data)))
+                })
+                .clone();
             self.store
                 .put(&Path::from(name.as_str()), PutPayload::from(content))
                 .await
@@ -83,6 +93,7 @@ impl State {
             tracing::debug!(object = %name, "archive object written");
         }
         w.files.clear();
+        w.pending = false;
         w.records = 0;
         w.first_time = None;
         Ok(())
@@ -92,7 +103,7 @@ impl State {
         let due: Vec<TopicPartition> = self
             .writers
             .iter()
-            .filter(|(_, w)| w.records >= self.cfg.flush_size)
+            .filter(|(_, w)| w.pending || w.records >= self.cfg.flush_size)
             .map(|(tp, _)| tp.clone())
             .collect();
         for tp in due {
@@ -110,6 +121,15 @@ impl State {
         Ok(())
     }
 
+    /// Marks `offset` as taken: a redelivered batch skips it.
+    fn taken(&mut self, tp: &TopicPartition, offset: i64) {
+        if let Some(w) = self.writers.get_mut(tp) {
+            w.next = Some(offset + 1);
+        }
+    }
+
+    /// Takes one record. An error before the record is in a file leaves it to be taken again when
+    /// the runtime hands the batch back; once it is in a file (or reported), it is marked taken.
     async fn take(&mut self, rec: &SinkRecord) -> Result<(), ConnectError> {
         let tp = TopicPartition::new(rec.original.topic.as_ref(), rec.original.partition);
         let offset = rec.original.offset;
@@ -117,18 +137,16 @@ impl State {
         if w.next.is_some_and(|n| offset < n) {
             return Ok(());
         }
-        w.next = Some(offset + 1);
         if rec.record.value.is_null() {
-            return match self.cfg.null_values {
-                NullValues::Ignore => Ok(()),
-                NullValues::Fail => {
-                    let e = DataError::new(format!(
-                        "record {} has a null value (behavior.on.null.values=fail)",
-                        rec.original
-                    ));
-                    self.errant(rec, e).await
-                }
-            };
+            if self.cfg.null_values == NullValues::Fail {
+                let e = DataError::new(format!(
+                    "record {} has a null value (behavior.on.null.values=fail)",
+                    rec.original
+                ));
+                self.errant(rec, e).await?;
+            }
+            self.taken(&tp, offset);
+            return Ok(());
         }
         let now = now_ms();
         let time = self.cfg.partitioner.record_time(rec, now);
@@ -143,21 +161,28 @@ impl State {
         }
         let encoded = match self.cfg.partitioner.encode(rec, now) {
             Ok(e) => e,
-            Err(e) => return self.errant(rec, e).await,
+            Err(e) => {
+                self.errant(rec, e).await?;
+                self.taken(&tp, offset);
+                return Ok(());
+            }
         };
         let w = self.writers.entry(tp.clone()).or_default();
         let file = w.files.entry(encoded).or_insert_with(|| OpenFile {
             start: offset,
             data: Vec::new(),
+            sealed: None,
         });
         let before = file.data.len();
         if let Err(e) = self.cfg.format.write(&self.json, rec, &mut file.data) {
             file.data.truncate(before);
-            if file.data.is_empty() {
-                w.files.retain(|_, f| !f.data.is_empty());
-            }
-            return self.errant(rec, e).await;
+            w.files
+                .retain(|_, f| !f.data.is_empty() || f.sealed.is_some());
+            self.errant(rec, e).await?;
+            self.taken(&tp, offset);
+            return Ok(());
         }
+        w.next = Some(offset + 1);
         w.records += 1;
         if w.first_time.is_none() {
             w.first_time = time;

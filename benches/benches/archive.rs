@@ -1,0 +1,120 @@
+//! The archive sink writing JSON lines to a local directory, beside its floor in the same run:
+//!
+//! * `archive_local/peer_fs_write_prebuilt`: the same JSON-lines files, already encoded, written with
+//!   `std::fs::write` (what the sink cannot beat: the file system);
+//! * `archive_local/sink_task_put`: the sink task's `put` of the records (encoding, partitioning,
+//!   objects through `object_store`'s local store), 1 000 records per file.
+//!
+//! Throughput in bytes of JSON lines written. Each iteration writes into a fresh directory.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use connect_benches::{bench_runtime, encounter, encounter_schema};
+use connect_core::config::Props;
+use connect_core::converter::JsonConverter;
+use connect_core::data::Value;
+use connect_core::record::{ConnectRecord, SinkRecord, TimestampType, TopicPartitionOffset};
+use connect_core::sink::{SinkTask, SinkTaskContext};
+use connect_sinks::archive::ArchiveSinkTask;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+const FLUSH: usize = 1_000;
+const N: usize = 20_000;
+
+fn records() -> Vec<SinkRecord> {
+    let schema = encounter_schema();
+    (0..N)
+        .map(|i| SinkRecord {
+            record: ConnectRecord {
+                topic: "encounters".into(),
+                kafka_partition: Some(0),
+                key: Value::String(format!("E-{i}")),
+                value_schema: Some(schema.clone()),
+                value: Value::Struct(encounter(i as i64)),
+                ..Default::default()
+            },
+            kafka_offset: i as i64,
+            timestamp_type: TimestampType::CreateTime,
+            original: TopicPartitionOffset {
+                topic: "encounters".into(),
+                partition: 0,
+                offset: i as i64,
+            },
+        })
+        .collect()
+}
+
+fn archive(c: &mut Criterion) {
+    let rt = bench_runtime();
+    let recs = records();
+    let json = JsonConverter::new(false);
+    let files: Vec<Vec<u8>> = recs
+        .chunks(FLUSH)
+        .map(|chunk| {
+            let mut out = Vec::new();
+            for r in chunk {
+                json.write_value(r.record.value_schema.as_ref(), &r.record.value, &mut out)
+                    .unwrap();
+                out.push(b'\n');
+            }
+            out
+        })
+        .collect();
+    let bytes: u64 = files.iter().map(|f| f.len() as u64).sum();
+    let mut g = c.benchmark_group("archive_local");
+    g.throughput(Throughput::Bytes(bytes)).sample_size(10);
+    g.bench_function("peer_fs_write_prebuilt", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let dir = tempfile::tempdir().unwrap();
+                let sub = dir.path().join("topics/encounters/partition=0");
+                std::fs::create_dir_all(&sub).unwrap();
+                let start = Instant::now();
+                for (i, f) in files.iter().enumerate() {
+                    let name = format!("encounters+0+{:010}.json", i * FLUSH);
+                    std::fs::write(sub.join(name), f).unwrap();
+                }
+                total += start.elapsed();
+                black_box(dir);
+            }
+            total
+        })
+    });
+    g.bench_function("sink_task_put", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let dir = tempfile::tempdir().unwrap();
+                total += rt.block_on(async {
+                    let mut task = ArchiveSinkTask::default();
+                    task.start(SinkTaskContext {
+                        config: Props::new()
+                            .with("store.url", format!("file://{}", dir.path().display()))
+                            .with(
+                                "format.class",
+                                "io.confluent.connect.s3.format.json.JsonFormat",
+                            )
+                            .with("flush.size", FLUSH.to_string()),
+                        errant_record_reporter: None,
+                    })
+                    .await
+                    .unwrap();
+                    let start = Instant::now();
+                    for chunk in recs.chunks(500) {
+                        task.put(chunk).await.unwrap();
+                    }
+                    let t = start.elapsed();
+                    task.stop().await.unwrap();
+                    t
+                });
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, archive);
+criterion_main!(benches);
