@@ -10,11 +10,10 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use connect_benches::{bench_runtime, encounter, encounter_schema};
+use connect_benches::{bench_runtime, encounter_sink_records};
 use connect_core::config::Props;
 use connect_core::converter::JsonConverter;
-use connect_core::data::Value;
-use connect_core::record::{ConnectRecord, SinkRecord, TimestampType, TopicPartitionOffset};
+use connect_core::record::SinkRecord;
 use connect_core::sink::{SinkTask, SinkTaskContext};
 use connect_sinks::archive::ArchiveSinkTask;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -23,26 +22,7 @@ const FLUSH: usize = 1_000;
 const N: usize = 20_000;
 
 fn records() -> Vec<SinkRecord> {
-    let schema = encounter_schema();
-    (0..N)
-        .map(|i| SinkRecord {
-            record: ConnectRecord {
-                topic: "encounters".into(),
-                kafka_partition: Some(0),
-                key: Value::String(format!("E-{i}")),
-                value_schema: Some(schema.clone()),
-                value: Value::Struct(encounter(i as i64)),
-                ..Default::default()
-            },
-            kafka_offset: i as i64,
-            timestamp_type: TimestampType::CreateTime,
-            original: TopicPartitionOffset {
-                topic: "encounters".into(),
-                partition: 0,
-                offset: i as i64,
-            },
-        })
-        .collect()
+    encounter_sink_records("encounters", N)
 }
 
 fn archive(c: &mut Criterion) {

@@ -13,10 +13,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use connect_benches::{bench_runtime, encounter, encounter_schema};
+use connect_benches::{bench_runtime, encounter_sink_records};
 use connect_core::config::Props;
-use connect_core::data::Value;
-use connect_core::record::{ConnectRecord, SinkRecord, TimestampType, TopicPartitionOffset};
+use connect_core::record::SinkRecord;
 use connect_core::sink::{SinkTask, SinkTaskContext};
 use connect_sinks::elasticsearch::encoder::Encoder;
 use connect_sinks::elasticsearch::{ElasticsearchSinkConfig, ElasticsearchSinkTask};
@@ -35,26 +34,7 @@ fn docs() -> usize {
 }
 
 fn records(topic: &str, n: usize) -> Vec<SinkRecord> {
-    let schema = encounter_schema();
-    (0..n)
-        .map(|i| SinkRecord {
-            record: ConnectRecord {
-                topic: topic.to_owned(),
-                kafka_partition: Some(0),
-                key: Value::String(format!("E-{i}")),
-                value_schema: Some(schema.clone()),
-                value: Value::Struct(encounter(i as i64)),
-                ..Default::default()
-            },
-            kafka_offset: i as i64,
-            timestamp_type: TimestampType::CreateTime,
-            original: TopicPartitionOffset {
-                topic: topic.into(),
-                partition: 0,
-                offset: i as i64,
-            },
-        })
-        .collect()
+    encounter_sink_records(topic, n)
 }
 
 fn config(url: &str) -> Props {

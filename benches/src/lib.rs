@@ -235,3 +235,28 @@ pub fn bench_runtime() -> tokio::runtime::Runtime {
 pub fn bench_worker_props() -> Props {
     Props::new().with("offset.flush.interval.ms", "1000")
 }
+
+/// `n` encounter records as a sink receives them: key `E-<i>`, the 20-field struct as value, offset
+/// `i` of partition 0 of `topic`.
+pub fn encounter_sink_records(topic: &str, n: usize) -> Vec<SinkRecord> {
+    let schema = encounter_schema();
+    (0..n)
+        .map(|i| SinkRecord {
+            record: ConnectRecord {
+                topic: topic.to_owned(),
+                kafka_partition: Some(0),
+                key: Value::String(format!("E-{i}")),
+                value_schema: Some(schema.clone()),
+                value: Value::Struct(encounter(i as i64)),
+                ..Default::default()
+            },
+            kafka_offset: i as i64,
+            timestamp_type: connect_core::record::TimestampType::CreateTime,
+            original: connect_core::record::TopicPartitionOffset {
+                topic: topic.into(),
+                partition: 0,
+                offset: i as i64,
+            },
+        })
+        .collect()
+}

@@ -227,29 +227,40 @@ async fn a_crash_mid_file_and_a_replay_leave_every_record_once_in_s3() {
     w.shutdown().await;
 }
 
-/// A write that fails (the store refuses it) hands the batch back; when the runtime delivers it
-/// again, the file is written once with each record once, and the offset passes it only then.
-#[tokio::test]
-async fn a_failed_write_is_retried_with_the_redelivered_batch_without_duplicates() {
-    use connect_core::data::Value;
-    use connect_core::record::{ConnectRecord, SinkRecord, TimestampType, TopicPartitionOffset};
-    use connect_core::sink::{PartitionOffsets, SinkTask, SinkTaskContext, TopicPartition};
-    let dir = tempfile::tempdir().unwrap();
+/// A task writing raw bytes to `dir`, with `extra` settings.
+async fn local_task(
+    dir: &std::path::Path,
+    extra: &[(&str, &str)],
+) -> connect_sinks::archive::ArchiveSinkTask {
+    use connect_core::sink::{SinkTask, SinkTaskContext};
+    let mut config = Props::new()
+        .with("store.url", format!("file://{}", dir.display()))
+        .with(
+            "format.class",
+            "io.confluent.connect.s3.format.bytearray.ByteArrayFormat",
+        );
+    for (k, v) in extra {
+        config.set(*k, *v);
+    }
     let mut task = connect_sinks::archive::ArchiveSinkTask::default();
     task.start(SinkTaskContext {
-        config: Props::new()
-            .with("store.url", format!("file://{}", dir.path().display()))
-            .with(
-                "format.class",
-                "io.confluent.connect.s3.format.bytearray.ByteArrayFormat",
-            )
-            .with("flush.size", "3"),
+        config,
         errant_record_reporter: None,
     })
     .await
     .unwrap();
-    let rec = |o: i64| SinkRecord {
-        record: ConnectRecord::new("t", Value::Null, Value::String(format!("r{o}"))),
+    task
+}
+
+/// Record `o` of partition 0 of `t`, value `r<o>`, at time `ts`.
+fn text_record(o: i64, ts: i64) -> connect_core::record::SinkRecord {
+    use connect_core::data::Value;
+    use connect_core::record::{ConnectRecord, SinkRecord, TimestampType, TopicPartitionOffset};
+    SinkRecord {
+        record: ConnectRecord {
+            timestamp: Some(ts),
+            ..ConnectRecord::new("t", Value::Null, Value::String(format!("r{o}")))
+        },
         kafka_offset: o,
         timestamp_type: TimestampType::CreateTime,
         original: TopicPartitionOffset {
@@ -257,7 +268,18 @@ async fn a_failed_write_is_retried_with_the_redelivered_batch_without_duplicates
             partition: 0,
             offset: o,
         },
-    };
+    }
+}
+
+/// A write that fails (the store refuses it) hands the batch back; when the runtime delivers it
+/// again, the file is written once with each record once, and the offset passes it only then.
+#[tokio::test]
+async fn a_failed_write_is_retried_with_the_redelivered_batch_without_duplicates() {
+    use connect_core::record::SinkRecord;
+    use connect_core::sink::{PartitionOffsets, SinkTask, TopicPartition};
+    let dir = tempfile::tempdir().unwrap();
+    let mut task = local_task(dir.path(), &[("flush.size", "3")]).await;
+    let rec = |o| text_record(o, 0);
     let batch: Vec<SinkRecord> = (0..4).map(rec).collect();
     // A file where the directory must go: even root cannot write below it.
     std::fs::write(dir.path().join("topics"), b"in the way").unwrap();
@@ -265,10 +287,7 @@ async fn a_failed_write_is_retried_with_the_redelivered_batch_without_duplicates
     assert!(e.is_retriable(), "{e}");
     let tp = TopicPartition::new("t", 0);
     let all: PartitionOffsets = [(tp.clone(), 4)].into_iter().collect();
-    assert_eq!(
-        task.pre_commit(&all).await.unwrap_err().is_retriable(),
-        true
-    );
+    assert!(task.pre_commit(&all).await.unwrap_err().is_retriable());
     std::fs::remove_file(dir.path().join("topics")).unwrap();
     task.put(&batch).await.unwrap();
     let committed = task.pre_commit(&all).await.unwrap();
@@ -286,37 +305,14 @@ async fn a_failed_write_is_retried_with_the_redelivered_batch_without_duplicates
 /// it lands in the next file, not nowhere.
 #[tokio::test]
 async fn a_failed_rotation_keeps_the_record_that_caused_it() {
-    use connect_core::data::Value;
-    use connect_core::record::{ConnectRecord, SinkRecord, TimestampType, TopicPartitionOffset};
-    use connect_core::sink::{SinkTask, SinkTaskContext};
+    use connect_core::sink::SinkTask;
     let dir = tempfile::tempdir().unwrap();
-    let mut task = connect_sinks::archive::ArchiveSinkTask::default();
-    task.start(SinkTaskContext {
-        config: Props::new()
-            .with("store.url", format!("file://{}", dir.path().display()))
-            .with(
-                "format.class",
-                "io.confluent.connect.s3.format.bytearray.ByteArrayFormat",
-            )
-            .with("flush.size", "100")
-            .with("rotate.interval.ms", "500"),
-        errant_record_reporter: None,
-    })
-    .await
-    .unwrap();
-    let rec = |o: i64, ts: i64| SinkRecord {
-        record: ConnectRecord {
-            timestamp: Some(ts),
-            ..ConnectRecord::new("t", Value::Null, Value::String(format!("r{o}")))
-        },
-        kafka_offset: o,
-        timestamp_type: TimestampType::CreateTime,
-        original: TopicPartitionOffset {
-            topic: "t".into(),
-            partition: 0,
-            offset: o,
-        },
-    };
+    let mut task = local_task(
+        dir.path(),
+        &[("flush.size", "100"), ("rotate.interval.ms", "500")],
+    )
+    .await;
+    let rec = text_record;
     let batch = vec![rec(0, 0), rec(1, 10), rec(2, 1_000), rec(3, 1_010)];
     std::fs::write(dir.path().join("topics"), b"in the way").unwrap();
     assert!(task.put(&batch).await.unwrap_err().is_retriable());
