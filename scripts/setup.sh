@@ -60,6 +60,7 @@ venv_install fhir-venv fhir.resources 'fhir.resources==6.4.0' 'pydantic>=1.10,<2
 # The OpenSearch-compatible peer of the Elasticsearch sink's tests: osmem-server 0.1.6 (MIT; an
 # in-memory server with real per-item _bulk statuses, a static binary inside the wheel).
 venv_install search-venv osmem_server 'osmem-server==0.1.6'
-# The S3 peer of the archive sink's tests: moto's server 5.2.1 (Apache-2.0).
-venv_install s3-venv moto.server 'moto[server]==5.2.1'
+# The S3 peer of the archive sink's tests: moto's server 5.2.1 (Apache-2.0), and pyarrow 26.0.1
+# (Apache-2.0) to read its Parquet files back.
+venv_install s3-venv 'moto.server, pyarrow' 'moto[server]==5.2.1' 'pyarrow==26.0.1'
 echo "setup: done"

@@ -94,6 +94,30 @@ impl S3 {
     }
 }
 
+impl S3 {
+    /// Every Parquet object of the bucket as (key, rows), read with pyarrow; timestamps as epoch
+    /// milliseconds, dates as days since the epoch.
+    pub fn parquet_objects(&self, bucket: &str) -> Vec<(String, Vec<serde_json::Value>)> {
+        let read = r#"
+import io, datetime, pyarrow.parquet as pq
+def plain(v):
+    if isinstance(v, datetime.datetime): return int(v.timestamp() * 1000)
+    if isinstance(v, datetime.date): return (v - datetime.date(1970, 1, 1)).days
+    return v
+out = []
+for page in c.get_paginator('list_objects_v2').paginate(Bucket=BUCKET):
+    for o in page.get('Contents', []):
+        b = c.get_object(Bucket=BUCKET, Key=o['Key'])['Body'].read()
+        rows = pq.read_table(io.BytesIO(b)).to_pylist()
+        out.append([o['Key'], [{k: plain(v) for k, v in r.items()} for r in rows]])
+print(json.dumps(out))
+"#;
+        let script = format!("{}BUCKET = '{bucket}'\n{read}", self.client());
+        let text = self.python(&script).expect("the Parquet objects are read");
+        serde_json::from_str(text.trim()).expect("JSON")
+    }
+}
+
 fn base64_decode(s: &str) -> Vec<u8> {
     let val = |c: u8| -> u32 {
         match c {

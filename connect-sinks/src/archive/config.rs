@@ -11,6 +11,7 @@ use connect_core::sink::{SinkConnector, SinkTask};
 use object_store::ObjectStore;
 
 use super::format::{Compression, Format};
+use super::parquet::Codec;
 use super::partitioner::{parse_path_format, parse_timezone, Partitioner, TimeSource};
 use super::task::ArchiveSinkTask;
 
@@ -138,7 +139,8 @@ impl ArchiveSinkConfig {
             .define("format.class", String, None, High, "io.confluent.connect.s3.format.json.JsonFormat or io.confluent.connect.s3.format.bytearray.ByteArrayFormat.")
             .define("format.bytearray.extension", String, Some(".bin"), Low, "Extension of ByteArrayFormat files.")
             .define_optional("format.bytearray.separator", String, Low, "Separator between ByteArrayFormat records (default: a newline).")
-            .define("s3.compression.type", String, Some("none"), Medium, "none or gzip.")
+            .define("parquet.codec", String, Some("snappy"), Medium, "Parquet page compression: snappy or none.")
+            .define("s3.compression.type", String, Some("none"), Medium, "none or gzip (JSON and bytes; Parquet compresses its pages itself).")
             .with_validator("s3.compression.type", Validator::one_of(&["none", "gzip"]))
             .define("partitioner.class", String, Some("io.confluent.connect.storage.partitioner.DefaultPartitioner"), High, "Default, Field, TimeBased, Daily or Hourly partitioner.")
             .define("partition.field.name", List, Some(""), Medium, "Fields of the value for FieldPartitioner.")
@@ -202,14 +204,33 @@ impl ArchiveSinkConfig {
                         .to_owned(),
                 }
             }
+            "io.confluent.connect.s3.format.parquet.ParquetFormat" | "ParquetFormat" => {
+                match c.string("parquet.codec").unwrap_or("snappy") {
+                    "none" | "uncompressed" => Format::Parquet(Codec::None),
+                    "snappy" => Format::Parquet(Codec::Snappy),
+                    other => {
+                        problems.extend(ConfigError::new(
+                            "parquet.codec",
+                            format!("'{other}' is not available: snappy or none"),
+                        ));
+                        Format::Parquet(Codec::Snappy)
+                    }
+                }
+            }
             other => {
                 problems.extend(ConfigError::new(
                     "format.class",
-                    format!("'{other}' is not a format this sink writes: JsonFormat or ByteArrayFormat (Parquet and Avro are not available yet)"),
+                    format!("'{other}' is not a format this sink writes: JsonFormat, ParquetFormat or ByteArrayFormat (Avro is not available yet)"),
                 ));
                 Format::Json
             }
         };
+        if matches!(format, Format::Parquet(_)) && c.string("s3.compression.type") == Some("gzip") {
+            problems.extend(ConfigError::new(
+                "s3.compression.type",
+                "gzip applies to JSON and bytes; Parquet files compress their pages (parquet.codec)",
+            ));
+        }
         let class = c.string("partitioner.class").unwrap_or_default();
         let short = class.strip_prefix(P).unwrap_or(class);
         let source = match c.string("timestamp.extractor").unwrap_or("Wallclock") {

@@ -13,6 +13,8 @@ use connect_core::record::SinkRecord;
 pub enum Format {
     /// One JSON value per line.
     Json,
+    /// Confluent's `ParquetFormat`: a file's struct rows as one Parquet file.
+    Parquet(super::parquet::Codec),
     /// The value's bytes, then the separator.
     ByteArray {
         /// `format.bytearray.separator`.
@@ -27,11 +29,13 @@ impl Format {
     pub fn extension(&self) -> &str {
         match self {
             Format::Json => ".json",
+            Format::Parquet(codec) => codec.extension(),
             Format::ByteArray { extension, .. } => extension,
         }
     }
 
-    /// Appends one record's value.
+    /// Appends one record's value (line formats; Parquet rows are kept as values until the file
+    /// is written).
     pub fn write(
         &self,
         json: &JsonConverter,
@@ -43,6 +47,9 @@ impl Format {
             Format::Json => {
                 json.write_value(r.value_schema.as_ref(), &r.value, out)?;
                 out.push(b'\n');
+            }
+            Format::Parquet(_) => {
+                return Err(DataError::new("Parquet rows are not written line by line"));
             }
             Format::ByteArray { separator, .. } => {
                 match &r.value {

@@ -4,11 +4,12 @@
 //!
 //! * [`config`]: the keys and object names (`<topics.dir>/<topic>/<encoded partition>/<topic>+<partition>+<start offset>.<ext>`);
 //! * [`partitioner`]: Default, Field, TimeBased (Daily, Hourly) partitioners;
-//! * [`format`]: JSON lines and raw bytes, optionally gzip;
+//! * [`format`]: JSON lines and raw bytes, optionally gzip; [`parquet`]: Parquet files of struct rows;
 //! * [`task`]: files per partition, written when due; offsets committed only past written objects.
 
 pub mod config;
 pub mod format;
+pub mod parquet;
 pub mod partitioner;
 pub mod task;
 

@@ -19,13 +19,35 @@ use connect_core::sink::{PartitionOffsets, SinkTask, SinkTaskContext, TopicParti
 use object_store::{path::Path, ObjectStore, ObjectStoreExt, PutPayload};
 
 use super::config::{ArchiveSinkConfig, NullValues};
+use super::format::Format;
+use super::parquet;
+use connect_core::data::{Schema, Value};
 
 /// One open file: its first offset and content so far; once being written, its final content
 /// (kept until the write succeeds, shared with the request, not copied).
 struct OpenFile {
     start: i64,
     data: Vec<u8>,
+    /// Parquet: the rows and their schema, written when the file is.
+    rows: Vec<Value>,
+    schema: Option<Schema>,
     sealed: Option<bytes::Bytes>,
+}
+
+impl OpenFile {
+    fn new(start: i64) -> Self {
+        OpenFile {
+            start,
+            data: Vec::new(),
+            rows: Vec::new(),
+            schema: None,
+            sealed: None,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.data.is_empty() && self.rows.is_empty() && self.sealed.is_none()
+    }
 }
 
 /// The open files of one topic partition.
@@ -80,12 +102,18 @@ impl State {
             let name = self
                 .cfg
                 .object_name(&tp.topic, encoded, tp.partition, f.start);
-            let content = f
-                .sealed
-                .get_or_insert_with(|| {
-                    bytes::Bytes::from(self.cfg.compression.finish(std::mem::take(&mut f.data)))
-                })
-                .clone();
+            if f.sealed.is_none() {
+                let raw = match (&self.cfg.format, &f.schema) {
+                    (Format::Parquet(codec), Some(schema)) => {
+                        parquet::encode(schema, &f.rows, *codec)
+                            .map_err(|e| ConnectError::other(format!("object {name}: {}", e.0)))?
+                    }
+                    _ => std::mem::take(&mut f.data),
+                };
+                f.rows = Vec::new();
+                f.sealed = Some(bytes::Bytes::from(self.cfg.compression.finish(raw)));
+            }
+            let content = f.sealed.clone().unwrap_or_default();
             self.store
                 .put(&Path::from(name.as_str()), PutPayload::from(content))
                 .await
@@ -167,21 +195,55 @@ impl State {
                 return Ok(());
             }
         };
-        let w = self.writers.entry(tp.clone()).or_default();
-        let file = w.files.entry(encoded).or_insert_with(|| OpenFile {
-            start: offset,
-            data: Vec::new(),
-            sealed: None,
-        });
-        let before = file.data.len();
-        if let Err(e) = self.cfg.format.write(&self.json, rec, &mut file.data) {
-            file.data.truncate(before);
-            w.files
-                .retain(|_, f| !f.data.is_empty() || f.sealed.is_some());
-            self.errant(rec, e).await?;
-            self.taken(&tp, offset);
-            return Ok(());
+        if let Format::Parquet(_) = self.cfg.format {
+            let schema = match (&rec.record.value, &rec.record.value_schema) {
+                (Value::Struct(_), Some(s)) if parquet::arrow_schema(s).is_ok() => s.clone(),
+                _ => {
+                    let e = match rec.record.value_schema.as_ref().map(parquet::arrow_schema) {
+                        Some(Err(e)) => DataError::new(format!("record {}: {}", rec.original, e.0)),
+                        _ => DataError::new(format!(
+                            "record {}: ParquetFormat needs struct values with a schema (JsonConverter with schemas.enable=true)",
+                            rec.original
+                        )),
+                    };
+                    self.errant(rec, e).await?;
+                    self.taken(&tp, offset);
+                    return Ok(());
+                }
+            };
+            // A new schema starts new files, as Confluent's sink rotates on a schema change.
+            let changed = self.writers.get(&tp).is_some_and(|w| {
+                w.files
+                    .get(&encoded)
+                    .and_then(|f| f.schema.as_ref())
+                    .is_some_and(|s| *s != schema)
+            });
+            if changed {
+                self.flush(&tp).await?;
+            }
+            let w = self.writers.entry(tp.clone()).or_default();
+            let file = w
+                .files
+                .entry(encoded)
+                .or_insert_with(|| OpenFile::new(offset));
+            file.schema.get_or_insert(schema);
+            file.rows.push(rec.record.value.clone());
+        } else {
+            let w = self.writers.entry(tp.clone()).or_default();
+            let file = w
+                .files
+                .entry(encoded)
+                .or_insert_with(|| OpenFile::new(offset));
+            let before = file.data.len();
+            if let Err(e) = self.cfg.format.write(&self.json, rec, &mut file.data) {
+                file.data.truncate(before);
+                w.files.retain(|_, f| !f.is_empty());
+                self.errant(rec, e).await?;
+                self.taken(&tp, offset);
+                return Ok(());
+            }
         }
+        let w = self.writers.entry(tp.clone()).or_default();
         w.next = Some(offset + 1);
         w.records += 1;
         if w.first_time.is_none() {
