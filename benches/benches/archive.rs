@@ -6,6 +6,9 @@
 //!   objects through `object_store`'s local store), 1 000 records per file.
 //!
 //! Throughput in bytes of JSON lines written. Each iteration writes into a fresh directory.
+//!
+//! * `archive_formats/*`: records per second of the sink task's `put` in JSON lines and in Parquet
+//!   (snappy), the same records.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -64,36 +67,67 @@ fn archive(c: &mut Criterion) {
     });
     g.bench_function("sink_task_put", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let dir = tempfile::tempdir().unwrap();
-                total += rt.block_on(async {
-                    let mut task = ArchiveSinkTask::default();
-                    task.start(SinkTaskContext {
-                        config: Props::new()
-                            .with("store.url", format!("file://{}", dir.path().display()))
-                            .with(
-                                "format.class",
-                                "io.confluent.connect.s3.format.json.JsonFormat",
-                            )
-                            .with("flush.size", FLUSH.to_string()),
-                        errant_record_reporter: None,
-                    })
-                    .await
-                    .unwrap();
-                    let start = Instant::now();
-                    for chunk in recs.chunks(500) {
-                        task.put(chunk).await.unwrap();
-                    }
-                    let t = start.elapsed();
-                    task.stop().await.unwrap();
-                    t
-                });
-            }
-            total
+            put_runs(
+                &rt,
+                &recs,
+                iters,
+                "io.confluent.connect.s3.format.json.JsonFormat",
+            )
         })
     });
     g.finish();
+
+    let mut g = c.benchmark_group("archive_formats");
+    g.throughput(Throughput::Elements(N as u64)).sample_size(10);
+    for (name, class) in [
+        (
+            "json_lines",
+            "io.confluent.connect.s3.format.json.JsonFormat",
+        ),
+        (
+            "parquet_snappy",
+            "io.confluent.connect.s3.format.parquet.ParquetFormat",
+        ),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| put_runs(&rt, &recs, iters, class))
+        });
+    }
+    g.finish();
+}
+
+/// `iters` runs of the sink task writing `recs` in `format` to a fresh directory; the time of the
+/// puts only.
+fn put_runs(
+    rt: &tokio::runtime::Runtime,
+    recs: &[SinkRecord],
+    iters: u64,
+    format: &str,
+) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let dir = tempfile::tempdir().unwrap();
+        total += rt.block_on(async {
+            let mut task = ArchiveSinkTask::default();
+            task.start(SinkTaskContext {
+                config: Props::new()
+                    .with("store.url", format!("file://{}", dir.path().display()))
+                    .with("format.class", format)
+                    .with("flush.size", FLUSH.to_string()),
+                errant_record_reporter: None,
+            })
+            .await
+            .unwrap();
+            let start = Instant::now();
+            for chunk in recs.chunks(500) {
+                task.put(chunk).await.unwrap();
+            }
+            let t = start.elapsed();
+            task.stop().await.unwrap();
+            t
+        });
+    }
+    total
 }
 
 criterion_group!(benches, archive);

@@ -11,7 +11,9 @@ use connect_core::runtime::Worker;
 use connect_test_support::{topic_records, S3};
 use serde_json::{json, Value as Json};
 
-const PARTITIONS: i32 = 4;
+/// Enough partitions that the embedded cluster, which keeps about 5 MB per partition, keeps every
+/// record of the largest run (100 000 Parquet test records with their JSON schemas, ~50 MB).
+const PARTITIONS: i32 = 16;
 
 async fn worker() -> Worker {
     common::kafka::worker(&[
@@ -157,6 +159,17 @@ async fn json_lines_to_a_local_directory_with_confluents_names() {
 /// Records in complete files of `flush_size`, summed over the partitions.
 fn complete_files(bootstrap: &str, topic: &str, flush_size: usize) -> i64 {
     let stored = topic_records(bootstrap, topic);
+    let first = |p: i32| {
+        stored
+            .iter()
+            .filter(|r| r.partition == p)
+            .map(|r| r.offset)
+            .min()
+    };
+    assert!(
+        (0..PARTITIONS).all(|p| first(p).unwrap_or(0) == 0),
+        "the embedded cluster dropped the oldest records of a partition (more partitions needed)"
+    );
     (0..PARTITIONS)
         .map(|p| {
             let c = stored.iter().filter(|r| r.partition == p).count();
