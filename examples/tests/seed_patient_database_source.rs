@@ -32,7 +32,8 @@ fn seed_config() -> Json {
 
 /// The embed example's binary, built here with the cargo that runs the tests: `cargo test
 /// --all-targets` builds examples only in test mode (`examples/embed-<hash>`), and a binary left by
-/// an earlier `cargo run` may be stale. Building is a no-op when it is up to date.
+/// an earlier `cargo run` may be stale. Built for the whole workspace, its features are those of
+/// the test build, so it reuses that build's artifacts instead of compiling a second set.
 fn embed_bin() -> &'static Path {
     static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BIN.get_or_init(build_embed)
@@ -43,8 +44,7 @@ fn build_embed() -> PathBuf {
     let out = Command::new(cargo)
         .args([
             "build",
-            "-p",
-            "connect-examples",
+            "--workspace",
             "--example",
             "embed",
             "--message-format=short",
