@@ -409,7 +409,7 @@ mod tests {
                 .with("flush.size", "3")
                 .with(
                     "format.class",
-                    "io.confluent.connect.s3.format.parquet.ParquetFormat",
+                    "io.confluent.connect.s3.format.avro.AvroFormat",
                 )
                 .with("partitioner.class", format!("{P}TimeBasedPartitioner"))
                 .with("timezone", "Europe/Paris"),
@@ -425,5 +425,21 @@ mod tests {
         ] {
             assert!(e.contains(k), "{k}: {e}");
         }
+    }
+
+    #[test]
+    fn parquet_names_and_no_gzip_around_it() {
+        let parquet = base()
+            .with(
+                "format.class",
+                "io.confluent.connect.s3.format.parquet.ParquetFormat",
+            )
+            .with("s3.compression.type", "gzip");
+        let e = ArchiveSinkConfig::parse(&parquet).unwrap_err().to_string();
+        assert!(e.contains("s3.compression.type"), "{e}");
+        let c = ArchiveSinkConfig::parse(&parquet.with("s3.compression.type", "none")).unwrap();
+        assert!(c
+            .object_name("t", "partition=0", 0, 7)
+            .ends_with("t+0+0000000007.snappy.parquet"));
     }
 }
