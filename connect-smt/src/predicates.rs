@@ -8,6 +8,13 @@ use connect_core::record::Record;
 use connect_core::transform::Predicate;
 use regex::Regex;
 
+/// `pattern` compiled to match a whole text, as Java's `Pattern.matches`; an invalid one is a config
+/// error on `pattern`.
+fn whole_match(pattern: &str) -> Result<Regex, ConfigError> {
+    Regex::new(&format!("^(?:{pattern})$"))
+        .map_err(|e| ConfigError::new("pattern", format!("invalid regex: {e}")))
+}
+
 /// True when the topic matches `pattern` (a whole-name Java-style regex).
 #[derive(Debug, Default, Clone)]
 pub struct TopicNameMatches {
@@ -28,11 +35,7 @@ impl<R: Record> Predicate<R> for TopicNameMatches {
     }
     fn configure(&mut self, props: &Props) -> Result<(), ConfigError> {
         let c = Predicate::<R>::config_def(self).parse(props)?;
-        let p = c.string("pattern").unwrap_or_default();
-        self.pattern = Some(
-            Regex::new(&format!("^(?:{p})$"))
-                .map_err(|e| ConfigError::new("pattern", format!("invalid regex: {e}")))?,
-        );
+        self.pattern = Some(whole_match(c.string("pattern").unwrap_or_default())?);
         Ok(())
     }
     fn test(&self, record: &R) -> bool {
@@ -119,11 +122,7 @@ impl<R: Record> Predicate<R> for ValueFieldMatches {
             ValuePath::parse(c.string("field").unwrap_or_default())
                 .map_err(|e| ConfigError::new("field", e))?,
         );
-        let p = c.string("pattern").unwrap_or_default();
-        self.pattern = Some(
-            Regex::new(&format!("^(?:{p})$"))
-                .map_err(|e| ConfigError::new("pattern", format!("invalid regex: {e}")))?,
-        );
+        self.pattern = Some(whole_match(c.string("pattern").unwrap_or_default())?);
         Ok(())
     }
     fn test(&self, record: &R) -> bool {

@@ -2,6 +2,7 @@
 //! from the record's value (structs, maps, or a JSON object carried as text or bytes), no tree built
 //! in between.
 
+use std::io::Write;
 use std::ops::Range;
 
 use connect_core::converter::{write_json_string, JsonConverter};
@@ -114,7 +115,8 @@ impl<'a> Encoder<'a> {
         }
         if let Some(v) = version {
             out.extend_from_slice(b",\"version\":");
-            out.extend_from_slice(itoa_i64(v).as_bytes());
+            // Into the buffer, not through a String per record (writing to a Vec cannot fail).
+            let _ = write!(out, "{v}");
             out.extend_from_slice(b",\"version_type\":\"external\"");
         }
         out.extend_from_slice(b"}}\n");
@@ -225,10 +227,6 @@ pub fn document_id(key: &Value) -> Result<String, DataError> {
             other.type_name()
         ))),
     }
-}
-
-fn itoa_i64(v: i64) -> String {
-    v.to_string()
 }
 
 #[cfg(test)]
