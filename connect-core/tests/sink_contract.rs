@@ -559,6 +559,10 @@ async fn rebalance_contract(strategy: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sink_contract_holds_through_joins_and_leaves() {
+    let _watchdog = connect_test_support::watchdog(
+        "sink_contract_holds_through_joins_and_leaves",
+        Duration::from_secs(300),
+    );
     rebalance_contract("range").await;
 }
 
@@ -592,6 +596,10 @@ async fn recording_worker(
 /// A task alone in its group: on stop, what `pre_commit` returned is committed before `close`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_commits_what_pre_commit_returned_before_close() {
+    let _watchdog = connect_test_support::watchdog(
+        "stop_commits_what_pre_commit_returned_before_close",
+        Duration::from_secs(300),
+    );
     let topic = "stop.events";
     let sink = RecordingSink::default();
     let (a, _) = recording_worker(&sink, "stopping", topic, 3, 300).await;
@@ -642,6 +650,10 @@ async fn stop_commits_what_pre_commit_returned_before_close() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paused_connector_stays_paused_across_a_rebalance_with_a_bounded_buffer() {
+    let _watchdog = connect_test_support::watchdog(
+        "paused_connector_stays_paused_across_a_rebalance_with_a_bounded_buffer",
+        Duration::from_secs(300),
+    );
     init_tracing();
     const PARTITIONS: i32 = 4;
     let topic = "paused.events";
@@ -748,6 +760,10 @@ async fn paused_connector_stays_paused_across_a_rebalance_with_a_bounded_buffer(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retriable_pre_commit_is_retried_not_fatal() {
+    let _watchdog = connect_test_support::watchdog(
+        "retriable_pre_commit_is_retried_not_fatal",
+        Duration::from_secs(300),
+    );
     let topic = "precommit.events";
     let sink = RecordingSink::default();
     sink.fail_pre_commit.store(4, Ordering::SeqCst);
@@ -810,6 +826,10 @@ impl<R: Record> Transformation<R> for FlakyLookup {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sink_side_transforms_are_retried_within_errors_retry_timeout() {
+    let _watchdog = connect_test_support::watchdog(
+        "sink_side_transforms_are_retried_within_errors_retry_timeout",
+        Duration::from_secs(300),
+    );
     init_tracing();
     let topic = "retry.events";
     let sink = RecordingSink::default();
@@ -883,6 +903,10 @@ impl<R: Record> Predicate<R> for Lifecycle {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transforms_and_predicates_are_closed_for_sources_and_sinks() {
+    let _watchdog = connect_test_support::watchdog(
+        "transforms_and_predicates_are_closed_for_sources_and_sinks",
+        Duration::from_secs(300),
+    );
     init_tracing();
     let transform = Lifecycle::default();
     let predicate = Lifecycle::default();
@@ -965,6 +989,10 @@ async fn transforms_and_predicates_are_closed_for_sources_and_sinks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn topics_regex_matches_whole_names_and_guards_the_dlq() {
+    let _watchdog = connect_test_support::watchdog(
+        "topics_regex_matches_whole_names_and_guards_the_dlq",
+        Duration::from_secs(300),
+    );
     init_tracing();
     let sink = RecordingSink::default();
     let a = Worker::start(Props::new(), registry(&sink)).await.unwrap();
@@ -1008,6 +1036,10 @@ async fn topics_regex_matches_whole_names_and_guards_the_dlq() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connector_name_with_control_characters_is_a_config_error_not_a_panic() {
+    let _watchdog = connect_test_support::watchdog(
+        "a_connector_name_with_control_characters_is_a_config_error_not_a_panic",
+        Duration::from_secs(300),
+    );
     let sink = RecordingSink::default();
     let a = Worker::start(Props::new(), registry(&sink)).await.unwrap();
     for name in ["bad\0name", "tab\tname", " "] {

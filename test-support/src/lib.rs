@@ -17,6 +17,36 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// A free loopback port (bound, then released).
+/// Ends the test process when a test runs longer than `limit`, naming the test: a hang (a
+/// blocked runtime thread, a lost wake-up) then fails the run at once instead of stalling it until
+/// CI's own limit. Dropping the guard (the test finished, or panicked) disarms it.
+#[must_use = "the watchdog is disarmed when the guard is dropped"]
+pub fn watchdog(name: &'static str, limit: std::time::Duration) -> Watchdog {
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = done.clone();
+    std::thread::spawn(move || {
+        let start = std::time::Instant::now();
+        while start.elapsed() < limit {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            if flag.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+        }
+        eprintln!("watchdog: {name} ran longer than {limit:?}; ending the test process");
+        std::process::exit(101);
+    });
+    Watchdog(done)
+}
+
+/// Disarms [`watchdog`] when dropped.
+pub struct Watchdog(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

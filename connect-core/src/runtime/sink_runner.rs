@@ -100,7 +100,12 @@ impl ConsumerContext for SinkConsumerContext {
             r.extend(revoked.iter().cloned());
         }
         let (reply, done) = std::sync::mpsc::sync_channel(1);
-        // Runs on the consumer thread, never inside the async runtime.
+        // Runs on the consumer thread. A consumer closed on the async runtime (the last reference
+        // dropped there) must not block it: the runner is gone or stopping then, and is not waited for.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let _ = self.events.try_send(ConsumerEvent::Revoked(revoked, reply));
+            return;
+        }
         if self
             .events
             .blocking_send(ConsumerEvent::Revoked(revoked, reply))
@@ -133,7 +138,11 @@ impl ConsumerContext for SinkConsumerContext {
                     }
                 }
                 drop(paused);
-                let _ = self.events.blocking_send(ConsumerEvent::Assigned(assigned));
+                if tokio::runtime::Handle::try_current().is_ok() {
+                    let _ = self.events.try_send(ConsumerEvent::Assigned(assigned));
+                } else {
+                    let _ = self.events.blocking_send(ConsumerEvent::Assigned(assigned));
+                }
             }
             Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance error"),
             Rebalance::Revoke(_) => {}
@@ -224,16 +233,23 @@ impl ConsumerHandle {
         self.events.close();
         while self.events.try_recv().is_ok() {}
         drop(self.events);
-        drop(self.consumer);
-        if let Some(t) = self.thread.take() {
-            // Closing the consumer leaves the group; a broker that does not answer must not hold the
-            // stop forever (the thread then ends on its own).
-            let join = tokio::task::spawn_blocking(move || t.join());
-            if tokio::time::timeout(CLOSE_TIMEOUT, join).await.is_err() {
-                tracing::warn!(
-                    "sink consumer did not close within {CLOSE_TIMEOUT:?}; leaving it to finish"
-                );
+        // The last reference closes the consumer, and closing runs the revocation callback, which
+        // blocks: it must not happen on the async runtime. The poll thread may already have ended
+        // (and let go of its reference), so this one is dropped off the runtime too, after it.
+        let consumer = self.consumer;
+        let thread = self.thread.take();
+        // Closing the consumer leaves the group; a broker that does not answer must not hold the
+        // stop forever (the close then finishes on its own).
+        let close = tokio::task::spawn_blocking(move || {
+            if let Some(t) = thread {
+                let _ = t.join();
             }
+            drop(consumer);
+        });
+        if tokio::time::timeout(CLOSE_TIMEOUT, close).await.is_err() {
+            tracing::warn!(
+                "sink consumer did not close within {CLOSE_TIMEOUT:?}; leaving it to finish"
+            );
         }
     }
 }
@@ -719,4 +735,60 @@ fn intern(topics: &mut Vec<Arc<str>>, name: &str) -> Arc<str> {
     let t: Arc<str> = Arc::from(name);
     topics.push(t.clone());
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::kafka::EmbeddedCluster;
+
+    /// The poll thread can end before `shutdown` lets go of its own reference (a loaded machine):
+    /// the consumer then closes wherever the last reference goes. Closing revokes the assignment,
+    /// and the revocation callback must not block inside the async runtime (it panicked there,
+    /// killing the runner and hanging the task's stop).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn shutdown_after_the_poll_thread_ended_closes_off_the_runtime() {
+        let cluster = EmbeddedCluster::start(1).unwrap();
+        cluster.create_topic("closing", 2, 1).unwrap();
+        let mut cfg = rdkafka::ClientConfig::new();
+        cfg.set("bootstrap.servers", cluster.bootstrap_servers())
+            .set("group.id", "closing-group")
+            .set("enable.auto.commit", "false")
+            .set("session.timeout.ms", "6000");
+        let mut handle = ConsumerHandle::start(&cfg, &["closing"], 10, "closing").unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let ev = tokio::time::timeout_at(deadline, handle.events.recv())
+                .await
+                .expect("an assignment within 30 s");
+            if let Some(ConsumerEvent::Assigned(_)) = ev {
+                break;
+            }
+        }
+        // The poll thread ends first, as it can under load.
+        handle.stop.store(true, Ordering::SeqCst);
+        let thread = handle.thread.take().unwrap();
+        tokio::task::spawn_blocking(move || thread.join().unwrap())
+            .await
+            .unwrap();
+        // On a runtime of its own thread, so that a close that blocks or panics there fails this
+        // test instead of stalling it.
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(handle.shutdown());
+            let _ = done.send(());
+        });
+        let outcome =
+            tokio::task::spawn_blocking(move || finished.recv_timeout(Duration::from_secs(40)))
+                .await
+                .unwrap();
+        assert!(
+            outcome.is_ok(),
+            "shutdown did not finish: {outcome:?} (a panic disconnects, a blocked close times out)"
+        );
+    }
 }
