@@ -19,6 +19,8 @@ pub mod converter;
 pub mod data;
 mod data_text;
 pub mod error;
+#[cfg(feature = "fhir")]
+pub mod fhir;
 #[cfg(feature = "hl7")]
 pub mod hl7;
 #[cfg(feature = "http")]

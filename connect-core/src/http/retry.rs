@@ -64,15 +64,16 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap, cap: Duration) -> Optio
     let wait = if let Ok(secs) = v.parse::<u64>() {
         Duration::from_secs(secs)
     } else {
-        let at = httpdate(v)?;
+        let at = parse_http_date(v)?;
         at.duration_since(std::time::SystemTime::now())
             .unwrap_or(Duration::ZERO)
     };
     Some(wait.min(cap))
 }
 
-/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form RFC 9110 requires senders to use.
-fn httpdate(s: &str) -> Option<std::time::SystemTime> {
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form RFC 9110 requires senders to use
+/// (`Retry-After`, `Date`).
+pub fn parse_http_date(s: &str) -> Option<std::time::SystemTime> {
     let parts: Vec<&str> = s.split_whitespace().collect();
     let [_, day, mon, year, hms, "GMT"] = parts.as_slice() else {
         return None;
@@ -150,7 +151,7 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(
-            httpdate("Sun, 06 Nov 1994 08:49:37 GMT"),
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
             std::time::UNIX_EPOCH.checked_add(Duration::from_secs(784_111_777))
         );
         for bad in [
