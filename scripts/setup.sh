@@ -35,6 +35,11 @@ if ! command -v tansu >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tansu" ]; then
   echo "setup: installing tansu (takes about 15 minutes on 2 cores)"
   cargo install tansu --locked --features dynostore,postgres
 fi
+# helios-hfs: the FHIR server (binary hfs) the FHIR source and sink are tested against.
+if ! command -v hfs >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/hfs" ]; then
+  echo "setup: installing helios-hfs (takes about 30 minutes on 2 cores)"
+  cargo install helios-hfs --version 0.2.7 --locked
+fi
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # venv_install NAME IMPORT PACKAGE...: a virtualenv target/NAME holding PACKAGE..., unless IMPORT
 # already imports there; pip is retried once.

@@ -11,6 +11,8 @@
 
 #[cfg(feature = "cdc")]
 pub mod cdc;
+#[cfg(feature = "fhir")]
+pub mod fhir;
 #[cfg(feature = "file")]
 pub mod file;
 #[cfg(feature = "mllp")]
@@ -34,6 +36,15 @@ pub fn register(registry: &mut Registry) {
     registry.register_source(
         &["MllpSource", "MLLPSourceConnector"],
         mllp::MllpSourceConnector,
+    );
+    #[cfg(feature = "fhir")]
+    registry.register_source(
+        &[
+            "FhirSource",
+            "io.confluent.connect.fhir.FhirSourceConnector",
+            "FhirSourceConnector",
+        ],
+        fhir::FhirSourceConnector,
     );
     #[cfg(feature = "mysql")]
     {

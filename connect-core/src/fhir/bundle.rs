@@ -83,6 +83,9 @@ pub struct EntryResponse<'a> {
     /// Where the resource now is.
     #[serde(default, borrow)]
     pub location: Option<Cow<'a, str>>,
+    /// The version written, as an entity tag (`W/"3"`).
+    #[serde(default, borrow)]
+    pub etag: Option<Cow<'a, str>>,
     /// When it changed.
     #[serde(rename = "lastModified", default, borrow)]
     pub last_modified: Option<Cow<'a, str>>,
@@ -172,6 +175,13 @@ impl<'a> Entry<'a> {
         self.resource.map(|r| ResourceMeta::parse(r.get()))
     }
 
+    /// The version id of `response.etag` (`W/"3"` is `3`).
+    pub fn etag_version(&self) -> Option<&str> {
+        let e = self.response.as_ref()?.etag.as_deref()?;
+        let v = e.strip_prefix("W/").unwrap_or(e).trim_matches('"');
+        (!v.is_empty()).then_some(v)
+    }
+
     /// The numeric status of `response.status` (`"201 Created"` is 201).
     pub fn status(&self) -> Option<u16> {
         let s = self.response.as_ref()?.status.trim_start();
@@ -192,7 +202,7 @@ mod tests {
     fn history_and_batch_entries() {
         let body = br#"{"resourceType":"Bundle","type":"history","entry":[
           {"fullUrl":"http://s/Patient/1","request":{"method":"DELETE","url":"Patient/1"},
-           "response":{"status":"204 No Content","lastModified":"2026-12-01T10:00:00Z"}},
+           "response":{"status":"204 No Content","etag":"W/\"4\"","lastModified":"2026-12-01T10:00:00Z"}},
           {"resource":{"resourceType":"Patient","id":"2","meta":{"versionId":"1"}},
            "search":{"mode":"include"},"response":{"status":"201"}}]}"#;
         let p = Page::parse(body).unwrap();
@@ -202,6 +212,7 @@ mod tests {
         assert!(a.meta().is_none() && a.is_match());
         assert_eq!(a.request.as_ref().unwrap().method, "DELETE");
         assert_eq!((a.status(), b.status()), (Some(204), Some(201)));
+        assert_eq!((a.etag_version(), b.etag_version()), (Some("4"), None));
         assert!(!b.is_match());
         let m = b.meta().unwrap().unwrap();
         assert_eq!((m.id.as_ref(), m.version_id.as_deref()), ("2", Some("1")));
