@@ -10,6 +10,8 @@
 pub mod archive;
 #[cfg(feature = "elasticsearch")]
 pub mod elasticsearch;
+#[cfg(feature = "fhir")]
+pub mod fhir;
 #[cfg(feature = "file")]
 pub mod file;
 #[cfg(feature = "http")]
@@ -43,6 +45,15 @@ pub fn register(registry: &mut Registry) {
     registry.register_sink(
         &["HttpSink", "io.confluent.connect.http.HttpSinkConnector"],
         http::HttpSinkConnector,
+    );
+    #[cfg(feature = "fhir")]
+    registry.register_sink(
+        &[
+            "FhirSink",
+            "FhirSinkConnector",
+            "io.confluent.connect.fhir.FhirSinkConnector",
+        ],
+        fhir::FhirSinkConnector,
     );
     #[cfg(feature = "archive")]
     registry.register_sink(

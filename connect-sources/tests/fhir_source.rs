@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use connect_core::config::{ConnectorConfig, Props};
 use connect_core::runtime::Worker;
-use connect_test_support::{topic_records, Hfs, Stored};
+use connect_test_support::{topic_records, wait_until, Hfs, Stored};
 use serde_json::{json, Value as Json};
 
 /// The seed's `fhir-patient-source` JSON block, from the repository's copy of the seed.
@@ -66,20 +66,6 @@ fn versions(records: &[Stored]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn wait_until<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(t) = f() {
-            return t;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
 /// The seed's JSON with only the URL and the token file changed (plus `fhir.include.deletes`, the
 /// key that turns deletes on): creates, updates and deletes made while it polls all arrive, each
 /// version once, deletes as tombstones; the seed's `extractId` makes the key the id.
@@ -122,7 +108,8 @@ async fn the_seeds_fhir_patient_source_runs_as_it_is() {
     let first = wait_until(60, "the first read", || {
         let r = topic_records(&bootstrap, topic);
         (r.len() >= 3).then_some(r)
-    });
+    })
+    .await;
     let mut got = versions(&first);
     got.sort();
     assert_eq!(
@@ -149,8 +136,9 @@ async fn the_seeds_fhir_patient_source_runs_as_it_is() {
     let all = wait_until(150, "the second read", || {
         let r = topic_records(&bootstrap, topic);
         (r.len() >= 6).then_some(r)
-    });
-    std::thread::sleep(Duration::from_secs(2));
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let all = {
         let again = topic_records(&bootstrap, topic);
         assert_eq!(again.len(), all.len(), "nothing more after the read");
@@ -305,7 +293,7 @@ async fn bursts_and_restarts(kill: bool) {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    std::thread::sleep(Duration::from_secs(2));
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let records = topic_records(&bootstrap, topic);
     let v = versions(&records);
     // Per id, the versions in topic order (one partition).

@@ -19,6 +19,21 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// A free loopback port (bound, then released).
+/// Polls `f` every 250 ms until it gives a value, at most `secs` seconds; panics naming `what`.
+pub async fn wait_until<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(t) = f() {
+            return t;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// Ends the test process when a test runs longer than `limit`, naming the test: a hang (a
 /// blocked runtime thread, a lost wake-up) then fails the run at once instead of stalling it until
 /// CI's own limit. Dropping the guard (the test finished, or panicked) disarms it.

@@ -26,16 +26,17 @@ pub async fn worker(props: &[(&str, &str)]) -> Worker {
 }
 
 /// Produces keyed records, each to the partition librdkafka's partitioner picks for its key, so
-/// one key's records stay in order in one partition.
+/// one key's records stay in order in one partition. An empty value is a tombstone (no value).
 pub fn produce_keyed(bootstrap: &str, topic: &str, records: &[(Vec<u8>, Vec<u8>)]) {
     let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .create()
         .unwrap();
     for (k, v) in records {
-        let mut r = BaseRecord::to(topic)
-            .key(k.as_slice())
-            .payload(v.as_slice());
+        let mut r = BaseRecord::to(topic).key(k.as_slice());
+        if !v.is_empty() {
+            r = r.payload(v.as_slice());
+        }
         loop {
             match p.send(r) {
                 Ok(()) => break,
