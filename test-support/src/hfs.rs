@@ -151,32 +151,4 @@ impl Hfs {
             "DELETE {resource_type}/{id}: {s} {r}"
         );
     }
-
-    /// Every current resource of a type, following `next` links.
-    pub fn all(&self, resource_type: &str) -> Vec<Json> {
-        let mut out = Vec::new();
-        let mut path = format!("/{resource_type}?_count=100");
-        for _ in 0..10_000 {
-            let (s, page) = self.request("GET", &path, None).expect("search answers");
-            assert_eq!(s, 200, "{page}");
-            for e in page["entry"].as_array().cloned().unwrap_or_default() {
-                out.push(e["resource"].clone());
-            }
-            let next = page["link"].as_array().and_then(|l| {
-                l.iter()
-                    .find(|l| l["relation"] == "next")
-                    .and_then(|l| l["url"].as_str().map(str::to_owned))
-            });
-            match next {
-                Some(n) => {
-                    path = n
-                        .split_once(&self.url())
-                        .map(|(_, p)| p.to_owned())
-                        .unwrap_or(n)
-                }
-                None => break,
-            }
-        }
-        out
-    }
 }

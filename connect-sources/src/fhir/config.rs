@@ -24,6 +24,17 @@ pub enum ValueForm {
     Text,
 }
 
+/// How a search continues after a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PagingMode {
+    /// The server's `next` link, unless it pages by a plain offset (`_offset`, `skip`, `page`).
+    Auto,
+    /// Always the server's `next` link (its pages must not shift while it is read).
+    Links,
+    /// Always a new search from the watermark (safe with any server; one query per page).
+    Keyset,
+}
+
 /// The source's settings.
 #[derive(Debug, Clone)]
 pub struct FhirSourceConfig {
@@ -43,6 +54,8 @@ pub struct FhirSourceConfig {
     pub overlap: Duration,
     /// From `value.converter`.
     pub value_form: ValueForm,
+    /// `fhir.paging.mode`.
+    pub paging: PagingMode,
 }
 
 impl FhirSourceConfig {
@@ -63,6 +76,8 @@ impl FhirSourceConfig {
             .define("fhir.include.deletes", Boolean, Some("false"), Medium, "Read each type's _history for deletes and emit tombstones.")
             .define("fhir.watermark.overlap.ms", Long, Some("0"), Medium, "Read again this far before the watermark (for servers that commit slightly out of order); re-read versions are dropped.")
             .with_validator("fhir.watermark.overlap.ms", Validator::range(0, 86_400_000))
+            .define("fhir.paging.mode", String, Some("auto"), Low, "auto (the next link unless it pages by offset), links, or keyset (a new search from the watermark after each page).")
+            .with_validator("fhir.paging.mode", Validator::one_of(&["auto", "links", "keyset"]))
     }
 
     /// Parses and checks the settings.
@@ -149,6 +164,11 @@ impl FhirSourceConfig {
             include_deletes: c.boolean("fhir.include.deletes"),
             overlap: c.millis("fhir.watermark.overlap.ms"),
             value_form,
+            paging: match c.string("fhir.paging.mode").unwrap_or("auto") {
+                "links" => PagingMode::Links,
+                "keyset" => PagingMode::Keyset,
+                _ => PagingMode::Auto,
+            },
         })
     }
 

@@ -4,11 +4,12 @@
 //!
 //! ## Why the reads are correct
 //!
-//! * **Keyset pages.** Each search asks for `_lastUpdated=ge<watermark>&_sort=_lastUpdated`. After a
-//!   page that moved the watermark, the next request is a new search from the new watermark rather
-//!   than the server's `next` link: offset-based `next` links shift when a resource earlier in the
-//!   order changes during the read, which silently skips one. The `next` link is followed only while
-//!   the pages stay within the watermark's instant (more resources share it than fit a page).
+//! * **Pages that do not shift.** Each search asks for `_lastUpdated=ge<watermark>&_sort=_lastUpdated`.
+//!   A `next` link that pages by a plain offset (`_offset`, `skip`, `page`) shifts when a resource
+//!   earlier in the order changes during the read, which silently skips one; so after a page that
+//!   moved the watermark, such a link is not followed and the next request is a new search from the
+//!   new watermark (keyset paging). Cursor links (hfs's `_cursor`, HAPI's cached `_getpages`) are
+//!   followed. `fhir.paging.mode` forces either way (`keyset`, `links`).
 //! * **Inclusive, de-duplicated.** `ge`, not `gt`: resources that share the watermark's instant are
 //!   read again, and the `(id, versionId)` pairs already emitted at or after
 //!   `watermark - fhir.watermark.overlap.ms` are dropped. The overlap re-reads a window before the
@@ -35,7 +36,7 @@ use connect_core::fhir::instant::{self, Micros};
 use connect_core::fhir::FhirRequest;
 use connect_core::record::{ConnectRecord, OffsetMap, SourceRecord};
 
-use super::config::{FhirSourceConfig, ValueForm};
+use super::config::{FhirSourceConfig, PagingMode, ValueForm};
 
 /// Pairs kept for de-duplication, per stream. More resources than this in one watermark window
 /// may be emitted again after a restart (never lost).
@@ -78,6 +79,7 @@ pub struct TypeCursor {
     overlap: Micros,
     include_deletes: bool,
     value_form: ValueForm,
+    paging: PagingMode,
     base: String,
     /// The greatest `meta.lastUpdated` emitted.
     pub watermark: Option<Micros>,
@@ -166,6 +168,7 @@ impl TypeCursor {
             overlap: i64::try_from(cfg.overlap.as_micros()).unwrap_or(i64::MAX),
             include_deletes: cfg.include_deletes,
             value_form: cfg.value_form,
+            paging: cfg.paging,
             base: cfg.server.url.clone(),
             watermark: None,
             seen: BTreeMap::new(),
@@ -243,6 +246,15 @@ impl TypeCursor {
             format!("{origin}{rest}")
         } else {
             format!("{}/{rest}", self.base)
+        }
+    }
+
+    /// Whether a `next` link is followed rather than replaced by a search from the watermark.
+    fn follows(&self, link: &str) -> bool {
+        match self.paging {
+            PagingMode::Links => true,
+            PagingMode::Keyset => false,
+            PagingMode::Auto => !pages_by_offset(link),
         }
     }
 
@@ -390,8 +402,9 @@ impl TypeCursor {
         }
         let moved = self.watermark > start;
         self.phase = match page.next() {
-            // A page that moved the watermark: search again from it (keyset paging).
-            Some(_) if moved && !out.is_empty() => Phase::Search {
+            // A page that moved the watermark, and a link whose pages may shift: search again
+            // from the watermark (keyset paging).
+            Some(n) if moved && !out.is_empty() && !self.follows(n) => Phase::Search {
                 next: None,
                 idle_pages: 0,
             },
@@ -525,6 +538,26 @@ fn history_entry<'e>(e: &'e Entry<'_>, t: &str) -> Option<(Option<Micros>, &'e s
     Some((at, id, version, deleted))
 }
 
+/// Whether a link pages by a plain offset into a live result (`_offset`, `offset`, `_skip`,
+/// `skip`, `page`, `_page`), whose pages shift when the results change. HAPI's `_getpagesoffset`
+/// pages a cached result (`_getpages`), which does not shift.
+fn pages_by_offset(link: &str) -> bool {
+    let query = link.split_once('?').map_or("", |(_, q)| q);
+    let names: Vec<&str> = query
+        .split('&')
+        .map(|p| p.split('=').next().unwrap_or_default())
+        .collect();
+    if names.contains(&"_getpages") {
+        return false;
+    }
+    names.iter().any(|n| {
+        matches!(
+            *n,
+            "_offset" | "offset" | "_skip" | "skip" | "page" | "_page"
+        )
+    })
+}
+
 /// An HTTP `Date` header as microseconds.
 fn http_date_micros(date: &str) -> Option<Micros> {
     let t = connect_core::http::retry::parse_http_date(date)?;
@@ -654,6 +687,30 @@ mod tests {
                 .last_with_name("fhir.versionId")
                 .map(|h| format!("{:?}", h.value)),
             Some("String(\"1\")".into())
+        );
+    }
+
+    #[test]
+    fn cursor_links_are_followed_and_offset_links_are_not() {
+        assert!(pages_by_offset("http://h/fhir/Patient?_count=2&_offset=2"));
+        assert!(pages_by_offset("http://h/fhir?page=2"));
+        assert!(!pages_by_offset(
+            "http://h/fhir/Patient?_count=2&_cursor=eyJ2"
+        ));
+        assert!(!pages_by_offset(
+            "http://h/fhir?_getpages=abc&_getpagesoffset=20"
+        ));
+        let c = cfg(false);
+        let mut cur = TypeCursor::new(&c, "Patient", &[], None).unwrap();
+        let first = page(
+            &[patient("a", 1, T1), patient("b", 1, T2)],
+            Some("http://localhost:8080/Patient?_cursor=xyz"),
+        );
+        cur.take_page(&first, None).unwrap();
+        // Followed, on the configured server.
+        assert_eq!(
+            cur.request().unwrap().url,
+            "http://fhir.test:8080/Patient?_cursor=xyz"
         );
     }
 

@@ -17,5 +17,5 @@ pub mod criteria;
 pub mod cursor;
 pub mod task;
 
-pub use config::{FhirSourceConfig, FhirSourceConnector, ValueForm};
+pub use config::{FhirSourceConfig, FhirSourceConnector, PagingMode, ValueForm};
 pub use task::FhirSourceTask;
