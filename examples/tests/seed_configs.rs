@@ -79,6 +79,20 @@ fn the_four_connector_configs_parse_and_their_plugins_resolve() {
             }
             continue;
         }
+        if class == "io.confluent.connect.fhir.FhirSourceConnector" {
+            // Built: the seed's fhir-patient-source validates as it is (its token through a
+            // config provider, resolved by the worker before the connector sees it).
+            match registry
+                .connector(class)
+                .expect("the FHIR source is registered")
+            {
+                connect_core::registry::ConnectorPlugin::Source(src) => src
+                    .validate(&c.props)
+                    .unwrap_or_else(|e| panic!("{}: {e}", c.name)),
+                _ => panic!("FhirSourceConnector is a source"),
+            }
+            continue;
+        }
         if class == "io.confluent.connect.elasticsearch.ElasticsearchSinkConnector" {
             // Built: the seed's provider-directory-sink validates as it is.
             match registry
