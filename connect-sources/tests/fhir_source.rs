@@ -11,21 +11,6 @@ use connect_core::runtime::Worker;
 use connect_test_support::{topic_records, wait_until, Hfs, Stored};
 use serde_json::{json, Value as Json};
 
-/// The seed's `fhir-patient-source` JSON block, from the repository's copy of the seed.
-fn seed_config() -> Json {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../testdata/seed/connectors.md"
-    );
-    let md = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let start = md
-        .find("\"name\": \"fhir-patient-source\"")
-        .expect("the seed has fhir-patient-source");
-    let open = md[..start].rfind("```json").expect("a json block") + "```json".len();
-    let close = open + md[open..].find("```").expect("the block ends");
-    serde_json::from_str(&md[open..close]).expect("the seed's JSON parses")
-}
-
 async fn worker() -> Worker {
     let mut registry = connect_core::registry::Registry::with_builtins();
     connect_sources::register(&mut registry);
@@ -83,7 +68,7 @@ async fn the_seeds_fhir_patient_source_runs_as_it_is() {
     let dir = tempfile::tempdir().unwrap();
     let creds = dir.path().join("fhir-credentials");
     std::fs::write(&creds, "token=test-bearer-token\n").unwrap();
-    let mut seed = seed_config();
+    let mut seed = connect_test_support::seed_connector("fhir-patient-source");
     let cfg = seed["config"].as_object_mut().unwrap();
     cfg.insert("fhir.url".into(), json!(hfs.url()));
     cfg.insert(

@@ -15,21 +15,6 @@ use serde_json::{json, Value as Json};
 
 const PASSWORD: &str = "cdc-S3cret!";
 
-/// The seed's patient-database-source JSON block, from the repository's copy of the seed.
-fn seed_config() -> Json {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../testdata/seed/connectors.md"
-    );
-    let md = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let start = md
-        .find("\"name\": \"patient-database-source\"")
-        .expect("the seed has patient-database-source");
-    let open = md[..start].rfind("```json").expect("a json block") + "```json".len();
-    let close = open + md[open..].find("```").expect("the block ends");
-    serde_json::from_str(&md[open..close]).expect("the seed's JSON parses")
-}
-
 /// The embed example's binary, built here with the cargo that runs the tests: `cargo test
 /// --all-targets` builds examples only in test mode (`examples/embed-<hash>`), and a binary left by
 /// an earlier `cargo run` may be stale. Built for the whole workspace, its features are those of
@@ -191,7 +176,7 @@ fn the_seed_patient_database_source_runs_as_written_through_the_embed_example() 
     std::fs::write(&creds, format!("password={PASSWORD}\n")).unwrap();
 
     // The seed's JSON with only hosts, port, user and the credentials file changed.
-    let mut config = seed_config();
+    let mut config = connect_test_support::seed_connector("patient-database-source");
     let c = config["config"].as_object_mut().unwrap();
     c.insert("database.hostname".into(), json!("127.0.0.1"));
     c.insert("database.port".into(), json!(db.port().to_string()));

@@ -19,6 +19,20 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// A free loopback port (bound, then released).
+/// The seed's JSON block of connector `name` (`{"name": ..., "config": {...}}`), from the
+/// repository's copy of the seed (`testdata/seed/connectors.md`).
+pub fn seed_connector(name: &str) -> serde_json::Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/seed/connectors.md");
+    let md = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let block = md
+        .split("```json")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .find(|b| b.contains(&format!("\"name\": \"{name}\"")))
+        .unwrap_or_else(|| panic!("the seed has no connector {name}"));
+    serde_json::from_str(block).unwrap_or_else(|e| panic!("the seed's {name} JSON: {e}"))
+}
+
 /// Polls `f` every 250 ms until it gives a value, at most `secs` seconds; panics naming `what`.
 pub async fn wait_until<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let start = std::time::Instant::now();

@@ -116,6 +116,24 @@ impl FhirError {
         }
     }
 
+    /// The message, with the OperationOutcome's free text when `include_text` (only where
+    /// `errors.log.include.messages=true`: the text can quote data).
+    pub fn describe(&self, include_text: bool) -> String {
+        match self {
+            FhirError::Status {
+                label,
+                base,
+                status,
+                outcome: Some(o),
+                ..
+            } if include_text => format!(
+                "{label} at {base} answered {status}: {}",
+                o.with_diagnostics()
+            ),
+            e => e.to_string(),
+        }
+    }
+
     /// The HTTP status, if the server answered.
     pub fn status(&self) -> Option<u16> {
         match self {

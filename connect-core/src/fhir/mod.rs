@@ -34,3 +34,19 @@ pub mod settings;
 pub use client::{Credentials, FhirClient, FhirError, FhirRequest, FhirResponse};
 pub use outcome::OutcomeSummary;
 pub use settings::ServerSettings;
+
+/// A FHIR resource type name: a capital letter, then letters and digits (at most 64).
+pub fn is_resource_type(t: &str) -> bool {
+    let mut c = t.chars();
+    t.len() <= 64
+        && c.next().is_some_and(|f| f.is_ascii_uppercase())
+        && c.all(|c| c.is_ascii_alphanumeric())
+}
+
+/// A FHIR id: 1 to 64 of `A-Z a-z 0-9 - .`.
+pub fn is_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}

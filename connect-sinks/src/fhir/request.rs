@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use connect_core::converter::{write_json_string, JsonConverter};
 use connect_core::data::Value;
-use connect_core::fhir::FhirRequest;
+use connect_core::fhir::{is_id as is_fhir_id, is_resource_type as is_type_name, FhirRequest};
 use connect_core::record::SinkRecord;
 use serde::Deserialize;
 
@@ -63,21 +63,6 @@ struct Identifier<'a> {
     system: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     value: Option<Cow<'a, str>>,
-}
-
-/// A FHIR id: 1 to 64 of `A-Z a-z 0-9 - .`.
-pub fn is_fhir_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-}
-
-fn is_type_name(t: &str) -> bool {
-    let mut c = t.chars();
-    c.next().is_some_and(|f| f.is_ascii_uppercase())
-        && c.all(|c| c.is_ascii_alphanumeric())
-        && t.len() <= 64
 }
 
 /// Percent-encodes a search parameter value (RFC 3986 unreserved characters stay).

@@ -58,19 +58,7 @@ impl State {
 
     /// The reason a rejected write gives: status and codes, the server's text only when allowed.
     fn rejected(&self, e: &FhirError) -> String {
-        match e {
-            FhirError::Status {
-                outcome: Some(o), ..
-            } if self.includes_messages() => {
-                let mut s = e.to_string();
-                let codes = o.to_string();
-                if let Some(i) = s.find(&codes) {
-                    s.replace_range(i.., &o.with_diagnostics());
-                }
-                s
-            }
-            _ => e.to_string(),
-        }
+        e.describe(self.includes_messages())
     }
 
     /// Sends one request; the record's outcome, or an error that stops the batch.
@@ -100,17 +88,16 @@ impl State {
         let mut outcomes = Vec::with_capacity(lane.len());
         let grouping = matches!(mode, WriteMode::Transaction | WriteMode::Batch);
         let mut group: Vec<(usize, &Write)> = Vec::new();
-        let writes: Vec<_> = lane.iter().enumerate().collect();
-        for (i, (_, w)) in &writes {
+        for (i, (_, w)) in lane.iter().enumerate() {
             let w = match w {
                 Ok(w) => w,
                 Err(reason) => {
-                    outcomes.push((*i, Outcome::Errant(reason.clone())));
+                    outcomes.push((i, Outcome::Errant(reason.clone())));
                     continue;
                 }
             };
             if grouping && !matches!(w, Write::Bundle { .. }) {
-                group.push((*i, w));
+                group.push((i, w));
                 if group.len() >= self.cfg.batch_size {
                     outcomes.extend(self.write_group(&std::mem::take(&mut group)).await?);
                 }
@@ -126,7 +113,7 @@ impl State {
                 }
                 Err(reason) => Outcome::Errant(reason),
             };
-            outcomes.push((*i, outcome));
+            outcomes.push((i, outcome));
         }
         if !group.is_empty() {
             outcomes.extend(self.write_group(&group).await?);

@@ -8,6 +8,8 @@
 //! is a filter of the user's and kept. A `_count` in the criteria sets the page size. Every other
 //! parameter is kept as written (already URL-encoded).
 
+pub use connect_core::fhir::is_resource_type as is_type_name;
+
 /// The parsed criteria.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Criteria {
@@ -76,14 +78,6 @@ impl Criteria {
             count,
         })
     }
-}
-
-/// A FHIR resource type name: a capital letter, then letters and digits.
-pub fn is_type_name(t: &str) -> bool {
-    let mut c = t.chars();
-    c.next().is_some_and(|f| f.is_ascii_uppercase())
-        && c.all(|c| c.is_ascii_alphanumeric())
-        && t.len() <= 64
 }
 
 #[cfg(test)]

@@ -108,7 +108,8 @@ fn strings(
 ) -> Result<BTreeMap<String, Micros>, ConnectError> {
     match o.get(key) {
         None => Ok(BTreeMap::new()),
-        Some(serde_json::Value::Array(a)) => a
+        // At most MAX_SEEN pairs, however long a stored list is (the last ones: the newest).
+        Some(serde_json::Value::Array(a)) => a[a.len().saturating_sub(MAX_SEEN)..]
             .iter()
             .map(|v| {
                 v.as_str()
@@ -300,10 +301,13 @@ impl TypeCursor {
             ValueForm::Bytes => Value::Bytes(Bytes::copy_from_slice(raw.as_bytes())),
             ValueForm::Text => Value::String(raw.to_owned()),
             ValueForm::Map => {
+                // The position only: serde's messages can quote the text.
                 let tree: serde_json::Value = serde_json::from_str(raw).map_err(|e| {
                     ConnectError::other(format!(
-                        "a {} resource is not JSON: {e}",
-                        self.resource_type
+                        "a {} resource is not JSON (line {}, column {})",
+                        self.resource_type,
+                        e.line(),
+                        e.column()
                     ))
                 })?;
                 JsonConverter::json_into_schemaless_value(tree)
