@@ -16,6 +16,8 @@ pub mod fhir;
 pub mod file;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "jdbc")]
+pub mod jdbc;
 #[cfg(feature = "mllp")]
 pub mod mllp;
 
@@ -63,6 +65,15 @@ pub fn register(registry: &mut Registry) {
             "io.confluent.connect.s3.S3SinkConnector",
         ],
         archive::ArchiveSinkConnector,
+    );
+    #[cfg(feature = "jdbc")]
+    registry.register_sink(
+        &[
+            "JdbcSink",
+            "io.confluent.connect.jdbc.JdbcSinkConnector",
+            "io.debezium.connector.jdbc.JdbcSinkConnector",
+        ],
+        jdbc::JdbcSinkConnector,
     );
     let _ = registry;
 }

@@ -1,0 +1,525 @@
+//! One column value of one row, borrowed from its record where it can be, and how each dialect
+//! sends it: PostgreSQL as text cast to the column's own type by the server, MariaDB/MySQL as typed
+//! binary parameters.
+//!
+//! Errors name what was expected, never the value (it may be patient data).
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use connect_core::converter::JsonConverter;
+use connect_core::data::{civil_from_days, Decimal, Schema, Value};
+
+use super::schema::debezium as dbz;
+
+/// A column value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell<'a> {
+    /// SQL NULL.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// Any integer.
+    Int(i64),
+    /// A 32-bit float.
+    Float32(f32),
+    /// A 64-bit float.
+    Float64(f64),
+    /// A decimal, as its exact text.
+    Decimal(String),
+    /// Text.
+    Text(Cow<'a, str>),
+    /// JSON text.
+    Json(Cow<'a, str>),
+    /// Bytes.
+    Bytes(&'a [u8]),
+    /// Days since 1970-01-01.
+    Date(i64),
+    /// Microseconds since midnight.
+    Time(i64),
+    /// Microseconds since the epoch: a wall clock read as UTC (Connect's Timestamp is an instant,
+    /// Debezium's `Timestamp` types are the source column's wall clock, both encoded so).
+    Timestamp(i64),
+}
+
+/// Why a value could not become a cell: the expected form, without the value.
+pub type CellError = String;
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// Converts a field's value, read with its schema (if any).
+pub fn cell_of<'a>(value: &'a Value, schema: Option<&Schema>) -> Result<Cell<'a>, CellError> {
+    let name = schema.and_then(|s| s.name());
+    Ok(match value {
+        Value::Null => Cell::Null,
+        Value::Boolean(b) => Cell::Bool(*b),
+        Value::Int8(v) => Cell::Int(*v as i64),
+        Value::Int16(v) => Cell::Int(*v as i64),
+        Value::Int32(v) => match name {
+            Some(dbz::DATE) => Cell::Date(*v as i64),
+            Some(dbz::TIME) => Cell::Time(*v as i64 * 1000),
+            _ => Cell::Int(*v as i64),
+        },
+        Value::Int64(v) => match name {
+            Some(dbz::MICRO_TIME) => Cell::Time(*v),
+            Some(dbz::NANO_TIME) => Cell::Time(v.div_euclid(1000)),
+            Some(dbz::TIMESTAMP) => Cell::Timestamp(
+                v.checked_mul(1000)
+                    .ok_or("a timestamp in milliseconds within the representable range")?,
+            ),
+            Some(dbz::MICRO_TIMESTAMP) => Cell::Timestamp(*v),
+            Some(dbz::NANO_TIMESTAMP) => Cell::Timestamp(v.div_euclid(1000)),
+            _ => Cell::Int(*v),
+        },
+        Value::Float32(v) => Cell::Float32(*v),
+        Value::Float64(v) => Cell::Float64(*v),
+        Value::String(s) => {
+            match name {
+                Some(dbz::ZONED_TIMESTAMP) => Cell::Timestamp(parse_zoned_timestamp(s).ok_or(
+                    "an ISO-8601 timestamp with an offset (io.debezium.time.ZonedTimestamp)",
+                )?),
+                Some(dbz::JSON) => Cell::Json(Cow::Borrowed(s)),
+                _ => Cell::Text(Cow::Borrowed(s)),
+            }
+        }
+        Value::Bytes(b) => Cell::Bytes(b),
+        Value::Decimal(d) => Cell::Decimal(d.to_string()),
+        Value::Date(d) => Cell::Date(*d as i64),
+        Value::Time(ms) => Cell::Time(*ms as i64 * 1000),
+        Value::Timestamp(ms) => Cell::Timestamp(
+            ms.checked_mul(1000)
+                .ok_or("a timestamp within the representable range")?,
+        ),
+        Value::Struct(s) if name == Some(dbz::VARIABLE_SCALE_DECIMAL) => {
+            let scale = match s.get("scale") {
+                Some(Value::Int32(v)) => *v,
+                _ => return Err("a VariableScaleDecimal struct with an int32 scale".into()),
+            };
+            let bytes = match s.get("value") {
+                Some(Value::Bytes(b)) => b,
+                _ => return Err("a VariableScaleDecimal struct with bytes in value".into()),
+            };
+            Cell::Decimal(
+                Decimal::from_be_bytes(bytes, scale)
+                    .map_err(|_| "a VariableScaleDecimal of at most 38 digits")?
+                    .to_string(),
+            )
+        }
+        Value::Struct(_) | Value::Map(_) | Value::Array(_) => {
+            let mut out = Vec::new();
+            JsonConverter::new(false)
+                .write_value(schema, value, &mut out)
+                .map_err(|_| "a struct, map or array that can be written as JSON")?;
+            Cell::Json(Cow::Owned(
+                String::from_utf8(out).map_err(|_| "JSON text in UTF-8")?,
+            ))
+        }
+    })
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM|±HHMM|±HH)` into microseconds since the epoch.
+pub fn parse_zoned_timestamp(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let d = b.get(r)?;
+        if d.is_empty() || !d.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(d).ok()?.parse().ok()
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !matches!(b.get(10), Some(b'T' | b' '))
+    {
+        return None;
+    }
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
+        return None;
+    }
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut micros = 0i64;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            if i - start < 6 {
+                micros = micros * 10 + (b[i] - b'0') as i64;
+            }
+            i += 1;
+        }
+        if i == start || i - start > 12 {
+            return None;
+        }
+        for _ in (i - start)..6 {
+            micros *= 10;
+        }
+    }
+    let offset_secs = match b.get(i) {
+        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
+        Some(sign @ (b'+' | b'-')) => {
+            let rest: Vec<u8> = b[i + 1..].iter().copied().filter(|c| *c != b':').collect();
+            if !(rest.len() == 2 || rest.len() == 4) || !rest.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let oh = ((rest[0] - b'0') * 10 + (rest[1] - b'0')) as i64;
+            let om = if rest.len() == 4 {
+                ((rest[2] - b'0') * 10 + (rest[3] - b'0')) as i64
+            } else {
+                0
+            };
+            if oh > 18 || om > 59 {
+                return None;
+            }
+            let o = oh * 3600 + om * 60;
+            if *sign == b'-' {
+                -o
+            } else {
+                o
+            }
+        }
+        _ => return None,
+    };
+    let days = connect_core::data::days_from_civil(y, m as u32, d as u32);
+    let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset_secs;
+    secs.checked_mul(1_000_000)?.checked_add(micros)
+}
+
+fn push_date(out: &mut String, days: i64) -> Result<(), CellError> {
+    let (y, m, d) = civil_from_days(days);
+    if !(1..=9999).contains(&y) {
+        return Err("a date between the years 1 and 9999".into());
+    }
+    let _ = write!(out, "{y:04}-{m:02}-{d:02}");
+    Ok(())
+}
+
+fn push_time(out: &mut String, micros: i64) {
+    let (s, us) = (micros.div_euclid(1_000_000), micros.rem_euclid(1_000_000));
+    let _ = write!(out, "{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+    if us != 0 {
+        let _ = write!(out, ".{us:06}");
+    }
+}
+
+/// Splits microseconds since the epoch, shifted by `offset_secs`, into days and time of day.
+pub fn split_timestamp(micros: i64, offset_secs: i32) -> Result<(i64, i64), CellError> {
+    let t = micros
+        .checked_add(offset_secs as i64 * 1_000_000)
+        .ok_or("a timestamp within the representable range")?;
+    Ok((t.div_euclid(MICROS_PER_DAY), t.rem_euclid(MICROS_PER_DAY)))
+}
+
+/// The text PostgreSQL reads a cell from, for a column of type `target` (lower case, as
+/// `format_type` gives it); `None` is NULL. Timestamps are written in the session's zone
+/// (`offset_secs`), so `timestamp` and `timestamptz` columns both get the right value.
+pub fn pg_text(
+    cell: &Cell<'_>,
+    target: &str,
+    offset_secs: i32,
+) -> Result<Option<String>, CellError> {
+    let mut out = String::new();
+    match cell {
+        Cell::Null => return Ok(None),
+        Cell::Bool(b) => out.push_str(match (target == "boolean", *b) {
+            (true, true) => "t",
+            (true, false) => "f",
+            (false, true) => "1",
+            (false, false) => "0",
+        }),
+        Cell::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Cell::Float32(f) => push_float(&mut out, *f as f64, Some(*f)),
+        Cell::Float64(f) => push_float(&mut out, *f, None),
+        Cell::Decimal(d) => out.push_str(d),
+        Cell::Text(s) | Cell::Json(s) => {
+            if s.contains('\0') {
+                return Err("text without NUL characters (PostgreSQL cannot store them)".into());
+            }
+            if target.ends_with("[]") {
+                if let Cell::Json(j) = cell {
+                    return json_array_to_pg(j).map(Some);
+                }
+            }
+            out.push_str(s)
+        }
+        Cell::Bytes(b) => {
+            out.reserve(2 + b.len() * 2);
+            out.push_str("\\x");
+            for byte in *b {
+                let _ = write!(out, "{byte:02x}");
+            }
+        }
+        Cell::Date(days) => push_date(&mut out, *days)?,
+        Cell::Time(us) => {
+            if !(0..=MICROS_PER_DAY).contains(us) {
+                return Err("a time of day".into());
+            }
+            push_time(&mut out, *us)
+        }
+        Cell::Timestamp(us) => {
+            let (days, tod) = split_timestamp(*us, offset_secs)?;
+            push_date(&mut out, days)?;
+            out.push(' ');
+            push_time(&mut out, tod);
+        }
+    }
+    Ok(Some(out))
+}
+
+fn push_float(out: &mut String, v: f64, as_f32: Option<f32>) {
+    if v.is_nan() {
+        out.push_str("NaN")
+    } else if v.is_infinite() {
+        out.push_str(if v > 0.0 { "Infinity" } else { "-Infinity" })
+    } else if let Some(f) = as_f32 {
+        // The shortest text that reads back as the same f32.
+        let _ = write!(out, "{f}");
+    } else {
+        let _ = write!(out, "{v}");
+    }
+}
+
+/// A JSON array of scalars as a PostgreSQL array literal (`{"a","b"}`), for array columns.
+fn json_array_to_pg(json: &str) -> Result<String, CellError> {
+    let v: serde_json::Value =
+        serde_json::from_str(json).map_err(|_| "a JSON array for an array column")?;
+    let items = v.as_array().ok_or("an array for an array column")?;
+    let mut out = String::from("{");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match item {
+            serde_json::Value::Null => out.push_str("NULL"),
+            serde_json::Value::String(s) => {
+                out.push('"');
+                for c in s.chars() {
+                    if c == '"' || c == '\\' {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+                out.push('"');
+            }
+            serde_json::Value::Bool(b) => out.push_str(if *b { "t" } else { "f" }),
+            serde_json::Value::Number(n) => {
+                let _ = write!(out, "{n}");
+            }
+            _ => return Err("an array of scalars for an array column".into()),
+        }
+    }
+    out.push('}');
+    Ok(out)
+}
+
+/// The parameter MariaDB/MySQL reads a cell from. Timestamps are sent as the wall clock in
+/// `offset_secs` (the session's `time_zone` is set to the same offset).
+pub fn mysql_value(cell: &Cell<'_>, offset_secs: i32) -> Result<mysql_async::Value, CellError> {
+    use mysql_async::Value as V;
+    Ok(match cell {
+        Cell::Null => V::NULL,
+        Cell::Bool(b) => V::Int(*b as i64),
+        Cell::Int(i) => V::Int(*i),
+        Cell::Float32(f) => V::Float(*f),
+        Cell::Float64(f) => V::Double(*f),
+        Cell::Decimal(d) => V::Bytes(d.as_bytes().to_vec()),
+        Cell::Text(s) | Cell::Json(s) => V::Bytes(s.as_bytes().to_vec()),
+        Cell::Bytes(b) => V::Bytes(b.to_vec()),
+        Cell::Date(days) => {
+            let (y, m, d) = civil_from_days(*days);
+            if !(0..=9999).contains(&y) {
+                return Err("a date between the years 0 and 9999".into());
+            }
+            V::Date(y as u16, m as u8, d as u8, 0, 0, 0, 0)
+        }
+        Cell::Time(us) => {
+            let neg = *us < 0;
+            let a = us.unsigned_abs();
+            let (s, frac) = (a / 1_000_000, (a % 1_000_000) as u32);
+            let days = s / 86_400;
+            if days > 34 {
+                return Err("a time within MariaDB/MySQL's TIME range".into());
+            }
+            V::Time(
+                neg,
+                days as u32,
+                (s / 3600 % 24) as u8,
+                (s / 60 % 60) as u8,
+                (s % 60) as u8,
+                frac,
+            )
+        }
+        Cell::Timestamp(us) => {
+            let (days, tod) = split_timestamp(*us, offset_secs)?;
+            let (y, m, d) = civil_from_days(days);
+            if !(0..=9999).contains(&y) {
+                return Err("a timestamp between the years 0 and 9999".into());
+            }
+            let s = tod / 1_000_000;
+            V::Date(
+                y as u16,
+                m as u8,
+                d as u8,
+                (s / 3600) as u8,
+                (s / 60 % 60) as u8,
+                (s % 60) as u8,
+                (tod % 1_000_000) as u32,
+            )
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use connect_core::data::{SchemaBuilder, SchemaType, Struct};
+
+    fn named(t: SchemaType, n: &str) -> Schema {
+        SchemaBuilder::new(t).name(n).build()
+    }
+
+    #[test]
+    fn debezium_temporal_types_become_dates_times_and_timestamps() {
+        let v = Value::Int32(19_000);
+        assert_eq!(
+            cell_of(&v, Some(&named(SchemaType::Int32, dbz::DATE))),
+            Ok(Cell::Date(19_000))
+        );
+        let v = Value::Int64(1_700_000_000_123);
+        let c = cell_of(&v, Some(&named(SchemaType::Int64, dbz::TIMESTAMP))).unwrap();
+        assert_eq!(
+            pg_text(&c, "timestamp(3) without time zone", 0)
+                .unwrap()
+                .unwrap(),
+            "2023-11-14 22:13:20.123000"
+        );
+        let v = Value::Int64(3_600_000_001);
+        let c = cell_of(&v, Some(&named(SchemaType::Int64, dbz::MICRO_TIME))).unwrap();
+        assert_eq!(pg_text(&c, "time", 0).unwrap().unwrap(), "01:00:00.000001");
+        let v = Value::String("2024-02-29T23:30:00.5+01:00".into());
+        let c = cell_of(&v, Some(&named(SchemaType::String, dbz::ZONED_TIMESTAMP))).unwrap();
+        assert_eq!(
+            pg_text(&c, "timestamp with time zone", 0).unwrap().unwrap(),
+            "2024-02-29 22:30:00.500000"
+        );
+        assert_eq!(
+            pg_text(&c, "timestamp with time zone", 3600)
+                .unwrap()
+                .unwrap(),
+            "2024-02-29 23:30:00.500000"
+        );
+        let bad = Value::String("yesterday".into());
+        let e = cell_of(&bad, Some(&named(SchemaType::String, dbz::ZONED_TIMESTAMP))).unwrap_err();
+        assert!(!e.contains("yesterday"), "{e}");
+    }
+
+    #[test]
+    fn variable_scale_decimals_and_nested_values() {
+        let schema = SchemaBuilder::struct_()
+            .name(dbz::VARIABLE_SCALE_DECIMAL)
+            .field("scale", Schema::int32())
+            .field("value", Schema::bytes())
+            .build();
+        let mut s = Struct::new(schema.clone());
+        s.put("scale", Value::Int32(2)).unwrap();
+        s.put(
+            "value",
+            Value::Bytes(bytes::Bytes::from_static(&[0x30, 0x39])),
+        )
+        .unwrap();
+        let v = Value::Struct(s);
+        assert_eq!(
+            cell_of(&v, Some(&schema)),
+            Ok(Cell::Decimal("123.45".into()))
+        );
+        let arr = Value::Array(vec![Value::String("a\"b".into()), Value::Null]);
+        let c = cell_of(&arr, None).unwrap();
+        assert_eq!(
+            pg_text(&c, "jsonb", 0).unwrap().unwrap(),
+            "[\"a\\\"b\",null]"
+        );
+        assert_eq!(
+            pg_text(&c, "text[]", 0).unwrap().unwrap(),
+            "{\"a\\\"b\",NULL}"
+        );
+    }
+
+    #[test]
+    fn postgres_text_forms() {
+        assert_eq!(
+            pg_text(&Cell::Bool(true), "boolean", 0).unwrap().unwrap(),
+            "t"
+        );
+        assert_eq!(
+            pg_text(&Cell::Bool(true), "smallint", 0).unwrap().unwrap(),
+            "1"
+        );
+        assert_eq!(
+            pg_text(&Cell::Bytes(&[0, 255]), "bytea", 0)
+                .unwrap()
+                .unwrap(),
+            "\\x00ff"
+        );
+        assert_eq!(
+            pg_text(&Cell::Float64(f64::NAN), "double precision", 0)
+                .unwrap()
+                .unwrap(),
+            "NaN"
+        );
+        assert_eq!(
+            pg_text(&Cell::Float32(0.1), "real", 0).unwrap().unwrap(),
+            "0.1"
+        );
+        assert_eq!(
+            pg_text(&Cell::Date(-1), "date", 0).unwrap().unwrap(),
+            "1969-12-31"
+        );
+        assert_eq!(pg_text(&Cell::Null, "text", 0).unwrap(), None);
+        let e = pg_text(&Cell::Text("a\0b".into()), "text", 0).unwrap_err();
+        assert!(e.contains("NUL"), "{e}");
+        assert!(pg_text(&Cell::Date(5_000_000), "date", 0).is_err());
+    }
+
+    #[test]
+    fn mysql_values() {
+        use mysql_async::Value as V;
+        assert_eq!(
+            mysql_value(&Cell::Date(0), 0).unwrap(),
+            V::Date(1970, 1, 1, 0, 0, 0, 0)
+        );
+        assert_eq!(
+            mysql_value(&Cell::Timestamp(86_400_000_000 + 1_500_000), 3600).unwrap(),
+            V::Date(1970, 1, 2, 1, 0, 1, 500_000)
+        );
+        assert_eq!(
+            mysql_value(&Cell::Time(-1_000_000), 0).unwrap(),
+            V::Time(true, 0, 0, 0, 1, 0)
+        );
+        assert_eq!(mysql_value(&Cell::Bool(true), 0).unwrap(), V::Int(1));
+    }
+
+    #[test]
+    fn zoned_timestamps() {
+        assert_eq!(parse_zoned_timestamp("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_zoned_timestamp("1970-01-01T01:00:00+01:00"), Some(0));
+        assert_eq!(
+            parse_zoned_timestamp("1970-01-01T00:00:00.000001Z"),
+            Some(1)
+        );
+        assert_eq!(parse_zoned_timestamp("1969-12-31T23:00:00-0100"), Some(0));
+        for bad in [
+            "",
+            "1970-01-01",
+            "1970-13-01T00:00:00Z",
+            "1970-01-01T00:00:00",
+            "1970-01-01T00:00:00+1",
+            "1970-01-01T00:00:00Zjunk",
+        ] {
+            assert_eq!(parse_zoned_timestamp(bad), None, "{bad}");
+        }
+    }
+}

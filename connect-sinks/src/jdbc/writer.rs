@@ -1,0 +1,538 @@
+//! One `put` batch into the database, in one transaction:
+//!
+//! 1. each record becomes a row operation (or is errant: a value its column cannot take, a missing
+//!    key), named by its position;
+//! 2. with a primary key and `insert.mode` `upsert` or `update`, the operations on one key collapse
+//!    to the last (the table ends the same, and one statement never touches a row twice);
+//! 3. missing tables are created and missing columns added (`auto.create`, `auto.evolve`), outside
+//!    the data transaction;
+//! 4. operations on the same table, of the same kind and columns, go in one statement (PostgreSQL:
+//!    one `unnest` statement per `batch.size` rows; MariaDB/MySQL: multi-row statements);
+//! 5. `BEGIN`, the statements, `COMMIT`. When a statement fails because of the rows (a constraint,
+//!    a value), the transaction is rolled back and the batch written again row by row inside one
+//!    transaction, each row behind a savepoint: the rows that fail are errant, the others commit
+//!    together. Any other failure rolls back and is the caller's to retry or fail on.
+//!
+//! Nothing is committed that the caller does not then count as written: the runtime commits the
+//! batch's offsets only after `put` returns.
+
+use std::collections::HashMap;
+
+use connect_core::record::SinkRecord;
+
+use super::cell::{mysql_value, pg_text};
+use super::config::{InsertMode, JdbcSinkConfig, PkMode};
+use super::conn::{Conn, DbError};
+use super::dialect::{Dialect, MYSQL_MAX_PARAMS};
+use super::row::{row_of, OpKind, RowOp};
+use super::schema::{ColumnSpec, TableId, TableInfo};
+use super::url::DialectKind;
+
+/// A record the sink did not write, and why (without its data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Errant {
+    /// Its position in the batch.
+    pub record: usize,
+    /// The reason: field or column, expected form, SQLSTATE.
+    pub reason: String,
+}
+
+/// One row's values in the form its database takes.
+enum Wire {
+    Pg(Vec<Option<String>>),
+    My(Vec<mysql_async::Value>),
+}
+
+/// Rows written by one statement shape.
+struct Group {
+    table: TableId,
+    kind: OpKind,
+    /// The table's own column names, key first.
+    names: Vec<String>,
+    /// PostgreSQL: the columns' declared types.
+    types: Vec<String>,
+    key_len: usize,
+    rows: Vec<(usize, Wire)>,
+}
+
+/// Writes batches; keeps what it learnt of the tables.
+pub struct Writer {
+    dialect: Dialect,
+    tables: HashMap<TableId, TableInfo>,
+}
+
+impl Writer {
+    /// A writer for a config.
+    pub fn new(cfg: &JdbcSinkConfig) -> Writer {
+        Writer {
+            dialect: Dialect {
+                kind: cfg.url.dialect,
+                quote: cfg.quote_identifiers,
+            },
+            tables: HashMap::new(),
+        }
+    }
+
+    /// Forgets the tables' descriptions (after a failure: a table may have changed).
+    pub fn forget_tables(&mut self) {
+        self.tables.clear();
+    }
+
+    /// Writes `records`. `Ok` lists the errant ones (everything else is committed); `Err` means
+    /// nothing of the batch was committed.
+    pub async fn write(
+        &mut self,
+        cfg: &JdbcSinkConfig,
+        conn: &mut Conn,
+        records: &[SinkRecord],
+        include_messages: bool,
+    ) -> Result<Vec<Errant>, DbError> {
+        let mut errant = Vec::new();
+        let mut ops = Vec::with_capacity(records.len());
+        for (i, r) in records.iter().enumerate() {
+            match row_of(cfg, i, r) {
+                Ok(op) => ops.push(op),
+                Err(reason) => errant.push(Errant { record: i, reason }),
+            }
+        }
+        let collapse = cfg.pk_mode != PkMode::None && cfg.insert_mode != InsertMode::Insert;
+        if collapse {
+            ops = last_per_key(ops);
+        }
+        let mut tables: Vec<TableId> = ops.iter().map(|o| o.table.clone()).collect();
+        tables.sort();
+        tables.dedup();
+        for t in &tables {
+            self.ensure_table(cfg, conn, t, &ops).await?;
+        }
+        let groups = self.groups(cfg, ops, collapse, &mut errant)?;
+        match self.run(cfg, conn, &groups, include_messages).await {
+            Ok(()) => {}
+            Err(DbError::Record(_)) => {
+                rollback(conn).await;
+                self.isolate(conn, &groups, include_messages, &mut errant)
+                    .await?;
+            }
+            Err(e) => {
+                rollback(conn).await;
+                return Err(e);
+            }
+        }
+        errant.sort_by_key(|e| e.record);
+        Ok(errant)
+    }
+
+    /// Creates the table or adds columns when allowed; fails naming what is missing otherwise.
+    async fn ensure_table(
+        &mut self,
+        cfg: &JdbcSinkConfig,
+        conn: &mut Conn,
+        t: &TableId,
+        ops: &[RowOp<'_>],
+    ) -> Result<(), DbError> {
+        let lookup = TableId {
+            schema: t.schema.as_deref().map(|s| self.dialect.stored_name(s)),
+            name: self.dialect.stored_name(&t.name),
+        };
+        let ops: Vec<&RowOp<'_>> = ops.iter().filter(|o| &o.table == t).collect();
+        if !self.tables.contains_key(t) {
+            match conn.table_info(&lookup).await? {
+                Some(info) => {
+                    self.tables.insert(t.clone(), info);
+                }
+                None => {
+                    if !cfg.auto_create {
+                        return Err(DbError::Fatal(format!(
+                            "table {t} does not exist and auto.create is false"
+                        )));
+                    }
+                    let mut columns: Vec<(&str, &ColumnSpec)> = Vec::new();
+                    let mut key: Vec<&str> = Vec::new();
+                    for op in ops.iter().filter(|o| o.kind != OpKind::Delete) {
+                        for (i, c) in op.columns.iter().enumerate() {
+                            let Some(spec) = &c.spec else {
+                                return Err(DbError::Fatal(format!(
+                                    "table {t} does not exist, and auto.create needs records with schemas (a converter with schemas.enable=true); field {} has none",
+                                    c.name
+                                )));
+                            };
+                            if !columns.iter().any(|(n, _)| *n == c.name.as_ref()) {
+                                columns.push((c.name.as_ref(), spec));
+                                if i < op.key_len {
+                                    key.push(c.name.as_ref());
+                                }
+                            }
+                        }
+                    }
+                    if columns.is_empty() {
+                        return Err(DbError::Fatal(format!(
+                            "table {t} does not exist, and the batch has only deletes to create it from"
+                        )));
+                    }
+                    let sql = self.dialect.create_table(t, &columns, &key);
+                    tracing::info!(table = %t, "creating table (auto.create)");
+                    conn.simple(&sql, t).await?;
+                    let info = conn.table_info(&lookup).await?.ok_or_else(|| {
+                        DbError::Fatal(format!("table {t} was created but cannot be found (check table.name.format and quote.sql.identifiers)"))
+                    })?;
+                    self.tables.insert(t.clone(), info);
+                }
+            }
+        }
+        let info = &self.tables[t];
+        let mut missing: Vec<(&str, Option<&ColumnSpec>)> = Vec::new();
+        for op in &ops {
+            for c in &op.columns {
+                if info.column(&c.name).is_none()
+                    && !missing.iter().any(|(n, _)| *n == c.name.as_ref())
+                {
+                    missing.push((c.name.as_ref(), c.spec.as_ref()));
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let names = missing
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(", ");
+        if !cfg.auto_evolve {
+            return Err(DbError::Fatal(format!(
+                "table {t} has no column for field(s) {names} and auto.evolve is false"
+            )));
+        }
+        for (name, spec) in &missing {
+            let Some(spec) = spec else {
+                return Err(DbError::Fatal(format!(
+                    "table {t} has no column for field {name}, and auto.evolve needs records with schemas to add one"
+                )));
+            };
+            tracing::info!(table = %t, column = %name, "adding column (auto.evolve)");
+            match conn
+                .simple(&self.dialect.add_column(t, name, spec), t)
+                .await
+            {
+                Ok(()) => {}
+                // MySQL: the column was added meanwhile (error 1060, duplicate column name).
+                Err(DbError::Fatal(m)) if m.contains("error 1060 ") => {}
+                Err(e) => return Err(e),
+            }
+        }
+        match conn.table_info(&lookup).await? {
+            Some(info) => {
+                self.tables.insert(t.clone(), info);
+                Ok(())
+            }
+            None => Err(DbError::Retriable(format!(
+                "table {t} disappeared while columns were added"
+            ))),
+        }
+    }
+
+    /// Turns operations into statement groups, converting every value to its wire form (a value
+    /// its column cannot take makes the record errant here, before anything is sent).
+    fn groups(
+        &self,
+        cfg: &JdbcSinkConfig,
+        mut ops: Vec<RowOp<'_>>,
+        reorder: bool,
+        errant: &mut Vec<Errant>,
+    ) -> Result<Vec<Group>, DbError> {
+        if reorder {
+            // Each key appears once, so rows of different keys may go in any order: sorting by
+            // shape makes the fewest statements.
+            ops.sort_by(|a, b| {
+                (&a.table, a.kind as u8, a.columns.len()).cmp(&(
+                    &b.table,
+                    b.kind as u8,
+                    b.columns.len(),
+                ))
+            });
+        }
+        let tz = cfg.db_timezone.0;
+        let mut groups: Vec<Group> = Vec::new();
+        for op in ops {
+            if op.kind == OpKind::Update && op.columns.len() == op.key_len {
+                // Nothing to set.
+                continue;
+            }
+            let info = &self.tables[&op.table];
+            let mut names = Vec::with_capacity(op.columns.len());
+            let mut types = Vec::with_capacity(op.columns.len());
+            for c in &op.columns {
+                let col = info.column(&c.name).ok_or_else(|| {
+                    DbError::Retriable(format!(
+                        "table {} changed while the batch was planned",
+                        op.table
+                    ))
+                })?;
+                names.push(col.name.clone());
+                types.push(col.type_name.clone());
+            }
+            let converted: Result<Wire, String> = match self.dialect.kind {
+                DialectKind::Postgres => op
+                    .columns
+                    .iter()
+                    .zip(&types)
+                    .map(|(c, ty)| {
+                        pg_text(&c.cell, ty, tz)
+                            .map_err(|e| format!("field {}: expected {e}", c.name))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Wire::Pg),
+                DialectKind::MySql => op
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        mysql_value(&c.cell, tz)
+                            .map_err(|e| format!("field {}: expected {e}", c.name))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Wire::My),
+            };
+            let wire = match converted {
+                Ok(w) => w,
+                Err(reason) => {
+                    errant.push(Errant {
+                        record: op.record,
+                        reason: format!("table {}: {reason}", op.table),
+                    });
+                    continue;
+                }
+            };
+            match groups.last_mut() {
+                Some(g)
+                    if g.table == op.table
+                        && g.kind == op.kind
+                        && g.key_len == op.key_len
+                        && g.names == names =>
+                {
+                    g.rows.push((op.record, wire))
+                }
+                _ => groups.push(Group {
+                    table: op.table,
+                    kind: op.kind,
+                    names,
+                    types,
+                    key_len: op.key_len,
+                    rows: vec![(op.record, wire)],
+                }),
+            }
+        }
+        Ok(groups)
+    }
+
+    /// All groups in one transaction.
+    async fn run(
+        &self,
+        cfg: &JdbcSinkConfig,
+        conn: &mut Conn,
+        groups: &[Group],
+        include_messages: bool,
+    ) -> Result<(), DbError> {
+        if groups.is_empty() {
+            return Ok(());
+        }
+        let any = &groups[0].table;
+        conn.simple("BEGIN", any).await?;
+        for g in groups {
+            let max = match self.dialect.kind {
+                DialectKind::Postgres => cfg.batch_size,
+                DialectKind::MySql => match g.kind {
+                    OpKind::Update => 1,
+                    OpKind::Delete => cfg.batch_size.min(MYSQL_MAX_PARAMS / g.key_len.max(1)),
+                    _ => cfg.batch_size.min(MYSQL_MAX_PARAMS / g.names.len().max(1)),
+                },
+            }
+            .max(1);
+            for chunk in g.rows.chunks(max) {
+                self.execute(conn, g, chunk, include_messages).await?;
+            }
+        }
+        conn.simple("COMMIT", any).await
+    }
+
+    /// One statement for `rows` of a group.
+    async fn execute(
+        &self,
+        conn: &mut Conn,
+        g: &Group,
+        rows: &[(usize, Wire)],
+        include_messages: bool,
+    ) -> Result<(), DbError> {
+        let names: Vec<&str> = g.names.iter().map(String::as_str).collect();
+        match self.dialect.kind {
+            DialectKind::Postgres => {
+                let types: Vec<&str> = g.types.iter().map(String::as_str).collect();
+                let sql = self
+                    .dialect
+                    .pg_statement(g.kind, &g.table, &names, &types, g.key_len);
+                let width = if g.kind == OpKind::Delete {
+                    g.key_len
+                } else {
+                    names.len()
+                };
+                let mut arrays: Vec<Vec<Option<String>>> =
+                    (0..width).map(|_| Vec::with_capacity(rows.len())).collect();
+                for (_, w) in rows {
+                    if let Wire::Pg(cells) = w {
+                        for (a, c) in arrays.iter_mut().zip(cells) {
+                            a.push(c.clone());
+                        }
+                    }
+                }
+                conn.pg_execute(&sql, &arrays, &g.table, include_messages)
+                    .await
+                    .map(|_| ())
+            }
+            DialectKind::MySql => {
+                let sql =
+                    self.dialect
+                        .mysql_statement(g.kind, &g.table, &names, g.key_len, rows.len());
+                let mut params = Vec::with_capacity(rows.len() * names.len());
+                for (_, w) in rows {
+                    if let Wire::My(cells) = w {
+                        match g.kind {
+                            OpKind::Delete => params.extend(cells[..g.key_len].iter().cloned()),
+                            // SET the values, WHERE the key.
+                            OpKind::Update => {
+                                params.extend(cells[g.key_len..].iter().cloned());
+                                params.extend(cells[..g.key_len].iter().cloned());
+                            }
+                            _ => params.extend(cells.iter().cloned()),
+                        }
+                    }
+                }
+                conn.mysql_execute(&sql, params, &g.table, include_messages)
+                    .await
+            }
+        }
+    }
+
+    /// Row by row in one transaction, each behind a savepoint: the rows that fail are errant.
+    async fn isolate(
+        &self,
+        conn: &mut Conn,
+        groups: &[Group],
+        include_messages: bool,
+        errant: &mut Vec<Errant>,
+    ) -> Result<(), DbError> {
+        let any = &groups[0].table;
+        conn.simple("BEGIN", any).await?;
+        for g in groups {
+            for row in g.rows.chunks(1) {
+                conn.simple("SAVEPOINT connect_row", &g.table).await?;
+                match self.execute(conn, g, row, include_messages).await {
+                    Ok(()) => {
+                        conn.simple("RELEASE SAVEPOINT connect_row", &g.table)
+                            .await?
+                    }
+                    Err(DbError::Record(reason)) => {
+                        conn.simple("ROLLBACK TO SAVEPOINT connect_row", &g.table)
+                            .await?;
+                        errant.push(Errant {
+                            record: row[0].0,
+                            reason,
+                        });
+                    }
+                    Err(e) => {
+                        rollback(conn).await;
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        match conn.simple("COMMIT", any).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                rollback(conn).await;
+                Err(match e {
+                    // A deferred constraint failing at commit cannot be pinned on a row.
+                    DbError::Record(m) => DbError::Fatal(format!("{m} (at commit)")),
+                    other => other,
+                })
+            }
+        }
+    }
+}
+
+async fn rollback(conn: &mut Conn) {
+    let t = TableId {
+        schema: None,
+        name: String::new(),
+    };
+    let _ = conn.simple("ROLLBACK", &t).await;
+}
+
+/// Keeps the last operation of each key (per table), in batch order of those last operations.
+fn last_per_key(ops: Vec<RowOp<'_>>) -> Vec<RowOp<'_>> {
+    let mut last: HashMap<(TableId, String), usize> = HashMap::with_capacity(ops.len());
+    for (i, op) in ops.iter().enumerate() {
+        let key = format!("{:?}", op.key().iter().map(|c| &c.cell).collect::<Vec<_>>());
+        last.insert((op.table.clone(), key), i);
+    }
+    let mut keep: Vec<usize> = last.into_values().collect();
+    keep.sort_unstable();
+    let mut keep = keep.into_iter().peekable();
+    ops.into_iter()
+        .enumerate()
+        .filter_map(|(i, op)| {
+            if keep.peek() == Some(&i) {
+                keep.next();
+                Some(op)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jdbc::cell::Cell;
+    use crate::jdbc::row::Column;
+    use std::borrow::Cow;
+
+    fn op(record: usize, key: i64, kind: OpKind) -> RowOp<'static> {
+        RowOp {
+            record,
+            table: TableId {
+                schema: None,
+                name: "t".into(),
+            },
+            kind,
+            columns: vec![Column {
+                name: Cow::Borrowed("id"),
+                cell: Cell::Int(key),
+                spec: None,
+            }],
+            key_len: 1,
+        }
+    }
+
+    #[test]
+    fn the_last_operation_per_key_wins() {
+        let ops = vec![
+            op(0, 1, OpKind::Upsert),
+            op(1, 2, OpKind::Upsert),
+            op(2, 1, OpKind::Delete),
+            op(3, 3, OpKind::Upsert),
+            op(4, 2, OpKind::Upsert),
+        ];
+        let kept: Vec<(usize, OpKind)> = last_per_key(ops)
+            .iter()
+            .map(|o| (o.record, o.kind))
+            .collect();
+        assert_eq!(
+            kept,
+            vec![
+                (2, OpKind::Delete),
+                (3, OpKind::Upsert),
+                (4, OpKind::Upsert)
+            ]
+        );
+    }
+}
