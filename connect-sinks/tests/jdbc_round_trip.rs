@@ -140,7 +140,10 @@ fn sink_config(pg: &Postgres) -> ConnectorConfig {
     let topics: Vec<String> = TABLES.iter().map(|t| format!("rt.{t}")).collect();
     let p = Props::new()
         .with("name", "rt-sink")
-        .with("connector.class", "io.confluent.connect.jdbc.JdbcSinkConnector")
+        .with(
+            "connector.class",
+            "io.confluent.connect.jdbc.JdbcSinkConnector",
+        )
         .with("topics", topics.join(","))
         .with(
             "connection.url",
@@ -155,8 +158,14 @@ fn sink_config(pg: &Postgres) -> ConnectorConfig {
         // `rt.patients.patient`: the prefix as catalog, then schema and table.
         .with("table.name.format", "${topic}")
         .with("retry.backoff.ms", "200")
-        .with("key.converter", "org.apache.kafka.connect.json.JsonConverter")
-        .with("value.converter", "org.apache.kafka.connect.json.JsonConverter");
+        .with(
+            "key.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        )
+        .with(
+            "value.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        );
     ConnectorConfig::new("rt-sink", p)
 }
 

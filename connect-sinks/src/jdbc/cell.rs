@@ -270,6 +270,46 @@ pub fn pg_text(
     Ok(Some(out))
 }
 
+/// A value as it travels to PostgreSQL: numbers and booleans bound for columns of their own
+/// family in binary, everything else as the text the column's type reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PgCell<'a> {
+    /// NULL.
+    Null,
+    /// Text, cast by the server to the column's type (borrowed from the record when it can be).
+    Text(Cow<'a, str>),
+    /// An integer for a `smallint`, `integer` or `bigint` column.
+    Int(i64),
+    /// A float for a `real` or `double precision` column.
+    Float(f64),
+    /// A boolean for a `boolean` column.
+    Bool(bool),
+}
+
+/// The form a cell is sent to PostgreSQL in, for a column of type `target` (see [`pg_text`]).
+pub fn pg_cell<'a>(
+    cell: &Cell<'a>,
+    target: &str,
+    offset_secs: i32,
+) -> Result<PgCell<'a>, CellError> {
+    Ok(match (cell, target) {
+        (Cell::Text(Cow::Borrowed(s)) | Cell::Json(Cow::Borrowed(s)), _)
+            if !target.ends_with("[]") && !s.contains('\0') =>
+        {
+            PgCell::Text(Cow::Borrowed(s))
+        }
+        (Cell::Int(i), "smallint" | "integer" | "bigint") => PgCell::Int(*i),
+        (Cell::Float64(f), "double precision") => PgCell::Float(*f),
+        // Widening is exact, and the cast back to real gives the same f32.
+        (Cell::Float32(f), "real" | "double precision") => PgCell::Float(*f as f64),
+        (Cell::Bool(b), "boolean") => PgCell::Bool(*b),
+        _ => match pg_text(cell, target, offset_secs)? {
+            Some(t) => PgCell::Text(Cow::Owned(t)),
+            None => PgCell::Null,
+        },
+    })
+}
+
 fn push_float(out: &mut String, v: f64, as_f32: Option<f32>) {
     if v.is_nan() {
         out.push_str("NaN")
@@ -482,6 +522,28 @@ mod tests {
         let e = pg_text(&Cell::Text("a\0b".into()), "text", 0).unwrap_err();
         assert!(e.contains("NUL"), "{e}");
         assert!(pg_text(&Cell::Date(5_000_000), "date", 0).is_err());
+    }
+
+    #[test]
+    fn numbers_and_booleans_go_binary_only_to_columns_of_their_family() {
+        assert_eq!(pg_cell(&Cell::Int(5), "bigint", 0), Ok(PgCell::Int(5)));
+        assert_eq!(
+            pg_cell(&Cell::Int(5), "numeric(8,2)", 0),
+            Ok(PgCell::Text(Cow::Borrowed("5")))
+        );
+        assert_eq!(
+            pg_cell(&Cell::Float32(0.1), "real", 0),
+            Ok(PgCell::Float(0.1f32 as f64))
+        );
+        assert_eq!(
+            pg_cell(&Cell::Bool(true), "boolean", 0),
+            Ok(PgCell::Bool(true))
+        );
+        assert_eq!(
+            pg_cell(&Cell::Bool(true), "integer", 0),
+            Ok(PgCell::Text(Cow::Borrowed("1")))
+        );
+        assert_eq!(pg_cell(&Cell::Null, "bigint", 0), Ok(PgCell::Null));
     }
 
     #[test]

@@ -341,11 +341,11 @@ impl Conn {
         Ok((!columns.is_empty()).then_some(TableInfo { columns }))
     }
 
-    /// PostgreSQL: runs `sql` (prepared once per connection) with one `text[]` per column.
+    /// PostgreSQL: runs `sql` (prepared once per connection) with one array per column.
     pub async fn pg_execute(
         &mut self,
         sql: &str,
-        arrays: &[Vec<Option<String>>],
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
         table: &TableId,
         include_messages: bool,
     ) -> Result<u64, DbError> {
@@ -372,12 +372,8 @@ impl Conn {
                 s
             }
         };
-        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = arrays
-            .iter()
-            .map(|a| a as &(dyn tokio_postgres::types::ToSql + Sync))
-            .collect();
         client
-            .execute(&stmt, &params)
+            .execute(&stmt, params)
             .await
             .map_err(|e| classify_pg(&e, table, include_messages))
     }

@@ -164,14 +164,17 @@ impl Dialect {
         names.map(|n| self.ident(n)).collect::<Vec<_>>().join(", ")
     }
 
-    /// PostgreSQL: the statement for a group, one `text[]` parameter per column. `types` are the
-    /// columns' types as the table declares them; the first `key_len` columns are the key.
+    /// PostgreSQL: the statement for a group, one array parameter per column, of element type
+    /// `params[i]` (`text`, or `int8`, `float8`, `bool` where the values are sent in binary).
+    /// `types` are the columns' types as the table declares them; the first `key_len` columns are
+    /// the key.
     pub fn pg_statement(
         &self,
         kind: super::row::OpKind,
         t: &TableId,
         names: &[&str],
         types: &[&str],
+        params: &[&str],
         key_len: usize,
     ) -> String {
         use super::row::OpKind;
@@ -182,7 +185,11 @@ impl Dialect {
             if i > 1 {
                 unnest.push_str(", ");
             }
-            let _ = write!(unnest, "${i}::text[]");
+            let _ = write!(
+                unnest,
+                "${i}::{}[]",
+                params.get(i - 1).copied().unwrap_or("text")
+            );
         }
         unnest.push_str(") AS v(");
         for i in 1..=n {
@@ -369,16 +376,18 @@ mod tests {
             &t(),
             &["id", "mrn"],
             &["integer", "character varying(20)"],
+            &["int8", "text"],
             1,
         );
-        assert_eq!(sql, "INSERT INTO \"clinical\".\"patient\" (\"id\", \"mrn\") SELECT v.c1::integer, v.c2::character varying FROM unnest($1::text[], $2::text[]) AS v(c1, c2) ON CONFLICT (\"id\") DO UPDATE SET \"mrn\" = EXCLUDED.\"mrn\"");
-        let sql = PG.pg_statement(OpKind::Delete, &t(), &["id"], &["integer"], 1);
+        assert_eq!(sql, "INSERT INTO \"clinical\".\"patient\" (\"id\", \"mrn\") SELECT v.c1::integer, v.c2::character varying FROM unnest($1::int8[], $2::text[]) AS v(c1, c2) ON CONFLICT (\"id\") DO UPDATE SET \"mrn\" = EXCLUDED.\"mrn\"");
+        let sql = PG.pg_statement(OpKind::Delete, &t(), &["id"], &["integer"], &["text"], 1);
         assert_eq!(sql, "DELETE FROM \"clinical\".\"patient\" AS t USING unnest($1::text[]) AS v(c1) WHERE t.\"id\" = v.c1::integer");
         let sql = PG.pg_statement(
             OpKind::Update,
             &t(),
             &["id", "mrn"],
             &["integer", "text"],
+            &["text", "text"],
             1,
         );
         assert!(
@@ -387,7 +396,7 @@ mod tests {
             ),
             "{sql}"
         );
-        let sql = PG.pg_statement(OpKind::Upsert, &t(), &["id"], &["integer"], 1);
+        let sql = PG.pg_statement(OpKind::Upsert, &t(), &["id"], &["integer"], &["text"], 1);
         assert!(sql.ends_with("DO NOTHING"), "{sql}");
     }
 

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 use connect_core::record::SinkRecord;
 
-use super::cell::{mysql_value, pg_text};
+use super::cell::{mysql_value, pg_cell, PgCell};
 use super::config::{InsertMode, JdbcSinkConfig, PkMode};
 use super::conn::{Conn, DbError};
 use super::dialect::{Dialect, MYSQL_MAX_PARAMS};
@@ -38,21 +38,23 @@ pub struct Errant {
 }
 
 /// One row's values in the form its database takes.
-enum Wire {
-    Pg(Vec<Option<String>>),
+enum Wire<'a> {
+    Pg(Vec<PgCell<'a>>),
     My(Vec<mysql_async::Value>),
 }
 
 /// Rows written by one statement shape.
-struct Group {
+struct Group<'a> {
     table: TableId,
     kind: OpKind,
-    /// The table's own column names, key first.
+    /// The records' field names, key first.
+    fields: Vec<String>,
+    /// The table's own column names for them.
     names: Vec<String>,
     /// PostgreSQL: the columns' declared types.
     types: Vec<String>,
     key_len: usize,
-    rows: Vec<(usize, Wire)>,
+    rows: Vec<(usize, Wire<'a>)>,
 }
 
 /// Writes batches; keeps what it learnt of the tables.
@@ -233,13 +235,13 @@ impl Writer {
 
     /// Turns operations into statement groups, converting every value to its wire form (a value
     /// its column cannot take makes the record errant here, before anything is sent).
-    fn groups(
+    fn groups<'a>(
         &self,
         cfg: &JdbcSinkConfig,
-        mut ops: Vec<RowOp<'_>>,
+        mut ops: Vec<RowOp<'a>>,
         reorder: bool,
         errant: &mut Vec<Errant>,
-    ) -> Result<Vec<Group>, DbError> {
+    ) -> Result<Vec<Group<'a>>, DbError> {
         if reorder {
             // Each key appears once, so rows of different keys may go in any order: sorting by
             // shape makes the fewest statements.
@@ -252,32 +254,51 @@ impl Writer {
             });
         }
         let tz = cfg.db_timezone.0;
-        let mut groups: Vec<Group> = Vec::new();
+        let mut groups: Vec<Group<'a>> = Vec::new();
         for op in ops {
             if op.kind == OpKind::Update && op.columns.len() == op.key_len {
                 // Nothing to set.
                 continue;
             }
-            let info = &self.tables[&op.table];
-            let mut names = Vec::with_capacity(op.columns.len());
-            let mut types = Vec::with_capacity(op.columns.len());
-            for c in &op.columns {
-                let col = info.column(&c.name).ok_or_else(|| {
-                    DbError::Retriable(format!(
-                        "table {} changed while the batch was planned",
-                        op.table
-                    ))
-                })?;
-                names.push(col.name.clone());
-                types.push(col.type_name.clone());
-            }
-            let converted: Result<Wire, String> = match self.dialect.kind {
+            // Rows of one shape follow each other: the previous group's columns serve again.
+            let same_shape = groups.last().is_some_and(|g| {
+                g.table == op.table
+                    && g.kind == op.kind
+                    && g.key_len == op.key_len
+                    && g.fields
+                        .iter()
+                        .map(String::as_str)
+                        .eq(op.columns.iter().map(|c| c.name.as_ref()))
+            });
+            let (names, types) = if same_shape {
+                (Vec::new(), Vec::new())
+            } else {
+                let info = &self.tables[&op.table];
+                let mut names = Vec::with_capacity(op.columns.len());
+                let mut types = Vec::with_capacity(op.columns.len());
+                for c in &op.columns {
+                    let col = info.column(&c.name).ok_or_else(|| {
+                        DbError::Retriable(format!(
+                            "table {} changed while the batch was planned",
+                            op.table
+                        ))
+                    })?;
+                    names.push(col.name.clone());
+                    types.push(col.type_name.clone());
+                }
+                (names, types)
+            };
+            let col_types: &[String] = match groups.last() {
+                Some(g) if same_shape => &g.types,
+                _ => &types,
+            };
+            let converted: Result<Wire<'a>, String> = match self.dialect.kind {
                 DialectKind::Postgres => op
                     .columns
                     .iter()
-                    .zip(&types)
+                    .zip(col_types)
                     .map(|(c, ty)| {
-                        pg_text(&c.cell, ty, tz)
+                        pg_cell(&c.cell, ty, tz)
                             .map_err(|e| format!("field {}: expected {e}", c.name))
                     })
                     .collect::<Result<Vec<_>, _>>()
@@ -303,15 +324,9 @@ impl Writer {
                 }
             };
             match groups.last_mut() {
-                Some(g)
-                    if g.table == op.table
-                        && g.kind == op.kind
-                        && g.key_len == op.key_len
-                        && g.names == names =>
-                {
-                    g.rows.push((op.record, wire))
-                }
+                Some(g) if same_shape => g.rows.push((op.record, wire)),
                 _ => groups.push(Group {
+                    fields: op.columns.iter().map(|c| c.name.to_string()).collect(),
                     table: op.table,
                     kind: op.kind,
                     names,
@@ -329,7 +344,7 @@ impl Writer {
         &self,
         cfg: &JdbcSinkConfig,
         conn: &mut Conn,
-        groups: &[Group],
+        groups: &[Group<'_>],
         include_messages: bool,
     ) -> Result<(), DbError> {
         if groups.is_empty() {
@@ -358,32 +373,27 @@ impl Writer {
     async fn execute(
         &self,
         conn: &mut Conn,
-        g: &Group,
-        rows: &[(usize, Wire)],
+        g: &Group<'_>,
+        rows: &[(usize, Wire<'_>)],
         include_messages: bool,
     ) -> Result<(), DbError> {
         let names: Vec<&str> = g.names.iter().map(String::as_str).collect();
         match self.dialect.kind {
             DialectKind::Postgres => {
                 let types: Vec<&str> = g.types.iter().map(String::as_str).collect();
-                let sql = self
-                    .dialect
-                    .pg_statement(g.kind, &g.table, &names, &types, g.key_len);
                 let width = if g.kind == OpKind::Delete {
                     g.key_len
                 } else {
                     names.len()
                 };
-                let mut arrays: Vec<Vec<Option<String>>> =
-                    (0..width).map(|_| Vec::with_capacity(rows.len())).collect();
-                for (_, w) in rows {
-                    if let Wire::Pg(cells) = w {
-                        for (a, c) in arrays.iter_mut().zip(cells) {
-                            a.push(c.clone());
-                        }
-                    }
-                }
-                conn.pg_execute(&sql, &arrays, &g.table, include_messages)
+                let columns: Vec<PgArray<'_>> = (0..width).map(|i| PgArray::of(rows, i)).collect();
+                let params: Vec<&str> = columns.iter().map(PgArray::element_type).collect();
+                let sql = self
+                    .dialect
+                    .pg_statement(g.kind, &g.table, &names, &types, &params, g.key_len);
+                let values: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                    columns.iter().map(PgArray::as_sql).collect();
+                conn.pg_execute(&sql, &values, &g.table, include_messages)
                     .await
                     .map(|_| ())
             }
@@ -415,7 +425,7 @@ impl Writer {
     async fn isolate(
         &self,
         conn: &mut Conn,
-        groups: &[Group],
+        groups: &[Group<'_>],
         include_messages: bool,
         errant: &mut Vec<Errant>,
     ) -> Result<(), DbError> {
@@ -454,6 +464,102 @@ impl Writer {
                     other => other,
                 })
             }
+        }
+    }
+}
+
+/// One column of a PostgreSQL statement's rows: binary when every value of it is of one binary
+/// kind, text (borrowed from the rows) otherwise.
+enum PgArray<'a> {
+    Text(Vec<Option<&'a str>>),
+    /// A column of mixed kinds (a number for a text column in one row, say): all as text.
+    Mixed(Vec<Option<String>>),
+    Int(Vec<Option<i64>>),
+    Float(Vec<Option<f64>>),
+    Bool(Vec<Option<bool>>),
+}
+
+impl<'a> PgArray<'a> {
+    fn of(rows: &'a [(usize, Wire<'_>)], col: usize) -> PgArray<'a> {
+        let cells = || {
+            rows.iter().filter_map(move |(_, w)| match w {
+                Wire::Pg(c) => c.get(col),
+                Wire::My(_) => None,
+            })
+        };
+        let first = cells().find(|c| !matches!(c, PgCell::Null));
+        let same = |f: fn(&PgCell) -> bool| cells().all(|c| matches!(c, PgCell::Null) || f(c));
+        match first {
+            Some(PgCell::Int(_)) if same(|c| matches!(c, PgCell::Int(_))) => PgArray::Int(
+                cells()
+                    .map(|c| match c {
+                        PgCell::Int(i) => Some(*i),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            Some(PgCell::Float(_)) if same(|c| matches!(c, PgCell::Float(_))) => PgArray::Float(
+                cells()
+                    .map(|c| match c {
+                        PgCell::Float(f) => Some(*f),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            Some(PgCell::Bool(_)) if same(|c| matches!(c, PgCell::Bool(_))) => PgArray::Bool(
+                cells()
+                    .map(|c| match c {
+                        PgCell::Bool(b) => Some(*b),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            None | Some(PgCell::Text(_)) if same(|c| matches!(c, PgCell::Text(_))) => {
+                PgArray::Text(
+                    cells()
+                        .map(|c| match c {
+                            PgCell::Text(t) => Some(t.as_ref()),
+                            _ => None,
+                        })
+                        .collect(),
+                )
+            }
+            _ => PgArray::Mixed(
+                cells()
+                    .map(|c| match c {
+                        PgCell::Null => None,
+                        PgCell::Text(t) => Some(t.to_string()),
+                        PgCell::Int(i) => Some(i.to_string()),
+                        PgCell::Float(f) => Some(if f.is_nan() {
+                            "NaN".to_owned()
+                        } else if f.is_infinite() {
+                            if *f > 0.0 { "Infinity" } else { "-Infinity" }.to_owned()
+                        } else {
+                            f.to_string()
+                        }),
+                        PgCell::Bool(b) => Some(if *b { "t" } else { "f" }.to_owned()),
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    fn element_type(&self) -> &'static str {
+        match self {
+            PgArray::Text(_) | PgArray::Mixed(_) => "text",
+            PgArray::Int(_) => "int8",
+            PgArray::Float(_) => "float8",
+            PgArray::Bool(_) => "bool",
+        }
+    }
+
+    fn as_sql(&self) -> &(dyn tokio_postgres::types::ToSql + Sync) {
+        match self {
+            PgArray::Text(v) => v,
+            PgArray::Mixed(v) => v,
+            PgArray::Int(v) => v,
+            PgArray::Float(v) => v,
+            PgArray::Bool(v) => v,
         }
     }
 }
