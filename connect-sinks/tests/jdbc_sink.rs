@@ -459,3 +459,84 @@ async fn schemaless_records_map_by_column_name_and_cannot_create_tables() {
     assert_eq!(db.exec("SELECT count(*) FROM visits").trim(), "2");
     w.shutdown().await;
 }
+
+/// The database killed (SIGKILL) in the middle of the stream and started again: the batches that
+/// failed are written again on a new connection, nothing is lost and the task keeps running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_killed_mid_stream_loses_nothing() {
+    let _watchdog = connect_test_support::watchdog(
+        "a_database_killed_mid_stream_loses_nothing",
+        Duration::from_secs(240),
+    );
+    let mut pg = Postgres::start();
+    pg.exec("CREATE TABLE readings (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)");
+    let db_url = format!("jdbc:postgresql://127.0.0.1:{}/postgres", pg.port());
+    let w = worker().await;
+    let topic = "readings";
+    w.embedded().unwrap().create_topic(topic, 1, 1).unwrap();
+    let bootstrap = w.bootstrap_servers().to_owned();
+    let p = Props::new()
+        .with("name", "readings")
+        .with("connector.class", "JdbcSink")
+        .with("topics", topic)
+        .with("connection.url", db_url)
+        .with("connection.user", "postgres")
+        .with(
+            "key.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        )
+        .with(
+            "value.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        )
+        .with("key.converter.schemas.enable", "false")
+        .with("value.converter.schemas.enable", "false")
+        .with("insert.mode", "upsert")
+        .with("pk.mode", "record_value")
+        .with("pk.fields", "id")
+        .with("max.retries", "30")
+        .with("retry.backoff.ms", "500")
+        .with("connection.attempts", "2")
+        .with("connection.backoff.ms", "500");
+    let c = w
+        .start_connector(ConnectorConfig::new("readings", p))
+        .await
+        .unwrap();
+    let batch = |from: i64| -> Vec<(Vec<u8>, Vec<u8>)> {
+        (from..from + 100)
+            .map(|i| {
+                (
+                    json!({"id": i}).to_string().into_bytes(),
+                    json!({"id": i, "v": i * 2}).to_string().into_bytes(),
+                )
+            })
+            .collect()
+    };
+    for chunk in 0..20i64 {
+        produce_keyed(&bootstrap, topic, &batch(chunk * 100));
+        if chunk == 6 {
+            pg.kill();
+        }
+        if chunk == 9 {
+            pg.restart();
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    wait_for("every reading", 120, || {
+        pg.try_exec("SELECT count(*) FROM readings")
+            .map(|s| s.trim().to_owned())
+            == Ok("2000".into())
+    })
+    .await;
+    assert_eq!(
+        pg.exec("SELECT count(*) FROM readings WHERE v = id * 2")
+            .trim(),
+        "2000"
+    );
+    assert!(!c.is_failed(), "{:?}", c.status());
+    wait_for("the offsets", 30, || {
+        committed(&bootstrap, "readings", topic, 1) == vec![2000]
+    })
+    .await;
+    w.shutdown().await;
+}
