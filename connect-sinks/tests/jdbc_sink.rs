@@ -468,36 +468,28 @@ async fn a_database_killed_mid_stream_loses_nothing() {
         "a_database_killed_mid_stream_loses_nothing",
         Duration::from_secs(240),
     );
-    let mut pg = Postgres::start();
-    pg.exec("CREATE TABLE readings (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)");
-    let db_url = format!("jdbc:postgresql://127.0.0.1:{}/postgres", pg.port());
+    let mut db = Db::postgres();
+    db.exec("CREATE TABLE readings (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)");
     let w = worker().await;
     let topic = "readings";
     w.embedded().unwrap().create_topic(topic, 1, 1).unwrap();
     let bootstrap = w.bootstrap_servers().to_owned();
-    let p = Props::new()
-        .with("name", "readings")
-        .with("connector.class", "JdbcSink")
-        .with("topics", topic)
-        .with("connection.url", db_url)
-        .with("connection.user", "postgres")
-        .with(
-            "key.converter",
-            "org.apache.kafka.connect.json.JsonConverter",
-        )
-        .with(
-            "value.converter",
-            "org.apache.kafka.connect.json.JsonConverter",
-        )
-        .with("key.converter.schemas.enable", "false")
-        .with("value.converter.schemas.enable", "false")
-        .with("insert.mode", "upsert")
-        .with("pk.mode", "record_value")
-        .with("pk.fields", "id")
-        .with("max.retries", "30")
-        .with("retry.backoff.ms", "500")
-        .with("connection.attempts", "2")
-        .with("connection.backoff.ms", "500");
+    let p = sink_props(
+        &db,
+        "readings",
+        topic,
+        &[
+            ("key.converter.schemas.enable", "false"),
+            ("value.converter.schemas.enable", "false"),
+            ("insert.mode", "upsert"),
+            ("pk.mode", "record_value"),
+            ("pk.fields", "id"),
+            ("max.retries", "30"),
+            ("retry.backoff.ms", "500"),
+            ("connection.attempts", "2"),
+            ("connection.backoff.ms", "500"),
+        ],
+    );
     let c = w
         .start_connector(ConnectorConfig::new("readings", p))
         .await
@@ -514,22 +506,23 @@ async fn a_database_killed_mid_stream_loses_nothing() {
     };
     for chunk in 0..20i64 {
         produce_keyed(&bootstrap, topic, &batch(chunk * 100));
-        if chunk == 6 {
-            pg.kill();
-        }
-        if chunk == 9 {
-            pg.restart();
+        if let Db::Pg(pg) = &mut db {
+            match chunk {
+                6 => pg.kill(),
+                9 => pg.restart(),
+                _ => {}
+            }
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     wait_for("every reading", 120, || {
-        pg.try_exec("SELECT count(*) FROM readings")
+        db.query("SELECT count(*) FROM readings")
             .map(|s| s.trim().to_owned())
             == Ok("2000".into())
     })
     .await;
     assert_eq!(
-        pg.exec("SELECT count(*) FROM readings WHERE v = id * 2")
+        db.exec("SELECT count(*) FROM readings WHERE v = id * 2")
             .trim(),
         "2000"
     );
