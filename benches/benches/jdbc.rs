@@ -324,36 +324,52 @@ fn jdbc(c: &mut Criterion) {
         format!("enc_{i}")
     };
 
+    // `iters` runs, each on a fresh table created and dropped outside the timing.
+    let runs = |iters: u64,
+                create: &dyn Fn(&str),
+                write: &dyn Fn(&str, &[SinkRecord]) -> Duration,
+                drop_table: &dyn Fn(&str)| {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            let table = fresh();
+            create(&table);
+            let recs = encounter_sink_records(&table, n);
+            total += write(&table, &recs);
+            drop_table(&table);
+        }
+        total
+    };
+
     let pg = Postgres::start();
     let pg_url = format!("jdbc:postgresql://127.0.0.1:{}/postgres", pg.port());
+    let pg_create = |t: &str| {
+        pg.exec(&ddl(DialectKind::Postgres, t));
+    };
+    let pg_drop = |t: &str| {
+        black_box(pg.exec(&format!("DROP TABLE \"{t}\"")));
+    };
     let mut g = c.benchmark_group("jdbc_upsert_postgres");
     g.sampling_mode(SamplingMode::Flat)
         .sample_size(10)
         .throughput(Throughput::Elements(n as u64));
     g.bench_function("peer_bare_tokio_postgres", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let table = fresh();
-                pg.exec(&ddl(DialectKind::Postgres, &table));
-                let recs = encounter_sink_records(&table, n);
-                total += rt.block_on(pg_peer(pg.port(), &table, &recs));
-                black_box(pg.exec(&format!("DROP TABLE \"{table}\"")));
-            }
-            total
+            runs(
+                iters,
+                &pg_create,
+                &|t, recs| rt.block_on(pg_peer(pg.port(), t, recs)),
+                &pg_drop,
+            )
         })
     });
     g.bench_function("sink_task_put", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let table = fresh();
-                pg.exec(&ddl(DialectKind::Postgres, &table));
-                let recs = encounter_sink_records(&table, n);
-                total += rt.block_on(sink_put(&pg_url, "postgres", &table, &recs));
-                black_box(pg.exec(&format!("DROP TABLE \"{table}\"")));
-            }
-            total
+            runs(
+                iters,
+                &pg_create,
+                &|t, recs| rt.block_on(sink_put(&pg_url, "postgres", t, recs)),
+                &pg_drop,
+            )
         })
     });
     g.finish();
@@ -362,34 +378,34 @@ fn jdbc(c: &mut Criterion) {
     let my = MariaDb::start();
     my.exec("CREATE DATABASE bench");
     let my_url = format!("jdbc:mariadb://127.0.0.1:{}/bench", my.port());
+    let my_create = |t: &str| {
+        my.exec(&format!("USE bench; {}", ddl(DialectKind::MySql, t)));
+    };
+    let my_drop = |t: &str| {
+        black_box(my.exec(&format!("DROP TABLE bench.`{t}`")));
+    };
     let mut g = c.benchmark_group("jdbc_upsert_mariadb");
     g.sampling_mode(SamplingMode::Flat)
         .sample_size(10)
         .throughput(Throughput::Elements(n as u64));
     g.bench_function("peer_bare_mysql_async", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let table = fresh();
-                my.exec(&format!("USE bench; {}", ddl(DialectKind::MySql, &table)));
-                let recs = encounter_sink_records(&table, n);
-                total += rt.block_on(mysql_peer(my.port(), &table, &recs));
-                black_box(my.exec(&format!("DROP TABLE bench.`{table}`")));
-            }
-            total
+            runs(
+                iters,
+                &my_create,
+                &|t, recs| rt.block_on(mysql_peer(my.port(), t, recs)),
+                &my_drop,
+            )
         })
     });
     g.bench_function("sink_task_put", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let table = fresh();
-                my.exec(&format!("USE bench; {}", ddl(DialectKind::MySql, &table)));
-                let recs = encounter_sink_records(&table, n);
-                total += rt.block_on(sink_put(&my_url, "root", &table, &recs));
-                black_box(my.exec(&format!("DROP TABLE bench.`{table}`")));
-            }
-            total
+            runs(
+                iters,
+                &my_create,
+                &|t, recs| rt.block_on(sink_put(&my_url, "root", t, recs)),
+                &my_drop,
+            )
         })
     });
     g.finish();

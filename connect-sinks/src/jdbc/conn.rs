@@ -240,7 +240,6 @@ impl Conn {
                 })))
             }
             DialectKind::MySql => {
-                let mut last = None;
                 for (h, p) in &cfg.url.hosts {
                     let mut opts = mysql_async::OptsBuilder::default()
                         .ip_or_hostname(h.clone())
@@ -267,10 +266,11 @@ impl Conn {
                                 "MariaDB/MySQL has no database of that name (connection.url)".into(),
                             ))
                         }
-                        Err(e) => last = Some(e),
+                        // The next host, if any (the error's text is not kept: it can name
+                        // the statement that failed).
+                        Err(_) => {}
                     }
                 }
-                let _ = last;
                 Err(DbError::Retriable(
                     "could not connect to MariaDB/MySQL (connection.url)".into(),
                 ))

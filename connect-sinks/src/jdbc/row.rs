@@ -128,8 +128,17 @@ pub fn row_of<'a>(
     index: usize,
     record: &'a SinkRecord,
 ) -> Result<RowOp<'a>, RowError> {
+    row_in(cfg, index, record, table_for(cfg, &record.record.topic)?)
+}
+
+/// As [`row_of`], with the record's table already resolved (a batch resolves each topic once).
+pub fn row_in<'a>(
+    cfg: &'a JdbcSinkConfig,
+    index: usize,
+    record: &'a SinkRecord,
+    table: TableId,
+) -> Result<RowOp<'a>, RowError> {
     let r = &record.record;
-    let table = table_for(cfg, &r.topic)?;
     let tombstone = r.value.is_null();
     if tombstone && !cfg.delete_enabled {
         return Err("the record has no value (a tombstone) and delete.enabled is false".into());

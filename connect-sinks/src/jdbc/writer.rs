@@ -20,11 +20,11 @@ use std::collections::HashMap;
 
 use connect_core::record::SinkRecord;
 
-use super::cell::{mysql_value, pg_cell, PgCell};
+use super::cell::{mysql_value, pg_cell, Cell, PgCell};
 use super::config::{InsertMode, JdbcSinkConfig, PkMode};
 use super::conn::{Conn, DbError};
 use super::dialect::{Dialect, MYSQL_MAX_PARAMS};
-use super::row::{row_of, OpKind, RowOp};
+use super::row::{row_in, table_for, OpKind, RowOp};
 use super::schema::{ColumnSpec, TableId, TableInfo};
 use super::url::DialectKind;
 
@@ -91,8 +91,19 @@ impl Writer {
     ) -> Result<Vec<Errant>, DbError> {
         let mut errant = Vec::new();
         let mut ops = Vec::with_capacity(records.len());
+        // A batch holds few topics: each one's table is resolved once.
+        let mut tables_by_topic: Vec<(&str, Result<TableId, String>)> = Vec::new();
         for (i, r) in records.iter().enumerate() {
-            match row_of(cfg, i, r) {
+            let topic = r.record.topic.as_str();
+            let table = match tables_by_topic.iter().find(|(t, _)| *t == topic) {
+                Some((_, t)) => t.clone(),
+                None => {
+                    let t = table_for(cfg, topic);
+                    tables_by_topic.push((topic, t.clone()));
+                    t
+                }
+            };
+            match table.and_then(|t| row_in(cfg, i, r, t)) {
                 Ok(op) => ops.push(op),
                 Err(reason) => errant.push(Errant { record: i, reason }),
             }
@@ -572,33 +583,74 @@ async fn rollback(conn: &mut Conn) {
     let _ = conn.simple("ROLLBACK", &t).await;
 }
 
+/// A row's table and key, compared and hashed without copying (floats by their bits).
+struct KeyOf<'k, 'a>(&'k RowOp<'a>);
+
+impl PartialEq for KeyOf<'_, '_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.table == other.0.table
+            && self.0.key().len() == other.0.key().len()
+            && self
+                .0
+                .key()
+                .iter()
+                .zip(other.0.key())
+                .all(|(a, b)| same_cell(&a.cell, &b.cell))
+    }
+}
+
+impl Eq for KeyOf<'_, '_> {}
+
+impl std::hash::Hash for KeyOf<'_, '_> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.table.hash(h);
+        for c in self.0.key() {
+            std::mem::discriminant(&c.cell).hash(h);
+            match &c.cell {
+                Cell::Null => {}
+                Cell::Bool(b) => b.hash(h),
+                Cell::Int(i) | Cell::Date(i) | Cell::Time(i) | Cell::Timestamp(i) => i.hash(h),
+                Cell::Float32(f) => f.to_bits().hash(h),
+                Cell::Float64(f) => f.to_bits().hash(h),
+                Cell::Decimal(d) => d.hash(h),
+                Cell::Text(t) | Cell::Json(t) => t.hash(h),
+                Cell::Bytes(b) => b.hash(h),
+            }
+        }
+    }
+}
+
+/// Equality as the hash sees it (floats by their bits, so NaN keys match themselves).
+fn same_cell(a: &Cell<'_>, b: &Cell<'_>) -> bool {
+    match (a, b) {
+        (Cell::Float32(x), Cell::Float32(y)) => x.to_bits() == y.to_bits(),
+        (Cell::Float64(x), Cell::Float64(y)) => x.to_bits() == y.to_bits(),
+        _ => a == b,
+    }
+}
+
 /// Keeps the last operation of each key (per table), in batch order of those last operations.
 fn last_per_key(ops: Vec<RowOp<'_>>) -> Vec<RowOp<'_>> {
-    let mut last: HashMap<(TableId, String), usize> = HashMap::with_capacity(ops.len());
-    for (i, op) in ops.iter().enumerate() {
-        let key = format!("{:?}", op.key().iter().map(|c| &c.cell).collect::<Vec<_>>());
-        last.insert((op.table.clone(), key), i);
-    }
-    let mut keep: Vec<usize> = last.into_values().collect();
-    keep.sort_unstable();
-    let mut keep = keep.into_iter().peekable();
+    let keep: Vec<bool> = {
+        let mut last: HashMap<KeyOf<'_, '_>, usize> = HashMap::with_capacity(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            last.insert(KeyOf(op), i);
+        }
+        let mut keep = vec![false; ops.len()];
+        for i in last.into_values() {
+            keep[i] = true;
+        }
+        keep
+    };
     ops.into_iter()
-        .enumerate()
-        .filter_map(|(i, op)| {
-            if keep.peek() == Some(&i) {
-                keep.next();
-                Some(op)
-            } else {
-                None
-            }
-        })
+        .zip(keep)
+        .filter_map(|(op, k)| k.then_some(op))
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jdbc::cell::Cell;
     use crate::jdbc::row::Column;
     use std::borrow::Cow;
 
@@ -640,5 +692,21 @@ mod tests {
                 (4, OpKind::Upsert)
             ]
         );
+    }
+
+    #[test]
+    fn keys_of_different_tables_or_kinds_of_value_are_different_keys() {
+        let mut other_table = op(1, 1, OpKind::Upsert);
+        other_table.table.name = "u".into();
+        let mut text_key = op(2, 1, OpKind::Upsert);
+        text_key.columns[0].cell = Cell::Text(Cow::Borrowed("1"));
+        let ops = vec![
+            op(0, 1, OpKind::Upsert),
+            other_table,
+            text_key,
+            op(3, 1, OpKind::Upsert),
+        ];
+        let kept: Vec<usize> = last_per_key(ops).iter().map(|o| o.record).collect();
+        assert_eq!(kept, vec![1, 2, 3]);
     }
 }
