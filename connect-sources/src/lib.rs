@@ -19,6 +19,8 @@ pub mod file;
 pub mod mllp;
 #[cfg(feature = "mysql")]
 pub mod mysql;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 
 use connect_core::registry::Registry;
 
@@ -65,5 +67,14 @@ pub fn register(registry: &mut Registry) {
             mysql::MySqlConnector::mariadb(),
         );
     }
+    #[cfg(feature = "postgres")]
+    registry.register_source(
+        &[
+            "PostgresCdc",
+            "io.debezium.connector.postgresql.PostgresConnector",
+            "PostgresConnector",
+        ],
+        postgres::PostgresConnector,
+    );
     let _ = registry;
 }

@@ -17,6 +17,18 @@ pub mod table;
 pub mod transaction;
 pub mod types;
 
+use std::sync::Arc;
+
+use connect_core::record::OffsetMap;
+
+/// The source partition of a CDC connector, as Debezium keys it: `{"server": <topic.prefix>}`.
+pub fn server_partition(topic_prefix: &str) -> Arc<OffsetMap> {
+    Arc::new(OffsetMap::from_iter([(
+        "server".to_owned(),
+        serde_json::Value::String(topic_prefix.to_owned()),
+    )]))
+}
+
 /// `snapshot.mode`: when the connector reads the captured tables' rows before streaming.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SnapshotMode {

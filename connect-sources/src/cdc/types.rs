@@ -2,7 +2,8 @@
 //! handling modes that choose between them (`decimal.handling.mode`, `time.precision.mode`,
 //! `binary.handling.mode`, `bigint.unsigned.handling.mode`).
 
-use connect_core::data::{Schema, SchemaBuilder, SchemaType};
+use base64::Engine;
+use connect_core::data::{Schema, SchemaBuilder, SchemaType, Value};
 
 /// `io.debezium.time.Date`: int32, days since the epoch.
 pub const DATE: &str = "io.debezium.time.Date";
@@ -207,6 +208,50 @@ pub fn zoned_utc(secs: i64, micros: u32, fsp: u32) -> String {
     }
     out.push('Z');
     out
+}
+
+/// A binary value in `binary.handling.mode`'s form.
+pub fn binary(b: &[u8], mode: BinaryHandling) -> Value {
+    match mode {
+        BinaryHandling::Bytes => Value::Bytes(bytes::Bytes::copy_from_slice(b)),
+        BinaryHandling::Base64 => {
+            Value::String(base64::engine::general_purpose::STANDARD.encode(b))
+        }
+        BinaryHandling::Base64UrlSafe => {
+            Value::String(base64::engine::general_purpose::URL_SAFE.encode(b))
+        }
+        BinaryHandling::Hex => Value::String(b.iter().map(|x| format!("{x:02x}")).collect()),
+    }
+}
+
+/// `YYYY-MM-DD` (anything after the day ignored) as (year, month, day).
+pub fn parse_date(t: &str) -> Option<(i64, u32, u32)> {
+    let mut it = t.trim().splitn(3, '-');
+    let y = it.next()?.parse().ok()?;
+    let m = it.next()?.parse().ok()?;
+    let d = it.next()?.get(..2)?.parse().ok()?;
+    (m <= 12 && d <= 31).then_some((y, m, d))
+}
+
+/// `HH:MM:SS[.ffffff]` as (hours, minutes, seconds, microseconds); hours are not bounded here.
+pub fn parse_hms(t: &str) -> Option<(i64, i64, i64, i64)> {
+    let (hms, frac) = match t.split_once('.') {
+        Some((a, b)) => (a, b),
+        None => (t, ""),
+    };
+    let mut it = hms.split(':');
+    let h: i64 = it.next()?.parse().ok()?;
+    let m: i64 = it.next()?.parse().ok()?;
+    let s: i64 = it.next()?.parse().ok()?;
+    if frac.len() > 6 || !frac.bytes().all(|c| c.is_ascii_digit()) || m > 59 || s > 59 {
+        return None;
+    }
+    let us = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<6}").parse().ok()?
+    };
+    Some((h, m, s, us))
 }
 
 #[cfg(test)]

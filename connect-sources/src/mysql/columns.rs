@@ -1,7 +1,6 @@
 //! Debezium's MySQL type table: each column's Connect schema, and its values converted from the binlog
 //! (row events) and from the text protocol (snapshot reads) to the same Connect values.
 
-use base64::Engine;
 use connect_core::data::{Decimal, Schema, SchemaBuilder, SchemaType, Struct, Value};
 use mysql_async::Value as My;
 
@@ -9,7 +8,8 @@ use super::ddl::parse_type;
 use crate::cdc::filters::Mask;
 use crate::cdc::table::ColumnDef;
 use crate::cdc::types::{
-    self, BigintUnsignedHandling, BinaryHandling, DecimalHandling, TimePrecision,
+    self, binary, parse_date, parse_hms, BigintUnsignedHandling, BinaryHandling, DecimalHandling,
+    TimePrecision,
 };
 
 /// The handling modes that choose a column's representation.
@@ -511,47 +511,6 @@ fn decode_text(b: &[u8], charset: Option<&str>) -> Result<String, ConvertError> 
         Ok(s) => Ok(s.to_owned()),
         Err(_) => err("character data in the column's character set"),
     }
-}
-
-fn binary(b: &[u8], mode: BinaryHandling) -> Value {
-    match mode {
-        BinaryHandling::Bytes => Value::Bytes(bytes::Bytes::copy_from_slice(b)),
-        BinaryHandling::Base64 => {
-            Value::String(base64::engine::general_purpose::STANDARD.encode(b))
-        }
-        BinaryHandling::Base64UrlSafe => {
-            Value::String(base64::engine::general_purpose::URL_SAFE.encode(b))
-        }
-        BinaryHandling::Hex => Value::String(b.iter().map(|x| format!("{x:02x}")).collect()),
-    }
-}
-
-fn parse_date(t: &str) -> Option<(i64, u32, u32)> {
-    let mut it = t.trim().splitn(3, '-');
-    let y = it.next()?.parse().ok()?;
-    let m = it.next()?.parse().ok()?;
-    let d = it.next()?.get(..2)?.parse().ok()?;
-    (m <= 12 && d <= 31).then_some((y, m, d))
-}
-
-fn parse_hms(t: &str) -> Option<(i64, i64, i64, i64)> {
-    let (hms, frac) = match t.split_once('.') {
-        Some((a, b)) => (a, b),
-        None => (t, ""),
-    };
-    let mut it = hms.split(':');
-    let h: i64 = it.next()?.parse().ok()?;
-    let m: i64 = it.next()?.parse().ok()?;
-    let s: i64 = it.next()?.parse().ok()?;
-    if frac.len() > 6 || !frac.bytes().all(|c| c.is_ascii_digit()) || m > 59 || s > 59 {
-        return None;
-    }
-    let us = if frac.is_empty() {
-        0
-    } else {
-        format!("{frac:0<6}").parse().ok()?
-    };
-    Some((h, m, s, us))
 }
 
 fn parse_time(t: &str) -> Option<i64> {

@@ -5,18 +5,11 @@
 //! transaction neither skips nor repeats acknowledged rows.
 
 use std::cmp::Ordering;
-use std::sync::Arc;
 
 use connect_core::record::OffsetMap;
 use serde_json::Value as Json;
 
-/// The source partition of a connector.
-pub fn partition(topic_prefix: &str) -> Arc<OffsetMap> {
-    Arc::new(OffsetMap::from_iter([(
-        "server".to_owned(),
-        Json::String(topic_prefix.to_owned()),
-    )]))
-}
+pub use crate::cdc::server_partition as partition;
 
 /// A binlog position with the skips that make it exact.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

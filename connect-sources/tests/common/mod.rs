@@ -152,3 +152,30 @@ pub fn init_tracing() {
         .with_test_writer()
         .try_init();
 }
+
+/// A PostgreSQL CDC connector `name` on `pg` (database `postgres`, user `postgres`, the slot `debezium`),
+/// topics under `prefix`, JsonConverter without schemas.
+pub fn postgres_source(pg: &connect_test_support::Postgres, name: &str, prefix: &str) -> Props {
+    Props::new()
+        .with("name", name)
+        .with(
+            "connector.class",
+            "io.debezium.connector.postgresql.PostgresConnector",
+        )
+        .with("database.hostname", "127.0.0.1")
+        .with("database.port", pg.port().to_string())
+        .with("database.user", "postgres")
+        .with("database.dbname", "postgres")
+        .with("topic.prefix", prefix)
+        .with("plugin.name", "pgoutput")
+        .with(
+            "key.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        )
+        .with("key.converter.schemas.enable", "false")
+        .with(
+            "value.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        )
+        .with("value.converter.schemas.enable", "false")
+}

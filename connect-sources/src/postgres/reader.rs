@@ -1,0 +1,271 @@
+//! The reader behind a task: it decides between snapshot and streaming from the stored offset and the
+//! slot, creates the publication and the slot when they are missing, runs the snapshot in the slot's
+//! exported snapshot, then streams, handing records to the task through a bounded queue.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use connect_core::data::Schema;
+use connect_core::error::ConnectError;
+use connect_core::record::{OffsetMap, SourceRecord};
+use connect_core::runtime::TaskProgress;
+use pgwire_replication::{Lsn, PgWireError, ReplicationClient, ReplicationConfig, TlsConfig};
+use tokio::sync::{mpsc, Notify};
+
+use super::catalog::Catalog;
+use super::columns::{Types, SESSION_SETTINGS};
+use super::config::PostgresConfig;
+use super::events::source_schema;
+use super::offsets::{lsn_text, parse_lsn, partition, PgOffset};
+use crate::cdc::SnapshotMode;
+
+/// One record and the LSN the slot may confirm once it (and everything before it) is acknowledged
+/// (0: none, as for snapshot records).
+pub type Item = Result<(SourceRecord, u64), ConnectError>;
+
+/// The LSN the task has made durable, shared by the task (which raises it in `commit`) and the reader
+/// (which reports it to the server).
+#[derive(Debug, Default)]
+pub struct Durable {
+    lsn: AtomicU64,
+    raised: Notify,
+}
+
+impl Durable {
+    /// Raises the durable LSN (never lowers it) and wakes the reader.
+    pub fn raise(&self, lsn: u64) {
+        if self.lsn.fetch_max(lsn, Ordering::AcqRel) < lsn {
+            self.raised.notify_one();
+        }
+    }
+    /// The durable LSN.
+    pub fn get(&self) -> u64 {
+        self.lsn.load(Ordering::Acquire)
+    }
+    /// Waits until it is raised.
+    pub async fn raised(&self) {
+        self.raised.notified().await
+    }
+}
+
+/// The reader's state.
+pub struct Reader {
+    pub(super) cfg: Arc<PostgresConfig>,
+    pub(super) catalog: Catalog,
+    pub(super) types: Types,
+    pub(super) source_schema: Schema,
+    pub(super) partition: Arc<OffsetMap>,
+    pub(super) out: mpsc::Sender<Item>,
+    pub(super) durable: Arc<Durable>,
+    pub(super) progress: TaskProgress,
+}
+
+/// Maps a replication connection error to one that names what to check, without the server's text.
+pub fn replication_error(cfg: &PostgresConfig, doing: &str, e: &PgWireError) -> ConnectError {
+    let sqlstate = |s: &str| {
+        s.rsplit_once("(SQLSTATE ")
+            .and_then(|(_, c)| c.get(..5))
+            .map(str::to_owned)
+    };
+    match e {
+        PgWireError::Auth(_) => ConnectError::other(format!(
+            "authentication failed for database.user '{}' at {}:{} on the replication connection: check database.user, database.password and that the user has the REPLICATION attribute",
+            cfg.user, cfg.hostname, cfg.port
+        )),
+        PgWireError::Server(s) => match sqlstate(s).as_deref() {
+            Some("55006") => ConnectError::retriable(format!(
+                "replication slot '{}' is in use by another session (SQLSTATE 55006): is a second connector using slot.name '{}'?",
+                cfg.slot_name, cfg.slot_name
+            )),
+            Some("42704") => ConnectError::other(format!(
+                "the slot or publication is missing while {doing} (SQLSTATE 42704): check slot.name '{}' and publication.name '{}'",
+                cfg.slot_name, cfg.publication_name
+            )),
+            Some("28000") | Some("28P01") | Some("42501") => ConnectError::other(format!(
+                "database.user '{}' may not open a replication connection (needs the REPLICATION attribute and a pg_hba.conf entry)",
+                cfg.user
+            )),
+            Some(c) if c.starts_with("57") || c.starts_with("08") || c == "53300" => {
+                ConnectError::retriable(format!("database unavailable while {doing} (SQLSTATE {c})"))
+            }
+            Some(c) => ConnectError::other(format!("replication error while {doing} (SQLSTATE {c})")),
+            None => ConnectError::retriable(format!("replication error while {doing}")),
+        },
+        PgWireError::MessageTooLarge { .. } => ConnectError::other(format!(
+            "a change larger than the replication message limit arrived while {doing}"
+        )),
+        PgWireError::Protocol(_) | PgWireError::Internal(_) => {
+            ConnectError::other(format!("replication protocol error while {doing}"))
+        }
+        _ => ConnectError::retriable(format!(
+            "replication connection to {}:{} lost while {doing}",
+            cfg.hostname, cfg.port
+        )),
+    }
+}
+
+impl Reader {
+    /// A reader on a connected catalog.
+    pub async fn new(
+        cfg: Arc<PostgresConfig>,
+        out: mpsc::Sender<Item>,
+        durable: Arc<Durable>,
+        progress: TaskProgress,
+    ) -> Result<Reader, ConnectError> {
+        let catalog = Catalog::connect(&cfg).await?;
+        catalog.check_server(&cfg).await?;
+        let types = catalog.types(&cfg).await?;
+        Ok(Reader {
+            partition: partition(&cfg.topic_prefix),
+            cfg,
+            catalog,
+            types,
+            source_schema: source_schema(),
+            out,
+            durable,
+            progress,
+        })
+    }
+
+    /// The replication connection's settings, reading from `start` and reporting `ack` as durable
+    /// until the task raises it.
+    pub(super) fn replication_config(&self, start: u64, ack: u64) -> ReplicationConfig {
+        let options: Vec<String> = SESSION_SETTINGS
+            .iter()
+            .map(|(k, v)| format!("-c {k}={}", v.replace(' ', "")))
+            .collect();
+        ReplicationConfig::new(
+            self.cfg.hostname.clone(),
+            self.cfg.user.clone(),
+            self.cfg.password.clone().unwrap_or_default(),
+            self.cfg.dbname.clone(),
+            self.cfg.slot_name.clone(),
+            self.cfg.publication_name.clone(),
+        )
+        .with_port(self.cfg.port)
+        .with_tls(TlsConfig::disabled())
+        .with_start_lsn(Lsn::from_u64(start))
+        .with_ack_lsn(Lsn::from_u64(ack))
+        .with_status_interval(self.cfg.status_interval)
+        .with_buffer_size(self.cfg.max_queue_size.min(65_536))
+        .with_options(options.join(" "))
+        .with_application_name(format!("connect-rs-{}", self.cfg.topic_prefix))
+    }
+
+    /// Creates the slot on a replication session; with `export`, returns the session (which must
+    /// stay open and idle until the snapshot is imported) and the exported snapshot's name. Returns
+    /// the slot's consistent point.
+    pub(super) async fn create_slot(
+        &self,
+        export: bool,
+    ) -> Result<(u64, Option<(ReplicationClient, String)>), ConnectError> {
+        let cfg = &self.cfg;
+        let mut session = ReplicationClient::connect_gated(self.replication_config(0, 0))
+            .await
+            .map_err(|e| replication_error(cfg, "opening a replication session", &e))?;
+        let sql = format!(
+            "CREATE_REPLICATION_SLOT \"{}\" LOGICAL pgoutput {}",
+            cfg.slot_name,
+            if export {
+                "EXPORT_SNAPSHOT"
+            } else {
+                "NOEXPORT_SNAPSHOT"
+            }
+        );
+        let rows = session
+            .simple_query(&sql)
+            .await
+            .map_err(|e| replication_error(cfg, "creating the replication slot", &e))?;
+        let text = |i: usize| {
+            rows.first()
+                .and_then(|r| r.get(i))
+                .and_then(|c| c.as_ref())
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .map(str::to_owned)
+        };
+        let lsn = text(1).and_then(|t| parse_lsn(&t)).ok_or_else(|| {
+            ConnectError::other("CREATE_REPLICATION_SLOT returned no consistent point")
+        })?;
+        tracing::info!(slot = %cfg.slot_name, lsn = %lsn_text(lsn), "created the replication slot");
+        if !export {
+            return Ok((lsn, None));
+        }
+        let name = text(2)
+            .ok_or_else(|| ConnectError::other("CREATE_REPLICATION_SLOT exported no snapshot"))?;
+        Ok((lsn, Some((session, name))))
+    }
+
+    pub(super) fn set_progress(&self, line: String) {
+        self.progress.set(line);
+    }
+}
+
+/// Decides between snapshot and streaming, then runs them.
+pub async fn run(mut reader: Reader, stored: Option<PgOffset>) -> Result<(), ConnectError> {
+    let cfg = reader.cfg.clone();
+    let mode = cfg.snapshot_mode;
+    let tables = reader.catalog.captured_tables(&cfg).await?;
+    reader.catalog.ensure_publication(&cfg, &tables).await?;
+    let slot = reader.catalog.slot(&cfg).await?;
+    if let Some(s) = &slot {
+        if s.plugin != "pgoutput" || s.database != cfg.dbname {
+            return Err(ConnectError::other(format!(
+                "replication slot '{}' exists for plugin '{}' in database '{}': slot.name must name a pgoutput slot of database.dbname, or a slot that does not exist yet",
+                cfg.slot_name, s.plugin, s.database
+            )));
+        }
+    }
+    let stored = match stored {
+        Some(o) if o.snapshot_incomplete() => {
+            tracing::info!("the previous snapshot did not complete; taking it again");
+            None
+        }
+        o => o,
+    };
+    let snapshot = match (&stored, mode) {
+        (_, SnapshotMode::Always) => true,
+        (None, m) => m.reads_data(),
+        (Some(_), SnapshotMode::WhenNeeded) => slot.is_none(),
+        (Some(_), _) => false,
+    };
+    if stored.is_some() && slot.is_none() && !snapshot {
+        return Err(ConnectError::other(format!(
+            "the connector has stored offsets but replication slot '{}' is gone: changes made since it was dropped cannot be streamed; set snapshot.mode=when_needed to take a new snapshot",
+            cfg.slot_name
+        )));
+    }
+    // Where streaming starts, and what the slot may already be told is durable.
+    let (start, skip) = if snapshot {
+        let (lsn, session) = match &slot {
+            None => {
+                let (lsn, s) = reader.create_slot(true).await?;
+                (lsn, s)
+            }
+            // The slot exists: a snapshot of now, then the slot from its confirmed position (changes
+            // between the two come again; none is lost).
+            Some(s) => (s.confirmed_flush, None),
+        };
+        reader.snapshot(&tables, session, lsn).await?;
+        if mode == SnapshotMode::InitialOnly {
+            reader.set_progress(
+                "snapshot complete; not streaming (snapshot.mode=initial_only)".into(),
+            );
+            return Ok(());
+        }
+        (lsn, None)
+    } else {
+        match (&stored, &slot) {
+            (Some(o), _) => {
+                let skip = (o.lsn_proc > o.lsn_commit)
+                    .then_some(o.tx_id)
+                    .flatten()
+                    .map(|x| (x, o.lsn_proc));
+                (o.lsn_commit, skip)
+            }
+            (None, Some(s)) => (s.confirmed_flush, None),
+            (None, None) => (reader.create_slot(false).await?.0, None),
+        }
+    };
+    reader.durable.raise(start);
+    reader.stream(start, skip).await
+}

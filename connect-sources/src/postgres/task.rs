@@ -1,0 +1,267 @@
+//! The source task: starts the reader, hands its records to the runtime in batches of
+//! `max.batch.size`, and tells the reader which position is durable.
+//!
+//! Durability follows the runtime's settlement: each record handed out is queued with the position
+//! the slot may confirm once it is acknowledged; `record_settled` marks it, the settled prefix of the
+//! queue is what Kafka holds, and `commit` (called once the runtime stored the offsets of that
+//! prefix) raises the durable position the reader reports to the server.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+use connect_core::error::ConnectError;
+use connect_core::record::{OffsetMap, SourceRecord};
+use connect_core::source::{
+    stored_offset, RecordOutcome, RecordPosition, SourceTask, SourceTaskContext,
+};
+
+use super::catalog::Catalog;
+use super::config::PostgresConfig;
+use super::offsets::{partition, PgOffset};
+use super::reader::{run, Durable, Item, Reader};
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Records handed out and not yet settled, in the order they were handed out.
+#[derive(Default)]
+struct Unsettled {
+    queue: VecDeque<(Arc<OffsetMap>, u64, bool)>,
+    /// The greatest position of the settled prefix.
+    confirmable: u64,
+}
+
+impl Unsettled {
+    fn settle(&mut self, offset: &Arc<OffsetMap>) {
+        let entry = self
+            .queue
+            .iter_mut()
+            .find(|(o, _, done)| !*done && Arc::ptr_eq(o, offset));
+        match entry {
+            Some(e) => e.2 = true,
+            None => {
+                if let Some(e) = self
+                    .queue
+                    .iter_mut()
+                    .find(|(o, _, done)| !*done && **o == **offset)
+                {
+                    e.2 = true;
+                }
+            }
+        }
+        while let Some((_, flush, true)) = self.queue.front() {
+            self.confirmable = self.confirmable.max(*flush);
+            self.queue.pop_front();
+        }
+    }
+}
+
+struct Running {
+    rx: tokio::sync::Mutex<mpsc::Receiver<Item>>,
+    failed: Mutex<Option<ConnectError>>,
+    reader: AbortOnDrop,
+    cfg: Arc<PostgresConfig>,
+}
+
+/// A PostgreSQL CDC task.
+#[derive(Default)]
+pub struct PostgresSourceTask {
+    running: Option<Running>,
+    stopped: AtomicBool,
+    unsettled: Arc<Mutex<Unsettled>>,
+    durable: Arc<Durable>,
+}
+
+impl PostgresSourceTask {
+    /// A task.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl SourceTask for PostgresSourceTask {
+    async fn start(&mut self, ctx: SourceTaskContext) -> Result<(), ConnectError> {
+        let cfg = Arc::new(PostgresConfig::parse(&ctx.config)?);
+        for (old, new) in &cfg.legacy_keys {
+            tracing::warn!(old, new, "legacy Debezium 1.x key in use; rename it");
+        }
+        if !cfg.unknown_keys.is_empty() {
+            tracing::warn!(keys = ?cfg.unknown_keys, "configuration keys this connector does not know (ignored)");
+        }
+        let stored = stored_offset(&ctx, &partition(&cfg.topic_prefix))
+            .as_ref()
+            .and_then(PgOffset::from_map);
+        match &stored {
+            Some(o) => tracing::info!(
+                lsn = o.lsn,
+                lsn_commit = o.lsn_commit,
+                snapshot = o.snapshot,
+                "resuming from the stored offset"
+            ),
+            None => tracing::info!("no stored offset"),
+        }
+        let (tx, rx) = mpsc::channel(cfg.max_queue_size);
+        let reader_cfg = cfg.clone();
+        let durable = self.durable.clone();
+        let progress = ctx.progress.clone();
+        let handle = tokio::spawn(async move {
+            let result = match Reader::new(reader_cfg, tx.clone(), durable, progress).await {
+                Ok(reader) => run(reader, stored).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                let _ = tx.send(Err(e)).await;
+            }
+        });
+        self.running = Some(Running {
+            rx: tokio::sync::Mutex::new(rx),
+            failed: Mutex::new(None),
+            reader: AbortOnDrop(handle),
+            cfg,
+        });
+        Ok(())
+    }
+
+    async fn poll(&self) -> Result<Vec<SourceRecord>, ConnectError> {
+        let Some(r) = &self.running else {
+            return Ok(vec![]);
+        };
+        if self.stopped.load(Ordering::Acquire) {
+            return Ok(vec![]);
+        }
+        if let Some(e) = r.failed.lock().ok().and_then(|mut f| f.take()) {
+            return Err(e);
+        }
+        let mut rx = r.rx.lock().await;
+        let first = match tokio::time::timeout(r.cfg.poll_interval, rx.recv()).await {
+            Ok(Some(item)) => item,
+            Ok(None) => {
+                // The reader finished (initial_only): nothing more will come.
+                drop(rx);
+                tokio::time::sleep(r.cfg.poll_interval).await;
+                return Ok(vec![]);
+            }
+            Err(_) => return Ok(vec![]),
+        };
+        let mut items = vec![first?];
+        while items.len() < r.cfg.max_batch_size {
+            match rx.try_recv() {
+                Ok(Ok(item)) => items.push(item),
+                Ok(Err(e)) => {
+                    // Hand on what came before the failure; the error comes with the next poll.
+                    if let Ok(mut f) = r.failed.lock() {
+                        *f = Some(e);
+                    }
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let mut unsettled = self
+            .unsettled
+            .lock()
+            .map_err(|_| ConnectError::other("lock poisoned"))?;
+        Ok(items
+            .into_iter()
+            .map(|(rec, flush)| {
+                unsettled
+                    .queue
+                    .push_back((rec.source_offset.clone(), flush, false));
+                rec
+            })
+            .collect())
+    }
+
+    async fn record_settled(
+        &self,
+        position: &RecordPosition,
+        _outcome: RecordOutcome<'_>,
+    ) -> Result<(), ConnectError> {
+        if let Ok(mut u) = self.unsettled.lock() {
+            u.settle(&position.source_offset);
+        }
+        Ok(())
+    }
+
+    async fn commit(&self) -> Result<(), ConnectError> {
+        // The runtime stored the offsets of every settled record before calling this.
+        let confirmable = self.unsettled.lock().map(|u| u.confirmable).unwrap_or(0);
+        if confirmable > 0 {
+            self.durable.raise(confirmable);
+        }
+        Ok(())
+    }
+
+    async fn stop(&self) -> Result<(), ConnectError> {
+        self.stopped.store(true, Ordering::Release);
+        if let Some(r) = &self.running {
+            r.reader.0.abort();
+            if r.cfg.slot_drop_on_stop {
+                drop_slot(&r.cfg).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `slot.drop.on.stop`: drops the slot once the aborted reader's session released it (a few tries).
+async fn drop_slot(cfg: &PostgresConfig) {
+    let Ok(catalog) = Catalog::connect(cfg).await else {
+        tracing::warn!(slot = %cfg.slot_name, "slot.drop.on.stop: cannot connect to drop the slot");
+        return;
+    };
+    for _ in 0..50 {
+        match catalog.slot(cfg).await {
+            Ok(Some(s)) if s.active => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await
+            }
+            Ok(Some(_)) => {
+                match catalog.drop_slot(cfg).await {
+                    Ok(()) => {
+                        tracing::warn!(slot = %cfg.slot_name, "dropped the replication slot (slot.drop.on.stop=true)")
+                    }
+                    Err(e) => {
+                        tracing::warn!(slot = %cfg.slot_name, error = %e, "slot.drop.on.stop: dropping the slot failed")
+                    }
+                }
+                return;
+            }
+            _ => return,
+        }
+    }
+    tracing::warn!(slot = %cfg.slot_name, "slot.drop.on.stop: the slot stayed in use; not dropped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_settled_prefix_is_confirmable() {
+        let mut u = Unsettled::default();
+        let offs: Vec<Arc<OffsetMap>> = (0..4).map(|_| Arc::new(OffsetMap::new())).collect();
+        for (o, flush) in offs.iter().zip([10, 10, 30, 40]) {
+            u.queue.push_back((o.clone(), flush, false));
+        }
+        // Out of order: the third settles first; nothing before it is settled, so nothing moves.
+        u.settle(&offs[2]);
+        assert_eq!(u.confirmable, 0);
+        u.settle(&offs[0]);
+        assert_eq!(u.confirmable, 10);
+        u.settle(&offs[1]);
+        assert_eq!(u.confirmable, 30);
+        assert_eq!(u.queue.len(), 1);
+        u.settle(&offs[3]);
+        assert_eq!(u.confirmable, 40);
+    }
+}
