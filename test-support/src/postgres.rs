@@ -179,21 +179,47 @@ impl Postgres {
 
     /// Runs SQL (several statements allowed, stopping at the first error) in database `postgres` as
     /// the superuser; returns what psql printed (unaligned, tuples only, `|` between columns).
+    ///
+    /// The statements go to the server as one query string, so those outside an explicit
+    /// `BEGIN`..`COMMIT` form one implicit transaction (and a `BEGIN`..`ROLLBACK` later in the
+    /// string rolls them back too). [`Postgres::script`] runs each statement on its own.
     pub fn try_exec(&self, sql: &str) -> Result<String, String> {
+        let out = self.psql().arg("-c").arg(sql).output();
+        crate::process::output_text(out)
+    }
+
+    /// Runs SQL as a script, as `psql -f` does: each statement is sent on its own and, outside an
+    /// explicit `BEGIN`..`COMMIT`, commits on its own. Panics at the first error.
+    pub fn script(&self, sql: &str) -> String {
+        use std::io::Write;
+        let run = || -> std::io::Result<std::process::Output> {
+            let mut child = self
+                .psql()
+                .args(["-f", "-"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()?;
+            if let Some(mut stdin) = child.stdin.take() {
+                stdin.write_all(sql.as_bytes())?;
+            }
+            child.wait_with_output()
+        };
+        crate::process::output_text(run()).unwrap_or_else(|e| panic!("SQL failed: {e}\n{sql}"))
+    }
+
+    fn psql(&self) -> Command {
         let psql = ["psql"]
             .iter()
             .map(|n| self.bin.join(n))
             .find(|p| p.is_file())
             .unwrap_or_else(|| PathBuf::from("psql"));
-        let out = Command::new(psql)
-            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
+        let mut cmd = Command::new(psql);
+        cmd.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
             .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"])
             .arg("-p")
-            .arg(self.port.to_string())
-            .arg("-c")
-            .arg(sql)
-            .output();
-        crate::process::output_text(out)
+            .arg(self.port.to_string());
+        cmd
     }
 
     /// As [`Postgres::try_exec`], panicking on an SQL error.

@@ -6,7 +6,10 @@
 //!
 //! What it guarantees:
 //! - The initial snapshot reads the tables in the snapshot the slot exported when it was created, so
-//!   streaming continues from the slot's consistent point with no gap and no duplicate.
+//!   streaming continues from the slot's consistent point with no gap and no duplicate. A snapshot
+//!   taken while the slot already exists (a first snapshot cut short, `snapshot.mode=always`) reads
+//!   the tables as of then, and the stream skips exactly the transactions those rows hold
+//!   ([`visibility`]), so a consumer never sees a row go back in time.
 //! - The slot's confirmed position is raised only to the end of a transaction whose every record the
 //!   broker acknowledged and whose offsets the runtime stored; a crash anywhere resumes from the slot
 //!   and the stored offset without losing a committed change (a transaction cut by the crash is read
@@ -18,7 +21,8 @@
 //!
 //! The parts: [`config`] (keys), [`catalog`] (the ordinary connection: types, tables, publication,
 //! slot), [`columns`] (the type table), [`pgoutput`] (message decoding), [`events`] (records),
-//! [`offsets`] (positions), [`snapshot`], [`streaming`], [`reader`] (what runs them) and [`task`].
+//! [`offsets`] (positions), [`snapshot`] with [`visibility`], [`streaming`], [`reader`] (what runs
+//! them) and [`task`].
 //!
 //! Not supported: TLS to the database (`database.sslmode` require/verify-* are refused), plugins other
 //! than `pgoutput`, incremental snapshots.
@@ -33,6 +37,7 @@ pub mod reader;
 pub mod snapshot;
 pub mod streaming;
 pub mod task;
+pub mod visibility;
 
 use connect_core::config::{ConfigDef, Props};
 use connect_core::error::ConfigError;

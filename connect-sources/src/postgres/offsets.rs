@@ -7,13 +7,17 @@
 //! `lsn_proc` is the last change completely handed on; with `txId` it lets a restart inside a
 //! transaction skip the changes of that transaction already delivered.
 
+use std::sync::Arc;
+
 use connect_core::record::OffsetMap;
 use serde_json::Value as Json;
+
+use super::visibility::SnapshotVisibility;
 
 pub use crate::cdc::server_partition as partition;
 
 /// A position.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PgOffset {
     /// The record's own change LSN.
     pub lsn: u64,
@@ -29,6 +33,9 @@ pub struct PgOffset {
     pub snapshot: bool,
     /// The snapshot's last record.
     pub last_snapshot_record: bool,
+    /// The transactions a snapshot not taken at the slot's position holds, which the stream skips
+    /// (see [`super::visibility`]).
+    pub visibility: Option<Arc<SnapshotVisibility>>,
 }
 
 impl PgOffset {
@@ -49,6 +56,9 @@ impl PgOffset {
         } else {
             m.insert("lsn_proc".into(), self.lsn_proc.into());
             m.insert("lsn_commit".into(), self.lsn_commit.into());
+        }
+        if let Some(v) = &self.visibility {
+            v.store(&mut m);
         }
         m
     }
@@ -76,6 +86,7 @@ impl PgOffset {
             lsn_commit: num("lsn_commit").unwrap_or(lsn),
             snapshot: flag("snapshot"),
             last_snapshot_record: flag("last_snapshot_record"),
+            visibility: SnapshotVisibility::load(m).map(Arc::new),
         })
     }
 
@@ -112,8 +123,9 @@ mod tests {
             lsn_commit: 90,
             snapshot: false,
             last_snapshot_record: false,
+            visibility: SnapshotVisibility::parse("5:9:6", 300).map(Arc::new),
         };
-        assert_eq!(PgOffset::from_map(&o.to_map()), Some(o));
+        assert_eq!(PgOffset::from_map(&o.to_map()).as_ref(), Some(&o));
         let dbz: OffsetMap = serde_json::from_str(
             r#"{"lsn_proc":"24023128","lsn_commit":24023128,"lsn":24023128,"txId":555,"ts_usec":1559033904863619}"#,
         )

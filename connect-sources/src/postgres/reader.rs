@@ -234,25 +234,25 @@ pub async fn run(mut reader: Reader, stored: Option<PgOffset>) -> Result<(), Con
             cfg.slot_name
         )));
     }
-    // Where streaming starts, and what the slot may already be told is durable.
-    let (start, skip) = if snapshot {
+    // Where streaming starts, what it skips, and what the slot may already be told is durable.
+    let (start, skip, visibility) = if snapshot {
         let (lsn, session) = match &slot {
             None => {
                 let (lsn, s) = reader.create_slot(true).await?;
                 (lsn, s)
             }
-            // The slot exists: a snapshot of now, then the slot from its confirmed position (changes
-            // between the two come again; none is lost).
+            // The slot exists: a snapshot of now, then the slot from its confirmed position, skipping
+            // the transactions the snapshot holds.
             Some(s) => (s.confirmed_flush, None),
         };
-        reader.snapshot(&tables, session, lsn).await?;
+        let visibility = reader.snapshot(&tables, session, lsn).await?;
         if mode == SnapshotMode::InitialOnly {
             reader.set_progress(
                 "snapshot complete; not streaming (snapshot.mode=initial_only)".into(),
             );
             return Ok(());
         }
-        (lsn, None)
+        (lsn, None, visibility)
     } else {
         match (&stored, &slot) {
             (Some(o), _) => {
@@ -260,12 +260,12 @@ pub async fn run(mut reader: Reader, stored: Option<PgOffset>) -> Result<(), Con
                     .then_some(o.tx_id)
                     .flatten()
                     .map(|x| (x, o.lsn_proc));
-                (o.lsn_commit, skip)
+                (o.lsn_commit, skip, o.visibility.clone())
             }
-            (None, Some(s)) => (s.confirmed_flush, None),
-            (None, None) => (reader.create_slot(false).await?.0, None),
+            (None, Some(s)) => (s.confirmed_flush, None, None),
+            (None, None) => (reader.create_slot(false).await?.0, None, None),
         }
     };
     reader.durable.raise(start);
-    reader.stream(start, skip).await
+    reader.stream(start, skip, visibility).await
 }

@@ -1,6 +1,9 @@
-//! The initial snapshot: every captured table read in one REPEATABLE READ transaction that imports
-//! the snapshot the slot exported when it was created, so the rows read are exactly the database as
-//! of the slot's consistent point and streaming from that point has no gap and no duplicate.
+//! The initial snapshot: every captured table read in one REPEATABLE READ transaction. When the slot
+//! was just created, the transaction imports the snapshot the slot exported, so the rows read are
+//! exactly the database as of the slot's consistent point and streaming from that point has no gap
+//! and no duplicate. When the slot already existed, the rows are the database as of now, and the
+//! snapshot's [`SnapshotVisibility`] tells the stream which of the transactions it replays from the
+//! slot's position the rows already hold.
 //!
 //! Rows come through a cursor, `snapshot.fetch.size` at a time, in text form (the same form pgoutput
 //! sends), so one conversion path serves both.
@@ -16,6 +19,7 @@ use super::catalog::{quoted, sql_error};
 use super::events::{Cell, SourceInfo, TableEvents};
 use super::offsets::{lsn_text, PgOffset};
 use super::reader::Reader;
+use super::visibility::SnapshotVisibility;
 use crate::cdc::envelope::{Op, SnapshotMarker};
 use crate::cdc::table::TableId;
 
@@ -28,19 +32,31 @@ struct Pending {
     first_of_table: bool,
 }
 
+/// What every record of one snapshot run shares.
+struct Run {
+    /// The snapshot's transaction id (its `xmax`, as Debezium reports).
+    xid: u32,
+    ts_us: i64,
+    /// Where streaming continues.
+    lsn: u64,
+    /// The transactions the rows hold, when not read at the slot's position.
+    visibility: Option<Arc<SnapshotVisibility>>,
+}
+
 fn now_us() -> i64 {
     crate::cdc::envelope::now_triple().1
 }
 
 impl Reader {
     /// Reads every table of `tables`, in the exported snapshot `session` holds when there is one
-    /// (otherwise in a snapshot of now); `lsn` is the position streaming continues from.
+    /// (otherwise in a snapshot of now, whose visible transactions it returns); `lsn` is the
+    /// position streaming continues from.
     pub(super) async fn snapshot(
         &mut self,
         tables: &[(u32, TableId)],
         session: Option<(ReplicationClient, String)>,
         lsn: u64,
-    ) -> Result<(), ConnectError> {
+    ) -> Result<Option<Arc<SnapshotVisibility>>, ConnectError> {
         let cfg = self.cfg.clone();
         let client = self.catalog.client();
         client
@@ -56,15 +72,41 @@ impl Reader {
                 .await
                 .map_err(|e| sql_error(&cfg, "importing the slot's exported snapshot", &e))?;
         }
+        let exported = session.is_some();
         // Imported: the exporting session may end.
         drop(session);
-        let xid = client
-            .query_one("SELECT txid_snapshot_xmax(txid_current_snapshot())", &[])
+        // The first statement takes the transaction's snapshot; the insert position is read after it.
+        let row = client
+            .query_one(
+                "SELECT txid_current_snapshot()::text, (pg_current_wal_insert_lsn() - '0/0')::text",
+                &[],
+            )
             .await
-            .map_err(|e| sql_error(&cfg, "reading the snapshot's transaction id", &e))?
-            .get::<_, i64>(0);
-        let xid = (xid & 0xffff_ffff) as u32;
-        let ts_us = now_us();
+            .map_err(|e| sql_error(&cfg, "reading the snapshot's transactions", &e))?;
+        let (txids, insert_lsn): (String, String) = (row.get(0), row.get(1));
+        let xid = txids
+            .split(':')
+            .nth(1)
+            .and_then(|x| x.parse::<u64>().ok())
+            .map_or(0, |x| x as u32);
+        let visibility = if exported {
+            None
+        } else {
+            let v = insert_lsn
+                .parse::<u64>()
+                .ok()
+                .and_then(|until| SnapshotVisibility::parse(&txids, until))
+                .ok_or_else(|| {
+                    ConnectError::other("the server returned a snapshot description not understood")
+                })?;
+            Some(Arc::new(v))
+        };
+        let run = Run {
+            xid,
+            ts_us: now_us(),
+            lsn,
+            visibility,
+        };
         tracing::info!(tables = tables.len(), lsn = %lsn_text(lsn), "snapshot started");
         let mut events = Vec::with_capacity(tables.len());
         for (oid, id) in tables {
@@ -128,7 +170,7 @@ impl Reader {
                     })?;
                     if let Some(p) = pending.take() {
                         let last_of_table = p.table != t;
-                        self.emit_snapshot_row(&events, p, last_of_table, false, xid, ts_us, lsn)
+                        self.emit_snapshot_row(&events, p, last_of_table, false, &run)
                             .await?;
                     }
                     pending = Some(Pending {
@@ -151,9 +193,9 @@ impl Reader {
                 .map_err(|e| sql_error(&cfg, "closing the snapshot cursor", &e))?;
         }
         if let Some(p) = pending.take() {
-            self.emit_snapshot_row(&events, p, true, true, xid, ts_us, lsn)
-                .await?;
+            self.emit_snapshot_row(&events, p, true, true, &run).await?;
         }
+
         self.catalog
             .client()
             .batch_execute("COMMIT")
@@ -161,20 +203,18 @@ impl Reader {
             .map_err(|e| sql_error(&cfg, "ending the snapshot transaction", &e))?;
         tracing::info!(rows, tables = n_tables, "snapshot complete");
         self.set_progress(format!("snapshot complete: {n_tables} tables, {rows} rows"));
-        Ok(())
+        Ok(run.visibility)
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn emit_snapshot_row(
         &self,
         events: &[(Vec<String>, Arc<TableEvents>)],
         p: Pending,
         last_of_table: bool,
         last: bool,
-        xid: u32,
-        ts_us: i64,
-        lsn: u64,
+        run: &Run,
     ) -> Result<(), ConnectError> {
+        let (xid, ts_us, lsn) = (run.xid, run.ts_us, run.lsn);
         let te = &events[p.table].1;
         let marker =
             SnapshotMarker::for_row(p.first_of_snapshot, last, p.first_of_table, last_of_table);
@@ -209,6 +249,8 @@ impl Reader {
                 lsn_commit: lsn,
                 snapshot: true,
                 last_snapshot_record: last,
+                // Only the last record's offset is resumed from without snapshotting again.
+                visibility: run.visibility.clone().filter(|_| last),
             }
             .to_map(),
         );

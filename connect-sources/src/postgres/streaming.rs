@@ -23,6 +23,7 @@ use super::events::{Cell, ColumnDesc, SourceInfo, TableDesc, TableEvents};
 use super::offsets::{lsn_text, PgOffset};
 use super::pgoutput::{self, Message, Relation, Tuple};
 use super::reader::{replication_error, Reader};
+use super::visibility::SnapshotVisibility;
 use crate::cdc::envelope::Op;
 use crate::cdc::heartbeat::Heartbeat;
 use crate::cdc::table::TableId;
@@ -64,6 +65,9 @@ struct State {
     held: Option<Held>,
     /// The stored offset's transaction and last delivered change, when it was inside one.
     skip: Option<(u32, u64)>,
+    /// The transactions a snapshot of a later moment already holds (skipped), until the stream
+    /// passes them.
+    visibility: Option<Arc<SnapshotVisibility>>,
     last_heartbeat: Instant,
 }
 
@@ -81,11 +85,13 @@ fn cells(t: &Tuple) -> impl ExactSizeIterator<Item = Cell<'_>> + Clone {
 }
 
 impl Reader {
-    /// Streams from `start`; `skip` is the stored offset's transaction and last delivered change.
+    /// Streams from `start`; `skip` is the stored offset's transaction and last delivered change,
+    /// `visibility` the transactions the snapshot before holds.
     pub(super) async fn stream(
         &mut self,
         start: u64,
         skip: Option<(u32, u64)>,
+        visibility: Option<Arc<SnapshotVisibility>>,
     ) -> Result<(), ConnectError> {
         let cfg = self.cfg.clone();
         let durable = self.durable.get().max(start);
@@ -112,6 +118,7 @@ impl Reader {
             tx: None,
             held: None,
             skip,
+            visibility: visibility.filter(|v| !v.passed(start)),
             last_heartbeat: Instant::now(),
         };
         let mut reported = durable;
@@ -171,6 +178,7 @@ impl Reader {
                 },
                 snapshot: false,
                 last_snapshot_record: false,
+                visibility: st.visibility.clone(),
             };
             r.source_offset = Arc::new(o.to_map());
             self.send(r, o.lsn_commit).await?;
@@ -196,6 +204,7 @@ impl Reader {
             lsn_commit: st.position,
             snapshot: false,
             last_snapshot_record: false,
+            visibility: st.visibility.clone(),
         };
         let r = hb.record(self.partition.clone(), o.to_map(), now_us / 1000);
         self.send(r, st.position).await
@@ -213,9 +222,18 @@ impl Reader {
                 xid,
                 commit_time_micros,
             } => {
-                let skip_upto = match st.skip {
-                    Some((x, upto)) if x == xid => Some(upto),
-                    _ => None,
+                let skip_upto = if st
+                    .visibility
+                    .as_ref()
+                    .is_some_and(|v| v.holds(xid, final_lsn.as_u64()))
+                {
+                    // The snapshot read its rows after this transaction committed.
+                    Some(u64::MAX)
+                } else {
+                    match st.skip {
+                        Some((x, upto)) if x == xid => Some(upto),
+                        _ => None,
+                    }
                 };
                 st.tx = Some(Tx {
                     xid,
@@ -255,6 +273,9 @@ impl Reader {
                 st.last_commit = end;
                 st.position = st.position.max(end);
                 st.skip = None;
+                if st.visibility.as_ref().is_some_and(|v| v.passed(end)) {
+                    st.visibility = None;
+                }
             }
             ReplicationEvent::KeepAlive { wal_end, .. } => {
                 if st.tx.is_none() && st.held.is_none() {

@@ -3,6 +3,8 @@
 //! binary uses a part of it.
 #![allow(dead_code)]
 
+pub mod crash;
+
 use std::net::TcpListener as StdListener;
 use std::time::{Duration, Instant};
 
