@@ -244,3 +244,61 @@ async fn replica_identity_full_toast_truncate_and_key_changes() {
     assert_eq!(vitals[5]["source"]["table"], "vitals");
     worker.shutdown().await;
 }
+
+/// One row of every type family, through the snapshot and through the slot, with JsonConverter's
+/// schemas: the semantic type names, parameters and values Debezium documents for PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn type_families_match_debezium_both_ways() {
+    common::init_tracing();
+    let pg = Postgres::start();
+    pg.exec(
+        "CREATE EXTENSION hstore;
+         CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+         CREATE DOMAIN posint AS integer CHECK (VALUE > 0);
+         CREATE TABLE family (
+           id int PRIMARY KEY, flag boolean, b1 bit(1), b12 bit(12), vb varbit(20),
+           small smallint, big bigint, o oid, r real, d double precision,
+           dec1 numeric(10,3), nv numeric, m money, c char(5), vc varchar(10), t text,
+           u uuid, j json, jb jsonb, x xml, bin bytea,
+           born date, tm3 time(3), tm time, ttz timetz, ts3 timestamp(3), ts timestamp,
+           tstz timestamptz, tstz2 timestamptz(2), iv interval,
+           e mood, dom posint, ints int[], texts text[], h hstore, ip inet);
+         INSERT INTO family VALUES (1, true, B'1', B'101000000001', B'101',
+           -32768, 9223372036854775807, 4000000000, 1.5, -2.25,
+           1234567.891, 12.345, 12.34, 'ab', 'Müller', 'note',
+           'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{\"k\": [1, 2]}', '{\"k\": [1, 2]}', '<a>1</a>', '\\x00ff10ab',
+           '1999-12-31', '12:34:56.789', '12:34:56.000001', '12:34:56.789+02',
+           '2024-02-29 23:59:59.123', '2024-02-29 23:59:59.123456',
+           '2024-02-29 23:59:59.12+01', '2024-02-29 23:59:59.12+01', '1 year 2 months 3 days 04:05:06.5',
+           'happy', 7, '{1,2,NULL}', '{a,\"b c\"}', 'a=>1, b=>NULL', '192.168.0.1/24');",
+    );
+    let worker = worker().await;
+    let bootstrap = worker.kafka().bootstrap_servers().to_owned();
+    let topic = "types.public.family";
+    worker
+        .embedded()
+        .unwrap()
+        .create_topic(topic, 1, 1)
+        .unwrap();
+    let props = common::postgres_source(&pg, "types", "types")
+        .with("table.include.list", "public.family")
+        .with("value.converter.schemas.enable", "true");
+    worker
+        .start_connector(ConnectorConfig::new("types", props))
+        .await
+        .unwrap();
+    wait_for(&bootstrap, topic, 1, 60);
+    // The same row again through the slot.
+    pg.exec("INSERT INTO family SELECT 2, flag, b1, b12, vb, small, big, o, r, d, dec1, nv, m, c, vc, t, u, j, jb, x, bin, born, tm3, tm, ttz, ts3, ts, tstz, tstz2, iv, e, dom, ints, texts, h, ip FROM family WHERE id = 1;");
+    let got = wait_for(&bootstrap, topic, 2, 30);
+    let golden: Json =
+        serde_json::from_str(include_str!("golden/postgres_type_families.json")).unwrap();
+    common::golden::assert_matches(
+        &got,
+        &golden,
+        "types.public.family.Envelope",
+        &[1, 2],
+        &["snapshot", "streaming"],
+    );
+    worker.shutdown().await;
+}

@@ -586,7 +586,7 @@ pub fn convert(
                 _ => Value::Int64(micros),
             }
         }
-        Kind::TimeTz(p) => {
+        Kind::TimeTz(_) => {
             let (time, offset) = split_offset(text).ok_or(ConvertError {
                 expected: "a time with time zone as HH:MM:SS[.ffffff]+HH[:MM]",
             })?;
@@ -600,7 +600,7 @@ pub fn convert(
                 secs % 3600 / 60,
                 secs % 60
             );
-            push_fraction(&mut out, us as u32, *p);
+            push_iso_fraction(&mut out, us as u32);
             out.push('Z');
             Value::String(out)
         }
@@ -622,7 +622,8 @@ pub fn convert(
         }
         Kind::TimestampTz(p) => {
             if text == "infinity" || text == "-infinity" {
-                return err("a finite timestamp");
+                // Debezium passes PostgreSQL's infinities through as they are.
+                return Ok(Value::String(text.to_owned()));
             }
             let (local, offset) = split_offset(text).ok_or(ConvertError {
                 expected: "a timestamp with time zone as YYYY-MM-DD HH:MM:SS[.ffffff]+HH",
@@ -781,12 +782,13 @@ fn split_offset(text: &str) -> Option<(&str, i64)> {
     Some((local, sign * (h * 3600 + m * 60 + s)))
 }
 
-fn push_fraction(out: &mut String, micros: u32, precision: u32) {
-    let p = precision.min(6) as usize;
-    if p > 0 {
+/// Appends `.ffffff` with as few digits as the value needs (none for a whole second), as Java's
+/// ISO formatters (Debezium's `ZonedTime`) print fractions.
+fn push_iso_fraction(out: &mut String, micros: u32) {
+    if micros > 0 {
         let f = format!("{micros:06}");
         out.push('.');
-        out.push_str(&f[..p]);
+        out.push_str(f.trim_end_matches('0'));
     }
 }
 
@@ -1026,7 +1028,16 @@ mod tests {
         );
         assert_eq!(
             conv(Kind::TimeTz(6), "01:00:00+02"),
-            Value::String("23:00:00.000000Z".into())
+            Value::String("23:00:00Z".into())
+        );
+        assert_eq!(
+            conv(Kind::TimeTz(6), "12:34:56.789+02"),
+            Value::String("10:34:56.789Z".into()),
+            "ZonedTime prints as few fraction digits as the value needs"
+        );
+        assert_eq!(
+            conv(Kind::TimestampTz(6), "infinity"),
+            Value::String("infinity".into())
         );
     }
 

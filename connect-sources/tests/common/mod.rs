@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod crash;
+pub mod golden;
 
 use std::net::TcpListener as StdListener;
 use std::time::{Duration, Instant};
