@@ -14,11 +14,11 @@
 //! acknowledged by the broker.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use connect_core::config::{ConnectorConfig, Props};
 use connect_core::registry::Registry;
-use connect_core::runtime::{ConnectorHandle, Worker};
+use connect_core::runtime::Worker;
 use connect_test_support::MariaDb;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use futures::StreamExt;
@@ -154,24 +154,12 @@ impl Bench {
                 props.set("snapshot.mode", "initial_only");
             }
         }
-        let started = Instant::now();
-        let handle: ConnectorHandle = self
-            .worker
-            .start_connector(ConnectorConfig::new(name.as_str(), props))
-            .await
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(300);
-        while handle.metrics().records_written < n {
-            assert!(
-                Instant::now() < deadline,
-                "connector stalled: {:?} {:?}",
-                handle.metrics(),
-                handle.status()
-            );
-            tokio::time::sleep(Duration::from_micros(500)).await;
-        }
-        let elapsed = started.elapsed();
-        self.worker.stop_connector(&name).await.unwrap();
+        let elapsed = connect_benches::run_until_written(
+            &self.worker,
+            ConnectorConfig::new(name.as_str(), props),
+            n,
+        )
+        .await;
         elapsed
     }
 }
@@ -223,24 +211,12 @@ fn cdc(c: &mut Criterion) {
     for (table, (file, pos)) in [("narrow", &narrow_at), ("wide", &wide_at)] {
         g.bench_function(format!("peer_bare_binlog_client_{table}"), |b| {
             b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        assert_eq!(bare_binlog(&opts, file, *pos, n).await, n);
-                    }
-                    start.elapsed()
-                })
+                connect_benches::time_runs(&rt, iters, n, || bare_binlog(&opts, file, *pos, n))
             })
         });
         g.bench_function(format!("connector_to_kafka_{table}"), |b| {
             b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        total += bench.run(table, Some((file, *pos)), n).await;
-                    }
-                    total
-                })
+                connect_benches::sum_runs(&rt, iters, || bench.run(table, Some((file, *pos)), n))
             })
         });
     }
@@ -251,26 +227,15 @@ fn cdc(c: &mut Criterion) {
         .sample_size(10)
         .throughput(Throughput::Elements(n));
     for table in ["narrow", "wide"] {
+        let qualified = format!("bench.{table}");
         g.bench_function(format!("peer_bare_select_{table}"), |b| {
             b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        assert_eq!(bare_select(&opts, &format!("bench.{table}")).await, n);
-                    }
-                    start.elapsed()
-                })
+                connect_benches::time_runs(&rt, iters, n, || bare_select(&opts, &qualified))
             })
         });
         g.bench_function(format!("connector_to_kafka_{table}"), |b| {
             b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        total += bench.run(table, None, n).await;
-                    }
-                    total
-                })
+                connect_benches::sum_runs(&rt, iters, || bench.run(table, None, n))
             })
         });
     }

@@ -260,3 +260,64 @@ pub fn encounter_sink_records(topic: &str, n: usize) -> Vec<SinkRecord> {
         })
         .collect()
 }
+
+/// Runs `run` `iters` times on `rt` and adds up the durations each run reports (a connector run
+/// times itself from its start to its last acknowledged record).
+pub fn sum_runs<F, Fut>(rt: &tokio::runtime::Runtime, iters: u64, mut run: F) -> std::time::Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::time::Duration>,
+{
+    rt.block_on(async {
+        let mut total = std::time::Duration::ZERO;
+        for _ in 0..iters {
+            total += run().await;
+        }
+        total
+    })
+}
+
+/// Times `iters` runs of `run` on `rt`, each of which must report `expected` items.
+pub fn time_runs<F, Fut>(
+    rt: &tokio::runtime::Runtime,
+    iters: u64,
+    expected: u64,
+    mut run: F,
+) -> std::time::Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = u64>,
+{
+    rt.block_on(async {
+        let start = std::time::Instant::now();
+        for _ in 0..iters {
+            assert_eq!(run().await, expected);
+        }
+        start.elapsed()
+    })
+}
+
+/// Starts connector `config` on `worker`, waits until its task has written `n` records to Kafka
+/// (acknowledged by the broker), stops it, and returns the time from its start to that point.
+pub async fn run_until_written(
+    worker: &connect_core::runtime::Worker,
+    config: connect_core::config::ConnectorConfig,
+    n: u64,
+) -> Duration {
+    let name = config.name.clone();
+    let started = Instant::now();
+    let handle = worker.start_connector(config).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while handle.metrics().records_written < n {
+        assert!(
+            Instant::now() < deadline,
+            "connector stalled: {:?} {:?}",
+            handle.metrics(),
+            handle.status()
+        );
+        tokio::time::sleep(Duration::from_micros(500)).await;
+    }
+    let elapsed = started.elapsed();
+    worker.stop_connector(&name).await.unwrap();
+    elapsed
+}
