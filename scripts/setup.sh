@@ -68,4 +68,20 @@ venv_install search-venv osmem_server 'osmem-server==0.1.6'
 # The S3 peer of the archive sink's tests: moto's server 5.2.1 (Apache-2.0), and pyarrow 26.0.1
 # (Apache-2.0) to read its Parquet files back.
 venv_install s3-venv 'moto.server, pyarrow' 'moto[server]==5.2.1' 'pyarrow==26.0.1'
+# The Google Cloud Storage peer of the archive sink's tests: gcp-storage-emulator 2026.7.19 (BSD-3-Clause;
+# Python, JSON and XML APIs).
+venv_install gcs-venv gcp_storage_emulator 'gcp-storage-emulator==2026.7.19'
+# The Azure Blob Storage peer: Microsoft's Azurite 3.37.0 (MIT, npm) under target/azurite, and
+# Microsoft's Python SDK to create containers and read blobs back.
+venv_install azure-venv azure.storage.blob 'azure-storage-blob==12.31.1'
+if [ ! -x "$root/target/azurite/node_modules/.bin/azurite-blob" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm
+  fi
+  echo "setup: installing azurite into $root/target/azurite"
+  mkdir -p "$root/target/azurite"
+  npm install --prefix "$root/target/azurite" --no-audit --no-fund --loglevel=error azurite@3.37.0 \
+    || { echo "setup: npm failed, retrying once"; sleep 5; npm install --prefix "$root/target/azurite" --no-audit --no-fund --loglevel=error azurite@3.37.0; }
+fi
 echo "setup: done"

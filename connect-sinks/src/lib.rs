@@ -63,6 +63,10 @@ pub fn register(registry: &mut Registry) {
             "ArchiveSink",
             "S3Sink",
             "io.confluent.connect.s3.S3SinkConnector",
+            "GcsSink",
+            "io.confluent.connect.gcs.GcsSinkConnector",
+            "AzureBlobSink",
+            "io.confluent.connect.azure.blob.AzureBlobStorageSinkConnector",
         ],
         archive::ArchiveSinkConnector,
     );

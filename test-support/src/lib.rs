@@ -1,12 +1,16 @@
 //! Real peers for the tests of every crate, each started on a free loopback port and stopped when its
 //! guard is dropped. Installed by `scripts/setup.sh`.
 
+pub mod azurite;
+pub mod gcs;
 pub mod hfs;
 pub mod kafka;
 pub mod opensearch;
 pub mod postgres;
 mod process;
 pub mod s3;
+pub use azurite::Azurite;
+pub use gcs::Gcs;
 pub use hfs::Hfs;
 pub use kafka::{produce, topic_records, wait_for_records, Stored, TopicTail};
 pub use opensearch::OpenSearch;

@@ -57,3 +57,29 @@ pub(crate) fn output_text(out: std::io::Result<std::process::Output>) -> Result<
         Err(String::from_utf8_lossy(&out.stderr).into_owned())
     }
 }
+
+/// Standard base64 (the Python clients' way of passing bytes through JSON).
+pub(crate) fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' => 62,
+            _ => 63,
+        }
+    };
+    let mut out = Vec::new();
+    for chunk in s.as_bytes().chunks(4) {
+        let n = chunk.iter().filter(|c| **c != b'=').count();
+        let mut acc = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            if *c != b'=' {
+                acc |= val(*c) << (18 - 6 * i);
+            }
+        }
+        let bytes = [(acc >> 16) as u8, (acc >> 8) as u8, acc as u8];
+        out.extend_from_slice(&bytes[..n.saturating_sub(1)]);
+    }
+    out
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::process::{output_text, wait_ready, Process};
+use crate::process::{base64_decode, output_text, wait_ready, Process};
 
 /// A moto S3 server on a free loopback port, killed (SIGKILL) on drop.
 pub struct S3 {
@@ -116,29 +116,4 @@ print(json.dumps(out))
         let text = self.python(&script).expect("the Parquet objects are read");
         serde_json::from_str(text.trim()).expect("JSON")
     }
-}
-
-fn base64_decode(s: &str) -> Vec<u8> {
-    let val = |c: u8| -> u32 {
-        match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            _ => 63,
-        }
-    };
-    let mut out = Vec::new();
-    for chunk in s.as_bytes().chunks(4) {
-        let n = chunk.iter().filter(|c| **c != b'=').count();
-        let mut acc = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            if *c != b'=' {
-                acc |= val(*c) << (18 - 6 * i);
-            }
-        }
-        let bytes = [(acc >> 16) as u8, (acc >> 8) as u8, acc as u8];
-        out.extend_from_slice(&bytes[..n.saturating_sub(1)]);
-    }
-    out
 }

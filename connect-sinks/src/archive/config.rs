@@ -1,10 +1,11 @@
-//! The connector's keys: Confluent's S3 sink names and defaults, on `object_store` (S3 and
-//! S3-compatible stores, or a local directory).
+//! The connector's keys: Confluent's S3 sink names and defaults (and its GCS and Azure Blob Storage
+//! sinks' store keys), on `object_store` (S3 and S3-compatible stores, GCS, Azure, or a local
+//! directory).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use connect_core::config::{ConfigDef, ConfigType, Importance, Props, Validator};
+use connect_core::config::{ConfigDef, ConfigType, Importance, ParsedConfig, Props, Validator};
 use connect_core::data::ValuePath;
 use connect_core::error::{ConfigError, ConnectError};
 use connect_core::sink::{SinkConnector, SinkTask};
@@ -12,8 +13,9 @@ use object_store::ObjectStore;
 
 use super::format::{Compression, Format};
 use super::parquet::Codec;
-use super::partitioner::{parse_path_format, parse_timezone, Partitioner, TimeSource};
+use super::partitioner::{parse_path_format, Partitioner, TimeSource};
 use super::task::ArchiveSinkTask;
+use super::zone::Zone;
 
 /// Where objects are written.
 #[derive(Clone)]
@@ -29,8 +31,39 @@ pub enum Store {
         /// `aws.access.key.id` / `aws.secret.access.key`; else the environment's credentials.
         keys: Option<(String, String)>,
     },
+    /// A Google Cloud Storage bucket (Confluent's GCS sink keys).
+    Gcs {
+        /// `gcs.bucket.name`.
+        bucket: String,
+        /// `store.url`: an endpoint other than Google's (an emulator).
+        endpoint: Option<String>,
+        /// `gcs.credentials.path` / `gcs.credentials.json`: a service account; else the
+        /// environment's application default credentials.
+        credentials: Option<GcsCredentials>,
+    },
+    /// An Azure Blob Storage container (Confluent's Azure Blob Storage sink keys).
+    Azure {
+        /// `azblob.account.name`.
+        account: String,
+        /// `azblob.container.name`.
+        container: String,
+        /// `store.url`: the account's endpoint when it is not `https://<account>.blob.core.windows.net`
+        /// (Azurite: `http://127.0.0.1:10000/devstoreaccount1`).
+        endpoint: Option<String>,
+        /// `azblob.account.key`; else the environment's credentials.
+        key: Option<String>,
+    },
     /// A local directory (`store.url=file:///path`).
     Local(PathBuf),
+}
+
+/// A GCS service account.
+#[derive(Clone)]
+pub enum GcsCredentials {
+    /// `gcs.credentials.path`: the service account's JSON key file.
+    Path(String),
+    /// `gcs.credentials.json`: the key file's content.
+    Json(String),
 }
 
 impl std::fmt::Debug for Store {
@@ -39,6 +72,15 @@ impl std::fmt::Debug for Store {
             Store::S3 {
                 bucket, endpoint, ..
             } => write!(f, "S3({bucket}, {endpoint:?})"),
+            Store::Gcs {
+                bucket, endpoint, ..
+            } => write!(f, "Gcs({bucket}, {endpoint:?})"),
+            Store::Azure {
+                account,
+                container,
+                endpoint,
+                ..
+            } => write!(f, "Azure({account}/{container}, {endpoint:?})"),
             Store::Local(p) => write!(f, "Local({})", p.display()),
         }
     }
@@ -80,7 +122,99 @@ impl Store {
                     .map_err(|e| ConnectError::other(format!("S3 bucket {bucket}: {e}")))?;
                 Ok(Arc::new(s))
             }
+            Store::Gcs {
+                bucket,
+                endpoint,
+                credentials,
+            } => {
+                let mut b = object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                    .with_bucket_name(bucket);
+                match credentials {
+                    Some(GcsCredentials::Path(p)) => b = b.with_service_account_path(p),
+                    Some(GcsCredentials::Json(j)) => b = b.with_service_account_key(j),
+                    None => {}
+                }
+                if let Some(e) = endpoint {
+                    b = b.with_base_url(e).with_client_options(
+                        object_store::ClientOptions::new()
+                            .with_allow_http(e.starts_with("http://")),
+                    );
+                }
+                // object_store's messages name the bucket and the failing setting, not secrets.
+                let s = b.build().map_err(|e| {
+                    ConnectError::other(format!(
+                        "GCS bucket {bucket} (gcs.credentials.path / gcs.credentials.json): {e}"
+                    ))
+                })?;
+                Ok(Arc::new(s))
+            }
+            Store::Azure {
+                account,
+                container,
+                endpoint,
+                key,
+            } => {
+                let mut b = object_store::azure::MicrosoftAzureBuilder::from_env()
+                    .with_account(account)
+                    .with_container_name(container);
+                if let Some(k) = key {
+                    b = b.with_access_key(k);
+                }
+                if let Some(e) = endpoint {
+                    b = b
+                        .with_endpoint(e.clone())
+                        .with_allow_http(e.starts_with("http://"));
+                }
+                let s = b.build().map_err(|e| {
+                    ConnectError::other(format!(
+                        "Azure container {account}/{container} (azblob.account.name, azblob.account.key): {}",
+                        azure_error_text(&e)
+                    ))
+                })?;
+                Ok(Arc::new(s))
+            }
         }
+    }
+}
+
+/// The short name of a `format.class`: Confluent's S3, GCS and Azure Blob Storage sinks each have
+/// their own package for the same formats (`io.confluent.connect.gcs.format.json.JsonFormat`).
+fn format_name(class: &str) -> &str {
+    match class.strip_prefix("io.confluent.connect.") {
+        Some(rest) => rest.rsplit('.').next().unwrap_or(rest),
+        None => class,
+    }
+}
+
+impl Store {
+    /// The keys holding this store's credentials, for error messages.
+    pub fn credential_keys(&self) -> &'static str {
+        match self {
+            Store::S3 { .. } => "aws.access.key.id and aws.secret.access.key",
+            Store::Gcs { .. } => "gcs.credentials.path or gcs.credentials.json",
+            Store::Azure { .. } => "azblob.account.name and azblob.account.key",
+            Store::Local(_) => "the permissions of store.url's directory",
+        }
+    }
+
+    /// The keys naming this store's bucket or container, for error messages.
+    pub fn location_keys(&self) -> &'static str {
+        match self {
+            Store::S3 { .. } => "s3.bucket.name and store.url",
+            Store::Gcs { .. } => "gcs.bucket.name and store.url",
+            Store::Azure { .. } => "azblob.container.name and store.url",
+            Store::Local(_) => "store.url",
+        }
+    }
+}
+
+/// object_store's Azure build errors; an unparsable key is reported without its text.
+fn azure_error_text(e: &object_store::Error) -> String {
+    let text = e.to_string();
+    if text.to_ascii_lowercase().contains("key") {
+        "the account key is not valid base64 (azblob.account.key)".to_owned()
+    } else {
+        text
     }
 }
 
@@ -128,15 +262,22 @@ impl ArchiveSinkConfig {
         ConfigDef::new()
             .define_optional("s3.bucket.name", String, High, "The bucket (not needed with store.url=file://...).")
             .define("s3.region", String, Some("us-west-2"), Medium, "The bucket's region.")
-            .define_optional("store.url", String, High, "An S3-compatible endpoint (http(s)://...), or file:///dir for a local directory.")
+            .define_optional("store.url", String, High, "The store's endpoint when not the cloud's own (an S3-compatible server, a GCS emulator, Azurite's http://host:port/account), or file:///dir for a local directory.")
             .define_optional("aws.access.key.id", String, High, "Access key (else the environment's credentials).")
             .define_optional("aws.secret.access.key", Password, High, "Secret key.")
+            .define_optional("gcs.bucket.name", String, High, "A Google Cloud Storage bucket (instead of s3.bucket.name).")
+            .define_optional("gcs.credentials.path", String, High, "The GCS service account's JSON key file (else application default credentials).")
+            .define_optional("gcs.credentials.json", Password, High, "The GCS service account's JSON key, inline.")
+            .define_optional("gcs.part.size", Int, Low, "Accepted (each file is written in one request).")
+            .define_optional("azblob.account.name", String, High, "The Azure storage account.")
+            .define_optional("azblob.account.key", Password, High, "The account's key (else the environment's credentials).")
+            .define_optional("azblob.container.name", String, High, "An Azure Blob Storage container (instead of s3.bucket.name).")
             .define("topics.dir", String, Some("topics"), High, "Top-level directory of the objects.")
             .define("flush.size", Int, None, High, "Records per file.")
             .with_validator("flush.size", Validator::range(1, 100_000_000))
             .define("rotate.interval.ms", Long, Some("-1"), High, "Longest span of record time in one file (-1: none).")
             .define("rotate.schedule.interval.ms", Long, Some("-1"), Medium, "Close files on the wall clock this often (-1: never; not repeatable after a crash).")
-            .define("format.class", String, None, High, "io.confluent.connect.s3.format.json.JsonFormat or io.confluent.connect.s3.format.bytearray.ByteArrayFormat.")
+            .define("format.class", String, None, High, "JsonFormat, ByteArrayFormat or ParquetFormat, in the package of Confluent's S3, GCS or Azure Blob Storage sink (io.confluent.connect.s3.format.json.JsonFormat).")
             .define("format.bytearray.extension", String, Some(".bin"), Low, "Extension of ByteArrayFormat files.")
             .define_optional("format.bytearray.separator", String, Low, "Separator between ByteArrayFormat records (default: a newline).")
             .define("parquet.codec", String, Some("snappy"), Medium, "Parquet page compression: snappy or none.")
@@ -147,7 +288,7 @@ impl ArchiveSinkConfig {
             .define("path.format", String, Some(""), Medium, "Joda pattern of TimeBasedPartitioner directories.")
             .define("partition.duration.ms", Long, Some("-1"), Medium, "Time bucket of TimeBasedPartitioner.")
             .define("locale", String, Some(""), Low, "Accepted (numeric patterns only).")
-            .define("timezone", String, Some(""), Medium, "UTC or a fixed offset such as +01:00.")
+            .define("timezone", String, Some(""), Medium, "Zone of TimeBasedPartitioner buckets: UTC, a fixed offset such as +01:00, or an IANA name such as America/New_York (daylight saving followed).")
             .define("timestamp.extractor", String, Some("Wallclock"), Medium, "Record, RecordField or Wallclock.")
             .with_validator("timestamp.extractor", Validator::one_of(&["Record", "RecordField", "Wallclock"]))
             .define("timestamp.field", String, Some("timestamp"), Medium, "The value's field for RecordField.")
@@ -159,68 +300,115 @@ impl ArchiveSinkConfig {
             .define_optional("schema.compatibility", String, Low, "Accepted; files rotate by count and time only.")
     }
 
+    /// The store the keys name: a local directory (`store.url=file:///dir`), a GCS bucket
+    /// (`gcs.bucket.name`), an Azure container (`azblob.container.name`) or an S3 bucket
+    /// (`s3.bucket.name`); `store.url` is the endpoint of the last three.
+    fn store(c: &ParsedConfig, problems: &mut ConfigError) -> Store {
+        let url = c.string("store.url").filter(|u| !u.is_empty());
+        let given = |k: &str| c.string(k).filter(|v| !v.is_empty()).map(str::to_owned);
+        if let Some(dir) = url.and_then(|u| u.strip_prefix("file://")) {
+            return Store::Local(PathBuf::from(dir));
+        }
+        let endpoint = url.map(str::to_owned);
+        if let Some(bucket) = given("gcs.bucket.name") {
+            let credentials = match (
+                given("gcs.credentials.path"),
+                c.password("gcs.credentials.json")
+                    .map(|p| p.expose().to_owned())
+                    .filter(|j| !j.is_empty()),
+            ) {
+                (Some(_), Some(_)) => {
+                    problems.extend(ConfigError::new(
+                        "gcs.credentials.json",
+                        "set gcs.credentials.path or gcs.credentials.json, not both",
+                    ));
+                    None
+                }
+                (Some(p), None) => Some(GcsCredentials::Path(p)),
+                (None, Some(j)) => Some(GcsCredentials::Json(j)),
+                (None, None) => None,
+            };
+            return Store::Gcs {
+                bucket,
+                endpoint,
+                credentials,
+            };
+        }
+        if let Some(container) = given("azblob.container.name") {
+            let Some(account) = given("azblob.account.name") else {
+                problems.extend(ConfigError::new(
+                    "azblob.account.name",
+                    "required with azblob.container.name",
+                ));
+                return Store::Local(PathBuf::new());
+            };
+            return Store::Azure {
+                account,
+                container,
+                endpoint,
+                key: c
+                    .password("azblob.account.key")
+                    .map(|p| p.expose().to_owned())
+                    .filter(|k| !k.is_empty()),
+            };
+        }
+        match given("s3.bucket.name") {
+            Some(bucket) => Store::S3 {
+                bucket,
+                region: c.string("s3.region").unwrap_or("us-west-2").to_owned(),
+                endpoint,
+                keys: c.string("aws.access.key.id").map(|id| {
+                    (
+                        id.to_owned(),
+                        c.password("aws.secret.access.key")
+                            .map(|p| p.expose().to_owned())
+                            .unwrap_or_default(),
+                    )
+                }),
+            },
+            None => {
+                problems.extend(ConfigError::new(
+                    "s3.bucket.name",
+                    "required unless gcs.bucket.name, azblob.container.name or store.url=file:///dir is set",
+                ));
+                Store::Local(PathBuf::new())
+            }
+        }
+    }
+
     /// Parses the settings.
     pub fn parse(props: &Props) -> Result<Self, ConfigError> {
         let c = Self::def().parse(props)?;
         let mut problems = ConfigError { problems: vec![] };
-        let store = match c.string("store.url") {
-            Some(u) if u.starts_with("file://") => {
-                Store::Local(PathBuf::from(&u["file://".len()..]))
-            }
-            url => match c.string("s3.bucket.name").filter(|b| !b.is_empty()) {
-                Some(bucket) => Store::S3 {
-                    bucket: bucket.to_owned(),
-                    region: c.string("s3.region").unwrap_or("us-west-2").to_owned(),
-                    endpoint: url.map(str::to_owned),
-                    keys: c.string("aws.access.key.id").map(|id| {
-                        (
-                            id.to_owned(),
-                            c.password("aws.secret.access.key")
-                                .map(|p| p.expose().to_owned())
-                                .unwrap_or_default(),
-                        )
-                    }),
-                },
-                None => {
+        let store = Self::store(&c, &mut problems);
+        let format_class = c.string("format.class").unwrap_or_default();
+        let format = match format_name(format_class) {
+            "JsonFormat" => Format::Json,
+            "ByteArrayFormat" => Format::ByteArray {
+                separator: c
+                    .string("format.bytearray.separator")
+                    .map(|s| s.replace("\\n", "\n").into_bytes())
+                    .unwrap_or_else(|| b"\n".to_vec()),
+                extension: c
+                    .string("format.bytearray.extension")
+                    .unwrap_or(".bin")
+                    .to_owned(),
+            },
+            "ParquetFormat" => match c.string("parquet.codec").unwrap_or("snappy") {
+                "none" | "uncompressed" => Format::Parquet(Codec::None),
+                "snappy" => Format::Parquet(Codec::Snappy),
+                other => {
                     problems.extend(ConfigError::new(
-                        "s3.bucket.name",
-                        "required unless store.url is file:///dir",
+                        "parquet.codec",
+                        format!("'{other}' is not available: snappy or none"),
                     ));
-                    Store::Local(PathBuf::new())
+                    Format::Parquet(Codec::Snappy)
                 }
             },
-        };
-        let format = match c.string("format.class").unwrap_or_default() {
-            "io.confluent.connect.s3.format.json.JsonFormat" | "JsonFormat" => Format::Json,
-            "io.confluent.connect.s3.format.bytearray.ByteArrayFormat" | "ByteArrayFormat" => {
-                Format::ByteArray {
-                    separator: c
-                        .string("format.bytearray.separator")
-                        .map(|s| s.replace("\\n", "\n").into_bytes())
-                        .unwrap_or_else(|| b"\n".to_vec()),
-                    extension: c
-                        .string("format.bytearray.extension")
-                        .unwrap_or(".bin")
-                        .to_owned(),
-                }
-            }
-            "io.confluent.connect.s3.format.parquet.ParquetFormat" | "ParquetFormat" => {
-                match c.string("parquet.codec").unwrap_or("snappy") {
-                    "none" | "uncompressed" => Format::Parquet(Codec::None),
-                    "snappy" => Format::Parquet(Codec::Snappy),
-                    other => {
-                        problems.extend(ConfigError::new(
-                            "parquet.codec",
-                            format!("'{other}' is not available: snappy or none"),
-                        ));
-                        Format::Parquet(Codec::Snappy)
-                    }
-                }
-            }
-            other => {
+            _ => {
                 problems.extend(ConfigError::new(
                     "format.class",
-                    format!("'{other}' is not a format this sink writes: JsonFormat, ParquetFormat or ByteArrayFormat (Avro is not available yet)"),
+                    format!("'{format_class}' is not a format this sink writes: JsonFormat, ParquetFormat or ByteArrayFormat (Avro is not available yet)"),
                 ));
                 Format::Json
             }
@@ -246,11 +434,11 @@ impl ArchiveSinkConfig {
             }
             _ => TimeSource::Wallclock,
         };
-        let offset_minutes = match c.string("timezone").unwrap_or_default() {
-            "" => 0,
-            tz => parse_timezone(tz).unwrap_or_else(|e| {
+        let zone = match c.string("timezone").unwrap_or_default() {
+            "" => Zone::UTC,
+            tz => Zone::parse(tz).unwrap_or_else(|e| {
                 problems.extend(ConfigError::new("timezone", e));
-                0
+                Zone::UTC
             }),
         };
         let time = |duration_ms: i64, format: &str, problems: &mut ConfigError| -> Partitioner {
@@ -261,7 +449,7 @@ impl ArchiveSinkConfig {
             Partitioner::Time {
                 duration_ms,
                 format,
-                offset_minutes,
+                zone,
                 source: source.clone(),
             }
         };
@@ -390,6 +578,74 @@ mod tests {
     }
 
     #[test]
+    fn the_keys_choose_the_store() {
+        let gcs = Props::new()
+            .with("gcs.bucket.name", "archive")
+            .with("gcs.credentials.path", "/etc/gcs.json")
+            .with("flush.size", "3")
+            .with(
+                "format.class",
+                "io.confluent.connect.gcs.format.json.JsonFormat",
+            );
+        let c = ArchiveSinkConfig::parse(&gcs).unwrap();
+        assert!(matches!(
+            &c.store,
+            Store::Gcs { bucket, credentials: Some(GcsCredentials::Path(p)), endpoint: None }
+                if bucket == "archive" && p == "/etc/gcs.json"
+        ));
+        assert_eq!(c.format, Format::Json);
+        let e = ArchiveSinkConfig::parse(&gcs.clone().with("gcs.credentials.json", "{}"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("gcs.credentials.json"), "{e}");
+
+        let azure = Props::new()
+            .with("azblob.container.name", "archive")
+            .with("flush.size", "3")
+            .with(
+                "format.class",
+                "io.confluent.connect.azure.blob.format.parquet.ParquetFormat",
+            );
+        let e = ArchiveSinkConfig::parse(&azure).unwrap_err().to_string();
+        assert!(e.contains("azblob.account.name"), "{e}");
+        let c = ArchiveSinkConfig::parse(
+            &azure
+                .with("azblob.account.name", "hospital")
+                .with("azblob.account.key", "c2VjcmV0")
+                .with("store.url", "http://127.0.0.1:10000/hospital"),
+        )
+        .unwrap();
+        assert!(matches!(
+            &c.store,
+            Store::Azure { account, container, endpoint: Some(_), key: Some(_) }
+                if account == "hospital" && container == "archive"
+        ));
+        assert!(matches!(c.format, Format::Parquet(_)));
+        // Secrets stay out of the store's description.
+        assert!(!format!("{:?}", c.store).contains("c2VjcmV0"));
+
+        let e =
+            ArchiveSinkConfig::parse(&base().with("format.class", "com.example.format.JsonFormat"))
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("com.example.format.JsonFormat"), "{e}");
+        let c = ArchiveSinkConfig::parse(
+            &base()
+                .with("partitioner.class", format!("{P}DailyPartitioner"))
+                .with("timestamp.extractor", "Record")
+                .with("timezone", "Europe/Paris"),
+        )
+        .unwrap();
+        assert!(matches!(
+            c.partitioner,
+            Partitioner::Time {
+                zone: Zone::Named(_),
+                ..
+            }
+        ));
+    }
+
+    #[test]
     fn object_names_are_confluents() {
         let c = ArchiveSinkConfig::parse(&base()).unwrap();
         assert_eq!(
@@ -412,7 +668,7 @@ mod tests {
                     "io.confluent.connect.s3.format.avro.AvroFormat",
                 )
                 .with("partitioner.class", format!("{P}TimeBasedPartitioner"))
-                .with("timezone", "Europe/Paris"),
+                .with("timezone", "Europe/Pariss"),
         )
         .unwrap_err()
         .to_string();

@@ -6,6 +6,8 @@ use connect_core::data::{Value, ValuePath};
 use connect_core::error::DataError;
 use connect_core::record::SinkRecord;
 
+use super::zone::Zone;
+
 /// Where a record's time comes from (`timestamp.extractor`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum TimeSource {
@@ -30,8 +32,9 @@ pub enum Partitioner {
         duration_ms: i64,
         /// The parsed `path.format`.
         format: Vec<Token>,
-        /// The zone's fixed offset from UTC, in minutes.
-        offset_minutes: i32,
+        /// `timezone`: buckets start at local boundaries (a day is a local day) and are printed
+        /// in local time.
+        zone: Zone,
         /// Where the time comes from.
         source: TimeSource,
     },
@@ -105,30 +108,6 @@ pub fn parse_path_format(text: &str) -> Result<Vec<Token>, String> {
     Ok(out)
 }
 
-/// Parses `UTC`, `GMT`, `Z` or a fixed offset `+hh:mm` / `-hh:mm` into minutes.
-pub fn parse_timezone(text: &str) -> Result<i32, String> {
-    let t = text.trim();
-    if matches!(t, "UTC" | "GMT" | "Z" | "Etc/UTC") {
-        return Ok(0);
-    }
-    let bad = || {
-        format!(
-            "timezone '{t}': use UTC or a fixed offset such as +01:00 (named zones with daylight saving are not supported)"
-        )
-    };
-    let (sign, rest) = match t.as_bytes().first() {
-        Some(b'+') => (1, &t[1..]),
-        Some(b'-') => (-1, &t[1..]),
-        _ => return Err(bad()),
-    };
-    let (h, m) = rest.split_once(':').ok_or_else(bad)?;
-    let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-    if h > 14 || m > 59 {
-        return Err(bad());
-    }
-    Ok(sign * (h * 60 + m))
-}
-
 fn text_of(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
@@ -164,18 +143,24 @@ impl Partitioner {
             Partitioner::Time {
                 duration_ms,
                 format,
-                offset_minutes,
+                zone,
                 source,
             } => {
                 let ts = self.time(source, rec, now_ms)?;
-                let bucket = ts
+                // As Confluent's partitioner: the bucket is cut on the local clock, so a daily
+                // bucket is a local day (23 or 25 hours long when daylight saving changes).
+                let out_of_range = || {
+                    DataError::new(format!(
+                        "record {}: its time is out of the calendar's range",
+                        rec.original
+                    ))
+                };
+                let local = zone.local_ms(ts).ok_or_else(out_of_range)?;
+                let bucket = local
                     .div_euclid(*duration_ms)
                     .checked_mul(*duration_ms)
-                    .ok_or_else(|| DataError::new("record time out of range"))?;
-                let local = bucket
-                    .checked_add(i64::from(*offset_minutes) * 60_000)
-                    .ok_or_else(|| DataError::new("record time out of range"))?;
-                Ok(format_time(format, local))
+                    .ok_or_else(out_of_range)?;
+                Ok(format_time(format, bucket))
             }
         }
     }
@@ -245,8 +230,83 @@ mod tests {
         );
         assert!(parse_path_format("'x'=QQ").is_err());
         assert!(parse_path_format("'x").is_err());
-        assert_eq!(parse_timezone("UTC"), Ok(0));
-        assert_eq!(parse_timezone("-05:30"), Ok(-330));
-        assert!(parse_timezone("America/New_York").is_err());
+    }
+
+    fn record_at(ts: i64) -> SinkRecord {
+        use connect_core::record::{ConnectRecord, TimestampType, TopicPartitionOffset};
+        SinkRecord {
+            record: ConnectRecord {
+                timestamp: Some(ts),
+                ..ConnectRecord::new("t", Value::Null, Value::Null)
+            },
+            kafka_offset: 0,
+            timestamp_type: TimestampType::CreateTime,
+            original: TopicPartitionOffset {
+                topic: "t".into(),
+                partition: 0,
+                offset: 0,
+            },
+        }
+    }
+
+    fn daily(zone: &str) -> Partitioner {
+        Partitioner::Time {
+            duration_ms: 86_400_000,
+            format: parse_path_format("'year'=YYYY/'month'=MM/'day'=dd").unwrap(),
+            zone: Zone::parse(zone).unwrap(),
+            source: TimeSource::Record,
+        }
+    }
+
+    #[test]
+    fn a_daily_bucket_is_a_local_day() {
+        // 2026-12-01T20:00Z is 15:00 on Dec 1 in New York (-05:00): Dec 1, not Nov 30.
+        let afternoon = 1_796_155_200_000;
+        for zone in ["-05:00", "America/New_York"] {
+            let p = daily(zone);
+            assert_eq!(
+                p.encode(&record_at(afternoon), 0).unwrap(),
+                "year=2026/month=12/day=01",
+                "{zone}"
+            );
+            // 04:30Z on Dec 1 is still Nov 30 there.
+            assert_eq!(
+                p.encode(&record_at(afternoon - 15 * 3_600_000 - 1_800_000), 0)
+                    .unwrap(),
+                "year=2026/month=11/day=30",
+                "{zone}"
+            );
+        }
+    }
+
+    #[test]
+    fn hourly_buckets_follow_daylight_saving() {
+        let p = Partitioner::Time {
+            duration_ms: 3_600_000,
+            format: parse_path_format("YYYY-MM-dd/HH").unwrap(),
+            zone: Zone::parse("America/New_York").unwrap(),
+            source: TimeSource::Record,
+        };
+        let at = |ts| p.encode(&record_at(ts), 0).unwrap();
+        // Spring forward at 2026-03-08T07:00Z: local 01:xx EST, then 03:xx EDT (no 02 bucket).
+        let spring = 1_772_953_200_000;
+        assert_eq!(at(spring - 1), "2026-03-08/01");
+        assert_eq!(at(spring), "2026-03-08/03");
+        // Fall back at 2026-11-01T06:00Z: 01:30 EDT and 01:30 EST share the local 01 bucket.
+        let fall = 1_793_512_800_000;
+        assert_eq!(at(fall - 1_800_000), "2026-11-01/01");
+        assert_eq!(at(fall + 1_800_000), "2026-11-01/01");
+        assert_eq!(at(fall + 3_600_000), "2026-11-01/02");
+        // Winter and summer: the same UTC hour is a different local hour.
+        assert_eq!(at(1_768_478_400_000), "2026-01-15/07");
+        assert_eq!(at(1_784_116_800_000), "2026-07-15/08");
+    }
+
+    #[test]
+    fn a_time_out_of_range_is_an_error_naming_the_record() {
+        let e = daily("America/New_York")
+            .encode(&record_at(i64::MAX), 0)
+            .unwrap_err();
+        assert!(e.to_string().contains("t-0@0"), "{e}");
     }
 }

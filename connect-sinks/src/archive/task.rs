@@ -18,7 +18,7 @@ use connect_core::runtime::ErrantRecordReporter;
 use connect_core::sink::{PartitionOffsets, SinkTask, SinkTaskContext, TopicPartition};
 use object_store::{path::Path, ObjectStore, ObjectStoreExt, PutPayload};
 
-use super::config::{ArchiveSinkConfig, NullValues};
+use super::config::{ArchiveSinkConfig, NullValues, Store};
 use super::format::Format;
 use super::parquet;
 use connect_core::data::{Schema, Value};
@@ -117,7 +117,7 @@ impl State {
             self.store
                 .put(&Path::from(name.as_str()), PutPayload::from(content))
                 .await
-                .map_err(|e| ConnectError::retriable(format!("writing object {name}: {e}")))?;
+                .map_err(|e| write_error(&self.cfg.store, &name, e))?;
             tracing::debug!(object = %name, "archive object written");
         }
         w.files.clear();
@@ -317,5 +317,23 @@ impl SinkTask for ArchiveSinkTask {
     async fn stop(&mut self) -> Result<(), ConnectError> {
         self.state = None;
         Ok(())
+    }
+}
+
+/// A failed write: refused credentials and a missing bucket or container fail the task (retrying
+/// cannot mend them) naming the keys to check; anything else (the store down, a timeout, a 5xx
+/// after object_store's own retries) is retriable, so the runtime hands the batch back.
+fn write_error(store: &Store, name: &str, e: object_store::Error) -> ConnectError {
+    match e {
+        object_store::Error::Unauthenticated { .. }
+        | object_store::Error::PermissionDenied { .. } => ConnectError::other(format!(
+            "writing object {name}: the store refused the credentials (check {}): {e}",
+            store.credential_keys()
+        )),
+        object_store::Error::NotFound { .. } => ConnectError::other(format!(
+            "writing object {name}: the store has no such bucket or container (check {}): {e}",
+            store.location_keys()
+        )),
+        e => ConnectError::retriable(format!("writing object {name}: {e}")),
     }
 }
