@@ -38,6 +38,15 @@ async fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) 
     }
 }
 
+/// Produces (key, value) pairs to `topic`.
+fn produce_pairs(bootstrap: &str, topic: &str, pairs: &[(Vec<u8>, Vec<u8>)]) {
+    let recs: Vec<KeyValue<'_>> = pairs
+        .iter()
+        .map(|(k, v)| (Some(k.as_slice()), Some(v.as_slice())))
+        .collect();
+    produce(bootstrap, topic, &recs);
+}
+
 fn provider(id: &str, name: &str, npi: Json) -> (Vec<u8>, Vec<u8>) {
     (
         json!({"providerId": id}).to_string().into_bytes(),
@@ -86,11 +95,7 @@ async fn the_seed_provider_directory_sink_runs_as_written() {
         provider("P-3", "Dr Cy", json!("NOT-A-NUMBER")),
         provider("P-4", "Dr Di", json!(1234567893)),
     ];
-    let recs: Vec<KeyValue<'_>> = batch1
-        .iter()
-        .map(|(k, v)| (Some(k.as_slice()), Some(v.as_slice())))
-        .collect();
-    produce(&bootstrap, topic, &recs);
+    produce_pairs(&bootstrap, topic, &batch1);
     let h = w
         .start_connector(ConnectorConfig::from_json_value(&seed).unwrap())
         .await
@@ -159,11 +164,7 @@ async fn a_malformed_document_reaches_the_dlq_without_its_content_in_the_headers
         provider("P-9", "Dr Secret-Name", json!("123-45-6789")),
         provider("P-2", "Dr Bea", json!(2)),
     ];
-    let recs: Vec<KeyValue<'_>> = batch
-        .iter()
-        .map(|(k, v)| (Some(k.as_slice()), Some(v.as_slice())))
-        .collect();
-    produce(&bootstrap, topic, &recs);
+    produce_pairs(&bootstrap, topic, &batch);
     let p = Props::new()
         .with("connector.class", "ElasticsearchSink")
         .with("connection.url", os.url())
@@ -208,6 +209,95 @@ async fn a_malformed_document_reaches_the_dlq_without_its_content_in_the_headers
         !headers.contains("123-45-6789") && !headers.contains("Secret-Name"),
         "{headers}"
     );
+    w.shutdown().await;
+}
+
+/// With `schema.ignore=false` (Confluent's default) and records that carry a struct schema, an
+/// index that does not exist is created with the mapping Confluent's sink infers, and an index that
+/// already has a mapping keeps its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_schema_gives_a_new_index_confluents_mapping() {
+    let os = OpenSearch::start();
+    let fresh = "providers.typed";
+    let existing = "providers.kept";
+    os.request(
+        "PUT",
+        &format!("/{existing}"),
+        Some(&json!({"mappings": {"properties": {"npi": {"type": "keyword"}}}})),
+    )
+    .unwrap();
+    let w = worker(&[]).await;
+    let bootstrap = w.bootstrap_servers().to_owned();
+    let schema = json!({"type": "struct", "name": "Provider", "optional": false, "fields": [
+        {"field": "providerId", "type": "string", "optional": false},
+        {"field": "npi", "type": "int64", "optional": false},
+        {"field": "rating", "type": "float", "optional": true},
+        {"field": "active", "type": "boolean", "optional": false, "default": true},
+        {"field": "updated", "type": "int64", "optional": false,
+         "name": "org.apache.kafka.connect.data.Timestamp", "version": 1},
+        {"field": "languages", "type": "array", "optional": true, "items": {"type": "string", "optional": false}},
+    ]});
+    for topic in [fresh, existing] {
+        w.embedded().unwrap().create_topic(topic, 1, 1).unwrap();
+        let batch: Vec<(Vec<u8>, Vec<u8>)> = (1..=3)
+            .map(|i| {
+                let payload = json!({"providerId": format!("P-{i}"), "npi": 1000 + i, "rating": 4.5,
+                    "active": true, "updated": 1_796_155_200_000i64, "languages": ["en", "es"]});
+                (
+                    json!({"providerId": format!("P-{i}")})
+                        .to_string()
+                        .into_bytes(),
+                    json!({"schema": schema, "payload": payload})
+                        .to_string()
+                        .into_bytes(),
+                )
+            })
+            .collect();
+        produce_pairs(&bootstrap, topic, &batch);
+    }
+    let p = Props::new()
+        .with("name", "typed-sink")
+        .with("connector.class", "ElasticsearchSink")
+        .with("connection.url", os.url())
+        .with("topics", format!("{fresh},{existing}"))
+        .with(
+            "value.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        )
+        .with("value.converter.schemas.enable", "true")
+        .with("transforms", "extractId")
+        .with(
+            "transforms.extractId.type",
+            "org.apache.kafka.connect.transforms.ExtractField$Key",
+        )
+        .with("transforms.extractId.field", "providerId");
+    w.start_connector(ConnectorConfig::new("typed-sink", p))
+        .await
+        .unwrap();
+    wait_until("the documents", Duration::from_secs(30), || {
+        os.document(fresh, "P-3").is_some() && os.document(existing, "P-3").is_some()
+    })
+    .await;
+    let got = os
+        .request("GET", &format!("/{fresh}/_mapping"), None)
+        .unwrap();
+    let props = &got[fresh]["mappings"]["properties"];
+    let keyword = json!({"keyword": {"type": "keyword", "ignore_above": 256}});
+    assert_eq!(props["providerId"]["type"], "text", "{got}");
+    assert_eq!(props["providerId"]["fields"], keyword, "{got}");
+    assert_eq!(props["npi"]["type"], "long", "{got}");
+    assert_eq!(props["rating"]["type"], "float", "{got}");
+    assert_eq!(props["active"]["type"], "boolean", "{got}");
+    assert_eq!(props["updated"]["type"], "date", "{got}");
+    assert_eq!(props["languages"]["type"], "text", "{got}");
+    let kept = os
+        .request("GET", &format!("/{existing}/_mapping"), None)
+        .unwrap();
+    assert_eq!(
+        kept[existing]["mappings"]["properties"]["npi"]["type"], "keyword",
+        "{kept}"
+    );
+    assert_eq!(os.document(fresh, "P-1").unwrap()["npi"], 1001);
     w.shutdown().await;
 }
 

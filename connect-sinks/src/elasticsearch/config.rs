@@ -117,7 +117,7 @@ impl ElasticsearchSinkConfig {
             .define_optional("elastic.https.ssl.key.password", Password, Low, "Unused with PEM files; accepted.")
             .define("key.ignore", Boolean, Some("false"), High, "Ignore the record key: document ids become topic+partition+offset.")
             .define("topic.key.ignore", List, Some(""), Low, "Topics whose keys are ignored.")
-            .define("schema.ignore", Boolean, Some("false"), Low, "Ignore the record schema (documents are written from the value either way; no mapping is created from it).")
+            .define("schema.ignore", Boolean, Some("false"), Low, "Write without a mapping from the value schema. When false, an index that has no mapping gets one inferred from the first record's struct schema, as Confluent's sink does (schemaless values leave the mapping to the server).")
             .define("topic.schema.ignore", List, Some(""), Low, "Topics whose schemas are ignored.")
             .define("compact.map.entries", Boolean, Some("true"), Low, "Maps with string keys as JSON objects (the only form written).")
             .define_optional("type.name", String, Low, "Mapping type of Elasticsearch 6 and earlier; ignored by 7+ and OpenSearch.")
@@ -281,6 +281,14 @@ impl ElasticsearchSinkConfig {
     /// Whether `topic`'s record keys are ignored.
     pub fn ignores_key(&self, topic: &str) -> bool {
         self.key_ignore || self.topic_key_ignore.iter().any(|t| t == topic)
+    }
+
+    /// Whether records of `topic` are written without a mapping from their schema
+    /// (`schema.ignore`, `topic.schema.ignore`; data streams take their mappings from templates).
+    pub fn ignores_schema(&self, topic: &str) -> bool {
+        self.schema_ignore
+            || self.data_stream.is_some()
+            || self.topic_schema_ignore.iter().any(|t| t == topic)
     }
 
     /// The index (or data stream) a topic's documents go to.

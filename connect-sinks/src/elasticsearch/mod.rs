@@ -3,6 +3,7 @@
 //!
 //! * [`config`]: the keys;
 //! * [`encoder`]: records to bulk actions, straight into one buffer;
+//! * [`mapping`]: the index mapping inferred from a value schema (`schema.ignore=false`);
 //! * [`service`]: the bulk endpoint over one or more nodes, with retries;
 //! * [`response`]: the bulk answer, item by item;
 //! * [`task`]: the sink task, which returns from `put` only when every document is written or
@@ -17,6 +18,7 @@
 
 pub mod config;
 pub mod encoder;
+pub mod mapping;
 pub mod response;
 pub mod service;
 pub mod task;

@@ -91,6 +91,116 @@ impl BulkService {
     }
 }
 
+impl BulkService {
+    /// Gives `index` the `mapping` when it has none, as Confluent's sink does with
+    /// `schema.ignore=false`: an absent index is created with it, an existing index without
+    /// properties gets it through `_mapping`, and an index that has properties is left as it is.
+    /// A broken connection or a busy answer is retriable; any other refusal fails, naming the index
+    /// and the status (and the error type, never the reason).
+    pub async fn ensure_mapping(
+        &self,
+        index: &str,
+        mapping: &serde_json::Value,
+    ) -> Result<(), ConnectError> {
+        let url = &self.urls[self.next.load(Ordering::Relaxed) % self.urls.len()];
+        let target = format!("{url}/{index}");
+        let answer = |what: &str, r: Result<reqwest::Response, reqwest::Error>| match r {
+            Ok(resp) => Ok(resp),
+            Err(e) => {
+                self.next.fetch_add(1, Ordering::Relaxed);
+                Err(ConnectError::retriable(format!(
+                    "{what} of index '{index}' failed: {}",
+                    without_url(&e)
+                )))
+            }
+        };
+        let resp = answer(
+            "reading the mapping",
+            self.auth
+                .apply(self.client.get(format!("{target}/_mapping")))
+                .send()
+                .await,
+        )?;
+        let status = resp.status().as_u16();
+        let (method, endpoint, body) = match status {
+            404 => (
+                reqwest::Method::PUT,
+                target.clone(),
+                serde_json::json!({ "mappings": mapping }),
+            ),
+            200 => {
+                let current: serde_json::Value =
+                    serde_json::from_slice(&resp.bytes().await.unwrap_or_default())
+                        .unwrap_or_default();
+                let has_properties = current
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|m| m.values())
+                    .any(|i| {
+                        i["mappings"]["properties"]
+                            .as_object()
+                            .is_some_and(|p| !p.is_empty())
+                    });
+                if has_properties {
+                    return Ok(());
+                }
+                (
+                    reqwest::Method::PUT,
+                    format!("{target}/_mapping"),
+                    mapping.clone(),
+                )
+            }
+            s => return Err(refusal(&target, "reading the mapping", s, resp).await),
+        };
+        let resp = answer(
+            "creating the mapping",
+            self.auth
+                .apply(
+                    self.client
+                        .request(method, &endpoint)
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(body.to_string()),
+                )
+                .send()
+                .await,
+        )?;
+        match resp.status().as_u16() {
+            200 | 201 => Ok(()),
+            // Another task created the index first.
+            400 => {
+                let text = resp.text().await.unwrap_or_default();
+                if error_type(&text).as_deref() == Some("resource_already_exists_exception") {
+                    Ok(())
+                } else {
+                    Err(ConnectError::other(format!(
+                        "{target}: creating the mapping answered HTTP 400{}",
+                        error_type(&text)
+                            .map(|t| format!(" ({t})"))
+                            .unwrap_or_default()
+                    )))
+                }
+            }
+            s => Err(refusal(&target, "creating the mapping", s, resp).await),
+        }
+    }
+}
+
+/// An answer other than the expected ones: busy statuses are retriable, the rest fail.
+async fn refusal(target: &str, what: &str, status: u16, resp: reqwest::Response) -> ConnectError {
+    let text = resp.text().await.unwrap_or_default();
+    let message = format!(
+        "{target}: {what} answered HTTP {status}{}",
+        error_type(&text)
+            .map(|t| format!(" ({t})"))
+            .unwrap_or_default()
+    );
+    if RetryPolicy::retriable_status(status) {
+        ConnectError::retriable(message)
+    } else {
+        ConnectError::other(message)
+    }
+}
+
 /// The error type of an error answer (`{"error":{"type":...}}`), never its reason (which may quote
 /// a document).
 fn error_type(text: &str) -> Option<String> {

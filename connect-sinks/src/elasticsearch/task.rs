@@ -4,6 +4,7 @@
 //! `put` returns only once every document of the batch is written or deliberately skipped, so the
 //! offsets the runtime commits never pass a document that is not in the index.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,6 +19,7 @@ use connect_core::sink::{SinkTask, SinkTaskContext};
 
 use super::config::{ElasticsearchSinkConfig, MalformedDocuments};
 use super::encoder::{Encoder, Item};
+use super::mapping;
 use super::response::{self, Outcome};
 use super::service::BulkService;
 
@@ -25,6 +27,8 @@ struct State {
     cfg: ElasticsearchSinkConfig,
     service: BulkService,
     reporter: Option<Arc<ErrantRecordReporter>>,
+    /// Indexes whose mapping was checked (or given) since the task started.
+    mapped: HashSet<String>,
 }
 
 /// An Elasticsearch / OpenSearch sink task.
@@ -43,6 +47,28 @@ struct PutStats {
 }
 
 impl State {
+    /// Gives each index these records go to a mapping from the first struct value schema seen for
+    /// it, unless the topic ignores schemas; once per index for the task's life.
+    async fn ensure_mappings(&mut self, records: &[SinkRecord]) -> Result<(), ConnectError> {
+        for r in records {
+            let topic = &r.record.topic;
+            if self.cfg.ignores_schema(topic) {
+                continue;
+            }
+            let index = self.cfg.index_for(topic);
+            if self.mapped.contains(&index) {
+                continue;
+            }
+            let Some(mapping) = r.record.value_schema.as_ref().and_then(mapping::infer) else {
+                continue;
+            };
+            self.service.ensure_mapping(&index, &mapping).await?;
+            tracing::info!(index = %index, "index mapping checked");
+            self.mapped.insert(index);
+        }
+        Ok(())
+    }
+
     /// A record that could not become a document.
     async fn invalid(
         &self,
@@ -215,17 +241,20 @@ impl SinkTask for ElasticsearchSinkTask {
             cfg,
             service,
             reporter: ctx.errant_record_reporter,
+            mapped: HashSet::new(),
         });
         Ok(())
     }
 
     async fn put(&mut self, records: &[SinkRecord]) -> Result<(), ConnectError> {
-        let Some(st) = &self.state else {
+        let Some(st) = self.state.as_mut() else {
             return Err(ConnectError::other("put before start"));
         };
         if records.is_empty() {
             return Ok(());
         }
+        st.ensure_mappings(records).await?;
+        let st = &*st;
         let deadline = Instant::now() + st.cfg.flush_timeout;
         let mut stats = PutStats::default();
         let encoder = Encoder::new(&st.cfg);
