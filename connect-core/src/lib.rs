@@ -30,6 +30,8 @@ pub mod registry;
 pub mod runtime;
 pub mod sink;
 pub mod source;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod transform;
 
 pub use async_trait::async_trait;

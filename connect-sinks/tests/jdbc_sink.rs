@@ -533,3 +533,52 @@ async fn a_database_killed_mid_stream_loses_nothing() {
     .await;
     w.shutdown().await;
 }
+
+/// TLS to PostgreSQL with pgjdbc's URL parameters, against a server that refuses TCP without TLS:
+/// `sslmode=verify-full&sslrootcert=ca.pem` writes the rows (over an encrypted session); a root
+/// certificate that did not sign the server's fails the task naming the parameters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_over_verified_tls() {
+    let pki = connect_test_support::TestPki::new();
+    let path = |f: &str| pki.path(f);
+    let db = Db::Pg(Postgres::start_tls(
+        &pki.server_cert_pem,
+        &pki.server_key_pem,
+    ));
+    let w = worker().await;
+    let topic = "registrations.tls";
+    w.embedded().unwrap().create_topic(topic, 1, 1).unwrap();
+    let records: Vec<(Vec<u8>, Vec<u8>)> =
+        (1..=5).map(|i| (key(i), patient(i, "Doe", None))).collect();
+    produce_keyed(w.bootstrap_servers(), topic, &records);
+    let with_tls = |name: &str, ca: &str| {
+        let mut p = upsert_config(&db, name, topic);
+        p.set(
+            "connection.url",
+            format!("{}?sslmode=verify-full&sslrootcert={}", db.url(), path(ca)),
+        );
+        p.set("table.name.format", format!("patient_{name}"));
+        ConnectorConfig::new(name, p)
+    };
+    w.start_connector(with_tls("verified", "ca.pem"))
+        .await
+        .unwrap();
+    wait_for("5 rows over TLS", 60, || {
+        db.query("SELECT count(*) FROM patient_verified")
+            .map(|s| s.trim().to_owned())
+            == Ok("5".into())
+    })
+    .await;
+
+    let wrong = w
+        .start_connector(with_tls("wrongca", "other-ca.pem"))
+        .await
+        .unwrap();
+    wait_for("the wrong CA to fail the task", 60, || wrong.is_failed()).await;
+    let e = wrong.status()[0].error.clone().unwrap_or_default();
+    assert!(
+        e.contains("certificate") && e.contains("sslrootcert"),
+        "a certificate error naming the parameters: {e}"
+    );
+    w.shutdown().await;
+}

@@ -9,15 +9,7 @@ use std::time::{Duration, Instant};
 
 use connect_core::config::{ConnectorConfig, Props};
 use connect_core::runtime::{ConnectorHandle, Worker};
-use connect_test_support::MariaDb;
-use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
-
-fn new_ca() -> (rcgen::Certificate, KeyPair) {
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    (params.self_signed(&key).unwrap(), key)
-}
+use connect_test_support::{MariaDb, TestPki};
 
 async fn failed(c: &ConnectorHandle) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -31,19 +23,8 @@ async fn failed(c: &ConnectorHandle) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reads_over_verified_tls_and_refuses_an_unknown_ca() {
     common::init_tracing();
-    let dir = tempfile::tempdir().unwrap();
-    let path = |f: &str| dir.path().join(f).display().to_string();
-    let (ca, ca_key) = new_ca();
-    let (other_ca, _) = new_ca();
-    let server_key = KeyPair::generate().unwrap();
-    let server = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-        .unwrap()
-        .signed_by(&server_key, &ca, &ca_key)
-        .unwrap();
-    std::fs::write(path("ca.pem"), ca.pem()).unwrap();
-    std::fs::write(path("other-ca.pem"), other_ca.pem()).unwrap();
-    std::fs::write(path("server.pem"), server.pem()).unwrap();
-    std::fs::write(path("server.key"), server_key.serialize_pem()).unwrap();
+    let pki = TestPki::new();
+    let path = |f: &str| pki.path(f);
     let db = MariaDb::start_with(&[
         &format!("--ssl-ca={}", path("ca.pem")),
         &format!("--ssl-cert={}", path("server.pem")),

@@ -6,6 +6,7 @@ pub mod gcs;
 pub mod hfs;
 pub mod kafka;
 pub mod opensearch;
+pub mod pki;
 pub mod postgres;
 mod process;
 pub mod s3;
@@ -14,6 +15,7 @@ pub use gcs::Gcs;
 pub use hfs::Hfs;
 pub use kafka::{produce, topic_records, wait_for_records, Stored, TopicTail};
 pub use opensearch::OpenSearch;
+pub use pki::TestPki;
 pub use postgres::Postgres;
 pub use s3::S3;
 

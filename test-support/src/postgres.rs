@@ -78,8 +78,8 @@ impl Postgres {
         Self::start_with(&[])
     }
 
-    /// As [`Postgres::start`], with extra `-c name=value` server settings.
-    pub fn start_with(settings: &[&str]) -> Postgres {
+    /// A data directory made by initdb, with `settings` for the server; not started yet.
+    fn init(settings: &[&str]) -> Postgres {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let bin = pg_bin();
         if is_root() {
@@ -106,13 +106,56 @@ impl Postgres {
             "initdb failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let mut pg = Postgres {
+        Postgres {
             process: crate::process::Process::default(),
             port: free_port(),
             dir,
             bin,
             extra: settings.iter().map(|s| s.to_string()).collect(),
-        };
+        }
+    }
+
+    /// Starts a server with extra `settings` (`name=value`, as `postgres -c` takes them).
+    pub fn start_with(settings: &[&str]) -> Postgres {
+        let mut pg = Self::init(settings);
+        pg.spawn();
+        pg
+    }
+
+    /// Starts a server with TLS: `cert_pem` (the server's certificate chain) and `key_pem` (its
+    /// key). TCP connections without TLS are refused (`hostnossl ... reject`), so a client that
+    /// connects at all has encrypted.
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> Postgres {
+        let mut pg = Self::init(&[]);
+        let d = pg.dir.path().to_path_buf();
+        let hba = "local all all trust\n\
+                   hostssl all all 127.0.0.1/32 trust\n\
+                   hostssl replication all 127.0.0.1/32 trust\n\
+                   hostnossl all all 0.0.0.0/0 reject\n\
+                   hostnossl replication all 0.0.0.0/0 reject\n";
+        for (name, content) in [
+            ("server.crt", cert_pem),
+            ("server.key", key_pem),
+            ("pg_hba_tls.conf", hba),
+        ] {
+            let path = d.join(name);
+            std::fs::write(&path, content).expect("a server file is written");
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .expect("permissions");
+            if is_root() {
+                let _ = Command::new("chown")
+                    .args(["postgres:postgres"])
+                    .arg(&path)
+                    .status();
+            }
+        }
+        pg.extra = vec![
+            "ssl=on".to_owned(),
+            format!("ssl_cert_file={}", d.join("server.crt").display()),
+            format!("ssl_key_file={}", d.join("server.key").display()),
+            format!("hba_file={}", d.join("pg_hba_tls.conf").display()),
+        ];
         pg.spawn();
         pg
     }

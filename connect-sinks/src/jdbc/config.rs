@@ -9,6 +9,7 @@ use connect_core::sink::{SinkConnector, SinkTask};
 
 use super::task::JdbcSinkTask;
 use super::url::{DialectKind, JdbcUrl};
+use connect_core::tls::{SslMode, TlsFiles, TlsSettings};
 
 /// `insert.mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +87,9 @@ impl UtcOffset {
 pub struct JdbcSinkConfig {
     /// `connection.url`.
     pub url: JdbcUrl,
+    /// TLS to PostgreSQL, from the URL's pgjdbc parameters `ssl`, `sslmode`, `sslrootcert`,
+    /// `sslcert`, `sslkey`.
+    pub tls: TlsSettings,
     /// `connection.user` (or the URL's `user`).
     pub user: Option<String>,
     /// `connection.password` (or the URL's `password`); never logged.
@@ -237,6 +241,22 @@ impl JdbcSinkConfig {
             }
         };
         let url = JdbcUrl::parse(c.string("connection.url").unwrap_or(""))?;
+        let tls = postgres_tls(&url);
+        if url.dialect == DialectKind::Postgres {
+            match url.param("sslmode").filter(|m| SslMode::parse(m).is_none()) {
+                Some(_) => problem(
+                    "connection.url",
+                    "sslmode is one of disable, allow, prefer, require, verify-ca, verify-full",
+                ),
+                None => {
+                    if let Err(e) = tls.validate() {
+                        for p in e.problems {
+                            problem(&p.key, &p.reason);
+                        }
+                    }
+                }
+            }
+        }
         let lower = |k: &str| c.string(k).unwrap_or("").trim().to_ascii_lowercase();
         let insert_mode = match lower("insert.mode").as_str() {
             "insert" => InsertMode::Insert,
@@ -319,11 +339,10 @@ impl JdbcSinkConfig {
                 Some(_) => {}
             }
         }
-        // TLS is not offered yet: a URL asking for it is refused rather than silently sent in clear.
+        // TLS to MariaDB/MySQL is not offered yet: a URL asking for it is refused rather than
+        // silently sent in clear. (PostgreSQL's is above.)
         let tls_asked = match url.dialect {
-            DialectKind::Postgres => url
-                .param("sslmode")
-                .is_some_and(|m| !matches!(m, "disable" | "allow" | "prefer")),
+            DialectKind::Postgres => false,
             DialectKind::MySql => {
                 url.param("useSSL")
                     .is_some_and(|v| v.eq_ignore_ascii_case("true"))
@@ -340,7 +359,7 @@ impl JdbcSinkConfig {
         if tls_asked {
             problem(
                 "connection.url",
-                "asks for TLS, which this sink does not offer yet; connect over a trusted network or a local TLS tunnel and set sslmode=disable (PostgreSQL) or sslMode=DISABLED (MariaDB/MySQL)",
+                "asks for TLS, which this sink does not offer to MariaDB/MySQL yet; connect over a trusted network or a local TLS tunnel and set sslMode=DISABLED",
             );
         }
         if let Some(p) = problems {
@@ -375,6 +394,7 @@ impl JdbcSinkConfig {
             fields_whitelist: c.list("fields.whitelist").to_vec(),
             batch_size: c.int("batch.size").max(1) as usize,
             db_timezone,
+            tls,
             quote_identifiers,
             max_retries: c.int("max.retries").max(0) as u32,
             retry_backoff: c.millis("retry.backoff.ms"),
@@ -395,6 +415,26 @@ impl SinkConnector for JdbcSinkConnector {
     }
     fn create_task(&self) -> Box<dyn SinkTask> {
         Box::new(JdbcSinkTask::default())
+    }
+}
+
+/// pgjdbc's TLS parameters: `sslmode` (default `prefer`; `ssl=true` alone means `verify-full`, as
+/// pgjdbc reads it), `sslrootcert`, `sslcert` and `sslkey` as PEM files.
+fn postgres_tls(url: &JdbcUrl) -> TlsSettings {
+    let mode = match (url.param("sslmode"), url.param("ssl")) {
+        (Some(m), _) => SslMode::parse(m).unwrap_or_default(),
+        (None, Some(s)) if s.eq_ignore_ascii_case("true") => SslMode::VerifyFull,
+        _ => SslMode::Prefer,
+    };
+    let file = |name: &str, key: &'static str| url.param(name).map(|p| (p.into(), key));
+    TlsSettings {
+        mode,
+        files: TlsFiles {
+            root_cert: file("sslrootcert", "connection.url (sslrootcert)"),
+            client_cert: file("sslcert", "connection.url (sslcert)"),
+            client_key: file("sslkey", "connection.url (sslkey)"),
+        },
+        mode_key: "connection.url (sslmode)",
     }
 }
 
@@ -475,6 +515,27 @@ mod tests {
         let e = JdbcSinkConfig::parse(&base().with(
             "connection.url",
             "jdbc:postgresql://h/db?sslmode=verify-full&password=hunter2",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("sslmode") && e.contains("root certificate") && !e.contains("hunter2"),
+            "{e}"
+        );
+        let c = JdbcSinkConfig::parse(
+            &base().with("connection.url", "jdbc:postgresql://h/db?sslmode=require"),
+        )
+        .unwrap();
+        assert_eq!(c.tls.mode, SslMode::Require);
+        let c = JdbcSinkConfig::parse(&base().with(
+            "connection.url",
+            "jdbc:postgresql://h/db?ssl=true&sslrootcert=/nonexistent.pem",
+        ));
+        let e = c.unwrap_err().to_string();
+        assert!(e.contains("sslrootcert"), "{e}");
+        let e = JdbcSinkConfig::parse(&base().with(
+            "connection.url",
+            "jdbc:mariadb://h/db?useSSL=true&password=hunter2",
         ))
         .unwrap_err()
         .to_string();

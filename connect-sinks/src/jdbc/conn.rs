@@ -196,8 +196,12 @@ impl Conn {
                 pc.application_name("connect-rs-jdbc-sink")
                     .connect_timeout(Duration::from_secs(30))
                     .keepalives(true);
+                let tls = cfg
+                    .tls
+                    .postgres(&mut pc)
+                    .map_err(|e| DbError::Fatal(e.to_string()))?;
                 let (client, connection) = pc
-                    .connect(tokio_postgres::NoTls)
+                    .connect(tls)
                     .await
                     .map_err(|e| match e.as_db_error() {
                         Some(db) if db.code().code().starts_with("28") => DbError::Fatal(format!(
@@ -207,6 +211,10 @@ impl Conn {
                         Some(db) if db.code().code() == "3D000" => DbError::Fatal(
                             "PostgreSQL has no database of that name (connection.url)".into(),
                         ),
+                        None if connect_core::tls::is_tls_failure(&e) => DbError::Fatal(format!(
+                            "TLS to PostgreSQL failed (connection.url sslmode, sslrootcert, sslcert, sslkey): {}",
+                            connect_core::tls::with_causes(&e)
+                        )),
                         _ => DbError::Retriable(
                             "could not connect to PostgreSQL (connection.url)".into(),
                         ),
@@ -251,6 +259,7 @@ impl Conn {
                     if !cfg.url.database.is_empty() {
                         opts = opts.db_name(Some(cfg.url.database.clone()));
                     }
+                    connect_core::tls::ensure_default_provider();
                     match mysql_async::Conn::new(opts).await {
                         Ok(c) => return Ok(Conn::MySql(c)),
                         Err(mysql_async::Error::Server(s))

@@ -215,6 +215,7 @@ pub fn opts(cfg: &MySqlConfig) -> Opts {
 impl Reader {
     /// A connection, with the config's timeout.
     pub(super) async fn connect(&self) -> Result<Conn, ConnectError> {
+        connect_core::tls::ensure_default_provider();
         match tokio::time::timeout(self.cfg.connect_timeout, Conn::new(self.opts.clone())).await {
             Ok(Ok(c)) => Ok(c),
             Ok(Err(e)) => Err(connect_error(&self.cfg, &e)),

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use connect_core::error::ConnectError;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 use super::columns::{TypeInfo, Types, SESSION_SETTINGS};
 use super::config::{PostgresConfig, PublicationMode};
@@ -32,7 +32,7 @@ pub struct SlotState {
 pub fn sql_error(cfg: &PostgresConfig, doing: &str, e: &tokio_postgres::Error) -> ConnectError {
     match e.code() {
         Some(c) if c.code() == "28P01" || c.code() == "28000" => ConnectError::other(format!(
-            "authentication failed for database.user '{}' at {}:{} (SQLSTATE {}): check database.user and database.password",
+            "authentication failed for database.user '{}' at {}:{} (SQLSTATE {}): check database.user and database.password, and database.sslmode if the server accepts only TLS",
             cfg.user,
             cfg.hostname,
             cfg.port,
@@ -51,6 +51,10 @@ pub fn sql_error(cfg: &PostgresConfig, doing: &str, e: &tokio_postgres::Error) -
             ConnectError::retriable(format!("database unavailable while {doing} (SQLSTATE {})", c.code()))
         }
         Some(c) => ConnectError::other(format!("database error while {doing} (SQLSTATE {})", c.code())),
+        None if connect_core::tls::is_tls_failure(e) => ConnectError::other(format!(
+            "TLS to {}:{} failed while {doing} (database.sslmode={}, database.sslrootcert, database.sslcert, database.sslkey): {}",
+            cfg.hostname, cfg.port, cfg.tls.mode, connect_core::tls::with_causes(e)
+        )),
         None => ConnectError::retriable(format!(
             "database {}:{} unreachable while {doing}",
             cfg.hostname, cfg.port
@@ -86,8 +90,9 @@ impl Catalog {
         if let Some(p) = &cfg.password {
             pg.password(p);
         }
+        let tls = cfg.tls.postgres(&mut pg)?;
         let (client, connection) =
-            match tokio::time::timeout(cfg.connect_timeout, pg.connect(NoTls)).await {
+            match tokio::time::timeout(cfg.connect_timeout, pg.connect(tls)).await {
                 Ok(Ok(c)) => c,
                 Ok(Err(e)) => return Err(sql_error(cfg, "connecting", &e)),
                 Err(_) => {

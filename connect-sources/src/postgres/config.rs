@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use connect_core::config::{ConfigDef, ConfigType, Importance, Props, Validator};
 use connect_core::error::ConfigError;
+use connect_core::tls::{SslMode, TlsFiles, TlsSettings};
 
 use super::columns::{HstoreHandling, IntervalHandling, Modes};
 use crate::cdc::config::normalize_legacy_keys;
@@ -86,6 +87,8 @@ pub struct PostgresConfig {
     pub poll_interval: Duration,
     /// `connect.timeout.ms`.
     pub connect_timeout: Duration,
+    /// `database.sslmode`, `database.sslrootcert`, `database.sslcert`, `database.sslkey`.
+    pub tls: TlsSettings,
     /// `event.processing.failure.handling.mode`.
     pub failure_handling: FailureHandling,
     /// Legacy keys the config used: (old, new).
@@ -140,7 +143,10 @@ impl PostgresConfig {
             .define_optional("database.user", String, High, "User with the REPLICATION attribute and SELECT on the captured tables (and CREATE on the database for publication.autocreate.mode).")
             .define_optional("database.password", Password, High, "Password (use a config provider: ${file:...}).")
             .define_optional("database.dbname", String, High, "The database to capture.")
-            .define("database.sslmode", String, Some("prefer"), Medium, "disable, allow or prefer (plain connections); require, verify-ca and verify-full are refused.")
+            .define("database.sslmode", String, Some("prefer"), Medium, "libpq's ladder: disable, allow, prefer (TLS when offered), require (TLS, certificate unchecked unless database.sslrootcert is set), verify-ca (chains to database.sslrootcert), verify-full (and names database.hostname).")
+            .define_optional("database.sslrootcert", String, Medium, "PEM CA certificates the server's certificate must chain to.")
+            .define_optional("database.sslcert", String, Medium, "PEM client certificate (mutual TLS).")
+            .define_optional("database.sslkey", String, Medium, "PEM private key of database.sslcert.")
             .with_validator("database.sslmode", Validator::one_of(&["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]))
             .define_optional("topic.prefix", String, High, "Logical server name: prefix of every topic, and the offsets' partition.")
             .define("plugin.name", String, Some("pgoutput"), High, "Logical decoding plugin: pgoutput (the only one).")
@@ -265,13 +271,32 @@ impl PostgresConfig {
                 "only pgoutput is supported (PostgreSQL's built-in plugin; decoderbufs and wal2json need server extensions this connector does not read)",
             ));
         }
-        if matches!(
-            c.string("database.sslmode"),
-            Some("require" | "verify-ca" | "verify-full")
-        ) {
+        let tls = TlsSettings {
+            mode: SslMode::parse(c.string("database.sslmode").unwrap_or("prefer"))
+                .unwrap_or_default(),
+            files: TlsFiles {
+                root_cert: c
+                    .string("database.sslrootcert")
+                    .map(|p| (p.into(), "database.sslrootcert")),
+                client_cert: c
+                    .string("database.sslcert")
+                    .map(|p| (p.into(), "database.sslcert")),
+                client_key: c
+                    .string("database.sslkey")
+                    .map(|p| (p.into(), "database.sslkey")),
+            },
+            mode_key: "database.sslmode",
+        };
+        if let Err(e) = tls.validate() {
+            problems.extend(e);
+        }
+        if tls.mode == SslMode::VerifyFull
+            && c.string("database.hostname")
+                .is_some_and(|h| h.parse::<std::net::IpAddr>().is_ok())
+        {
             problems.extend(ConfigError::new(
                 "database.sslmode",
-                "TLS connections to PostgreSQL are not supported by this connector yet: use disable or prefer on a trusted network",
+                "verify-full checks the certificate against database.hostname, which must then be a DNS name (the replication client does not match IP addresses); use the server's name, or verify-ca",
             ));
         }
         for (key, what) in [
@@ -388,6 +413,7 @@ impl PostgresConfig {
             max_queue_size: c.int("max.queue.size") as usize,
             poll_interval: c.millis("poll.interval.ms"),
             connect_timeout: c.millis("connect.timeout.ms"),
+            tls,
             failure_handling: FailureHandling::parse(
                 c.string("event.processing.failure.handling.mode")
                     .unwrap_or("fail"),
@@ -437,7 +463,7 @@ mod tests {
     }
 
     #[test]
-    fn other_plugins_and_tls_are_refused_by_key_without_secrets() {
+    fn other_plugins_and_unverifiable_tls_are_refused_by_key_without_secrets() {
         let p = base()
             .with("plugin.name", "decoderbufs")
             .with("database.sslmode", "verify-full")

@@ -91,6 +91,8 @@ pub fn replication_error(cfg: &PostgresConfig, doing: &str, e: &PgWireError) -> 
             Some(c) => ConnectError::other(format!("replication error while {doing} (SQLSTATE {c})")),
             None => ConnectError::retriable(format!("replication error while {doing}")),
         },
+        PgWireError::Tls(m) => tls_error(cfg, doing, m),
+        PgWireError::Task(m) if m.to_ascii_lowercase().contains("tls") => tls_error(cfg, doing, m),
         PgWireError::MessageTooLarge { .. } => ConnectError::other(format!(
             "a change larger than the replication message limit arrived while {doing}"
         )),
@@ -102,6 +104,15 @@ pub fn replication_error(cfg: &PostgresConfig, doing: &str, e: &PgWireError) -> 
             cfg.hostname, cfg.port
         )),
     }
+}
+
+/// A TLS failure on the replication connection: a setting to fix, not retried. The client's
+/// message names the certificate problem and holds no secret.
+fn tls_error(cfg: &PostgresConfig, doing: &str, message: &str) -> ConnectError {
+    ConnectError::other(format!(
+        "TLS on the replication connection to {}:{} failed while {doing} (database.sslmode={}, database.sslrootcert, database.sslcert, database.sslkey): {message}",
+        cfg.hostname, cfg.port, cfg.tls.mode
+    ))
 }
 
 impl Reader {
@@ -143,7 +154,7 @@ impl Reader {
             self.cfg.publication_name.clone(),
         )
         .with_port(self.cfg.port)
-        .with_tls(TlsConfig::disabled())
+        .with_tls(replication_tls(&self.cfg.tls))
         .with_start_lsn(Lsn::from_u64(start))
         .with_ack_lsn(Lsn::from_u64(ack))
         .with_status_interval(self.cfg.status_interval)
@@ -268,4 +279,26 @@ pub async fn run(mut reader: Reader, stored: Option<PgOffset>) -> Result<(), Con
     };
     reader.durable.raise(start);
     reader.stream(start, skip, visibility).await
+}
+
+/// The replication connection's TLS: the same mode and files as the catalog connection
+/// (pgwire-replication has no `allow`; it behaves as `prefer`, as on the catalog connection).
+fn replication_tls(tls: &connect_core::tls::TlsSettings) -> TlsConfig {
+    use connect_core::tls::SslMode;
+    use pgwire_replication::config::SslMode as Wire;
+    let files = &tls.files;
+    let mut out = TlsConfig::disabled();
+    out.mode = match tls.mode {
+        SslMode::Disable => Wire::Disable,
+        SslMode::Allow | SslMode::Prefer => Wire::Prefer,
+        // libpq checks the chain under `require` when a root certificate is given.
+        SslMode::Require if files.root_cert.is_some() => Wire::VerifyCa,
+        SslMode::Require => Wire::Require,
+        SslMode::VerifyCa => Wire::VerifyCa,
+        SslMode::VerifyFull => Wire::VerifyFull,
+    };
+    out.ca_pem_path = files.root_cert.as_ref().map(|(p, _)| p.clone());
+    out.client_cert_pem_path = files.client_cert.as_ref().map(|(p, _)| p.clone());
+    out.client_key_pem_path = files.client_key.as_ref().map(|(p, _)| p.clone());
+    out
 }
