@@ -236,13 +236,17 @@ async fn a_value_schema_gives_a_new_index_confluents_mapping() {
         {"field": "updated", "type": "int64", "optional": false,
          "name": "org.apache.kafka.connect.data.Timestamp", "version": 1},
         {"field": "languages", "type": "array", "optional": true, "items": {"type": "string", "optional": false}},
+        {"field": "fee", "type": "bytes", "optional": false,
+         "name": "org.apache.kafka.connect.data.Decimal", "version": 1, "parameters": {"scale": "2"}},
     ]});
     for topic in [fresh, existing] {
         w.embedded().unwrap().create_topic(topic, 1, 1).unwrap();
         let batch: Vec<(Vec<u8>, Vec<u8>)> = (1..=3)
             .map(|i| {
                 let payload = json!({"providerId": format!("P-{i}"), "npi": 1000 + i, "rating": 4.5,
-                    "active": true, "updated": 1_796_155_200_000i64, "languages": ["en", "es"]});
+                    "active": true, "updated": 1_796_155_200_000i64, "languages": ["en", "es"],
+                    // 12.50 as Decimal(scale 2): unscaled 1250 = 0x04E2.
+                    "fee": "BOI="});
                 (
                     json!({"providerId": format!("P-{i}")})
                         .to_string()
@@ -290,6 +294,7 @@ async fn a_value_schema_gives_a_new_index_confluents_mapping() {
     assert_eq!(props["active"]["type"], "boolean", "{got}");
     assert_eq!(props["updated"]["type"], "date", "{got}");
     assert_eq!(props["languages"]["type"], "text", "{got}");
+    assert_eq!(props["fee"]["type"], "double", "{got}");
     let kept = os
         .request("GET", &format!("/{existing}/_mapping"), None)
         .unwrap();
@@ -297,7 +302,10 @@ async fn a_value_schema_gives_a_new_index_confluents_mapping() {
         kept[existing]["mappings"]["properties"]["npi"]["type"], "keyword",
         "{kept}"
     );
-    assert_eq!(os.document(fresh, "P-1").unwrap()["npi"], 1001);
+    let doc = os.document(fresh, "P-1").unwrap();
+    assert_eq!(doc["npi"], 1001);
+    // As Confluent's sink writes a mapped Decimal: a number, not base64 bytes.
+    assert_eq!(doc["fee"].as_f64(), Some(12.5), "{doc}");
     w.shutdown().await;
 }
 

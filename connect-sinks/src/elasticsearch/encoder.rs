@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::ops::Range;
 
-use connect_core::converter::{write_json_string, JsonConverter};
+use connect_core::converter::{write_json_string, DecimalFormat, JsonConverter};
 use connect_core::data::Value;
 use connect_core::error::DataError;
 use connect_core::record::SinkRecord;
@@ -43,7 +43,11 @@ pub struct Item {
 /// Turns records into bulk actions for one configuration.
 pub struct Encoder<'a> {
     cfg: &'a ElasticsearchSinkConfig,
+    /// Decimals as base64 bytes, as Kafka's JsonConverter writes them (`schema.ignore=true`).
     json: JsonConverter,
+    /// Decimals as numbers, as Confluent's sink writes them when it maps the schema
+    /// (`schema.ignore=false`: a Decimal is mapped as `double`).
+    json_numeric: JsonConverter,
 }
 
 impl<'a> Encoder<'a> {
@@ -52,6 +56,7 @@ impl<'a> Encoder<'a> {
         Encoder {
             cfg,
             json: JsonConverter::new(false),
+            json_numeric: JsonConverter::new(false).with_decimal_format(DecimalFormat::Numeric),
         }
     }
 
@@ -172,8 +177,12 @@ impl<'a> Encoder<'a> {
         let r = &rec.record;
         match &r.value {
             Value::Struct(_) | Value::Map(_) => {
-                self.json
-                    .write_value(r.value_schema.as_ref(), &r.value, out)
+                let json = if self.cfg.ignores_schema(&r.topic) {
+                    &self.json
+                } else {
+                    &self.json_numeric
+                };
+                json.write_value(r.value_schema.as_ref(), &r.value, out)
             }
             Value::String(s) => raw_object(s.as_bytes(), out),
             Value::Bytes(b) => raw_object(b, out),
@@ -265,6 +274,22 @@ mod tests {
         let item = Encoder::new(c).encode(0, r, &mut out)?;
         assert_eq!(item.map(|i| i.range), Some(0..out.len()));
         Ok(String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn a_mapped_decimal_is_a_number_and_an_unmapped_one_base64() {
+        use connect_core::data::{Decimal, Schema};
+        let schema = SchemaBuilder::struct_()
+            .field("fee", Schema::decimal(2).build())
+            .build();
+        let mut s = Struct::new(schema.clone());
+        s.put("fee", Value::Decimal(Decimal::new(1250, 2))).unwrap();
+        let mut r = rec(Value::Int32(9), Value::Struct(s), 1);
+        r.record.value_schema = Some(schema);
+        let mapped = encode(&cfg(&[]), &r).unwrap();
+        assert!(mapped.ends_with("{\"fee\":12.50}\n"), "{mapped}");
+        let ignored = encode(&cfg(&[("schema.ignore", "true")]), &r).unwrap();
+        assert!(ignored.ends_with("{\"fee\":\"BOI=\"}\n"), "{ignored}");
     }
 
     #[test]
