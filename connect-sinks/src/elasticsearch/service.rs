@@ -89,9 +89,7 @@ impl BulkService {
             tokio::time::sleep(wait.unwrap_or_else(|| self.retry.delay(attempt))).await;
         }
     }
-}
 
-impl BulkService {
     /// Gives `index` the `mapping` when it has none, as Confluent's sink does with
     /// `schema.ignore=false`: an absent index is created with it, an existing index without
     /// properties gets it through `_mapping`, and an index that has properties is left as it is.
