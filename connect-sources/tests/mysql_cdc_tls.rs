@@ -5,20 +5,11 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use connect_core::config::{ConnectorConfig, Props};
-use connect_core::runtime::{ConnectorHandle, Worker};
+use connect_core::runtime::Worker;
 use connect_test_support::{MariaDb, TestPki};
-
-async fn failed(c: &ConnectorHandle) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !c.is_failed() {
-        assert!(Instant::now() < deadline, "did not fail: {:?}", c.status());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    c.status()[0].error.clone().unwrap_or_default()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reads_over_verified_tls_and_refuses_an_unknown_ca() {
@@ -75,7 +66,7 @@ async fn reads_over_verified_tls_and_refuses_an_unknown_ca() {
         .start_connector(config("wrongca", "verify_ca", Some("other-ca.pem")))
         .await
         .unwrap();
-    let e = failed(&wrong_ca).await;
+    let e = common::failure(&wrong_ca, Duration::from_secs(30)).await;
     assert!(!e.contains("tls-pw"), "{e}");
     assert!(
         e.contains("certificate") && e.contains("database.ssl.ca"),
@@ -86,7 +77,7 @@ async fn reads_over_verified_tls_and_refuses_an_unknown_ca() {
         .start_connector(config("plain", "disabled", None))
         .await
         .unwrap();
-    let e = failed(&plain).await;
+    let e = common::failure(&plain, Duration::from_secs(30)).await;
     assert!(!e.contains("tls-pw"), "{e}");
     assert!(e.contains("database.ssl.mode"), "{e}");
     worker.shutdown().await;

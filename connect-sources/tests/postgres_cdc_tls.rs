@@ -6,20 +6,11 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use connect_core::config::{ConnectorConfig, Props};
-use connect_core::runtime::{ConnectorHandle, Worker};
+use connect_core::runtime::Worker;
 use connect_test_support::{Postgres, TestPki};
-
-async fn failed(c: &ConnectorHandle) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !c.is_failed() {
-        assert!(Instant::now() < deadline, "did not fail: {:?}", c.status());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    c.status()[0].error.clone().unwrap_or_default()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn streams_over_verified_tls_and_refuses_an_unknown_ca() {
@@ -82,7 +73,7 @@ async fn streams_over_verified_tls_and_refuses_an_unknown_ca() {
         .start_connector(config("wrongca", "verify-ca", Some("other-ca.pem")))
         .await
         .unwrap();
-    let e = failed(&wrong_ca).await;
+    let e = common::failure(&wrong_ca, Duration::from_secs(60)).await;
     assert!(
         e.contains("certificate") && e.contains("database.sslrootcert"),
         "a certificate error, not retried, naming the keys: {e}"
@@ -92,7 +83,7 @@ async fn streams_over_verified_tls_and_refuses_an_unknown_ca() {
         .start_connector(config("plain", "disable", None))
         .await
         .unwrap();
-    let e = failed(&plain).await;
+    let e = common::failure(&plain, Duration::from_secs(60)).await;
     assert!(e.contains("database.sslmode"), "{e}");
     worker.shutdown().await;
 }

@@ -3,10 +3,9 @@
 //! (`azure-storage-blob`, in `target/azure-venv`), a client independent of the sink under test.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
-use crate::process::{base64_decode, output_text, wait_ready, Process};
+use crate::process::{base64_decode, output_text, spawn_listening, Process};
 
 /// Azurite's well-known development account.
 pub const ACCOUNT: &str = "devstoreaccount1";
@@ -36,8 +35,8 @@ impl Azurite {
         );
         let port = crate::free_port();
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let child = Command::new(bin)
-            .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
+        let mut cmd = Command::new(bin);
+        cmd.args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
             .arg("--location")
             .arg(dir.path())
             .args([
@@ -45,23 +44,12 @@ impl Azurite {
                 "--skipApiVersionCheck",
                 "--loose",
                 "--disableTelemetry",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("azurite-blob starts");
-        let mut process = Process::default();
-        process.set(child);
-        let azurite = Azurite {
-            _process: process,
+            ]);
+        Azurite {
+            _process: spawn_listening("azurite-blob", cmd, port),
             port,
             _dir: dir,
-        };
-        wait_ready("azurite-blob", Duration::from_secs(60), None, || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        azurite
+        }
     }
 
     /// `http://127.0.0.1:<port>/devstoreaccount1`, the account's endpoint (`store.url`).

@@ -3,10 +3,9 @@
 //! Python's standard library, a client independent of the sink under test.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
-use crate::process::{base64_decode, output_text, wait_ready, Process};
+use crate::process::{base64_decode, output_text, spawn_listening, Process};
 
 /// Runs the emulator with one mend: its XML API upload answers without the `ETag` header that GCS
 /// always sends and object_store requires, so the handler gains it (the MD5 of the content, as GCS
@@ -48,31 +47,17 @@ impl Gcs {
         );
         let port = crate::free_port();
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let child = Command::new(python)
-            .arg("-c")
+        let mut cmd = Command::new(python);
+        cmd.arg("-c")
             .arg(WITH_ETAG)
             .args(["start", "-H", "127.0.0.1", "--port", &port.to_string()])
             .args(["--default-bucket", bucket, "--in-memory", "-q"])
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gcp-storage-emulator starts");
-        let mut process = Process::default();
-        process.set(child);
-        let gcs = Gcs {
-            _process: process,
+            .current_dir(dir.path());
+        Gcs {
+            _process: spawn_listening("gcp-storage-emulator", cmd, port),
             port,
             dir,
-        };
-        wait_ready(
-            "gcp-storage-emulator",
-            Duration::from_secs(60),
-            None,
-            || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
-        );
-        gcs
+        }
     }
 
     /// `http://127.0.0.1:<port>`, the endpoint (`store.url`).

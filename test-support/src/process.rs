@@ -29,6 +29,24 @@ impl Drop for Process {
     }
 }
 
+/// Starts `cmd` (its standard streams closed) as the peer `what`, and waits up to 60 s until it
+/// accepts connections on `port` of 127.0.0.1. Panics naming `what` if it does not start.
+pub(crate) fn spawn_listening(what: &str, mut cmd: std::process::Command, port: u16) -> Process {
+    use std::process::Stdio;
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what} does not start: {e}"));
+    let mut process = Process::default();
+    process.set(child);
+    wait_ready(what, Duration::from_secs(60), None, || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    process
+}
+
 /// Waits until `ready` holds, at most `timeout`; panics naming `what` with the server's log.
 pub(crate) fn wait_ready(
     what: &str,

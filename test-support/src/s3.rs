@@ -2,10 +2,9 @@
 //! back with boto3 (moto's own dependency), a client independent of the sink under test.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
-use crate::process::{base64_decode, output_text, wait_ready, Process};
+use crate::process::{base64_decode, output_text, spawn_listening, Process};
 
 /// A moto S3 server on a free loopback port, killed (SIGKILL) on drop.
 pub struct S3 {
@@ -27,23 +26,12 @@ impl S3 {
             venv().display()
         );
         let port = crate::free_port();
-        let child = Command::new(bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts");
-        let mut process = Process::default();
-        process.set(child);
-        let s3 = S3 {
-            _process: process,
+        let mut cmd = Command::new(bin);
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        S3 {
+            _process: spawn_listening("moto_server", cmd, port),
             port,
-        };
-        wait_ready("moto_server", Duration::from_secs(60), None, || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        s3
+        }
     }
 
     /// `http://127.0.0.1:<port>`, the endpoint (`store.url`).

@@ -8,10 +8,10 @@
 
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::error::ConnectError;
-use crate::http::{retry_after, Auth, RetryPolicy, TokenSource};
+use crate::http::{read_capped, retry_after, Auth, BodyError, RetryPolicy, TokenSource};
 
 use super::outcome::OutcomeSummary;
 
@@ -298,38 +298,20 @@ impl FhirClient {
     async fn read_body(
         &self,
         req: &FhirRequest,
-        mut resp: reqwest::Response,
+        resp: reqwest::Response,
     ) -> Result<Bytes, FhirError> {
-        let too_large = || FhirError::TooLarge {
-            label: req.label.clone(),
-            base: self.base.clone(),
-            limit: self.max_body,
-        };
-        if resp
-            .content_length()
-            .is_some_and(|n| n > self.max_body as u64)
-        {
-            return Err(too_large());
-        }
-        let mut buf = BytesMut::new();
-        loop {
-            match resp.chunk().await {
-                Ok(Some(c)) => {
-                    if buf.len() + c.len() > self.max_body {
-                        return Err(too_large());
-                    }
-                    buf.extend_from_slice(&c);
-                }
-                Ok(None) => return Ok(buf.freeze()),
-                Err(e) => {
-                    return Err(FhirError::Transport {
-                        label: req.label.clone(),
-                        base: self.base.clone(),
-                        reason: describe(&e),
-                    })
-                }
-            }
-        }
+        read_capped(resp, self.max_body).await.map_err(|e| match e {
+            BodyError::TooLarge => FhirError::TooLarge {
+                label: req.label.clone(),
+                base: self.base.clone(),
+                limit: self.max_body,
+            },
+            BodyError::Transport(e) => FhirError::Transport {
+                label: req.label.clone(),
+                base: self.base.clone(),
+                reason: describe(&e),
+            },
+        })
     }
 }
 

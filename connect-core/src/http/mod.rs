@@ -1,6 +1,7 @@
 //! The HTTP client foundation of the HTTP-based connectors (Elasticsearch/OpenSearch, FHIR, HTTP
 //! sinks), so each of them configures TLS, timeouts, credentials and retries the same way:
 //!
+//! * [`body`]: an answer's body read up to a ceiling;
 //! * [`client`]: one `reqwest` client (rustls with ring, no OpenSSL) from a CA bundle, an optional
 //!   client certificate and key (mutual TLS), and connect and read timeouts;
 //! * [`auth`]: credentials applied to each request (basic, bearer, API key), never printed by `Debug`;
@@ -27,11 +28,13 @@
 //! ```
 
 pub mod auth;
+pub mod body;
 pub mod client;
 pub mod oauth2;
 pub mod retry;
 
 pub use auth::Auth;
+pub use body::{read_capped, BodyError};
 pub use client::ClientSettings;
 pub use oauth2::{ClientAuthMode, ClientCredentials, TokenSource};
 pub use retry::{retry_after, RetryPolicy};

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use connect_core::error::ConnectError;
-use connect_core::http::{retry_after, Auth, RetryPolicy};
+use connect_core::http::{read_capped, retry_after, Auth, BodyError, RetryPolicy};
 
 /// A bulk endpoint over one or more nodes.
 pub struct BulkService {
@@ -16,6 +16,16 @@ pub struct BulkService {
     auth: Auth,
     retry: RetryPolicy,
     next: AtomicUsize,
+}
+
+/// The largest mapping answer read (one index's mapping; real ones are kilobytes).
+const MAPPING_ANSWER_LIMIT: usize = 16 << 20;
+
+/// The largest bulk answer read for a request of `request_bytes`: item results are far smaller than
+/// the documents they answer, even with reasons, so four times the request (at least 64 MiB) is
+/// never a real answer.
+fn bulk_answer_limit(request_bytes: usize) -> usize {
+    request_bytes.saturating_mul(4).max(64 << 20)
 }
 
 /// The longest wait a `Retry-After` may ask for.
@@ -50,9 +60,16 @@ impl BulkService {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     if status == 200 {
-                        match resp.bytes().await {
+                        match read_capped(resp, bulk_answer_limit(body.len())).await {
                             Ok(b) => return Ok(b),
-                            Err(e) => {
+                            Err(BodyError::TooLarge) => {
+                                return Err(ConnectError::other(format!(
+                                    "{url}/_bulk answered more than {} bytes for a {}-byte request",
+                                    bulk_answer_limit(body.len()),
+                                    body.len()
+                                )))
+                            }
+                            Err(BodyError::Transport(e)) => {
                                 tracing::warn!(node = %url, error = %e, "reading a bulk answer failed; retrying");
                                 self.next.fetch_add(1, Ordering::Relaxed);
                                 None
@@ -127,9 +144,21 @@ impl BulkService {
                 serde_json::json!({ "mappings": mapping }),
             ),
             200 => {
-                let current: serde_json::Value =
-                    serde_json::from_slice(&resp.bytes().await.unwrap_or_default())
-                        .unwrap_or_default();
+                let current: serde_json::Value = match read_capped(resp, MAPPING_ANSWER_LIMIT).await
+                {
+                    Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
+                    Err(BodyError::TooLarge) => {
+                        return Err(ConnectError::other(format!(
+                        "{target}: the mapping answer is larger than {MAPPING_ANSWER_LIMIT} bytes"
+                    )))
+                    }
+                    Err(BodyError::Transport(e)) => {
+                        return Err(ConnectError::retriable(format!(
+                            "reading the mapping of index '{index}' failed: {}",
+                            without_url(&e)
+                        )))
+                    }
+                };
                 let has_properties = current
                     .as_object()
                     .into_iter()

@@ -27,7 +27,8 @@ struct State {
     cfg: ElasticsearchSinkConfig,
     service: BulkService,
     reporter: Option<Arc<ErrantRecordReporter>>,
-    /// Indexes whose mapping was checked (or given) since the task started.
+    /// Topics whose index mapping was checked (or given) since the task started (an index is a
+    /// function of its topic, so the topic stands for it without building the name per record).
     mapped: HashSet<String>,
 }
 
@@ -52,19 +53,16 @@ impl State {
     async fn ensure_mappings(&mut self, records: &[SinkRecord]) -> Result<(), ConnectError> {
         for r in records {
             let topic = &r.record.topic;
-            if self.cfg.ignores_schema(topic) {
-                continue;
-            }
-            let index = self.cfg.index_for(topic);
-            if self.mapped.contains(&index) {
+            if self.mapped.contains(topic.as_str()) || self.cfg.ignores_schema(topic) {
                 continue;
             }
             let Some(mapping) = r.record.value_schema.as_ref().and_then(mapping::infer) else {
                 continue;
             };
+            let index = self.cfg.index_for(topic);
             self.service.ensure_mapping(&index, &mapping).await?;
             tracing::info!(index = %index, "index mapping checked");
-            self.mapped.insert(index);
+            self.mapped.insert(topic.clone());
         }
         Ok(())
     }

@@ -182,3 +182,13 @@ pub fn postgres_source(pg: &connect_test_support::Postgres, name: &str, prefix: 
         )
         .with("value.converter.schemas.enable", "false")
 }
+
+/// Waits (at most `within`) until the connector's task has failed, and gives its error.
+pub async fn failure(c: &connect_core::runtime::ConnectorHandle, within: Duration) -> String {
+    let deadline = Instant::now() + within;
+    while !c.is_failed() {
+        assert!(Instant::now() < deadline, "did not fail: {:?}", c.status());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.status()[0].error.clone().unwrap_or_default()
+}
