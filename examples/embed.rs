@@ -13,6 +13,13 @@ use connect_core::{
     runtime::Worker,
 };
 
+/// A thread-caching allocator for the process. The runtime allocates a record on one thread (the
+/// connector's reader) and frees it on others (the runner, librdkafka's delivery callbacks); glibc's
+/// malloc serialises those frees on its arena locks, which halved CDC throughput in the benches
+/// (BENCHMARKS.md, "Allocator"). Any such allocator does (mimalloc, jemalloc).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()

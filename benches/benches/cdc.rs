@@ -27,6 +27,9 @@ use mysql_async::binlog::value::BinlogValue;
 use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStreamRequest, Conn, Opts, Row, Value};
 
+// mimalloc, counting allocations (`--features system-alloc`: the system allocator).
+connect_benches::cdc_global_allocator!();
+
 /// Rows per run: 50 000 when benchmarking; 2 000 when `cargo test` runs the bench once as a check
 /// (criterion passes `--bench` only to a benchmarking run), so the suite stays quick.
 fn rows() -> u64 {
@@ -203,6 +206,23 @@ fn cdc(c: &mut Criterion) {
         bootstrap,
         runs: std::cell::Cell::new(0),
     };
+
+    // Allocations per event, counted over one run of each contender (every thread's Rust allocations;
+    // librdkafka's and MariaDB's own are not counted).
+    println!("allocations per event (counting allocator, one run of {n} rows each):");
+    for (table, (file, pos)) in [("narrow", &narrow_at), ("wide", &wide_at)] {
+        let before = connect_benches::allocations();
+        rt.block_on(bare_binlog(&opts, file, *pos, n));
+        let peer = connect_benches::allocations() - before;
+        let before = connect_benches::allocations();
+        rt.block_on(bench.run(table, Some((file, *pos)), n));
+        let connector = connect_benches::allocations() - before;
+        println!(
+            "| cdc_binlog {table} | peer {:.1} | connector {:.1} |",
+            peer as f64 / n as f64,
+            connector as f64 / n as f64
+        );
+    }
 
     let mut g = c.benchmark_group("cdc_binlog");
     g.sampling_mode(SamplingMode::Flat)

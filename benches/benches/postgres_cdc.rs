@@ -27,6 +27,9 @@ use futures::StreamExt;
 use pgwire_replication::{ReplicationClient, ReplicationConfig, ReplicationEvent, TlsConfig};
 use tokio_postgres::types::{FromSql, Type};
 
+// mimalloc, counting allocations (`--features system-alloc`: the system allocator).
+connect_benches::cdc_global_allocator!();
+
 /// Rows per run: 50 000 when benchmarking; 2 000 when `cargo test` runs the bench once as a check
 /// (criterion passes `--bench` only to a benchmarking run), so the suite stays quick.
 fn rows() -> u64 {
@@ -225,6 +228,27 @@ fn pg_cdc(c: &mut Criterion) {
         worker,
         runs: std::cell::Cell::new(0),
     };
+
+    // Allocations per event, counted over one run of each contender (every thread's Rust allocations;
+    // librdkafka's and PostgreSQL's own are not counted).
+    println!("allocations per event (counting allocator, one run of {n} rows each):");
+    for table in ["narrow", "wide"] {
+        let template = format!("template_{table}");
+        let slot = bench.copy_slot(&template);
+        let before = connect_benches::allocations();
+        rt.block_on(bare_stream(&bench.pg, &slot, n));
+        let peer = connect_benches::allocations() - before;
+        bench.drop_slot(&slot);
+        let slot = bench.copy_slot(&template);
+        let before = connect_benches::allocations();
+        rt.block_on(bench.run(table, Some(&slot), n));
+        let connector = connect_benches::allocations() - before;
+        println!(
+            "| pg_cdc_stream {table} | peer {:.1} | connector {:.1} |",
+            peer as f64 / n as f64,
+            connector as f64 / n as f64
+        );
+    }
 
     let mut g = c.benchmark_group("pg_cdc_stream");
     g.sampling_mode(SamplingMode::Flat)

@@ -5,10 +5,9 @@
 //! record fresh from a converter is, and gives each apply a record to own); the group's
 //! `baseline_record_clone` is the clone alone. An SMT's own cost is its figure minus the baseline.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::alloc::System;
 
-use connect_benches::{encounter, encounter_schema};
+use connect_benches::{allocations, encounter, encounter_schema, CountingAlloc};
 use connect_core::config::Props;
 use connect_core::data::{Map, Schema, Struct, Value};
 use connect_core::record::{ConnectRecord, SourceRecord};
@@ -16,30 +15,8 @@ use connect_core::registry::Registry;
 use connect_core::transform::TransformChain;
 use criterion::{criterion_group, Criterion, Throughput};
 
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: every call is forwarded to the system allocator unchanged; only a counter is added.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract for `alloc` is passed on as it is.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` was allocated by `System` with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract for `realloc` is passed on as it is.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc<System> = CountingAlloc(System);
 
 /// The bench cases: a name and the transform config (without `transforms=`).
 fn cases() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
@@ -232,11 +209,11 @@ fn allocations_per_record(c: &TransformChain<SourceRecord>, schemaless: bool) ->
     let mut outputs = Vec::with_capacity(N);
     // Warm the schema caches first, as a running task would have.
     let _ = c.apply(record(schemaless));
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations();
     for r in inputs {
         outputs.push(c.apply(r));
     }
-    let after = ALLOCATIONS.load(Ordering::Relaxed);
+    let after = allocations();
     drop(outputs);
     (after - before) as f64 / N as f64
 }
@@ -261,11 +238,11 @@ fn allocation_table() {
         allocations_per_record(&c, false),
         allocations_per_record(&c, true)
     );
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations();
     let r = record(false);
-    let start = ALLOCATIONS.load(Ordering::Relaxed);
+    let start = allocations();
     let copy = r.clone();
-    let after = ALLOCATIONS.load(Ordering::Relaxed);
+    let after = allocations();
     drop((r, copy));
     println!(
         "| baseline: record clone | {} | |  (building the record: {})",

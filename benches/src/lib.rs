@@ -13,6 +13,58 @@ use connect_core::record::{ConnectRecord, OffsetMap, SinkRecord, SourceRecord};
 use connect_core::sink::{SinkConnector, SinkTask, SinkTaskContext};
 use connect_core::source::{SourceConnector, SourceTask, SourceTaskContext};
 
+/// A global allocator that counts the allocations (and reallocations) made through it and hands every
+/// call to `A` unchanged: benches install it to report allocations per record beside their timings.
+///
+/// ```ignore
+/// #[global_allocator]
+/// static GLOBAL: connect_benches::CountingAlloc<std::alloc::System> =
+///     connect_benches::CountingAlloc(std::alloc::System);
+/// ```
+pub struct CountingAlloc<A>(pub A);
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// Allocations made through [`CountingAlloc`] so far, by every thread.
+pub fn allocations() -> u64 {
+    ALLOCATIONS.load(Ordering::Relaxed)
+}
+
+// SAFETY: every call is forwarded to the inner allocator unchanged; only a counter is added.
+unsafe impl<A: std::alloc::GlobalAlloc> std::alloc::GlobalAlloc for CountingAlloc<A> {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract for `alloc` is passed on as it is.
+        unsafe { self.0.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: `ptr` was allocated by the inner allocator with `layout`.
+        unsafe { self.0.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract for `realloc` is passed on as it is.
+        unsafe { self.0.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// Installs the CDC benches' global allocator: a [`CountingAlloc`] over mimalloc, as a deployed worker
+/// should run (BENCHMARKS.md, "Allocator"), or over the system allocator with
+/// `--features system-alloc`, for the comparison.
+#[macro_export]
+macro_rules! cdc_global_allocator {
+    () => {
+        #[cfg(not(feature = "system-alloc"))]
+        #[global_allocator]
+        static GLOBAL: $crate::CountingAlloc<mimalloc::MiMalloc> =
+            $crate::CountingAlloc(mimalloc::MiMalloc);
+        #[cfg(feature = "system-alloc")]
+        #[global_allocator]
+        static GLOBAL: $crate::CountingAlloc<std::alloc::System> =
+            $crate::CountingAlloc(std::alloc::System);
+    };
+}
+
 /// A 20-field struct schema: the shape of a patient encounter row.
 pub fn encounter_schema() -> Schema {
     SchemaBuilder::struct_()
@@ -147,7 +199,7 @@ impl SourceTask for BudgetTask {
                 };
                 SourceRecord {
                     source_partition: self.partition.clone(),
-                    source_offset,
+                    source_offset: source_offset.into(),
                     record: ConnectRecord {
                         topic: self.c.topic.clone(),
                         value_schema: self.c.schema.clone(),

@@ -30,6 +30,7 @@ pub mod registry;
 pub mod runtime;
 pub mod sink;
 pub mod source;
+mod source_offset;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub mod transform;

@@ -126,6 +126,8 @@ impl ConnectRecord {
 /// order (`{"a":1,"b":2} == {"b":2,"a":1}`), and lookups use a canonical (sorted) form.
 pub type OffsetMap = serde_json::Map<String, serde_json::Value>;
 
+pub use crate::source_offset::{OffsetValue, SourceOffset};
+
 /// A record produced by a [`crate::source::SourceTask`].
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SourceRecord {
@@ -134,8 +136,9 @@ pub struct SourceRecord {
     /// Where in the source system the record came from (a file, a table, a connection).
     /// Shared because many records come from one partition.
     pub source_partition: Arc<OffsetMap>,
-    /// The position within the source partition from which reading resumes after this record.
-    pub source_offset: Arc<OffsetMap>,
+    /// The position within the source partition from which reading resumes after this record: a map,
+    /// or the task's own position type, turned into a map only when the runtime stores it.
+    pub source_offset: SourceOffset,
 }
 
 impl SourceRecord {
@@ -148,7 +151,7 @@ impl SourceRecord {
         SourceRecord {
             record,
             source_partition,
-            source_offset: Arc::new(source_offset),
+            source_offset: source_offset.into(),
         }
     }
 }

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use crate::config::{ConfigDef, Props};
 use crate::error::{ConfigError, ConnectError};
-use crate::record::{OffsetMap, SourceRecord};
+use crate::record::{OffsetMap, SourceOffset, SourceRecord};
 use crate::runtime::admin::TopicAdmin;
 use crate::runtime::offsets::OffsetReader;
 use crate::runtime::{ErrantRecordReporter, KafkaSettings};
@@ -29,7 +29,7 @@ pub struct RecordPosition {
     /// The record's source partition.
     pub source_partition: Arc<OffsetMap>,
     /// The record's source offset.
-    pub source_offset: Arc<OffsetMap>,
+    pub source_offset: SourceOffset,
 }
 
 /// What became of one polled record, passed to [`SourceTask::record_settled`].

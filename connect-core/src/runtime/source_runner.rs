@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, watch};
 use crate::config::{ErrorPolicy, Props};
 use crate::converter::{Converter, HeaderConverter};
 use crate::error::ConnectError;
-use crate::record::{ConnectRecord, OffsetMap, SourceRecord};
+use crate::record::{ConnectRecord, OffsetMap, SourceOffset, SourceRecord};
 use crate::runtime::admin::{TopicAdmin, TopicCreation};
 use crate::runtime::dlq::{owned_headers, ErrantRecordReporter, RawRecord, Stage};
 use crate::runtime::offsets::{OffsetReader, OffsetStore, PartitionKey};
@@ -41,13 +41,14 @@ struct OffsetTracker {
 struct PartitionTrack {
     partition: Arc<OffsetMap>,
     base_seq: u64,
-    pending: VecDeque<(Arc<OffsetMap>, bool)>,
-    committable: Option<Arc<OffsetMap>>,
+    pending: VecDeque<(SourceOffset, bool)>,
+    /// The newest offset whose every predecessor is settled: built into a map only when stored.
+    committable: Option<SourceOffset>,
     dirty: bool,
 }
 
 impl OffsetTracker {
-    fn submit(&mut self, partition: &Arc<OffsetMap>, offset: &Arc<OffsetMap>) -> (usize, u64) {
+    fn submit(&mut self, partition: &Arc<OffsetMap>, offset: &SourceOffset) -> (usize, u64) {
         let idx = match self.last {
             Some(i) if Arc::ptr_eq(&self.parts[i].partition, partition) => i,
             _ => {
@@ -96,8 +97,9 @@ impl OffsetTracker {
             if t.dirty {
                 t.dirty = false;
                 if let Some(o) = &t.committable {
+                    let o = o.map().into_owned();
                     if !(t.partition.is_empty() && o.is_empty()) {
-                        out.push((t.partition.clone(), o.clone()));
+                        out.push((t.partition.clone(), Arc::new(o)));
                     }
                 }
             }
@@ -726,10 +728,10 @@ mod tests {
         let mut t = OffsetTracker::default();
         let p = om("file", json!("a"));
         let q = om("file", json!("b"));
-        let a = t.submit(&p, &om("pos", json!(1)));
-        let b = t.submit(&p, &om("pos", json!(2)));
-        let c = t.submit(&q, &om("pos", json!(7)));
-        let d = t.submit(&p, &om("pos", json!(3)));
+        let a = t.submit(&p, &om("pos", json!(1)).into());
+        let b = t.submit(&p, &om("pos", json!(2)).into());
+        let c = t.submit(&q, &om("pos", json!(7)).into());
+        let d = t.submit(&p, &om("pos", json!(3)).into());
         t.ack(b.0, b.1);
         t.ack(c.0, c.1);
         let dirty = t.take_dirty();
@@ -747,7 +749,43 @@ mod tests {
         assert!(t.take_dirty().is_empty());
         // An equal partition map from another allocation is the same partition.
         let p2 = om("file", json!("a"));
-        let e = t.submit(&p2, &om("pos", json!(4)));
+        let e = t.submit(&p2, &om("pos", json!(4)).into());
         assert_eq!(e.0, a.0);
+    }
+
+    /// A position that counts how often it is turned into a map.
+    #[derive(Debug)]
+    struct Counted(u64, Arc<std::sync::atomic::AtomicUsize>);
+
+    impl crate::record::OffsetValue for Counted {
+        fn to_map(&self) -> OffsetMap {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            [("pos".to_owned(), json!(self.0))].into_iter().collect()
+        }
+    }
+
+    #[test]
+    fn a_task_position_becomes_a_map_only_when_stored() {
+        let built = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut t = OffsetTracker::default();
+        let p = om("server", json!("clinical"));
+        let seqs: Vec<_> = (1..=1000)
+            .map(|i| t.submit(&p, &SourceOffset::new(Counted(i, built.clone()))))
+            .collect();
+        for (idx, seq) in &seqs {
+            t.ack(*idx, *seq);
+        }
+        assert_eq!(built.load(std::sync::atomic::Ordering::Relaxed), 0);
+        let dirty = t.take_dirty();
+        assert_eq!(dirty.len(), 1);
+        assert_eq!(
+            *dirty[0].1,
+            OffsetMap::from_iter([("pos".to_owned(), json!(1000))])
+        );
+        assert_eq!(
+            built.load(std::sync::atomic::Ordering::Relaxed),
+            1,
+            "one map for a thousand records: the newest settled one"
+        );
     }
 }

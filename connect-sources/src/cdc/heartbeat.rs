@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use connect_core::data::{Schema, SchemaBuilder, Struct, Value};
-use connect_core::record::{ConnectRecord, OffsetMap, SourceRecord};
+use connect_core::record::{ConnectRecord, OffsetMap, SourceOffset, SourceRecord};
 
 /// Builds heartbeat records for one connector.
 #[derive(Debug, Clone)]
@@ -44,7 +44,7 @@ impl Heartbeat {
     pub fn record(
         &self,
         partition: Arc<OffsetMap>,
-        offset: OffsetMap,
+        offset: SourceOffset,
         now_ms: i64,
     ) -> SourceRecord {
         let mut key = Struct::new(self.key_schema.clone());
@@ -62,7 +62,7 @@ impl Heartbeat {
                 ..Default::default()
             },
             source_partition: partition,
-            source_offset: Arc::new(offset),
+            source_offset: offset,
         }
     }
 }

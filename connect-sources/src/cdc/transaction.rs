@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use connect_core::data::{Schema, SchemaBuilder, Struct, Value};
-use connect_core::record::{ConnectRecord, OffsetMap, SourceRecord};
+use connect_core::record::{ConnectRecord, OffsetMap, SourceOffset, SourceRecord};
 
 /// Counts of one transaction in progress.
 #[derive(Debug, Clone, Default)]
@@ -111,7 +111,7 @@ impl TransactionTopic {
         tx: &TxCounter,
         ts_ms: i64,
         partition: &Arc<OffsetMap>,
-        offset: OffsetMap,
+        offset: SourceOffset,
     ) -> SourceRecord {
         self.record(tx, false, ts_ms, partition, offset)
     }
@@ -122,7 +122,7 @@ impl TransactionTopic {
         tx: &TxCounter,
         ts_ms: i64,
         partition: &Arc<OffsetMap>,
-        offset: OffsetMap,
+        offset: SourceOffset,
     ) -> SourceRecord {
         self.record(tx, true, ts_ms, partition, offset)
     }
@@ -133,7 +133,7 @@ impl TransactionTopic {
         end: bool,
         ts_ms: i64,
         partition: &Arc<OffsetMap>,
-        offset: OffsetMap,
+        offset: SourceOffset,
     ) -> SourceRecord {
         let (status, count, collections) = if end {
             let collections = tx
@@ -169,7 +169,7 @@ impl TransactionTopic {
                 ..Default::default()
             },
             source_partition: partition.clone(),
-            source_offset: Arc::new(offset),
+            source_offset: offset,
         }
     }
 }
@@ -188,12 +188,12 @@ mod tests {
         let t = TransactionTopic::new("clinical", "transaction");
         assert_eq!(t.topic(), "clinical.transaction");
         let p = Arc::new(OffsetMap::new());
-        let begin = t.begin(&tx, 5, &p, OffsetMap::new());
+        let begin = t.begin(&tx, 5, &p, SourceOffset::default());
         let v = begin.record.value.as_struct().unwrap();
         v.validate().unwrap();
         assert_eq!(v.get("status").and_then(Value::as_str), Some("BEGIN"));
         assert_eq!(v.get("event_count"), Some(&Value::Null));
-        let end = t.end(&tx, 6, &p, OffsetMap::new());
+        let end = t.end(&tx, 6, &p, SourceOffset::default());
         let v = end.record.value.as_struct().unwrap();
         v.validate().unwrap();
         assert_eq!(v.get("event_count"), Some(&Value::Int64(3)));

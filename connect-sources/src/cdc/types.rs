@@ -199,15 +199,48 @@ pub fn zoned_utc(secs: i64, micros: u32, fsp: u32) -> String {
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
     let (h, mi, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
-    let mut out = format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}");
+    // Written digit by digit into one buffer: this runs for every TIMESTAMP column of every row.
+    let mut out = String::with_capacity(28);
+    if (0..=9999).contains(&y) {
+        push_digits(&mut out, y as u64, 4);
+    } else {
+        use std::fmt::Write;
+        let _ = write!(out, "{y:04}");
+    }
+    for (sep, v) in [
+        ('-', m as i64),
+        ('-', d as i64),
+        ('T', h),
+        (':', mi),
+        (':', s),
+    ] {
+        out.push(sep);
+        push_digits(&mut out, v as u64, 2);
+    }
     let fsp = fsp.min(6);
     if fsp > 0 {
-        let frac = format!("{micros:06}");
         out.push('.');
-        out.push_str(&frac[..fsp as usize]);
+        // The first `fsp` of the six microsecond digits.
+        push_digits(
+            &mut out,
+            u64::from(micros.min(999_999) / 10u32.pow(6 - fsp)),
+            fsp as usize,
+        );
     }
     out.push('Z');
     out
+}
+
+/// `v` in decimal, zero-padded to `width` digits (`v` has at most `width` digits).
+fn push_digits(out: &mut String, v: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let width = width.min(buf.len());
+    let mut v = v;
+    for slot in buf[..width].iter_mut().rev() {
+        *slot = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    out.extend(buf[..width].iter().map(|&b| b as char));
 }
 
 /// A binary value in `binary.handling.mode`'s form.
@@ -249,7 +282,8 @@ pub fn parse_hms(t: &str) -> Option<(i64, i64, i64, i64)> {
     let us = if frac.is_empty() {
         0
     } else {
-        format!("{frac:0<6}").parse().ok()?
+        // `frac` right-padded with zeros to six digits.
+        frac.parse::<i64>().ok()? * 10i64.pow(6 - frac.len() as u32)
     };
     Some((h, m, s, us))
 }
@@ -275,5 +309,13 @@ mod tests {
             "2020-01-01T10:00:00.123Z"
         );
         assert_eq!(zoned_utc(0, 0, 0), "1970-01-01T00:00:00Z");
+        assert_eq!(zoned_utc(59, 999_999, 6), "1970-01-01T00:00:59.999999Z");
+        assert_eq!(zoned_utc(1, 5, 5), "1970-01-01T00:00:01.00000Z");
+        assert_eq!(
+            zoned_utc(2_147_483_647, 40_000, 2),
+            "2038-01-19T03:14:07.04Z"
+        );
+        // Outside 0000-9999 the year keeps its sign and width, as before.
+        assert_eq!(zoned_utc(-62_198_755_200, 0, 0), "-001-01-01T00:00:00Z");
     }
 }

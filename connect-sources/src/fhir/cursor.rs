@@ -675,8 +675,8 @@ mod tests {
         // The last record's offset resumes exactly: watermark T3, a/2 seen.
         let off = recs.last().unwrap().source_offset.clone();
         assert_eq!(off.get("lastUpdated").unwrap(), T3);
-        assert_eq!(off.get("seen").unwrap(), &serde_json::json!(["a/2"]));
-        let mut resumed = TypeCursor::new(&c, "Patient", &[], Some(&off)).unwrap();
+        assert_eq!(off.get("seen").unwrap(), serde_json::json!(["a/2"]));
+        let mut resumed = TypeCursor::new(&c, "Patient", &[], Some(&off.map())).unwrap();
         let recs = resumed
             .take_page(
                 &page(&[patient("a", 2, T3), patient("e", 1, T3)], None),

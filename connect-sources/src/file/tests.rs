@@ -57,7 +57,7 @@ async fn reads_lines_in_batches_and_waits_for_partial_lines() {
     assert_eq!(lines(&b1), ["a", "bb"]);
     assert_eq!(
         b1[1].source_offset.get("position"),
-        Some(&serde_json::json!(6))
+        Some(serde_json::json!(6))
     );
     let b2 = t.poll().await.unwrap();
     assert_eq!(lines(&b2), ["ccc"]);
@@ -71,7 +71,7 @@ async fn reads_lines_in_batches_and_waits_for_partial_lines() {
     assert_eq!(lines(&b3), ["partial"]);
     assert_eq!(
         b3[0].source_offset.get("position"),
-        Some(&serde_json::json!(18))
+        Some(serde_json::json!(18))
     );
     assert!(Arc::ptr_eq(
         &b1[0].source_partition,

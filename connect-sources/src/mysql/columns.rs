@@ -540,8 +540,9 @@ fn parse_epoch(t: &str) -> Option<(i64, u32)> {
     let secs: i64 = s.parse().ok()?;
     let us: u32 = if f.is_empty() {
         0
-    } else if f.len() <= 6 {
-        format!("{f:0<6}").parse().ok()?
+    } else if f.len() <= 6 && f.bytes().all(|b| b.is_ascii_digit()) {
+        // `f` right-padded with zeros to six digits.
+        f.parse::<u32>().ok()? * 10u32.pow(6 - f.len() as u32)
     } else {
         return None;
     };

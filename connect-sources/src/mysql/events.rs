@@ -1,11 +1,12 @@
 //! Change events of captured tables: per-table schemas (key, row, envelope), the MySQL `source` block,
 //! and the records (with tombstones after deletes) the reader hands to the task.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use connect_core::data::{Schema, SchemaBuilder, Struct, Value};
-use connect_core::record::{ConnectRecord, OffsetMap, SourceRecord};
+use connect_core::record::{ConnectRecord, OffsetMap, SourceOffset, SourceRecord};
 use mysql_async::Value as My;
 
 use super::columns::{convert, ConvertError, Kind, Modes, Origin};
@@ -126,9 +127,21 @@ impl TableEvents {
 
     /// A full row (every column of the table, in order) as the event's row struct.
     pub fn row(&self, values: &[My], origin: Origin, modes: &Modes) -> Result<Struct, RowError> {
-        if values.len() != self.width {
+        self.row_with(values.len(), |i| Cow::Borrowed(&values[i]), origin, modes)
+    }
+
+    /// A full row of `width` columns, column `i` read by `value(i)` (`i < width`), as the event's row
+    /// struct: a binlog row's values are converted where they lie, not copied into a row first.
+    pub fn row_with<'a>(
+        &self,
+        width: usize,
+        value: impl Fn(usize) -> Cow<'a, My>,
+        origin: Origin,
+        modes: &Modes,
+    ) -> Result<Struct, RowError> {
+        if width != self.width {
             return Err(RowError::Width {
-                got: values.len(),
+                got: width,
                 expected: self.width,
             });
         }
@@ -136,7 +149,7 @@ impl TableEvents {
         for (pos, c) in self.included.iter().enumerate() {
             let v = convert(
                 &c.kind,
-                &values[c.index],
+                &value(c.index),
                 origin,
                 modes,
                 c.optional,
@@ -171,7 +184,7 @@ impl TableEvents {
         after: Option<Struct>,
         source: Struct,
         partition: &Arc<OffsetMap>,
-        offset: OffsetMap,
+        offset: SourceOffset,
         tombstone: bool,
         transaction: Option<(&str, i64, i64)>,
         out: &mut Vec<SourceRecord>,
@@ -184,7 +197,6 @@ impl TableEvents {
         let value = self
             .schemas
             .envelope_value(op, before, after, source, transaction);
-        let offset = Arc::new(offset);
         let (key_schema, key_value) = match key {
             Some((s, v)) => (Some(s), v),
             None => (None, Value::Null),
@@ -352,7 +364,7 @@ impl SchemaChanges {
         changes: &[TableChange],
         source: Struct,
         partition: &Arc<OffsetMap>,
-        offset: OffsetMap,
+        offset: SourceOffset,
     ) -> SourceRecord {
         let ts = source.values().get(3).and_then(Value::as_i64).unwrap_or(0);
         let mut k = Struct::new(self.key.clone());
@@ -385,7 +397,7 @@ impl SchemaChanges {
                 ..Default::default()
             },
             source_partition: partition.clone(),
-            source_offset: Arc::new(offset),
+            source_offset: offset,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use connect_core::data::Schema;
 use connect_core::error::ConnectError;
-use connect_core::record::{OffsetMap, SourceRecord};
+use connect_core::record::{OffsetMap, SourceOffset, SourceRecord};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, SslOpts};
 use tokio::sync::mpsc;
@@ -394,7 +394,7 @@ impl Reader {
                 &captured,
                 s,
                 &self.partition,
-                position.to_map(),
+                SourceOffset::new(position.clone()),
             );
             return Ok(self.emit(r).await);
         }

@@ -9,7 +9,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row};
 
 use connect_core::error::ConnectError;
-use connect_core::record::SourceRecord;
+use connect_core::record::{SourceOffset, SourceRecord};
 
 use super::columns::Origin;
 use super::config::Flavor;
@@ -165,7 +165,7 @@ impl Reader {
         done.snapshot = false;
         if let Some((mut last, _)) = held.take() {
             mark_last(&mut last);
-            last.source_offset = std::sync::Arc::new(done.to_map());
+            last.source_offset = SourceOffset::new(done.clone());
             if !self.emit(last).await {
                 return Ok(None);
             }
@@ -294,7 +294,7 @@ impl Reader {
                 Some(after),
                 s,
                 &self.partition,
-                position.to_map(),
+                SourceOffset::new(position.clone()),
                 false,
                 None,
                 &mut out,

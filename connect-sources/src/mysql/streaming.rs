@@ -3,6 +3,7 @@
 //! moving while the captured tables are quiet. A lost connection is re-established with backoff from
 //! the last position handed to the task.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
@@ -12,13 +13,13 @@ use mysql_async::prelude::Queryable;
 use mysql_async::BinlogStreamRequest;
 
 use connect_core::error::ConnectError;
-use connect_core::record::SourceRecord;
+use connect_core::record::{SourceOffset, SourceRecord};
 
 use super::columns::Origin;
 use super::config::Flavor;
 use super::ddl;
 use super::events::SourceInfo;
-use super::offsets::{clean_binlog_name, BinlogOffset};
+use super::offsets::{clean_binlog_name, BinlogOffset, RowOffset};
 use super::reader::{backoff, Reader};
 use crate::cdc::envelope::{now_triple, Op};
 use crate::cdc::table::{TableDef, TableId};
@@ -216,7 +217,7 @@ impl Reader {
                 if tx.is_none() && last_emit.elapsed() >= h {
                     let hb = self.heartbeat.record(
                         self.partition.clone(),
-                        restart.to_map(),
+                        SourceOffset::new(restart.clone()),
                         now_triple().0,
                     );
                     if !self.emit(hb).await {
@@ -441,8 +442,8 @@ impl Reader {
                     } else {
                         0
                     };
-                    // This event's position; each row sets its `row` (built once per event, not per row).
-                    let mut offset = BinlogOffset {
+                    // This event's position, shared by its rows' offsets, which add their `row`.
+                    let event_at = std::sync::Arc::new(BinlogOffset {
                         file: tx_file.clone(),
                         pos: tx_pos,
                         event: event_index,
@@ -452,8 +453,8 @@ impl Reader {
                         ts_sec: ts_ms / 1000,
                         server_id: Some(server_id as u64),
                         snapshot: false,
-                    };
-                    let mut emitted = false;
+                    });
+                    let mut last_row = None;
                     for (ri, row) in rows.rows(tme).enumerate() {
                         let ri = ri as u64;
                         if ri < rows_to_skip {
@@ -470,23 +471,10 @@ impl Reader {
                                 let conv = |r: Option<mysql_async::binlog::row::BinlogRow>| -> Result<Option<connect_core::data::Struct>, String> {
                                     match r {
                                         None => Ok(None),
-                                        Some(r) => {
-                                            let vals: Vec<mysql_async::Value> = (0..r.len())
-                                                .map(|i| match r.as_ref(i) {
-                                                    Some(mysql_async::binlog::value::BinlogValue::Value(v)) => v.clone(),
-                                                    Some(mysql_async::binlog::value::BinlogValue::Jsonb(j)) => {
-                                                        match serde_json::Value::try_from(j.clone()) {
-                                                            Ok(js) => mysql_async::Value::Bytes(js.to_string().into_bytes()),
-                                                            Err(_) => mysql_async::Value::NULL,
-                                                        }
-                                                    }
-                                                    _ => mysql_async::Value::NULL,
-                                                })
-                                                .collect();
-                                            te.row(&vals, Origin::Binlog, &self.cfg.modes)
-                                                .map(Some)
-                                                .map_err(|e| e.to_string())
-                                        }
+                                        Some(r) => te
+                                            .row_with(r.len(), |i| binlog_value(&r, i), Origin::Binlog, &self.cfg.modes)
+                                            .map(Some)
+                                            .map_err(|e| e.to_string()),
                                     }
                                 };
                                 Ok((conv(b)?, conv(a)?))
@@ -508,8 +496,7 @@ impl Reader {
                                 }
                             }
                         };
-                        offset.row = ri + 1;
-                        emitted = true;
+                        last_row = Some(ri + 1);
                         let source = SourceInfo {
                             ts_ms,
                             snapshot: None,
@@ -546,7 +533,7 @@ impl Reader {
                                         m,
                                         ts_ms,
                                         &self.partition,
-                                        at.to_map(),
+                                        SourceOffset::new(at),
                                     ));
                                 }
                                 Some(m.next(c))
@@ -565,7 +552,10 @@ impl Reader {
                             after,
                             s,
                             &self.partition,
-                            offset.to_map(),
+                            SourceOffset::new(RowOffset {
+                                event: event_at.clone(),
+                                row: ri + 1,
+                            }),
                             self.cfg.tombstones_on_delete,
                             txinfo,
                             &mut out,
@@ -578,8 +568,11 @@ impl Reader {
                     }
                     // Where a reconnect resumes: after the last row handed on (the connection only
                     // fails between events, so setting it once per event is exact).
-                    if emitted {
-                        *from = offset;
+                    if let Some(row) = last_row {
+                        *from = BinlogOffset {
+                            row,
+                            ..(*event_at).clone()
+                        };
                     }
                 }
             }
@@ -657,7 +650,7 @@ impl Reader {
                     None,
                     src.to_struct(&self.source_schema, &self.cfg.topic_prefix, self.flavor),
                     &self.partition,
-                    restart.to_map(),
+                    SourceOffset::new(restart.clone()),
                     false,
                     None,
                     out,
@@ -679,9 +672,12 @@ impl Reader {
     async fn end_transaction(&self, tx: Option<Tx>, ts_ms: i64, at: &BinlogOffset) -> bool {
         match tx.and_then(|t| t.meta).filter(|m| !m.is_empty()) {
             Some(m) => {
-                let r = self
-                    .transactions
-                    .end(&m, ts_ms, &self.partition, at.to_map());
+                let r = self.transactions.end(
+                    &m,
+                    ts_ms,
+                    &self.partition,
+                    SourceOffset::new(at.clone()),
+                );
                 self.emit(r).await
             }
             None => true,
@@ -690,6 +686,23 @@ impl Reader {
 }
 
 /// A MariaDB GTID state as stored in offsets: `domain-server-sequence` entries separated by commas.
+/// Column `i` of a binlog row as a plain value: borrowed, except a MySQL binary JSON document, which
+/// becomes its text.
+fn binlog_value(
+    row: &mysql_async::binlog::row::BinlogRow,
+    i: usize,
+) -> Cow<'_, mysql_async::Value> {
+    use mysql_async::binlog::value::BinlogValue;
+    match row.as_ref(i) {
+        Some(BinlogValue::Value(v)) => Cow::Borrowed(v),
+        Some(BinlogValue::Jsonb(j)) => Cow::Owned(match serde_json::Value::try_from(j.clone()) {
+            Ok(js) => mysql_async::Value::Bytes(js.to_string().into_bytes()),
+            Err(_) => mysql_async::Value::NULL,
+        }),
+        _ => Cow::Owned(mysql_async::Value::NULL),
+    }
+}
+
 fn is_gtid_state(s: &str) -> bool {
     !s.is_empty()
         && s.split(',').all(|g| {

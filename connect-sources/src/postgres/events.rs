@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use connect_core::data::{Schema, Struct, Value};
-use connect_core::record::{ConnectRecord, Header, OffsetMap, SourceRecord};
+use connect_core::record::{ConnectRecord, Header, OffsetMap, SourceOffset, SourceRecord};
 
 use super::columns::{convert, ConvertError, Kind, Modes, Types};
 use super::config::PostgresConfig;
@@ -244,7 +244,7 @@ impl TableEvents {
         out.push(SourceRecord {
             record,
             source_partition: partition.clone(),
-            source_offset: Arc::default(),
+            source_offset: SourceOffset::default(),
         });
         if let Some((key_schema, key)) = tomb {
             out.push(SourceRecord {
@@ -256,7 +256,7 @@ impl TableEvents {
                     ..Default::default()
                 },
                 source_partition: partition.clone(),
-                source_offset: Arc::default(),
+                source_offset: SourceOffset::default(),
             });
         }
     }
@@ -280,7 +280,7 @@ impl TableEvents {
                 ..Default::default()
             },
             source_partition: partition.clone(),
-            source_offset: Arc::default(),
+            source_offset: SourceOffset::default(),
         });
     }
 }

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use connect_core::record::OffsetMap;
+use connect_core::record::{OffsetMap, OffsetValue};
 use serde_json::Value as Json;
 
 use super::visibility::SnapshotVisibility;
@@ -107,6 +107,13 @@ pub fn parse_lsn(text: &str) -> Option<u64> {
     let hi = u64::from_str_radix(hi, 16).ok()?;
     let lo = u64::from_str_radix(lo, 16).ok()?;
     (hi <= u32::MAX as u64 && lo <= u32::MAX as u64).then_some(hi << 32 | lo)
+}
+
+/// A record's offset stays a `PgOffset` until the runtime stores it.
+impl OffsetValue for PgOffset {
+    fn to_map(&self) -> OffsetMap {
+        PgOffset::to_map(self)
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use connect_core::data::Struct;
 use connect_core::error::ConnectError;
+use connect_core::record::SourceOffset;
 use pgwire_replication::ReplicationClient;
 use tokio_postgres::SimpleQueryMessage;
 
@@ -240,20 +241,17 @@ impl Reader {
             vec![],
             &mut out,
         );
-        let offset = Arc::new(
-            PgOffset {
-                lsn,
-                tx_id: Some(xid),
-                ts_usec: ts_us,
-                lsn_proc: lsn,
-                lsn_commit: lsn,
-                snapshot: true,
-                last_snapshot_record: last,
-                // Only the last record's offset is resumed from without snapshotting again.
-                visibility: run.visibility.clone().filter(|_| last),
-            }
-            .to_map(),
-        );
+        let offset = SourceOffset::new(PgOffset {
+            lsn,
+            tx_id: Some(xid),
+            ts_usec: ts_us,
+            lsn_proc: lsn,
+            lsn_commit: lsn,
+            snapshot: true,
+            last_snapshot_record: last,
+            // Only the last record's offset is resumed from without snapshotting again.
+            visibility: run.visibility.clone().filter(|_| last),
+        });
         for mut r in out {
             r.source_offset = offset.clone();
             if self.out.send(Ok((r, 0))).await.is_err() {

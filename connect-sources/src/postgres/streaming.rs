@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use connect_core::error::ConnectError;
-use connect_core::record::{Header, SourceRecord};
+use connect_core::record::{Header, SourceOffset, SourceRecord};
 use pgwire_replication::{Lsn, ReplicationClient, ReplicationEvent};
 
 use super::columns::Modes;
@@ -180,8 +180,9 @@ impl Reader {
                 last_snapshot_record: false,
                 visibility: st.visibility.clone(),
             };
-            r.source_offset = Arc::new(o.to_map());
-            self.send(r, o.lsn_commit).await?;
+            let commit = o.lsn_commit;
+            r.source_offset = SourceOffset::new(o);
+            self.send(r, commit).await?;
         }
         st.last_proc = h.lsn;
         Ok(())
@@ -206,7 +207,7 @@ impl Reader {
             last_snapshot_record: false,
             visibility: st.visibility.clone(),
         };
-        let r = hb.record(self.partition.clone(), o.to_map(), now_us / 1000);
+        let r = hb.record(self.partition.clone(), SourceOffset::new(o), now_us / 1000);
         self.send(r, st.position).await
     }
 

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 use connect_core::error::ConnectError;
-use connect_core::record::{OffsetMap, SourceRecord};
+use connect_core::record::{SourceOffset, SourceRecord};
 use connect_core::source::{
     stored_offset, RecordOutcome, RecordPosition, SourceTask, SourceTaskContext,
 };
@@ -35,24 +35,24 @@ impl Drop for AbortOnDrop {
 /// Records handed out and not yet settled, in the order they were handed out.
 #[derive(Default)]
 struct Unsettled {
-    queue: VecDeque<(Arc<OffsetMap>, u64, bool)>,
+    queue: VecDeque<(SourceOffset, u64, bool)>,
     /// The greatest position of the settled prefix.
     confirmable: u64,
 }
 
 impl Unsettled {
-    fn settle(&mut self, offset: &Arc<OffsetMap>) {
+    fn settle(&mut self, offset: &SourceOffset) {
         let entry = self
             .queue
             .iter_mut()
-            .find(|(o, _, done)| !*done && Arc::ptr_eq(o, offset));
+            .find(|(o, _, done)| !*done && SourceOffset::ptr_eq(o, offset));
         match entry {
             Some(e) => e.2 = true,
             None => {
                 if let Some(e) = self
                     .queue
                     .iter_mut()
-                    .find(|(o, _, done)| !*done && **o == **offset)
+                    .find(|(o, _, done)| !*done && o == offset)
                 {
                     e.2 = true;
                 }
@@ -249,7 +249,7 @@ mod tests {
     #[test]
     fn only_the_settled_prefix_is_confirmable() {
         let mut u = Unsettled::default();
-        let offs: Vec<Arc<OffsetMap>> = (0..4).map(|_| Arc::new(OffsetMap::new())).collect();
+        let offs: Vec<SourceOffset> = (0..4).map(|_| SourceOffset::default()).collect();
         for (o, flush) in offs.iter().zip([10, 10, 30, 40]) {
             u.queue.push_back((o.clone(), flush, false));
         }
