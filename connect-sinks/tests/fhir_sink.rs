@@ -237,6 +237,9 @@ async fn writes_deletes_and_rejections_per_mode() {
 /// nothing went to the DLQ.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expiring_tokens_throttling_and_a_server_restart_lose_nothing() {
+    // A rare failure of this test (1 run in 8 on a loaded machine) waited out its 240 s for the last
+    // versions; the runtime's warnings and the state at the timeout are kept for the next one.
+    connect_test_support::log_to_test_output();
     let _watchdog = connect_test_support::watchdog(
         "expiring_tokens_throttling_and_a_server_restart",
         Duration::from_secs(400),
@@ -257,7 +260,8 @@ async fn expiring_tokens_throttling_and_a_server_restart_lose_nothing() {
         .with("fhir.max.retries", "8")
         .with("errors.tolerance", "all")
         .with("errors.deadletterqueue.topic.name", "dlq.stream");
-    w.start_connector(ConnectorConfig::new("fhir-stream", props))
+    let handle = w
+        .start_connector(ConnectorConfig::new("fhir-stream", props))
         .await
         .unwrap();
     const KEYS: usize = 60;
@@ -284,16 +288,39 @@ async fn expiring_tokens_throttling_and_a_server_restart_lose_nothing() {
     .await;
     hfs.restart();
     produce_keyed(&bootstrap, "fhir.stream", &round("Third"));
-    let h = &hfs;
-    wait_until(240, "every Patient's last version", || {
+    // Which Patients are not at their last version yet, with what the server has for them.
+    let behind = |h: &Hfs| -> Vec<String> {
         (0..KEYS)
-            .all(|i| {
-                h.read("Patient", &format!("s{i}"))
-                    .is_some_and(|p| p["name"][0]["family"] == "Third")
+            .filter_map(|i| {
+                let family = h
+                    .read("Patient", &format!("s{i}"))
+                    .map(|p| p["name"][0]["family"].to_string());
+                (family.as_deref() != Some("\"Third\"")).then(|| format!("s{i}: {family:?}"))
             })
-            .then_some(())
-    })
-    .await;
+            .collect()
+    };
+    let started = std::time::Instant::now();
+    loop {
+        let left = behind(&hfs);
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "after 240 s, {} Patients are not at their last version ({:?}); proxy: {} tokens, {} \
+             401s, {} 429s, {} 502s, {} forwarded; connector: {:?} {:?}",
+            left.len(),
+            left.iter().take(5).collect::<Vec<_>>(),
+            proxy.counters.tokens_issued.load(Ordering::SeqCst),
+            proxy.counters.unauthorized.load(Ordering::SeqCst),
+            proxy.counters.throttled.load(Ordering::SeqCst),
+            proxy.counters.bad_gateway.load(Ordering::SeqCst),
+            proxy.forwarded().len(),
+            handle.status(),
+            handle.metrics()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     let c = &proxy.counters;
     let (tokens, unauthorized, throttled, down) = (
         c.tokens_issued.load(Ordering::SeqCst),

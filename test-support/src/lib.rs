@@ -54,6 +54,19 @@ pub async fn wait_until<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<
     }
 }
 
+/// Sends the process's `tracing` events to the test harness's captured output, which is printed
+/// only for a failed test: warnings by default (the runtime's retries, redeliveries and task
+/// failures), `RUST_LOG` to choose. For tests whose rare failures need the runtime's side of the
+/// story. The first call in a test binary installs it; later calls do nothing.
+pub fn log_to_test_output() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
 /// Ends the test process when a test runs longer than `limit`, naming the test: a hang (a
 /// blocked runtime thread, a lost wake-up) then fails the run at once instead of stalling it until
 /// CI's own limit. Dropping the guard (the test finished, or panicked) disarms it.
