@@ -219,10 +219,11 @@ fn every_adt_oru_orm_oml_vxu_message_gives_a_valid_r4_bundle() {
 fn adt_a01_patient_and_encounter_fields() {
     let b = bundle("ADT-A01-01.hl7");
     let p = resources(&b, "Patient")[0];
-    assert_eq!(p["identifier"][0]["value"], "PATID1234");
-    assert_eq!(p["identifier"][0]["type"]["coding"][0]["code"], "MR");
-    assert_eq!(p["identifier"][1]["value"], "123456789");
-    assert_eq!(p["identifier"][1]["type"]["coding"][0]["code"], "SS");
+    // PID-3's repetitions, after PID-2 (see pid_maps_of_the_ig for the whole order).
+    assert_eq!(p["identifier"][1]["value"], "PATID1234");
+    assert_eq!(p["identifier"][1]["type"]["coding"][0]["code"], "MR");
+    assert_eq!(p["identifier"][2]["value"], "123456789");
+    assert_eq!(p["identifier"][2]["type"]["coding"][0]["code"], "SS");
     assert_eq!(p["name"][0]["family"], "EVERYMAN");
     assert_eq!(p["name"][0]["given"], serde_json::json!(["ADAM", "A"]));
     assert_eq!(p["name"][0]["suffix"], serde_json::json!(["III"]));
@@ -263,7 +264,148 @@ fn adt_a01_patient_and_encounter_fields() {
         resources(&b, "Organization")[0]["name"],
         "Blue Cross Blue Shield of Texas"
     );
-    assert_eq!(resources(&b, "RelatedPerson").len(), 1);
+    // NK1's next of kin, and the mother from PID-21.
+    assert_eq!(resources(&b, "RelatedPerson").len(), 2);
+}
+
+/// PID and PD1 as the IG maps them, on ADT-A01-01: identifiers in the IG's order with their types,
+/// the mother, the extensions, language, primary care provider, birth time and last update.
+#[test]
+fn pid_maps_of_the_ig() {
+    let b = bundle("ADT-A01-01.hl7");
+    let p = resources(&b, "Patient")[0];
+    let ids: Vec<(String, String)> = p["identifier"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["value"].as_str().unwrap().to_owned(),
+                i["type"]["coding"][0]["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("1234567", "MR"),       // PID-2
+        ("PATID1234", "MR"),     // PID-3, first repetition
+        ("123456789", "SS"),     // PID-3, second
+        ("PATID567", ""),        // PID-4
+        ("PSSN123121234", "SS"), // PID-19
+        ("DLN-123", "DL"),       // PID-20
+    ];
+    assert_eq!(
+        ids,
+        expected
+            .iter()
+            .map(|(v, t)| (v.to_string(), t.to_string()))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        p["identifier"][4]["system"],
+        "http://hl7.org/fhir/sid/us-ssn"
+    );
+    assert_eq!(p["identifier"][5]["period"]["end"], "2001-01-23");
+
+    // PID-21 and PID-6: the mother, linked from the Patient.
+    let mother = resources(&b, "RelatedPerson")
+        .into_iter()
+        .find(|r| r["relationship"][0]["coding"][0]["code"] == "MTH")
+        .expect("a RelatedPerson for the mother");
+    assert_eq!(
+        mother["relationship"][0]["coding"][0]["system"],
+        "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+    );
+    assert_eq!(mother["identifier"][0]["value"], "1212121");
+    assert_eq!(mother["name"][0]["family"], "SMITH");
+    assert_eq!(mother["name"][0]["given"][0], "Angela");
+    assert_eq!(mother["name"][0]["use"], "maiden");
+    let patient_ref = format!("urn:uuid:{}", p["id"].as_str().unwrap());
+    assert_eq!(mother["patient"]["reference"], patient_ref);
+    assert_eq!(
+        p["link"][0]["other"]["reference"],
+        format!("urn:uuid:{}", mother["id"].as_str().unwrap())
+    );
+    assert_eq!(p["link"][0]["type"], "seealso");
+
+    let ext = |url: &str| -> serde_json::Value {
+        p["extension"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["url"] == url)
+            .cloned()
+            .unwrap_or_else(|| panic!("no extension {url}"))
+    };
+    let core = "http://hl7.org/fhir/StructureDefinition/";
+    assert_eq!(
+        ext(&format!("{core}patient-mothersMaidenName"))["valueString"],
+        "SMITH"
+    );
+    assert_eq!(
+        ext(&format!("{core}patient-religion"))["valueCodeableConcept"]["coding"][0]["code"],
+        "AME"
+    );
+    assert_eq!(
+        ext(&format!("{core}patient-birthPlace"))["valueAddress"]["text"],
+        "St. Francis Community Hospital of Lower South Side"
+    );
+    let citizenship = ext(&format!("{core}patient-citizenship"));
+    assert_eq!(citizenship["extension"][0]["url"], "code");
+    assert_eq!(
+        citizenship["extension"][0]["valueCodeableConcept"]["coding"][0],
+        serde_json::json!({"system": "urn:iso:std:iso:3166", "code": "US", "display": "United States of America"})
+    );
+    assert_eq!(
+        ext(&format!("{core}patient-nationality"))["extension"][0]["valueCodeableConcept"]
+            ["coding"][0]["code"],
+        "BT"
+    );
+    // PID-10: two OMB race categories and the required text.
+    let race = ext("http://hl7.org/fhir/us/core/StructureDefinition/us-core-race");
+    assert_eq!(
+        race["extension"],
+        serde_json::json!([
+            {"url": "ombCategory", "valueCoding": {"system": "urn:oid:2.16.840.1.113883.6.238", "code": "2106-3", "display": "White"}},
+            {"url": "ombCategory", "valueCoding": {"system": "urn:oid:2.16.840.1.113883.6.238", "code": "2028-9", "display": "Asian"}},
+            {"url": "text", "valueString": "White, Asian"}
+        ])
+    );
+    // PID-22: table 0189's N is the OMB's "Not Hispanic or Latino".
+    let ethnicity = ext("http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity");
+    assert_eq!(ethnicity["extension"][0]["url"], "ombCategory");
+    assert_eq!(ethnicity["extension"][0]["valueCoding"]["code"], "2186-5");
+
+    assert_eq!(
+        p["communication"][0]["language"]["coding"][0]["code"],
+        "ara"
+    );
+    assert_eq!(
+        p["_birthDate"]["extension"][0]["valueDateTime"],
+        "1988-08-18T11:26:00+02:15"
+    );
+    assert_eq!(p["meta"]["lastUpdated"], "2005-01-10T01:50:14+03:15");
+    // PD1-4: the primary care provider.
+    let gp = &p["generalPractitioner"][0]["reference"];
+    let doctor = resources(&b, "Practitioner")
+        .into_iter()
+        .find(|d| format!("urn:uuid:{}", d["id"].as_str().unwrap()) == *gp)
+        .expect("the general practitioner is in the Bundle");
+    assert_eq!(doctor["identifier"][0]["value"], "88");
+    assert_eq!(doctor["name"][0]["family"], "Hippo");
+
+    // A CDCREC race code (the immunization message) is a US Core category too.
+    let b = bundle("IZ_1_1.1_Admin_Child_Max_Message.hl7");
+    let p = resources(&b, "Patient")[0];
+    let race = p["extension"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["url"] == "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race")
+        .expect("US Core race");
+    assert_eq!(race["extension"][0]["valueCoding"]["code"], "2076-8");
 }
 
 #[test]

@@ -328,7 +328,9 @@ fn hl7_to_fhir_by_the_seed_class_name() {
     assert_eq!(out["value"]["type"], "transaction");
     let patient = &out["value"]["entry"][0]["resource"];
     assert_eq!(patient["resourceType"], "Patient");
-    assert_eq!(patient["identifier"][0]["value"], "PATID1234");
+    // PID-2 first, then PID-3, in the IG's order.
+    assert_eq!(patient["identifier"][0]["value"], "1234567");
+    assert_eq!(patient["identifier"][1]["value"], "PATID1234");
 
     let only_patient = config.replace(
         "\"transforms.toFhir.unmappable\": \"skip\"",

@@ -141,6 +141,8 @@ pub(crate) fn system_uri(name: &str) -> Option<String> {
         "HCPCS" | "HCPT" => "urn:oid:2.16.840.1.113883.6.285",
         "NUCC" | "HCPTNUCC" => "http://nucc.org/provider-taxonomy",
         "ISO3166_1" | "ISO3166-1" => "urn:iso:std:iso:3166",
+        // CDC Race & Ethnicity.
+        "CDCREC" => "urn:oid:2.16.840.1.113883.6.238",
         _ => "",
     };
     if !known.is_empty() {
