@@ -408,6 +408,48 @@ fn pid_maps_of_the_ig() {
     assert_eq!(race["extension"][0]["valueCoding"]["code"], "2076-8");
 }
 
+/// ADT^A40: the record MRG-1 names is merged into the PID patient, recorded both ways in
+/// Patient.link; the merged record keeps the id any message about it gave it.
+#[test]
+fn a_patient_merge_links_both_records() {
+    let b = bundle("ADT-A40-01.hl7");
+    let patients = resources(&b, "Patient");
+    assert_eq!(patients.len(), 2);
+    let (surviving, merged) = (patients[0], patients[1]);
+    assert_eq!(surviving["identifier"][0]["value"], "12345");
+    assert_eq!(merged["identifier"][0]["value"], "56789");
+    assert_eq!(merged["active"], false);
+    let reference = |p: &serde_json::Value| format!("urn:uuid:{}", p["id"].as_str().unwrap());
+    assert_eq!(
+        surviving["link"],
+        serde_json::json!([{"other": {"reference": reference(merged)}, "type": "replaces"}])
+    );
+    assert_eq!(
+        merged["link"],
+        serde_json::json!([{"other": {"reference": reference(surviving)}, "type": "replaced-by"}])
+    );
+    // The merged record's id is the one a message with PID-3 = 56789^^^BCBS would give its Patient.
+    // (An update, A08, about that record: MRG means nothing outside a merge.)
+    let earlier = std::fs::read_to_string(corpus_dir().join("ADT-A40-01.hl7"))
+        .unwrap()
+        .replace("ADT^A40^ADT_A40", "ADT^A08^ADT_A01")
+        .replace("PID|1||12345^^^BCBS^MR", "PID|1||56789^^^BCBS^MR");
+    let b2 = smt(&[])
+        .convert(&Message::parse(earlier.into_bytes().into()).unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(resources(&b2, "Patient")[0]["id"], merged["id"]);
+    // An account merge (A41) links no Patient.
+    let b = bundle("ADT-A41-01.hl7");
+    assert!(resources(&b, "Patient")
+        .iter()
+        .all(|p| p.get("link").is_none_or(|l| l
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["type"] != "replaces"))));
+}
+
 #[test]
 fn oru_results_become_a_report_with_its_observations() {
     for name in ["ORU-R01-01.hl7", "LRI_2.0-NG_CBC_Typ_Message.hl7"] {

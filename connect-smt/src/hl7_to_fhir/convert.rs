@@ -505,6 +505,51 @@ impl<'a> Builder<'a> {
         self.add("RelatedPerson", id, r);
     }
 
+    /// A patient merge: the record MRG-1 names becomes an inactive Patient (the same id a message
+    /// about it made, from its first identifier) that is `replaced-by` the surviving one, which
+    /// `replaces` it, as FHIR's Patient.link records a merge.
+    fn merge(&mut self, occ: usize, surviving: &str) -> Result<(), Unmappable> {
+        let mrg = self.seg("MRG", occ);
+        let reps = mrg.reps(1);
+        let identifiers: Vec<Json> = reps
+            .iter()
+            .filter_map(|r| identifier(r, &self.opts.time))
+            .collect();
+        let Some(first) = reps.first().filter(|_| !identifiers.is_empty()) else {
+            return self.unmappable(format!(
+                "MRG({occ})-1: no prior patient identifier, so the merged record is unknown"
+            ));
+        };
+        let old = uuid_of(&format!(
+            "Patient|{}|{}",
+            first.c(4).unwrap_or_default(),
+            first.c(1).unwrap_or_default()
+        ));
+        if old == surviving {
+            return self.unmappable(format!(
+                "MRG({occ})-1: the merged record is the surviving patient"
+            ));
+        }
+        let mut p = JsonMap::new();
+        p.insert("identifier".into(), Json::Array(identifiers));
+        p.insert("active".into(), json!(false));
+        p.insert(
+            "link".into(),
+            json!([{ "other": reference(surviving), "type": "replaced-by" }]),
+        );
+        self.add("Patient", old.clone(), p);
+        if let Some((_, Json::Object(p))) = self.entries.iter_mut().find(|(i, _)| *i == surviving) {
+            let link = json!({ "other": reference(&old), "type": "replaces" });
+            match p.get_mut("link") {
+                Some(Json::Array(links)) => links.push(link),
+                _ => {
+                    p.insert("link".into(), Json::Array(vec![link]));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn allergy(&mut self, occ: usize, patient: &str) -> Result<(), Unmappable> {
         let al1 = self.seg("AL1", occ);
         let Some(code) = al1.rep(3).and_then(|r| codeable(&r, None)) else {
@@ -1190,6 +1235,10 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
         };
         match name.as_str() {
             "NK1" => b.related_person(occ, &patient),
+            // A patient merge (A34, A36, A39, A40): MRG names the record merged away.
+            "MRG" if matches!(event.as_str(), "A34" | "A36" | "A39" | "A40") => {
+                b.merge(occ, &patient)?
+            }
             "AL1" => b.allergy(occ, &patient)?,
             "DG1" => b.condition(occ, &patient, enc)?,
             "IN1" => b.coverage(occ, &patient)?,

@@ -11,6 +11,7 @@
 //! | PID | Patient | identifier in the IG's order (PID-2, PID-3, PID-4 as CX with type from table 0203; PID-19 as `SS` in `us-ssn`; PID-20 as `DL`), name (XPN), gender (table 0001), birthDate with `patient-birthTime`, address (XAD), telecom (XTN), maritalStatus, deceased\[x\], multipleBirth\[x\], communication (PID-15), extensions (mother's maiden name, religion, birth place, citizenship, nationality; US Core race and ethnicity for CDC codes), meta.lastUpdated (PID-33), link to the mother |
 //! | PID-21 (+ PID-6) | RelatedPerson | the mother: identifier, maiden name, relationship `MTH` (v3 RoleCode) |
 //! | PD1-4 | Patient.generalPractitioner | Practitioner (XCN) |
+//! | MRG (A34, A36, A39, A40) | Patient | the merged record: identifier (MRG-1), `active: false`, link `replaced-by` the surviving Patient, which links it as `replaces` |
 //! | PV1, PV2 | Encounter (+ Location, Practitioners) | status (from the event and PV1-45), class (PV1-2 as v3 ActCode), period, location (PV1-3 as a Location for the bed, room or point of care), participants (attending, referring, consulting, admitting as Practitioners), admit source, discharge disposition, reason |
 //! | NK1 | RelatedPerson | name, relationship (table 0063), telecom, address |
 //! | AL1 | AllergyIntolerance | code, category, criticality, reaction, onset |
