@@ -408,6 +408,69 @@ fn pid_maps_of_the_ig() {
     assert_eq!(race["extension"][0]["valueCoding"]["code"], "2076-8");
 }
 
+/// MSH as the IG's MessageHeader, and the conversion's Provenance over every resource of the Bundle.
+#[test]
+fn message_header_and_provenance() {
+    let b = bundle("ADT-A01-01.hl7");
+    let uuid = |r: &Json| format!("urn:uuid:{}", r["id"].as_str().unwrap());
+    let h = resources(&b, "MessageHeader")[0];
+    assert_eq!(
+        h["eventCoding"],
+        serde_json::json!({"system": "http://terminology.hl7.org/CodeSystem/v2-0003", "code": "A01"})
+    );
+    assert_eq!(h["source"]["name"], "ADTApp");
+    // MSH-3 has no universal id: R4's required endpoint is marked absent.
+    assert_eq!(
+        h["source"]["_endpoint"]["extension"][0]["valueCode"],
+        "unknown"
+    );
+    assert_eq!(h["destination"][0]["name"], "EHRApp");
+    assert_eq!(h["language"], "en-US");
+    let orgs = resources(&b, "Organization");
+    let org = |reference: &Json| {
+        *orgs
+            .iter()
+            .find(|o| uuid(o) == reference.as_str().unwrap())
+            .expect("the Organization is in the Bundle")
+    };
+    let sender = org(&h["sender"]["reference"]);
+    assert_eq!(sender["name"], "GHHSFacility");
+    assert_eq!(
+        sender["identifier"][0]["value"],
+        "urn:oid:2.16.840.1.122848.1.30"
+    );
+    let receiver = org(&h["destination"][0]["receiver"]["reference"]);
+    assert_eq!(receiver["name"], "GHHRFacility");
+    let patient = resources(&b, "Patient")[0];
+    assert_eq!(h["focus"][0]["reference"], uuid(patient));
+
+    let p = resources(&b, "Provenance")[0];
+    assert_eq!(p["recorded"], "1989-08-18T11:26:00+02:15");
+    assert_eq!(p["activity"]["coding"][0]["code"], "v2-fhir-transformation");
+    assert_eq!(p["activity"]["text"], "message - ADT^A01^ADT_A01");
+    assert_eq!(p["entity"][0]["role"], "source");
+    assert_eq!(p["entity"][0]["what"]["identifier"]["value"], "MSG00001");
+    assert_eq!(p["entity"][1]["what"]["reference"], uuid(h));
+    assert_eq!(p["agent"][0]["type"]["coding"][0]["code"], "assembler");
+    assert_eq!(p["agent"][1]["who"]["reference"], uuid(sender));
+    // Every other resource of the Bundle is a target.
+    let targets: Vec<&str> = p["target"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["reference"].as_str().unwrap())
+        .collect();
+    for e in b["entry"].as_array().unwrap() {
+        let r = &e["resource"];
+        if r["resourceType"] != "Provenance" {
+            assert!(targets.contains(&uuid(r).as_str()), "{}", r["resourceType"]);
+        }
+    }
+    // The conversion is a function of the message: converting it again gives the same Provenance.
+    let again = bundle("ADT-A01-01.hl7");
+    assert_eq!(resources(&again, "Provenance")[0], p);
+}
+
 /// ADT^A40: the record MRG-1 names is merged into the PID patient, recorded both ways in
 /// Patient.link; the merged record keeps the id any message about it gave it.
 #[test]

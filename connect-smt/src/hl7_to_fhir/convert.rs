@@ -23,6 +23,7 @@ pub(crate) struct Unmappable(pub(crate) String);
 
 const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
 const PARTICIPATION: &str = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType";
+const PARTICIPANT_TYPE: &str = "http://terminology.hl7.org/CodeSystem/provenance-participant-type";
 const ROLE_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-RoleCode";
 const IDENTIFIER_TYPE: &str = "http://terminology.hl7.org/CodeSystem/v2-0203";
 const CDC_RACE_ETHNICITY: &str = "urn:oid:2.16.840.1.113883.6.238";
@@ -503,6 +504,122 @@ impl<'a> Builder<'a> {
         }
         let id = self.id_for("RelatedPerson", &occ.to_string());
         self.add("RelatedPerson", id, r);
+    }
+
+    /// An HD (MSH-4, MSH-6) as an Organization: named by its namespace, identified by its universal
+    /// id; the same facility is the same resource in every message. None for an empty HD.
+    fn facility(&mut self, hd: Option<Rep<'a>>) -> Option<String> {
+        let hd = hd?;
+        let name = hd.c(1);
+        let uid = hd_uri(&hd);
+        if name.is_none() && uid.is_none() {
+            return None;
+        }
+        let mut org = JsonMap::new();
+        if let Some(u) = &uid {
+            org.insert(
+                "identifier".into(),
+                json!([{ "system": "urn:ietf:rfc:3986", "value": u }]),
+            );
+        }
+        if let Some(n) = &name {
+            org.insert("name".into(), json!(n));
+        }
+        let key = uid.or(name).unwrap_or_default();
+        Some(self.add("Organization", uuid_of(&format!("Organization|{key}")), org))
+    }
+
+    /// MSH as the IG's MessageHeader: the event (MSH-9.2), the source application (MSH-3) and
+    /// facility (MSH-4), the destination (MSH-5, MSH-6), the language (MSH-19), and the Patient as
+    /// its focus.
+    fn message_header(&mut self, patient: &str) -> String {
+        let msh = self.seg("MSH", 1);
+        let mut h = JsonMap::new();
+        if let Some(event) = msh.c(9, 2) {
+            h.insert(
+                "eventCoding".into(),
+                json!({ "system": v2_table("0003"), "code": event }),
+            );
+        } else {
+            h.insert(
+                "eventUri".into(),
+                json!("http://terminology.hl7.org/CodeSystem/v2-0003"),
+            );
+        }
+        h.insert("source".into(), endpoint_of(msh.rep(3)));
+        let mut destination = endpoint_of(msh.rep(5));
+        if let Some(receiver) = self.facility(msh.rep(6)) {
+            destination["receiver"] = reference(&receiver);
+        }
+        h.insert("destination".into(), json!([destination]));
+        if let Some(sender) = self.facility(msh.rep(4)) {
+            h.insert("sender".into(), reference(&sender));
+        }
+        h.insert("focus".into(), json!([reference(patient)]));
+        if let Some(lang) = msh.c(19, 1).or_else(|| msh.f(19)) {
+            h.insert("language".into(), json!(lang));
+        }
+        let id = self.id_for("MessageHeader", "MSH");
+        self.add("MessageHeader", id, h)
+    }
+
+    /// The conversion's Provenance, after the IG's MSH[Provenance-Source] and
+    /// MSH[Provenance-Transformation]: every resource of the Bundle as its target, recorded at the
+    /// message's time (MSH-7; the conversion is a function of the message, so a replay gives the
+    /// same resource), the converter as assembler, the sending facility as author, and the message
+    /// (MSH-10) as its source entity. Left out (and noted) when MSH-7 has no time of day and offset.
+    fn provenance(&mut self, header: &str) {
+        let msh = self.seg("MSH", 1);
+        // An instant: MSH-7 to the minute or finer, with an offset (missing seconds read as :00).
+        let Some(recorded) = msh
+            .f(7)
+            .and_then(|t| self.opts.time.date_time(&t))
+            .filter(|t| t.contains('T'))
+        else {
+            self.skipped
+                .push("MSH-7: no time of day with an offset: no Provenance (recorded)".into());
+            return;
+        };
+        let targets: Vec<Json> = self.entries.iter().map(|(id, _)| reference(id)).collect();
+        let mut agents = vec![json!({
+            "type": concept(PARTICIPANT_TYPE, "assembler", None),
+            "who": { "display": "connect-rs HL7ToFHIR" }
+        })];
+        if let Some(sender) = self.facility(msh.rep(4)) {
+            agents.push(json!({
+                "type": concept(PARTICIPANT_TYPE, "author", None),
+                "who": reference(&sender)
+            }));
+        }
+        let message_type = msh.f(9).unwrap_or_default();
+        let mut source = json!({ "display": format!("HL7 v2 message {message_type}") });
+        if let Some(control) = msh.f(10) {
+            source["identifier"] = json!({ "value": control });
+        }
+        let mut p = JsonMap::new();
+        p.insert("target".into(), Json::Array(targets));
+        p.insert("occurredDateTime".into(), json!(recorded));
+        p.insert("recorded".into(), json!(recorded));
+        p.insert(
+            "activity".into(),
+            json!({
+                "coding": [{
+                    "system": "http://hl7.org/fhir/uv/v2mappings/CodeSystem/provenance-activity-type-v2-to-fhir",
+                    "code": "v2-fhir-transformation"
+                }],
+                "text": format!("message - {message_type}")
+            }),
+        );
+        p.insert("agent".into(), Json::Array(agents));
+        p.insert(
+            "entity".into(),
+            json!([
+                { "role": "source", "what": source },
+                { "role": "derivation", "what": reference(header) }
+            ]),
+        );
+        let id = self.id_for("Provenance", "MSH");
+        self.add("Provenance", id, p);
     }
 
     /// A patient merge: the record MRG-1 names becomes an inactive Patient (the same id a message
@@ -1063,6 +1180,44 @@ fn reference_range(text: &str, units: Option<&Rep<'_>>) -> Option<Json> {
     Some(range.unwrap_or_else(|| json!({ "text": t })))
 }
 
+/// An HD's universal id as a URI: `urn:oid:` for an ISO OID, the value for a URI, `urn:dns:` for a
+/// DNS name. None without a universal id of a known type.
+fn hd_uri(hd: &Rep<'_>) -> Option<String> {
+    let uid = hd.c(2)?;
+    match hd.c(3).map(|t| t.to_ascii_uppercase()).as_deref() {
+        Some("ISO") => Some(format!("urn:oid:{uid}")),
+        Some("URI") => Some(uid),
+        Some("DNS") => Some(format!("urn:dns:{uid}")),
+        _ => None,
+    }
+}
+
+/// MessageHeader's `source` or a `destination` from an application HD (MSH-3, MSH-5): its namespace
+/// as `name`, and its universal id as `endpoint` when that is a URL (R4's `url` type: an OID or a
+/// DNS name is not one). R4 requires the endpoint: without a URL it is marked absent
+/// (data-absent-reason `unknown`), as the IG says.
+fn endpoint_of(hd: Option<Rep<'_>>) -> Json {
+    let mut e = JsonMap::new();
+    if let Some(name) = hd.as_ref().and_then(|h| h.c(1)) {
+        e.insert("name".into(), json!(name));
+    }
+    match hd.as_ref().and_then(hd_uri).filter(|u| u.contains("://")) {
+        Some(uri) => {
+            e.insert("endpoint".into(), json!(uri));
+        }
+        None => {
+            e.insert(
+                "_endpoint".into(),
+                json!({ "extension": [{
+                    "url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
+                    "valueCode": "unknown"
+                }] }),
+            );
+        }
+    }
+    Json::Object(e)
+}
+
 /// The Patient's identifiers in the IG's order: PID-2, every PID-3, PID-4, PID-19 (SSN, type `SS`)
 /// and PID-20 (driver's license, type `DL`).
 fn patient_identifiers(pid: &Seg<'_>, t: &Time) -> Vec<Json> {
@@ -1297,6 +1452,8 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
     if let Some(obr) = report_obr {
         b.diagnostic_report(obr, &patient, enc, pending_request.as_deref(), &results)?;
     }
+    let header = b.message_header(&patient);
+    b.provenance(&header);
     let bundle_id = uuid_of(&format!("Bundle|{}", b.message_key));
     let mut bundle = JsonMap::new();
     bundle.insert("resourceType".into(), json!("Bundle"));

@@ -11,6 +11,9 @@
 //! | PID | Patient | identifier in the IG's order (PID-2, PID-3, PID-4 as CX with type from table 0203; PID-19 as `SS` in `us-ssn`; PID-20 as `DL`), name (XPN), gender (table 0001), birthDate with `patient-birthTime`, address (XAD), telecom (XTN), maritalStatus, deceased\[x\], multipleBirth\[x\], communication (PID-15), extensions (mother's maiden name, religion, birth place, citizenship, nationality; US Core race and ethnicity for CDC codes), meta.lastUpdated (PID-33), link to the mother |
 //! | PID-21 (+ PID-6) | RelatedPerson | the mother: identifier, maiden name, relationship `MTH` (v3 RoleCode) |
 //! | PD1-4 | Patient.generalPractitioner | Practitioner (XCN) |
+//! | MSH | MessageHeader | eventCoding (MSH-9.2, table 0003), source (MSH-3; endpoint when a URL, else data-absent `unknown`), destination (MSH-5, receiver from MSH-6), sender (MSH-4), language (MSH-19), focus: the Patient |
+//! | MSH-4, MSH-6 | Organization | the facility: name (HD.1), identifier (HD.2 as a URI) |
+//! | MSH | Provenance | the conversion: every resource as target, recorded and occurred at MSH-7, activity `v2-fhir-transformation`, agents (the converter as assembler, MSH-4 as author), entities (the message by MSH-10 as source, the MessageHeader) |
 //! | MRG (A34, A36, A39, A40) | Patient | the merged record: identifier (MRG-1), `active: false`, link `replaced-by` the surviving Patient, which links it as `replaces` |
 //! | PV1, PV2 | Encounter (+ Location, Practitioners) | status (from the event and PV1-45), class (PV1-2 as v3 ActCode), period, location (PV1-3 as a Location for the bed, room or point of care), participants (attending, referring, consulting, admitting as Practitioners), admit source, discharge disposition, reason |
 //! | NK1 | RelatedPerson | name, relationship (table 0063), telecom, address |
