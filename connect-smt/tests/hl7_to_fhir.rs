@@ -39,6 +39,18 @@ fn bundle(name: &str) -> Json {
     smt(&[]).convert(&load(name)).unwrap().unwrap()
 }
 
+/// The Bundle of a corpus message with text replaced first (`(from, to)` pairs, in order).
+fn bundle_edited(name: &str, edits: &[(&str, &str)]) -> Json {
+    let raw = edits.iter().fold(
+        std::fs::read_to_string(corpus_dir().join(name)).unwrap(),
+        |text, (from, to)| text.replace(from, to),
+    );
+    smt(&[])
+        .convert(&Message::parse(raw.into_bytes().into()).unwrap())
+        .unwrap()
+        .unwrap()
+}
+
 fn resources<'a>(b: &'a Json, ty: &str) -> Vec<&'a Json> {
     b["entry"]
         .as_array()
@@ -408,6 +420,47 @@ fn pid_maps_of_the_ig() {
     assert_eq!(race["extension"][0]["valueCoding"]["code"], "2076-8");
 }
 
+/// ADT^A60: IAM as the IG's AllergyIntolerance, with the IAR after it as its reaction.
+#[test]
+fn iam_allergy_of_an_a60() {
+    let b = bundle("ADT-A60-01.hl7");
+    let allergies = resources(&b, "AllergyIntolerance");
+    assert_eq!(allergies.len(), 1);
+    let a = allergies[0];
+    assert_eq!(a["category"], serde_json::json!(["food"]));
+    // IAM-3, then IAM-27's coding.
+    assert_eq!(a["code"]["coding"][0]["code"], "12345");
+    assert_eq!(a["code"]["coding"][0]["display"], "Peanut Allergy");
+    assert_eq!(
+        a["code"]["coding"][1],
+        serde_json::json!({"system": "http://snomed.info/sct", "code": "91935009", "display": "Allergy to Peanuts"})
+    );
+    assert_eq!(a["clinicalStatus"]["coding"][0]["code"], "active");
+    // IAM-17 C (table 0438): confirmed.
+    assert_eq!(a["verificationStatus"]["coding"][0]["code"], "confirmed");
+    assert_eq!(
+        a["identifier"][0],
+        serde_json::json!({"value": "56789", "system": "urn:oid:1.3.6.1.4.1.44750.1.4"})
+    );
+    assert_eq!(a["onsetDateTime"], "2018-05");
+    assert_eq!(a["recordedDate"], "2020-10-05");
+    // Reported by the spouse (IAM-14, IAM-15): a RelatedPerson.
+    let recorder = resources(&b, "RelatedPerson")
+        .into_iter()
+        .find(|r| a["recorder"]["reference"] == format!("urn:uuid:{}", r["id"].as_str().unwrap()))
+        .expect("the reporter is in the Bundle");
+    assert_eq!(recorder["name"][0]["family"], "Doe");
+    assert_eq!(recorder["relationship"][0]["coding"][0]["code"], "SPO");
+    // IAR: the reaction.
+    let reaction = &a["reaction"][0];
+    assert_eq!(reaction["manifestation"][0]["coding"][0]["code"], "34567");
+    assert_eq!(reaction["severity"], "mild");
+    assert_eq!(reaction["note"][0]["text"], "No Action taken");
+    // The allergy keeps its id across messages about it: the id follows IAM-7, not the message.
+    let later = bundle_edited("ADT-A60-01.hl7", &[("|MSG00001|", "|MSG00002|")]);
+    assert_eq!(resources(&later, "AllergyIntolerance")[0]["id"], a["id"]);
+}
+
 /// MSH as the IG's MessageHeader, and the conversion's Provenance over every resource of the Bundle.
 #[test]
 fn message_header_and_provenance() {
@@ -493,14 +546,13 @@ fn a_patient_merge_links_both_records() {
     );
     // The merged record's id is the one a message with PID-3 = 56789^^^BCBS would give its Patient.
     // (An update, A08, about that record: MRG means nothing outside a merge.)
-    let earlier = std::fs::read_to_string(corpus_dir().join("ADT-A40-01.hl7"))
-        .unwrap()
-        .replace("ADT^A40^ADT_A40", "ADT^A08^ADT_A01")
-        .replace("PID|1||12345^^^BCBS^MR", "PID|1||56789^^^BCBS^MR");
-    let b2 = smt(&[])
-        .convert(&Message::parse(earlier.into_bytes().into()).unwrap())
-        .unwrap()
-        .unwrap();
+    let b2 = bundle_edited(
+        "ADT-A40-01.hl7",
+        &[
+            ("ADT^A40^ADT_A40", "ADT^A08^ADT_A01"),
+            ("PID|1||12345^^^BCBS^MR", "PID|1||56789^^^BCBS^MR"),
+        ],
+    );
     assert_eq!(resources(&b2, "Patient")[0]["id"], merged["id"]);
     // An account merge (A41) links no Patient.
     let b = bundle("ADT-A41-01.hl7");

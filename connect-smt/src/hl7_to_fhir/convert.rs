@@ -667,6 +667,157 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// IAM (ADT^A60) as the IG's AllergyIntolerance: allergen (IAM-3, with IAM-27's coding), type
+    /// and severity, the allergy's own identifier (IAM-7, which also keeps its id across updates),
+    /// onset (IAM-11/12), reported date and reporter (IAM-13/14/15), and the verification status
+    /// from table 0438 (IAM-17). Returns the resource's id, for the IAR segments after it.
+    fn iam(&mut self, occ: usize, patient: &str) -> Result<Option<String>, Unmappable> {
+        let iam = self.seg("IAM", occ);
+        let Some(mut code) = iam.rep(3).and_then(|r| codeable(&r, None)) else {
+            self.unmappable(format!("IAM({occ})-3: no allergen code"))?;
+            return Ok(None);
+        };
+        if let Some(extra) = iam
+            .rep(27)
+            .and_then(|r| codeable(&r, None))
+            .and_then(|c| c.get("coding").cloned())
+        {
+            if let (Some(Json::Array(codings)), Json::Array(more)) = (code.get_mut("coding"), extra)
+            {
+                codings.extend(more);
+            }
+        }
+        let mut a = JsonMap::new();
+        // Table 0323 action D removes the allergy from the patient's list.
+        let removed = iam.c(6, 1).is_some_and(|c| c == "D");
+        let verification = match iam.c(17, 1).as_deref() {
+            Some("C") => Some("confirmed"),
+            Some("U" | "P" | "S" | "D") => Some("unconfirmed"),
+            Some("E") => Some("entered-in-error"),
+            _ => None,
+        };
+        if verification != Some("entered-in-error") {
+            a.insert(
+                "clinicalStatus".into(),
+                concept(
+                    "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
+                    if removed { "inactive" } else { "active" },
+                    None,
+                ),
+            );
+        }
+        if let Some(v) = verification {
+            a.insert(
+                "verificationStatus".into(),
+                concept(
+                    "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
+                    v,
+                    None,
+                ),
+            );
+        }
+        allergy_category_and_criticality(&iam, &mut a);
+        a.insert("code".into(), code);
+        a.insert("patient".into(), reference(patient));
+        let ident = iam.rep(7).and_then(|r| {
+            let value = r.c(1)?;
+            let mut id = json!({ "value": value });
+            if let (Some(oid), Some("ISO")) = (r.c(3), r.c(4).as_deref()) {
+                id["system"] = json!(format!("urn:oid:{oid}"));
+            }
+            Some(id)
+        });
+        let t = &self.opts.time;
+        match iam.f(11).and_then(|d| t.date_time(&d)) {
+            Some(d) => {
+                a.insert("onsetDateTime".into(), json!(d));
+            }
+            None => {
+                if let Some(text) = iam.f(12) {
+                    a.insert("onsetString".into(), json!(text));
+                }
+            }
+        }
+        if let Some(d) = iam.f(13).and_then(|d| t.date_time(&d)) {
+            a.insert("recordedDate".into(), json!(d));
+        }
+        let reporter = iam.rep(14).and_then(|r| human_name(&r, 1, Some(7)));
+        let relation = iam.rep(15);
+        let recorder = match (reporter, relation) {
+            (_, Some(rel)) if rel.c(1).as_deref() == Some("SEL") => Some(patient.to_owned()),
+            (Some(name), Some(rel)) => {
+                let mut r = JsonMap::new();
+                r.insert("patient".into(), reference(patient));
+                if let Some(c) = codeable(&rel, Some(&v2_table("0063"))) {
+                    r.insert("relationship".into(), json!([c]));
+                }
+                r.insert("name".into(), json!([name]));
+                let id = self.id_for("RelatedPerson", &format!("IAM{occ}"));
+                Some(self.add("RelatedPerson", id, r))
+            }
+            (Some(name), None) => {
+                let id = self.id_for("Practitioner", &format!("IAM{occ}"));
+                Some(self.add(
+                    "Practitioner",
+                    id,
+                    JsonMap::from_iter([("name".to_owned(), json!([name]))]),
+                ))
+            }
+            (None, _) => None,
+        };
+        if let Some(r) = recorder {
+            a.insert("recorder".into(), reference(&r));
+        }
+        if let Some(reaction) = iam.f(5) {
+            a.insert(
+                "reaction".into(),
+                json!([{ "manifestation": [{ "text": reaction }] }]),
+            );
+        }
+        let id = match &ident {
+            Some(i) => uuid_of(&format!(
+                "AllergyIntolerance|{patient}|{}",
+                i["value"].as_str().unwrap_or_default()
+            )),
+            None => self.id_for("AllergyIntolerance", &format!("IAM{occ}")),
+        };
+        if let Some(i) = ident {
+            a.insert("identifier".into(), json!([i]));
+        }
+        Ok(Some(self.add("AllergyIntolerance", id, a)))
+    }
+
+    /// IAR (the reactions after an IAM) as a reaction of its AllergyIntolerance: manifestation
+    /// (IAR-1) and severity (IAR-2, table 0128).
+    fn iar(&mut self, occ: usize, allergy: &str) {
+        let iar = self.seg("IAR", occ);
+        let Some(manifestation) = iar.rep(1).and_then(|r| codeable(&r, None)) else {
+            return;
+        };
+        let mut reaction = JsonMap::new();
+        reaction.insert("manifestation".into(), json!([manifestation]));
+        let severity = match iar.c(2, 1).as_deref() {
+            Some("MI") => Some("mild"),
+            Some("MO") => Some("moderate"),
+            Some("SV") => Some("severe"),
+            _ => None,
+        };
+        if let Some(s) = severity {
+            reaction.insert("severity".into(), json!(s));
+        }
+        if let Some(note) = iar.f(4) {
+            reaction.insert("note".into(), json!([{ "text": note }]));
+        }
+        if let Some((_, Json::Object(a))) = self.entries.iter_mut().find(|(i, _)| *i == allergy) {
+            match a.get_mut("reaction") {
+                Some(Json::Array(list)) => list.push(Json::Object(reaction)),
+                _ => {
+                    a.insert("reaction".into(), json!([reaction]));
+                }
+            }
+        }
+    }
+
     fn allergy(&mut self, occ: usize, patient: &str) -> Result<(), Unmappable> {
         let al1 = self.seg("AL1", occ);
         let Some(code) = al1.rep(3).and_then(|r| codeable(&r, None)) else {
@@ -681,28 +832,7 @@ impl<'a> Builder<'a> {
                 Some("Active"),
             ),
         );
-        if let Some(cat) = al1.c(2, 1).or_else(|| al1.f(2)) {
-            let category = match cat.as_str() {
-                "DA" | "MA" => Some("medication"),
-                "FA" => Some("food"),
-                "EA" | "LA" | "AA" | "PA" => Some("environment"),
-                _ => None,
-            };
-            if let Some(c) = category {
-                a.insert("category".into(), json!([c]));
-            }
-        }
-        if let Some(sev) = al1.c(4, 1).or_else(|| al1.f(4)) {
-            let crit = match sev.as_str() {
-                "SV" => Some("high"),
-                "MO" | "MI" => Some("low"),
-                "U" => Some("unable-to-assess"),
-                _ => None,
-            };
-            if let Some(c) = crit {
-                a.insert("criticality".into(), json!(c));
-            }
-        }
+        allergy_category_and_criticality(&al1, &mut a);
         a.insert("code".into(), code);
         a.insert("patient".into(), reference(patient));
         if let Some(d) = al1.f(6).and_then(|d| self.opts.time.date_time(&d)) {
@@ -1180,6 +1310,33 @@ fn reference_range(text: &str, units: Option<&Rep<'_>>) -> Option<Json> {
     Some(range.unwrap_or_else(|| json!({ "text": t })))
 }
 
+/// AllergyIntolerance.category from an allergen type (AL1-2, IAM-2; table 0127) and .criticality
+/// from a severity (AL1-4, IAM-4; table 0128), where the codes have a FHIR counterpart.
+fn allergy_category_and_criticality(seg: &Seg<'_>, a: &mut JsonMap<String, Json>) {
+    if let Some(cat) = seg.c(2, 1).or_else(|| seg.f(2)) {
+        let category = match cat.as_str() {
+            "DA" | "MA" => Some("medication"),
+            "FA" => Some("food"),
+            "EA" | "LA" | "AA" | "PA" => Some("environment"),
+            _ => None,
+        };
+        if let Some(c) = category {
+            a.insert("category".into(), json!([c]));
+        }
+    }
+    if let Some(sev) = seg.c(4, 1).or_else(|| seg.f(4)) {
+        let crit = match sev.as_str() {
+            "SV" => Some("high"),
+            "MO" | "MI" => Some("low"),
+            "U" => Some("unable-to-assess"),
+            _ => None,
+        };
+        if let Some(c) = crit {
+            a.insert("criticality".into(), json!(c));
+        }
+    }
+}
+
 /// An HD's universal id as a URI: `urn:oid:` for an ISO OID, the value for a URI, `urn:dns:` for a
 /// DNS name. None without a universal id of a known type.
 fn hd_uri(hd: &Rep<'_>) -> Option<String> {
@@ -1377,6 +1534,7 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
     let mut report_obr: Option<usize> = None;
     let names: Vec<String> = msg.segments().map(|s| s.name().to_owned()).collect();
     let mut last_rxa: Option<usize> = None;
+    let mut last_iam: Option<String> = None;
     for (i, name) in names.iter().enumerate() {
         let occ = match counts.iter_mut().find(|(n, _)| n == name) {
             Some((_, c)) => {
@@ -1395,6 +1553,12 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
                 b.merge(occ, &patient)?
             }
             "AL1" => b.allergy(occ, &patient)?,
+            "IAM" => last_iam = b.iam(occ, &patient)?,
+            "IAR" => {
+                if let Some(a) = &last_iam {
+                    b.iar(occ, a);
+                }
+            }
             "DG1" => b.condition(occ, &patient, enc)?,
             "IN1" => b.coverage(occ, &patient)?,
             "ORC" => {

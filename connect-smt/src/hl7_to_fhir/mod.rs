@@ -14,6 +14,8 @@
 //! | MSH | MessageHeader | eventCoding (MSH-9.2, table 0003), source (MSH-3; endpoint when a URL, else data-absent `unknown`), destination (MSH-5, receiver from MSH-6), sender (MSH-4), language (MSH-19), focus: the Patient |
 //! | MSH-4, MSH-6 | Organization | the facility: name (HD.1), identifier (HD.2 as a URI) |
 //! | MSH | Provenance | the conversion: every resource as target, recorded and occurred at MSH-7, activity `v2-fhir-transformation`, agents (the converter as assembler, MSH-4 as author), entities (the message by MSH-10 as source, the MessageHeader) |
+//! | IAM (ADT^A60) | AllergyIntolerance | code (IAM-3 plus IAM-27's coding), category and criticality (tables 0127, 0128), identifier (IAM-7, which also fixes the id across updates), clinicalStatus (`inactive` for action D), verificationStatus (table 0438: C confirmed; U, P, S, D unconfirmed; E entered-in-error, without clinicalStatus), onset (IAM-11, else IAM-12 as text), recordedDate (IAM-13), recorder (IAM-14/15: the Patient for SEL, a RelatedPerson for another relation, else a Practitioner) |
+//! | IAR | AllergyIntolerance.reaction | manifestation (IAR-1), severity (IAR-2), note (IAR-4) of the IAM before it |
 //! | MRG (A34, A36, A39, A40) | Patient | the merged record: identifier (MRG-1), `active: false`, link `replaced-by` the surviving Patient, which links it as `replaces` |
 //! | PV1, PV2 | Encounter (+ Location, Practitioners) | status (from the event and PV1-45), class (PV1-2 as v3 ActCode), period, location (PV1-3 as a Location for the bed, room or point of care), participants (attending, referring, consulting, admitting as Practitioners), admit source, discharge disposition, reason |
 //! | NK1 | RelatedPerson | name, relationship (table 0063), telecom, address |
