@@ -420,6 +420,55 @@ fn pid_maps_of_the_ig() {
     assert_eq!(race["extension"][0]["valueCoding"]["code"], "2076-8");
 }
 
+/// NTE as a note on the order or result it follows (past the PRT segments of its group).
+#[test]
+fn notes_land_on_the_order_or_result_they_follow() {
+    let b = bundle("ORU-R01-01.hl7");
+    let order = resources(&b, "ServiceRequest")
+        .into_iter()
+        .find(|r| r["code"]["coding"][0]["code"] == "625-4")
+        .expect("the OBR's ServiceRequest");
+    let notes = order["note"].as_array().expect("notes on the order");
+    assert_eq!(notes.len(), 2);
+    assert!(
+        notes[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Enteric culture includes testing for Salmonella"),
+        "{}",
+        notes[0]
+    );
+    assert!(notes[0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("O157:H7 & other STECs"));
+    assert_eq!(notes[1]["text"], "Allergy to peanuts observed.");
+    assert!(notes[1]["authorReference"]["reference"]
+        .as_str()
+        .unwrap()
+        .starts_with("urn:uuid:"));
+    let result = resources(&b, "Observation")
+        .into_iter()
+        .find(|o| o["valueCodeableConcept"]["coding"][0]["code"] == "27268008")
+        .expect("the Salmonella result");
+    let texts: Vec<&str> = result["note"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["Submission of serum", "No Antibodies Detected"]);
+    assert_eq!(result["note"][0]["time"], "2020-10-10T16:00:00+02:15");
+    // The other results carry no note of theirs.
+    assert_eq!(
+        resources(&b, "Observation")
+            .iter()
+            .filter(|o| o.get("note").is_some())
+            .count(),
+        1
+    );
+}
+
 /// ADT^A60: IAM as the IG's AllergyIntolerance, with the IAR after it as its reaction.
 #[test]
 fn iam_allergy_of_an_a60() {

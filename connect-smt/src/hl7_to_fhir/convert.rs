@@ -87,6 +87,18 @@ impl<'a> Builder<'a> {
         id
     }
 
+    /// Appends `value` to the array `field` of the resource added under `id` (creating the array).
+    fn push_to(&mut self, id: &str, field: &str, value: Json) {
+        if let Some((_, Json::Object(r))) = self.entries.iter_mut().find(|(i, _)| i == id) {
+            match r.get_mut(field) {
+                Some(Json::Array(list)) => list.push(value),
+                _ => {
+                    r.insert(field.to_owned(), Json::Array(vec![value]));
+                }
+            }
+        }
+    }
+
     fn unmappable(&mut self, what: String) -> Result<(), Unmappable> {
         if self.opts.fail_on_unmappable {
             Err(Unmappable(what))
@@ -280,16 +292,9 @@ impl<'a> Builder<'a> {
         // PD1-4: the primary care provider (added after the Patient, which stays the first entry).
         if self.msg.segment("PD1", 1).is_some() {
             let pd1 = self.seg("PD1", 1);
-            let gps: Vec<Json> = pd1
-                .reps(4)
-                .iter()
-                .filter_map(|r| self.practitioner(r))
-                .map(|id| reference(&id))
-                .collect();
-            if let Some((_, Json::Object(p))) = self.entries.iter_mut().find(|(i, _)| *i == patient)
-            {
-                if !gps.is_empty() {
-                    p.insert("generalPractitioner".into(), Json::Array(gps));
+            for r in pd1.reps(4) {
+                if let Some(gp) = self.practitioner(&r) {
+                    self.push_to(&patient, "generalPractitioner", reference(&gp));
                 }
             }
         }
@@ -655,15 +660,11 @@ impl<'a> Builder<'a> {
             json!([{ "other": reference(surviving), "type": "replaced-by" }]),
         );
         self.add("Patient", old.clone(), p);
-        if let Some((_, Json::Object(p))) = self.entries.iter_mut().find(|(i, _)| *i == surviving) {
-            let link = json!({ "other": reference(&old), "type": "replaces" });
-            match p.get_mut("link") {
-                Some(Json::Array(links)) => links.push(link),
-                _ => {
-                    p.insert("link".into(), Json::Array(vec![link]));
-                }
-            }
-        }
+        self.push_to(
+            surviving,
+            "link",
+            json!({ "other": reference(&old), "type": "replaces" }),
+        );
         Ok(())
     }
 
@@ -787,6 +788,25 @@ impl<'a> Builder<'a> {
         Ok(Some(self.add("AllergyIntolerance", id, a)))
     }
 
+    /// NTE as an Annotation on the resource it follows: the comment (NTE-3, repetitions as lines),
+    /// its author (NTE-5, a Practitioner) and time (NTE-6).
+    fn note(&mut self, occ: usize, target: &str) {
+        let nte = self.seg("NTE", occ);
+        let lines: Vec<String> = nte.reps(3).iter().filter_map(|r| r.whole()).collect();
+        if lines.is_empty() {
+            return;
+        }
+        let mut note = JsonMap::new();
+        if let Some(author) = nte.rep(5).and_then(|r| self.practitioner(&r)) {
+            note.insert("authorReference".into(), reference(&author));
+        }
+        if let Some(t) = nte.f(6).and_then(|t| self.opts.time.date_time(&t)) {
+            note.insert("time".into(), json!(t));
+        }
+        note.insert("text".into(), json!(lines.join("\n")));
+        self.push_to(target, "note", Json::Object(note));
+    }
+
     /// IAR (the reactions after an IAM) as a reaction of its AllergyIntolerance: manifestation
     /// (IAR-1) and severity (IAR-2, table 0128).
     fn iar(&mut self, occ: usize, allergy: &str) {
@@ -808,14 +828,7 @@ impl<'a> Builder<'a> {
         if let Some(note) = iar.f(4) {
             reaction.insert("note".into(), json!([{ "text": note }]));
         }
-        if let Some((_, Json::Object(a))) = self.entries.iter_mut().find(|(i, _)| *i == allergy) {
-            match a.get_mut("reaction") {
-                Some(Json::Array(list)) => list.push(Json::Object(reaction)),
-                _ => {
-                    a.insert("reaction".into(), json!([reaction]));
-                }
-            }
-        }
+        self.push_to(allergy, "reaction", Json::Object(reaction));
     }
 
     fn allergy(&mut self, occ: usize, patient: &str) -> Result<(), Unmappable> {
@@ -1535,6 +1548,9 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
     let names: Vec<String> = msg.segments().map(|s| s.name().to_owned()).collect();
     let mut last_rxa: Option<usize> = None;
     let mut last_iam: Option<String> = None;
+    // The resource an NTE annotates: the last ServiceRequest (OBR, or an ORC of its own) or
+    // Observation (OBX) made.
+    let mut noted: Option<String> = None;
     for (i, name) in names.iter().enumerate() {
         let occ = match counts.iter_mut().find(|(n, _)| n == name) {
             Some((_, c)) => {
@@ -1576,6 +1592,7 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
                 } else {
                     b.service_request(Some(occ), None, &patient, enc)?
                 };
+                noted = pending_request.clone();
             }
             "OBR" => {
                 if let Some(obr) = report_obr.take() {
@@ -1583,6 +1600,7 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
                     results.clear();
                 }
                 pending_request = b.service_request(current_orc, Some(occ), &patient, enc)?;
+                noted = pending_request.clone();
                 // Results (ORU, OUL) make a report of the OBR; orders (ORM, OML) do not.
                 if matches!(ty.as_str(), "ORU" | "OUL") {
                     report_obr = Some(occ);
@@ -1590,10 +1608,18 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
                 current_orc = None;
             }
             "OBX" => {
+                noted = None;
                 if let Some(o) = b.observation(occ, &patient, enc)? {
+                    noted = Some(o.clone());
                     if report_obr.is_some() {
                         results.push(o);
                     }
+                }
+            }
+            // A note on the order (ServiceRequest) or result (Observation) it follows.
+            "NTE" => {
+                if let Some(target) = &noted {
+                    b.note(occ, target);
                 }
             }
             "RXA" => {
