@@ -420,6 +420,61 @@ fn pid_maps_of_the_ig() {
     assert_eq!(race["extension"][0]["valueCoding"]["code"], "2076-8");
 }
 
+/// SPM as the IG's Specimen, named by its order and the group's results.
+#[test]
+fn spm_specimen_of_an_order_group() {
+    let b = bundle("ORU-R01-01.hl7");
+    let specimens = resources(&b, "Specimen");
+    assert_eq!(specimens.len(), 1);
+    let sp = specimens[0];
+    assert_eq!(
+        sp["identifier"],
+        serde_json::json!([
+            {"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "PLAC"}]}, "value": "2012545"},
+            {"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "FILL"}]}, "value": "2012999999"}
+        ])
+    );
+    assert_eq!(sp["type"]["coding"][0]["code"], "ASERU");
+    assert_eq!(sp["status"], "available");
+    assert_eq!(sp["accessionIdentifier"]["value"], "AI-30");
+    assert_eq!(
+        sp["collection"]["collectedPeriod"],
+        serde_json::json!({"start": "2011-01-03T14:34:28-08:00", "end": "2011-11-03T14:34:28-08:00"})
+    );
+    assert_eq!(sp["collection"]["method"]["coding"][0]["code"], "BCAE");
+    assert_eq!(sp["collection"]["bodySite"]["coding"][0]["code"], "BAP");
+    assert_eq!(sp["receivedTime"], "2012-03-01");
+    assert_eq!(sp["note"][0]["text"], "This is a specimen resource");
+    assert_eq!(sp["condition"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        sp["container"][0]["type"]["coding"][0]["code"],
+        "T-container"
+    );
+    assert_eq!(
+        sp["container"][0]["additiveCodeableConcept"]["coding"][0]["code"],
+        "STUTM"
+    );
+    let sp_ref = format!("urn:uuid:{}", sp["id"].as_str().unwrap());
+    let order = resources(&b, "ServiceRequest")
+        .into_iter()
+        .find(|r| r["code"]["coding"][0]["code"] == "625-4")
+        .unwrap();
+    assert_eq!(order["specimen"][0]["reference"], sp_ref);
+    let result = resources(&b, "Observation")
+        .into_iter()
+        .find(|o| o["valueCodeableConcept"]["coding"][0]["code"] == "27268008")
+        .unwrap();
+    assert_eq!(result["specimen"]["reference"], sp_ref);
+    // A specimen with a type and a collection time only (the LRI message).
+    let b = bundle("LRI_2.0-NG_CBC_Typ_Message.hl7");
+    let sp = resources(&b, "Specimen")[0];
+    assert_eq!(sp["type"]["coding"][0]["code"], "119297000");
+    assert_eq!(
+        sp["collection"]["collectedDateTime"],
+        "2011-01-03T14:34:28-08:00"
+    );
+}
+
 /// NTE as a note on the order or result it follows (past the PRT segments of its group).
 #[test]
 fn notes_land_on_the_order_or_result_they_follow() {

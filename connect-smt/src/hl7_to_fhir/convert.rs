@@ -99,6 +99,13 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Sets `field` of the resource added under `id`, unless it has one.
+    fn set_if_absent(&mut self, id: &str, field: &str, value: Json) {
+        if let Some((_, Json::Object(r))) = self.entries.iter_mut().find(|(i, _)| i == id) {
+            r.entry(field.to_owned()).or_insert(value);
+        }
+    }
+
     fn unmappable(&mut self, what: String) -> Result<(), Unmappable> {
         if self.opts.fail_on_unmappable {
             Err(Unmappable(what))
@@ -786,6 +793,115 @@ impl<'a> Builder<'a> {
             a.insert("identifier".into(), json!([i]));
         }
         Ok(Some(self.add("AllergyIntolerance", id, a)))
+    }
+
+    /// SPM as the IG's Specimen: placer and filler ids (SPM-2), type (SPM-4), collection (method
+    /// SPM-7, site SPM-8, time or period SPM-17), received time (SPM-18), availability (SPM-20),
+    /// description (SPM-14), condition (SPM-24), container (type SPM-27, additive SPM-6) and
+    /// accession id (SPM-30). Returns its id.
+    fn specimen(&mut self, occ: usize, patient: &str) -> Result<Option<String>, Unmappable> {
+        let spm = self.seg("SPM", occ);
+        let Some(kind) = spm
+            .rep(4)
+            .and_then(|r| codeable(&r, Some(&v2_table("0487"))))
+        else {
+            self.unmappable(format!("SPM({occ})-4: no specimen type"))?;
+            return Ok(None);
+        };
+        let t = &self.opts.time;
+        let mut sp = JsonMap::new();
+        // EIP: the placer's EI in component 1, the filler's in component 2 (id in subcomponent 1).
+        let mut ids = Vec::new();
+        for (comp, ty) in [(1, "PLAC"), (2, "FILL")] {
+            if let Some(v) = spm.rep(2).and_then(|r| r.s(comp, 1)) {
+                ids.push(json!({ "type": concept(IDENTIFIER_TYPE, ty, None), "value": v }));
+            }
+        }
+        let key = ids
+            .first()
+            .and_then(|i| i["value"].as_str())
+            .map(str::to_owned);
+        if !ids.is_empty() {
+            sp.insert("identifier".into(), Json::Array(ids));
+        }
+        if let Some(acc) = spm.rep(30).and_then(|r| identifier(&r, t)) {
+            sp.insert("accessionIdentifier".into(), acc);
+        }
+        match spm.c(20, 1).as_deref() {
+            Some("Y") => {
+                sp.insert("status".into(), json!("available"));
+            }
+            Some("N") => {
+                sp.insert("status".into(), json!("unavailable"));
+            }
+            _ => {}
+        }
+        sp.insert("type".into(), kind);
+        sp.insert("subject".into(), reference(patient));
+        if let Some(r) = spm.f(18).and_then(|d| t.date_time(&d)) {
+            sp.insert("receivedTime".into(), json!(r));
+        }
+        let mut collection = JsonMap::new();
+        let start = spm.c(17, 1).and_then(|d| t.date_time(&d));
+        match spm.c(17, 2).and_then(|d| t.date_time(&d)) {
+            Some(end) => {
+                if let Some(p) = period(start, Some(end)) {
+                    collection.insert("collectedPeriod".into(), p);
+                }
+            }
+            None => {
+                if let Some(d) = start {
+                    collection.insert("collectedDateTime".into(), json!(d));
+                }
+            }
+        }
+        if let Some(m) = spm
+            .rep(7)
+            .and_then(|r| codeable(&r, Some(&v2_table("0488"))))
+        {
+            collection.insert("method".into(), m);
+        }
+        if let Some(site) = spm.rep(8).and_then(|r| codeable(&r, None)) {
+            collection.insert("bodySite".into(), site);
+        }
+        if !collection.is_empty() {
+            sp.insert("collection".into(), Json::Object(collection));
+        }
+        let mut container = JsonMap::new();
+        if let Some(c) = spm.rep(27).and_then(|r| codeable(&r, None)) {
+            container.insert("type".into(), c);
+        }
+        if let Some(a) = spm
+            .rep(6)
+            .and_then(|r| codeable(&r, Some(&v2_table("0371"))))
+        {
+            container.insert("additiveCodeableConcept".into(), a);
+        }
+        if !container.is_empty() {
+            sp.insert("container".into(), json!([container]));
+        }
+        let conditions: Vec<Json> = spm
+            .reps(24)
+            .iter()
+            .filter_map(|r| codeable(r, Some(&v2_table("0493"))))
+            .collect();
+        if !conditions.is_empty() {
+            sp.insert("condition".into(), Json::Array(conditions));
+        }
+        let notes: Vec<Json> = spm
+            .reps(14)
+            .iter()
+            .filter_map(|r| r.whole())
+            .map(|t| json!({ "text": t }))
+            .collect();
+        if !notes.is_empty() {
+            sp.insert("note".into(), Json::Array(notes));
+        }
+        let id = match key {
+            Some(k) => uuid_of(&format!("Specimen|{patient}|{k}")),
+            None => self.id_for("Specimen", &occ.to_string()),
+        };
+        Ok(Some(self.add("Specimen", id, sp)))
     }
 
     /// NTE as an Annotation on the resource it follows: the comment (NTE-3, repetitions as lines),
@@ -1613,6 +1729,18 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
                     noted = Some(o.clone());
                     if report_obr.is_some() {
                         results.push(o);
+                    }
+                }
+            }
+            // The specimen of the order group: the order names it, and so do the group's results
+            // (an Observation has one specimen: the first).
+            "SPM" => {
+                if let Some(sp) = b.specimen(occ, &patient)? {
+                    if let Some(order) = &pending_request {
+                        b.push_to(order, "specimen", reference(&sp));
+                    }
+                    for o in &results {
+                        b.set_if_absent(o, "specimen", reference(&sp));
                     }
                 }
             }
