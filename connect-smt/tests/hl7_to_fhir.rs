@@ -164,7 +164,7 @@ fn check_bundle(name: &str, b: &Json) {
 }
 
 #[test]
-fn every_adt_oru_orm_oml_vxu_message_gives_a_valid_r4_bundle() {
+fn every_adt_oru_orm_oml_vxu_siu_message_gives_a_valid_r4_bundle() {
     let t = smt(&[("timezone", "-05:00")]);
     let mut lines = String::new();
     let mut names = Vec::new();
@@ -178,7 +178,7 @@ fn every_adt_oru_orm_oml_vxu_message_gives_a_valid_r4_bundle() {
     for path in files {
         let msg = Message::parse(std::fs::read(&path).unwrap().into()).unwrap();
         let (ty, _) = msg.message_type().unwrap();
-        if !["ADT", "ORU", "ORM", "OML", "VXU"].contains(&ty.as_str()) {
+        if !["ADT", "ORU", "ORM", "OML", "VXU", "SIU"].contains(&ty.as_str()) {
             continue;
         }
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -192,7 +192,7 @@ fn every_adt_oru_orm_oml_vxu_message_gives_a_valid_r4_bundle() {
         lines.push('\n');
         names.push(name);
     }
-    assert_eq!(seen_types.len(), 5, "{seen_types:?}");
+    assert_eq!(seen_types.len(), 6, "{seen_types:?}");
     assert!(names.len() >= 30, "{} messages", names.len());
 
     let mut child = Command::new(python())
@@ -418,6 +418,56 @@ fn pid_maps_of_the_ig() {
         .find(|e| e["url"] == "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race")
         .expect("US Core race");
     assert_eq!(race["extension"][0]["valueCoding"]["code"], "2076-8");
+}
+
+/// SIU: SCH and its resource segments as the IG's Appointment, one resource across the booking's
+/// messages, its status following the trigger event and the resources' filler status.
+#[test]
+fn siu_appointments() {
+    let b = bundle("SIU-S12-01.hl7");
+    let a = resources(&b, "Appointment")[0];
+    assert_eq!(a["status"], "booked");
+    assert_eq!(a["identifier"][0]["value"], "12345");
+    assert_eq!(a["identifier"][0]["type"]["coding"][0]["code"], "PLAC");
+    assert_eq!(a["identifier"][1]["value"], "36996");
+    assert_eq!(a["start"], "2021-09-24T09:30:00+02:15");
+    assert_eq!(a["end"], "2021-09-24T10:20:00+02:15");
+    assert_eq!(a["serviceType"][0]["coding"][0]["code"], "76164006");
+    assert_eq!(a["reasonCode"][0]["coding"][0]["code"], "EMERGENCY");
+    assert_eq!(a["appointmentType"]["coding"][0]["code"], "Normal");
+    // SCH-10 "s" is not minutes: no minutesDuration.
+    assert!(a.get("minutesDuration").is_none());
+    let participants = a["participant"].as_array().unwrap();
+    let patient = resources(&b, "Patient")[0];
+    assert_eq!(
+        participants[0]["actor"]["reference"],
+        format!("urn:uuid:{}", patient["id"].as_str().unwrap())
+    );
+    assert!(participants
+        .iter()
+        .any(|p| p["type"][0]["text"] == "placer contact"));
+    let gastro = participants
+        .iter()
+        .find(|p| p["type"][0]["coding"][0]["code"] == "010")
+        .expect("the AIP's gastroenterologist");
+    assert!(gastro["actor"]["reference"]
+        .as_str()
+        .unwrap()
+        .starts_with("urn:uuid:"));
+    assert!(participants.iter().any(|p| p["actor"]["display"]
+        .as_str()
+        .is_some_and(|d| d.contains("Room01"))));
+    // The cancellation and the no-show update the same Appointment.
+    let cancelled = bundle("SIU-S15-01.hl7");
+    let c = resources(&cancelled, "Appointment")[0];
+    assert_eq!(c["id"], a["id"]);
+    assert_eq!(c["status"], "cancelled");
+    assert_eq!(c["participant"][0]["status"], "declined");
+    let noshow = bundle("SIU-S26-01.hl7");
+    assert_eq!(resources(&noshow, "Appointment")[0]["status"], "noshow");
+    // SCH-9/10 in minutes.
+    let b = bundle("SIU-S12_1.hl7");
+    assert_eq!(resources(&b, "Appointment")[0]["minutesDuration"], 70);
 }
 
 /// SPM as the IG's Specimen, named by its order and the group's results.
