@@ -164,7 +164,7 @@ fn check_bundle(name: &str, b: &Json) {
 }
 
 #[test]
-fn every_adt_oru_orm_oml_vxu_siu_message_gives_a_valid_r4_bundle() {
+fn every_adt_oru_orm_oml_vxu_siu_mdm_message_gives_a_valid_r4_bundle() {
     let t = smt(&[("timezone", "-05:00")]);
     let mut lines = String::new();
     let mut names = Vec::new();
@@ -178,7 +178,7 @@ fn every_adt_oru_orm_oml_vxu_siu_message_gives_a_valid_r4_bundle() {
     for path in files {
         let msg = Message::parse(std::fs::read(&path).unwrap().into()).unwrap();
         let (ty, _) = msg.message_type().unwrap();
-        if !["ADT", "ORU", "ORM", "OML", "VXU", "SIU"].contains(&ty.as_str()) {
+        if !["ADT", "ORU", "ORM", "OML", "VXU", "SIU", "MDM"].contains(&ty.as_str()) {
             continue;
         }
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -192,7 +192,7 @@ fn every_adt_oru_orm_oml_vxu_siu_message_gives_a_valid_r4_bundle() {
         lines.push('\n');
         names.push(name);
     }
-    assert_eq!(seen_types.len(), 6, "{seen_types:?}");
+    assert_eq!(seen_types.len(), 7, "{seen_types:?}");
     assert!(names.len() >= 30, "{} messages", names.len());
 
     let mut child = Command::new(python())
@@ -418,6 +418,50 @@ fn pid_maps_of_the_ig() {
         .find(|e| e["url"] == "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race")
         .expect("US Core race");
     assert_eq!(race["extension"][0]["valueCoding"]["code"], "2076-8");
+}
+
+/// MDM^T02: TXA and the document's OBX as the IG's DocumentReference; its OBX are content, not
+/// results.
+#[test]
+fn mdm_document_reference() {
+    let b = bundle("MDM-T02-01.hl7");
+    let d = resources(&b, "DocumentReference")[0];
+    assert_eq!(d["status"], "current");
+    assert_eq!(d["docStatus"], "final", "TXA-17 AU");
+    assert_eq!(d["type"]["coding"][0]["code"], "DI");
+    assert_eq!(
+        d["masterIdentifier"]["value"],
+        "1.2.840.317.5947431.51.20080131160038"
+    );
+    assert_eq!(d["date"], "2008-01-31T16:00:00+02:15");
+    assert_eq!(
+        d["content"],
+        serde_json::json!([{"attachment": {"contentType": "application/pdf", "title": "TransthoracicEcho"}}])
+    );
+    let patient = resources(&b, "Patient")[0];
+    assert_eq!(
+        d["subject"]["reference"],
+        format!("urn:uuid:{}", patient["id"].as_str().unwrap())
+    );
+    assert!(d["context"]["encounter"][0]["reference"]
+        .as_str()
+        .unwrap()
+        .starts_with("urn:uuid:"));
+    assert!(resources(&b, "Observation").is_empty());
+    // Text content (a TX OBX) is one text/plain attachment of its lines.
+    let b = bundle_edited(
+        "MDM-T02-01.hl7",
+        &[(
+            "OBX|2|ED|02585^TransthoracicEcho^PCV4||^application^pdf^Base64^",
+            "OBX|2|TX|02585^TransthoracicEcho^PCV4||Normal LV size~No effusion",
+        )],
+    );
+    let d = resources(&b, "DocumentReference")[0];
+    assert_eq!(d["content"][0]["attachment"]["contentType"], "text/plain");
+    assert_eq!(
+        d["content"][0]["attachment"]["data"], "Tm9ybWFsIExWIHNpemUKTm8gZWZmdXNpb24=",
+        "base64 of the two lines"
+    );
 }
 
 /// SIU: SCH and its resource segments as the IG's Appointment, one resource across the booking's
