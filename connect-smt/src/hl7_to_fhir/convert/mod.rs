@@ -1,0 +1,412 @@
+//! One HL7 v2 message to a FHIR R4 Bundle: segments to resources, after the HL7 v2-to-FHIR IG's
+//! segment maps, with deterministic ids and references between the Bundle's entries.
+//!
+//! This module holds the Bundle being built ([`Builder`]: entries, ids, the resources several maps
+//! share such as Practitioner, Location and Organization) and the walk over the segments
+//! ([`to_bundle`]); each submodule maps one family of segments.
+
+use connect_core::hl7::Message;
+use serde_json::{json, Map as JsonMap, Value as Json};
+use sha2::{Digest, Sha256};
+
+use super::datatypes::{
+    address, codeable, concept, contact_point, decimal, human_name, identifier, period, quantity,
+    v2_table, Rep, Seg, Time,
+};
+
+mod clinical;
+mod documents;
+mod encounter;
+mod message;
+mod orders;
+mod patient;
+mod scheduling;
+
+/// Settings of a conversion.
+pub(crate) struct Options {
+    pub(crate) bundle_type: &'static str,
+    pub(crate) time: Time,
+    pub(crate) fail_on_unmappable: bool,
+}
+
+/// Why a message or a part of it could not be mapped. Names the segment and field, never content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unmappable(pub(crate) String);
+
+const IDENTIFIER_TYPE: &str = "http://terminology.hl7.org/CodeSystem/v2-0203";
+
+/// A Bundle being built: entries in order, one per resource id.
+struct Builder<'a> {
+    msg: &'a Message,
+    opts: &'a Options,
+    /// Ids are derived from this: sending application, facility and control id.
+    message_key: String,
+    entries: Vec<(String, Json)>,
+    skipped: Vec<String>,
+}
+
+/// A deterministic UUID (version 5 layout) from a name: the same inputs always give the same id.
+pub(crate) fn uuid_of(name: &str) -> String {
+    let h = Sha256::digest(name.as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&h[..16]);
+    b[6] = (b[6] & 0x0f) | 0x50;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
+    for (i, x) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(char::from(HEX[usize::from(x >> 4)]));
+        out.push(char::from(HEX[usize::from(x & 15)]));
+    }
+    out
+}
+
+fn reference(id: &str) -> Json {
+    json!({ "reference": format!("urn:uuid:{id}") })
+}
+
+impl<'a> Builder<'a> {
+    fn seg(&self, name: &str, occurrence: usize) -> Seg<'a> {
+        Seg::new(self.msg, name, occurrence)
+    }
+
+    /// Adds a resource under `id` (a later resource with the same id merges into nothing: the first
+    /// one stays). Returns the id.
+    fn add(
+        &mut self,
+        resource_type: &str,
+        id: String,
+        mut resource: JsonMap<String, Json>,
+    ) -> String {
+        if self.entries.iter().any(|(i, _)| *i == id) {
+            return id;
+        }
+        let mut r = JsonMap::with_capacity(resource.len() + 2);
+        r.insert("resourceType".into(), json!(resource_type));
+        r.insert("id".into(), json!(id));
+        r.append(&mut resource);
+        self.entries.push((id.clone(), Json::Object(r)));
+        id
+    }
+
+    /// Appends `value` to the array `field` of the resource added under `id` (creating the array).
+    fn push_to(&mut self, id: &str, field: &str, value: Json) {
+        if let Some((_, Json::Object(r))) = self.entries.iter_mut().find(|(i, _)| i == id) {
+            match r.get_mut(field) {
+                Some(Json::Array(list)) => list.push(value),
+                _ => {
+                    r.insert(field.to_owned(), Json::Array(vec![value]));
+                }
+            }
+        }
+    }
+
+    /// Sets `field` of the resource added under `id`, unless it has one.
+    fn set_if_absent(&mut self, id: &str, field: &str, value: Json) {
+        if let Some((_, Json::Object(r))) = self.entries.iter_mut().find(|(i, _)| i == id) {
+            r.entry(field.to_owned()).or_insert(value);
+        }
+    }
+
+    fn unmappable(&mut self, what: String) -> Result<(), Unmappable> {
+        if self.opts.fail_on_unmappable {
+            Err(Unmappable(what))
+        } else {
+            self.skipped.push(what);
+            Ok(())
+        }
+    }
+
+    fn id_for(&self, kind: &str, key: &str) -> String {
+        uuid_of(&format!("{}|{kind}|{key}", self.message_key))
+    }
+
+    /// A Practitioner from an XCN (id, name), identified by its id and assigning authority when it has
+    /// one, so the same clinician is the same resource in every message.
+    fn practitioner(&mut self, rep: &Rep<'_>) -> Option<String> {
+        let ident = rep.c(1);
+        let name = human_name(rep, 2, None);
+        if ident.is_none() && name.is_none() {
+            return None;
+        }
+        let authority = rep.s(9, 1).unwrap_or_default();
+        let id = match &ident {
+            Some(i) => uuid_of(&format!("Practitioner|{authority}|{i}")),
+            None => self.id_for("Practitioner", &rep.whole().unwrap_or_default()),
+        };
+        let mut p = JsonMap::new();
+        if let Some(i) = ident {
+            let mut idj = json!({ "value": i });
+            if let Some(oid) = rep
+                .s(9, 2)
+                .filter(|_| rep.s(9, 3).as_deref() == Some("ISO"))
+            {
+                idj["system"] = json!(format!("urn:oid:{oid}"));
+            }
+            p.insert("identifier".into(), Json::Array(vec![idj]));
+        }
+        if let Some(n) = name {
+            p.insert("name".into(), Json::Array(vec![n]));
+        }
+        Some(self.add("Practitioner", id, p))
+    }
+
+    /// PL (assigned patient location) -> a Location for its most specific level (bed, room or point
+    /// of care), identified by facility and names so a bed is one resource across messages. Returns
+    /// the reference to it.
+    fn location(&mut self, loc: &Rep<'_>) -> Option<Json> {
+        // Components may be HDs (namespace&id&type): their first subcomponent is the name.
+        let (point_of_care, room, bed) = (loc.s(1, 1), loc.s(2, 1), loc.s(3, 1));
+        let facility = loc.s(4, 1).unwrap_or_default();
+        let names: Vec<String> = [&point_of_care, &room, &bed]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        if names.is_empty() {
+            return None;
+        }
+        let (code, display) = match (&bed, &room) {
+            (Some(_), _) => ("bd", "Bed"),
+            (None, Some(_)) => ("ro", "Room"),
+            (None, None) => ("wa", "Ward"),
+        };
+        let name = names.join(" ");
+        let mut l = JsonMap::new();
+        l.insert("status".into(), json!("active"));
+        l.insert("name".into(), json!(name));
+        l.insert("mode".into(), json!("instance"));
+        l.insert(
+            "physicalType".into(),
+            concept(
+                "http://terminology.hl7.org/CodeSystem/location-physical-type",
+                code,
+                Some(display),
+            ),
+        );
+        let id = uuid_of(&format!("Location|{facility}|{}", names.join("|")));
+        let id = self.add("Location", id, l);
+        let mut r = reference(&id);
+        r["display"] = json!(name);
+        Some(r)
+    }
+
+    /// An HD (MSH-4, MSH-6) as an Organization: named by its namespace, identified by its universal
+    /// id; the same facility is the same resource in every message. None for an empty HD.
+    fn facility(&mut self, hd: Option<Rep<'a>>) -> Option<String> {
+        let hd = hd?;
+        let name = hd.c(1);
+        let uid = hd_uri(&hd);
+        if name.is_none() && uid.is_none() {
+            return None;
+        }
+        let mut org = JsonMap::new();
+        if let Some(u) = &uid {
+            org.insert(
+                "identifier".into(),
+                json!([{ "system": "urn:ietf:rfc:3986", "value": u }]),
+            );
+        }
+        if let Some(n) = &name {
+            org.insert("name".into(), json!(n));
+        }
+        let key = uid.or(name).unwrap_or_default();
+        Some(self.add("Organization", uuid_of(&format!("Organization|{key}")), org))
+    }
+}
+
+/// An HD's universal id as a URI: `urn:oid:` for an ISO OID, the value for a URI, `urn:dns:` for a
+/// DNS name. None without a universal id of a known type.
+fn hd_uri(hd: &Rep<'_>) -> Option<String> {
+    let uid = hd.c(2)?;
+    match hd.c(3).map(|t| t.to_ascii_uppercase()).as_deref() {
+        Some("ISO") => Some(format!("urn:oid:{uid}")),
+        Some("URI") => Some(uid),
+        Some("DNS") => Some(format!("urn:dns:{uid}")),
+        _ => None,
+    }
+}
+
+/// Converts a message to a Bundle (`resourceType`, `id`, `type`, `timestamp`, `entry`). Returns the
+/// Bundle and what was skipped under the skip policy.
+pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<String>), Unmappable> {
+    let (ty, event) = msg.message_type().unwrap_or_default();
+    let message_key = format!(
+        "{}|{}|{}",
+        msg.get("MSH-3").unwrap_or_default(),
+        msg.get("MSH-4").unwrap_or_default(),
+        msg.control_id().unwrap_or_default()
+    );
+    let mut b = Builder {
+        msg,
+        opts,
+        message_key,
+        entries: Vec::new(),
+        skipped: Vec::new(),
+    };
+    let patient = b.patient()?;
+    let Some(patient) = patient else {
+        return Err(Unmappable(format!(
+            "{ty}^{event} has no PID segment: no Patient to refer to"
+        )));
+    };
+    let encounter = b.encounter(&patient, &event)?;
+    let enc = encounter.as_deref();
+    // Walk the segments in order, keeping the order group (ORC/OBR) the OBX and RXA belong to.
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    let mut current_orc: Option<usize> = None;
+    let mut pending_request: Option<String> = None;
+    let mut results: Vec<String> = Vec::new();
+    let mut report_obr: Option<usize> = None;
+    let names: Vec<String> = msg.segments().map(|s| s.name().to_owned()).collect();
+    let mut last_rxa: Option<usize> = None;
+    let mut last_iam: Option<String> = None;
+    // The resource an NTE annotates: the last ServiceRequest (OBR, or an ORC of its own) or
+    // Observation (OBX) made.
+    let mut noted: Option<String> = None;
+    for (i, name) in names.iter().enumerate() {
+        let occ = match counts.iter_mut().find(|(n, _)| n == name) {
+            Some((_, c)) => {
+                *c += 1;
+                *c
+            }
+            None => {
+                counts.push((name.clone(), 1));
+                1
+            }
+        };
+        match name.as_str() {
+            "NK1" => b.related_person(occ, &patient),
+            // A patient merge (A34, A36, A39, A40): MRG names the record merged away.
+            "MRG" if matches!(event.as_str(), "A34" | "A36" | "A39" | "A40") => {
+                b.merge(occ, &patient)?
+            }
+            "AL1" => b.allergy(occ, &patient)?,
+            "IAM" => last_iam = b.iam(occ, &patient)?,
+            "IAR" => {
+                if let Some(a) = &last_iam {
+                    b.iar(occ, a);
+                }
+            }
+            "DG1" => b.condition(occ, &patient, enc)?,
+            "IN1" => b.coverage(occ, &patient)?,
+            "ORC" => {
+                // A new order group: close the previous report.
+                if let Some(obr) = report_obr.take() {
+                    b.diagnostic_report(obr, &patient, enc, pending_request.as_deref(), &results)?;
+                    results.clear();
+                }
+                current_orc = Some(occ);
+                // An ORC with no OBR after it (VXU, some OML) is a request of its own.
+                let next_is_obr = names.get(i + 1).is_some_and(|n| n == "OBR");
+                // (VXU's ORC carries the RXA's order data, not a request.)
+                pending_request = if next_is_obr || ty == "VXU" {
+                    None
+                } else {
+                    b.service_request(Some(occ), None, &patient, enc)?
+                };
+                noted = pending_request.clone();
+            }
+            "OBR" => {
+                if let Some(obr) = report_obr.take() {
+                    b.diagnostic_report(obr, &patient, enc, pending_request.as_deref(), &results)?;
+                    results.clear();
+                }
+                pending_request = b.service_request(current_orc, Some(occ), &patient, enc)?;
+                noted = pending_request.clone();
+                // Results (ORU, OUL) make a report of the OBR; orders (ORM, OML) do not.
+                if matches!(ty.as_str(), "ORU" | "OUL") {
+                    report_obr = Some(occ);
+                }
+                current_orc = None;
+            }
+            // A document's OBX are its content (see `document`), not results.
+            "OBX" if ty == "MDM" => noted = None,
+            "OBX" => {
+                noted = None;
+                if let Some(o) = b.observation(occ, &patient, enc)? {
+                    noted = Some(o.clone());
+                    if report_obr.is_some() {
+                        results.push(o);
+                    }
+                }
+            }
+            // The specimen of the order group: the order names it, and so do the group's results
+            // (an Observation has one specimen: the first).
+            "SPM" => {
+                if let Some(sp) = b.specimen(occ, &patient)? {
+                    if let Some(order) = &pending_request {
+                        b.push_to(order, "specimen", reference(&sp));
+                    }
+                    for o in &results {
+                        b.set_if_absent(o, "specimen", reference(&sp));
+                    }
+                }
+            }
+            // A note on the order (ServiceRequest) or result (Observation) it follows.
+            "NTE" => {
+                if let Some(target) = &noted {
+                    b.note(occ, target);
+                }
+            }
+            "RXA" => {
+                if let Some(prev) = last_rxa.take() {
+                    b.immunization(prev, &patient, None)?;
+                }
+                last_rxa = Some(occ);
+            }
+            "RXR" => {
+                if let Some(rxa) = last_rxa.take() {
+                    b.immunization(rxa, &patient, Some(occ))?;
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(rxa) = last_rxa {
+        b.immunization(rxa, &patient, None)?;
+    }
+    if let Some(obr) = report_obr {
+        b.diagnostic_report(obr, &patient, enc, pending_request.as_deref(), &results)?;
+    }
+    if ty == "MDM" && msg.segment("TXA", 1).is_some() {
+        b.document(&patient, enc)?;
+    }
+    if ty == "SIU" && msg.segment("SCH", 1).is_some() {
+        b.appointment(&patient, &event)?;
+    }
+    let header = b.message_header(&patient);
+    b.provenance(&header);
+    let bundle_id = uuid_of(&format!("Bundle|{}", b.message_key));
+    let mut bundle = JsonMap::new();
+    bundle.insert("resourceType".into(), json!("Bundle"));
+    bundle.insert("id".into(), json!(bundle_id));
+    bundle.insert("type".into(), json!(opts.bundle_type));
+    if let Some(ts) = msg.get("MSH-7").and_then(|t| opts.time.instant(&t)) {
+        bundle.insert("timestamp".into(), json!(ts));
+    }
+    let entries: Vec<Json> = b
+        .entries
+        .into_iter()
+        .map(|(id, resource)| {
+            let ty = resource["resourceType"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            // Built by hand: `json!` would serialize (deep-copy) the resource it is given.
+            let mut entry = JsonMap::with_capacity(3);
+            entry.insert("fullUrl".into(), Json::String(format!("urn:uuid:{id}")));
+            entry.insert("resource".into(), resource);
+            entry.insert(
+                "request".into(),
+                json!({"method": "PUT", "url": format!("{ty}/{id}")}),
+            );
+            Json::Object(entry)
+        })
+        .collect();
+    bundle.insert("entry".into(), Json::Array(entries));
+    Ok((Json::Object(bundle), b.skipped))
+}
