@@ -695,7 +695,14 @@ fn message_header_and_provenance() {
     let patient = resources(&b, "Patient")[0];
     assert_eq!(h["focus"][0]["reference"], uuid(patient));
 
-    let p = resources(&b, "Provenance")[0];
+    let conversion = |b: &Json| -> Json {
+        resources(b, "Provenance")
+            .into_iter()
+            .find(|p| p["activity"]["coding"][0]["code"] == "v2-fhir-transformation")
+            .cloned()
+            .expect("the conversion's Provenance")
+    };
+    let p = &conversion(&b);
     assert_eq!(p["recorded"], "1989-08-18T11:26:00+02:15");
     assert_eq!(p["activity"]["coding"][0]["code"], "v2-fhir-transformation");
     assert_eq!(p["activity"]["text"], "message - ADT^A01^ADT_A01");
@@ -719,7 +726,27 @@ fn message_header_and_provenance() {
     }
     // The conversion is a function of the message: converting it again gives the same Provenance.
     let again = bundle("ADT-A01-01.hl7");
-    assert_eq!(resources(&again, "Provenance")[0], p);
+    assert_eq!(&conversion(&again), p);
+
+    // EVN: the event's own Provenance, about the Patient and the Encounter.
+    let event = resources(&b, "Provenance")
+        .into_iter()
+        .find(|p| p["activity"]["coding"][0]["code"] == "A01")
+        .expect("the event's Provenance");
+    assert_eq!(event["recorded"], "2029-08-01T07:06:24+01:15");
+    assert_eq!(event["occurredDateTime"], "2021-08-17T15:19:43.4+02:00");
+    assert_eq!(event["reason"][0]["coding"][0]["code"], "01");
+    assert_eq!(event["activity"]["coding"][0]["display"], "event - ADT^A01");
+    assert_eq!(event["target"][0]["reference"], uuid(patient));
+    assert_eq!(
+        event["target"][1]["reference"],
+        uuid(resources(&b, "Encounter")[0])
+    );
+    let operator = resources(&b, "Practitioner")
+        .into_iter()
+        .find(|d| uuid(d) == event["agent"][0]["who"]["reference"].as_str().unwrap())
+        .expect("EVN-5's operator");
+    assert_eq!(operator["identifier"][0]["value"], "C08");
 }
 
 /// ADT^A40: the record MRG-1 names is merged into the PID patient, recorded both ways in

@@ -39,6 +39,71 @@ impl<'a> Builder<'a> {
         self.add("MessageHeader", id, h)
     }
 
+    /// EVN as the IG's Provenance of the event: the Patient (and Encounter) as targets, recorded at
+    /// EVN-2, occurred at EVN-6, the event (MSH-9) as activity, the reason (EVN-4, table 0062) and
+    /// the operators (EVN-5) as agents, or the sending facility when EVN names none. Left out (and
+    /// noted) without a recorded time of day or any agent.
+    pub(super) fn event_provenance(&mut self, patient: &str, encounter: Option<&str>) {
+        let evn = self.seg("EVN", 1);
+        let t = &self.opts.time;
+        let Some(recorded) = evn
+            .f(2)
+            .and_then(|v| t.date_time(&v))
+            .filter(|v| v.contains('T'))
+        else {
+            self.skipped
+                .push("EVN-2: no time of day with an offset: no event Provenance".into());
+            return;
+        };
+        let occurred = evn.f(6).and_then(|v| t.date_time(&v));
+        let msh = self.seg("MSH", 1);
+        let mut agents: Vec<Json> = evn
+            .reps(5)
+            .iter()
+            .filter_map(|r| self.practitioner(r))
+            .map(|p| json!({ "who": reference(&p) }))
+            .collect();
+        if agents.is_empty() {
+            if let Some(sender) = self.facility(msh.rep(4)) {
+                agents.push(json!({ "who": reference(&sender) }));
+            }
+        }
+        if agents.is_empty() {
+            self.skipped
+                .push("EVN-5, MSH-4: no operator or facility: no event Provenance".into());
+            return;
+        }
+        let mut targets = vec![reference(patient)];
+        targets.extend(encounter.map(reference));
+        let mut p = JsonMap::new();
+        p.insert("target".into(), Json::Array(targets));
+        if let Some(o) = occurred {
+            p.insert("occurredDateTime".into(), json!(o));
+        }
+        p.insert("recorded".into(), json!(recorded));
+        if let Some(reason) = evn
+            .rep(4)
+            .filter(|r| r.c(1).as_deref() != Some("U"))
+            .and_then(|r| codeable(&r, Some(&v2_table("0062"))))
+        {
+            p.insert("reason".into(), json!([reason]));
+        }
+        let message_type = format!(
+            "{}^{}",
+            msh.c(9, 1).unwrap_or_default(),
+            msh.c(9, 2).unwrap_or_default()
+        );
+        let mut activity = json!({ "display": format!("event - {message_type}") });
+        if let Some(event) = msh.c(9, 2) {
+            activity["system"] = json!(v2_table("0003"));
+            activity["code"] = json!(event);
+        }
+        p.insert("activity".into(), json!({ "coding": [activity] }));
+        p.insert("agent".into(), Json::Array(agents));
+        let id = self.id_for("Provenance", "EVN");
+        self.add("Provenance", id, p);
+    }
+
     /// The conversion's Provenance, after the IG's MSH[Provenance-Source] and
     /// MSH[Provenance-Transformation]: every resource of the Bundle as its target, recorded at the
     /// message's time (MSH-7; the conversion is a function of the message, so a replay gives the

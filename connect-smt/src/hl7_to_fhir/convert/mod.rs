@@ -378,6 +378,9 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
     if ty == "SIU" && msg.segment("SCH", 1).is_some() {
         b.appointment(&patient, &event)?;
     }
+    if msg.segment("EVN", 1).is_some() {
+        b.event_provenance(&patient, enc);
+    }
     let header = b.message_header(&patient);
     b.provenance(&header);
     let bundle_id = uuid_of(&format!("Bundle|{}", b.message_key));
