@@ -408,6 +408,20 @@ fn pid_maps_of_the_ig() {
     assert_eq!(doctor["identifier"][0]["value"], "88");
     assert_eq!(doctor["name"][0]["family"], "Hippo");
 
+    // PID-18: the patient's account, which the Encounter is billed to.
+    let account = resources(&b, "Account")[0];
+    assert_eq!(account["identifier"][0]["value"], "4000776");
+    assert_eq!(
+        account["identifier"][0]["system"],
+        "urn:oid:1.3.6.1.4.1.44750.1.2.2"
+    );
+    assert_eq!(account["status"], "active");
+    assert_eq!(account["subject"][0]["reference"], patient_ref);
+    assert_eq!(
+        resources(&b, "Encounter")[0]["account"][0]["reference"],
+        format!("urn:uuid:{}", account["id"].as_str().unwrap())
+    );
+
     // A CDCREC race code (the immunization message) is a US Core category too.
     let b = bundle("IZ_1_1.1_Admin_Child_Max_Message.hl7");
     let p = resources(&b, "Patient")[0];

@@ -11,6 +11,7 @@
 //! | PID | Patient | identifier in the IG's order (PID-2, PID-3, PID-4 as CX with type from table 0203; PID-19 as `SS` in `us-ssn`; PID-20 as `DL`), name (XPN), gender (table 0001), birthDate with `patient-birthTime`, address (XAD), telecom (XTN), maritalStatus, deceased\[x\], multipleBirth\[x\], communication (PID-15), extensions (mother's maiden name, religion, birth place, citizenship, nationality; US Core race and ethnicity for CDC codes), meta.lastUpdated (PID-33), link to the mother |
 //! | PID-21 (+ PID-6) | RelatedPerson | the mother: identifier, maiden name, relationship `MTH` (v3 RoleCode) |
 //! | PD1-4 | Patient.generalPractitioner | Practitioner (XCN) |
+//! | PID-18 | Account | identifier (CX), status `active`, subject: the Patient; Encounter.account refers to it |
 //! | MSH | MessageHeader | eventCoding (MSH-9.2, table 0003), source (MSH-3; endpoint when a URL, else data-absent `unknown`), destination (MSH-5, receiver from MSH-6), sender (MSH-4), language (MSH-19), focus: the Patient |
 //! | MSH-4, MSH-6 | Organization | the facility: name (HD.1), identifier (HD.2 as a URI) |
 //! | EVN | Provenance | the event: targets the Patient and Encounter, recorded at EVN-2, occurred at EVN-6, activity the trigger event (table 0003), reason (EVN-4, table 0062, not for `U`), agents the operators (EVN-5) or else the sending facility |

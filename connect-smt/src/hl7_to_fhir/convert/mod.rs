@@ -255,6 +255,11 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
     };
     let encounter = b.encounter(&patient, &event)?;
     let enc = encounter.as_deref();
+    if let Some(account) = b.account(&patient) {
+        if let Some(e) = enc {
+            b.push_to(e, "account", reference(&account));
+        }
+    }
     // Walk the segments in order, keeping the order group (ORC/OBR) the OBX and RXA belong to.
     let mut counts: Vec<(String, usize)> = Vec::new();
     let mut current_orc: Option<usize> = None;

@@ -201,6 +201,24 @@ impl<'a> Builder<'a> {
         Some((uuid_of(&format!("RelatedPerson|MTH|{patient}")), m))
     }
 
+    /// PID-18 (patient account number) as the IG's Account: identifier, status `active`, the
+    /// Patient as subject; one resource per account across messages. Returns its id.
+    pub(super) fn account(&mut self, patient: &str) -> Option<String> {
+        let pid = self.seg("PID", 1);
+        let cx = pid.rep(18)?;
+        let ident = identifier(&cx, &self.opts.time)?;
+        let mut a = JsonMap::new();
+        a.insert("identifier".into(), json!([ident]));
+        a.insert("status".into(), json!("active"));
+        a.insert("subject".into(), json!([reference(patient)]));
+        let id = uuid_of(&format!(
+            "Account|{}|{}",
+            cx.c(4).unwrap_or_default(),
+            cx.c(1).unwrap_or_default()
+        ));
+        Some(self.add("Account", id, a))
+    }
+
     /// A patient merge: the record MRG-1 names becomes an inactive Patient (the same id a message
     /// about it made, from its first identifier) that is `replaced-by` the surviving one, which
     /// `replaces` it, as FHIR's Patient.link records a merge.
