@@ -422,6 +422,28 @@ fn pid_maps_of_the_ig() {
         format!("urn:uuid:{}", account["id"].as_str().unwrap())
     );
 
+    // GT1: the patient guarantees their own account (GT1-11 SEL).
+    assert_eq!(account["guarantor"][0]["party"]["reference"], patient_ref);
+    // Another guarantor is a RelatedPerson with their name and relationship.
+    let b2 = bundle_edited(
+        "ADT-A01-01.hl7",
+        &[(
+            "|20010412|M|P/F|SEL|",
+            "|20010412|M|P/F|SPO^Spouse^HL70063|",
+        )],
+    );
+    let account2 = resources(&b2, "Account")[0];
+    let spouse = resources(&b2, "RelatedPerson")
+        .into_iter()
+        .find(|r| {
+            account2["guarantor"][0]["party"]["reference"]
+                == format!("urn:uuid:{}", r["id"].as_str().unwrap())
+        })
+        .expect("the guarantor's RelatedPerson");
+    assert_eq!(spouse["name"][0]["family"], "RADIANT");
+    assert_eq!(spouse["relationship"][0]["coding"][0]["code"], "SPO");
+    assert_eq!(spouse["address"][0]["city"], "MADISON");
+
     // A CDCREC race code (the immunization message) is a US Core category too.
     let b = bundle("IZ_1_1.1_Admin_Child_Max_Message.hl7");
     let p = resources(&b, "Patient")[0];

@@ -12,6 +12,7 @@
 //! | PID-21 (+ PID-6) | RelatedPerson | the mother: identifier, maiden name, relationship `MTH` (v3 RoleCode) |
 //! | PD1-4 | Patient.generalPractitioner | Practitioner (XCN) |
 //! | PID-18 | Account | identifier (CX), status `active`, subject: the Patient; Encounter.account refers to it |
+//! | GT1 | Account.guarantor | the Patient when GT1-11 is `SEL`, else a RelatedPerson (name GT1-3, address GT1-5, phone GT1-6, relationship GT1-11); noted and left out without a PID-18 account |
 //! | MSH | MessageHeader | eventCoding (MSH-9.2, table 0003), source (MSH-3; endpoint when a URL, else data-absent `unknown`), destination (MSH-5, receiver from MSH-6), sender (MSH-4), language (MSH-19), focus: the Patient |
 //! | MSH-4, MSH-6 | Organization | the facility: name (HD.1), identifier (HD.2 as a URI) |
 //! | EVN | Provenance | the event: targets the Patient and Encounter, recorded at EVN-2, occurred at EVN-6, activity the trigger event (table 0003), reason (EVN-4, table 0062, not for `U`), agents the operators (EVN-5) or else the sending facility |

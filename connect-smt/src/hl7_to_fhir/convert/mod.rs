@@ -255,10 +255,9 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
     };
     let encounter = b.encounter(&patient, &event)?;
     let enc = encounter.as_deref();
-    if let Some(account) = b.account(&patient) {
-        if let Some(e) = enc {
-            b.push_to(e, "account", reference(&account));
-        }
+    let account = b.account(&patient);
+    if let (Some(a), Some(e)) = (&account, enc) {
+        b.push_to(e, "account", reference(a));
     }
     // Walk the segments in order, keeping the order group (ORC/OBR) the OBX and RXA belong to.
     let mut counts: Vec<(String, usize)> = Vec::new();
@@ -290,6 +289,14 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
                 b.merge(occ, &patient)?
             }
             "AL1" => b.allergy(occ, &patient)?,
+            // A guarantor belongs to the patient's account (PID-18); without one it has no home.
+            // (Noted, never failed: the message maps without it.)
+            "GT1" => match &account {
+                Some(a) => b.guarantor(occ, &patient, a),
+                None => b.skipped.push(format!(
+                    "GT1({occ}): no patient account (PID-18) to carry the guarantor"
+                )),
+            },
             "IAM" => last_iam = b.iam(occ, &patient)?,
             "IAR" => {
                 if let Some(a) = &last_iam {

@@ -219,6 +219,35 @@ impl<'a> Builder<'a> {
         Some(self.add("Account", id, a))
     }
 
+    /// GT1 as a guarantor of the patient's Account: the Patient itself when the relationship
+    /// (GT1-11, table 0063) is `SEL`, else a RelatedPerson with the guarantor's name (GT1-3),
+    /// address (GT1-5), phone (GT1-6) and relationship.
+    pub(super) fn guarantor(&mut self, occ: usize, patient: &str, account: &str) {
+        let gt1 = self.seg("GT1", occ);
+        let relation = gt1.rep(11);
+        let party = if relation.as_ref().and_then(|r| r.c(1)).as_deref() == Some("SEL") {
+            patient.to_owned()
+        } else {
+            let r = related_person_of(
+                &gt1,
+                patient,
+                PersonFields {
+                    relationship: 11,
+                    name: 3,
+                    address: 5,
+                    home_phone: 6,
+                    work_phone: 7,
+                },
+            );
+            if !r.contains_key("name") {
+                return;
+            }
+            let id = self.id_for("RelatedPerson", &format!("GT1{occ}"));
+            self.add("RelatedPerson", id, r)
+        };
+        self.push_to(account, "guarantor", json!({ "party": reference(&party) }));
+    }
+
     /// A patient merge: the record MRG-1 names becomes an inactive Patient (the same id a message
     /// about it made, from its first identifier) that is `replaced-by` the surviving one, which
     /// `replaces` it, as FHIR's Patient.link records a merge.
@@ -258,42 +287,68 @@ impl<'a> Builder<'a> {
 
     pub(super) fn related_person(&mut self, occ: usize, patient: &str) {
         let nk1 = self.seg("NK1", occ);
-        let mut r = JsonMap::new();
-        r.insert("patient".into(), reference(patient));
-        if let Some(rel) = nk1
-            .rep(3)
-            .and_then(|x| codeable(&x, Some(&v2_table("0063"))))
-        {
-            r.insert("relationship".into(), Json::Array(vec![rel]));
-        }
-        let names: Vec<Json> = nk1
-            .reps(2)
-            .iter()
-            .filter_map(|x| human_name(x, 1, Some(7)))
-            .collect();
-        if !names.is_empty() {
-            r.insert("name".into(), Json::Array(names));
-        }
-        let mut telecom: Vec<Json> = nk1
-            .reps(5)
-            .iter()
-            .filter_map(|x| contact_point(x, Some("home")))
-            .collect();
-        telecom.extend(
-            nk1.reps(6)
-                .iter()
-                .filter_map(|x| contact_point(x, Some("work"))),
+        let r = related_person_of(
+            &nk1,
+            patient,
+            PersonFields {
+                relationship: 3,
+                name: 2,
+                address: 4,
+                home_phone: 5,
+                work_phone: 6,
+            },
         );
-        if !telecom.is_empty() {
-            r.insert("telecom".into(), Json::Array(telecom));
-        }
-        let addresses: Vec<Json> = nk1.reps(4).iter().filter_map(address).collect();
-        if !addresses.is_empty() {
-            r.insert("address".into(), Json::Array(addresses));
-        }
         let id = self.id_for("RelatedPerson", &occ.to_string());
         self.add("RelatedPerson", id, r);
     }
+}
+
+/// Where a segment that names a person (NK1, GT1) keeps each part.
+struct PersonFields {
+    relationship: usize,
+    name: usize,
+    address: usize,
+    home_phone: usize,
+    work_phone: usize,
+}
+
+/// A RelatedPerson of the patient from a segment naming a person: relationship (table 0063), names,
+/// home and work phones, and addresses.
+fn related_person_of(seg: &Seg<'_>, patient: &str, f: PersonFields) -> JsonMap<String, Json> {
+    let mut r = JsonMap::new();
+    r.insert("patient".into(), reference(patient));
+    if let Some(rel) = seg
+        .rep(f.relationship)
+        .and_then(|x| codeable(&x, Some(&v2_table("0063"))))
+    {
+        r.insert("relationship".into(), Json::Array(vec![rel]));
+    }
+    let names: Vec<Json> = seg
+        .reps(f.name)
+        .iter()
+        .filter_map(|x| human_name(x, 1, Some(7)))
+        .collect();
+    if !names.is_empty() {
+        r.insert("name".into(), Json::Array(names));
+    }
+    let mut telecom: Vec<Json> = seg
+        .reps(f.home_phone)
+        .iter()
+        .filter_map(|x| contact_point(x, Some("home")))
+        .collect();
+    telecom.extend(
+        seg.reps(f.work_phone)
+            .iter()
+            .filter_map(|x| contact_point(x, Some("work"))),
+    );
+    if !telecom.is_empty() {
+        r.insert("telecom".into(), Json::Array(telecom));
+    }
+    let addresses: Vec<Json> = seg.reps(f.address).iter().filter_map(address).collect();
+    if !addresses.is_empty() {
+        r.insert("address".into(), Json::Array(addresses));
+    }
+    r
 }
 
 /// The id of the Patient a CX identifies (PID-3's first repetition, MRG-1's): from its value and
