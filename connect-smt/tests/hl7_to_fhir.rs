@@ -1,4 +1,4 @@
-//! HL7ToFHIR over the corpus: every ADT, ORU, ORM, OML and VXU message gives a Bundle that a FHIR R4
+//! HL7ToFHIR over the corpus: every message of a covered type gives a Bundle that a FHIR R4
 //! validator accepts (fhir.resources 6.4.0 models of FHIR 4.0.1, installed by scripts/setup.sh) and in
 //! which every reference resolves and codes come from the right systems; field-level checks on several
 //! messages; ids stable across replays; the unmappable policy.
@@ -163,8 +163,13 @@ fn check_bundle(name: &str, b: &Json) {
     }
 }
 
+/// The message types the converter maps, each with at least one corpus message.
+const COVERED: [&str; 10] = [
+    "ADT", "ORU", "ORM", "OML", "VXU", "SIU", "MDM", "RDE", "RDS", "DFT",
+];
+
 #[test]
-fn every_adt_oru_orm_oml_vxu_siu_mdm_message_gives_a_valid_r4_bundle() {
+fn every_message_of_a_covered_type_gives_a_valid_r4_bundle() {
     let t = smt(&[("timezone", "-05:00")]);
     let mut lines = String::new();
     let mut names = Vec::new();
@@ -178,7 +183,7 @@ fn every_adt_oru_orm_oml_vxu_siu_mdm_message_gives_a_valid_r4_bundle() {
     for path in files {
         let msg = Message::parse(std::fs::read(&path).unwrap().into()).unwrap();
         let (ty, _) = msg.message_type().unwrap();
-        if !["ADT", "ORU", "ORM", "OML", "VXU", "SIU", "MDM"].contains(&ty.as_str()) {
+        if !COVERED.contains(&ty.as_str()) {
             continue;
         }
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -192,9 +197,13 @@ fn every_adt_oru_orm_oml_vxu_siu_mdm_message_gives_a_valid_r4_bundle() {
         lines.push('\n');
         names.push(name);
     }
-    assert_eq!(seen_types.len(), 7, "{seen_types:?}");
+    assert_eq!(seen_types.len(), COVERED.len(), "{seen_types:?}");
     assert!(names.len() >= 30, "{} messages", names.len());
+    assert_valid_r4(&lines, &names);
+}
 
+/// Runs the FHIR R4 validator over Bundles, one JSON document per line, named by `names`.
+fn assert_valid_r4(lines: &str, names: &[String]) {
     let mut child = Command::new(python())
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -215,7 +224,7 @@ fn every_adt_oru_orm_oml_vxu_siu_mdm_message_gives_a_valid_r4_bundle() {
     let report = String::from_utf8_lossy(&out.stdout);
     let problems: Vec<String> = report
         .lines()
-        .zip(&names)
+        .zip(names)
         .filter(|(l, _)| *l != "ok")
         .map(|(l, n)| format!("{n}: {l}"))
         .collect();
@@ -1026,4 +1035,412 @@ fn adt_events_set_the_encounter_status() {
             assert_eq!(status, want, "{file}");
         }
     }
+}
+
+/// The resource a `urn:uuid:` reference names.
+fn resolve<'a>(b: &'a Json, reference: &Json) -> &'a Json {
+    let url = reference["reference"].as_str().expect("a reference");
+    b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["fullUrl"] == url)
+        .map(|e| &e["resource"])
+        .unwrap_or_else(|| panic!("{url} is not in the Bundle"))
+}
+
+/// The Bundle of a corpus message with whole segments replaced: each `(prefix, line)` replaces the
+/// first segment that starts with `prefix`.
+fn bundle_with_segments(name: &str, swaps: &[(&str, &str)]) -> Json {
+    let text = std::fs::read_to_string(corpus_dir().join(name)).unwrap();
+    let mut segments: Vec<String> = text
+        .split(['\r', '\n'])
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    for (prefix, line) in swaps {
+        let at = segments
+            .iter()
+            .position(|s| s.starts_with(prefix))
+            .unwrap_or_else(|| panic!("{name} has no segment {prefix}"));
+        segments[at] = (*line).to_owned();
+    }
+    smt(&[])
+        .convert(&Message::parse(segments.join("\r").into_bytes().into()).unwrap())
+        .unwrap()
+        .unwrap()
+}
+
+/// RDE^O11: the order group as a MedicationRequest after the IG's RXO, RXR and TQ1 maps, with RXE's
+/// fields; the route and timing that follow RXE win over the order's; OBX as supporting information.
+#[test]
+fn rde_order_becomes_a_medication_request() {
+    let b = bundle("RDE-O11-01.hl7");
+    let requests = resources(&b, "MedicationRequest");
+    assert_eq!(requests.len(), 1);
+    let mr = requests[0];
+    assert_eq!(mr["identifier"][0]["value"], "1163422591");
+    assert_eq!(mr["identifier"][0]["type"]["coding"][0]["code"], "PLAC");
+    assert_eq!(mr["identifier"][1], serde_json::json!({"value": "PN15"}));
+    assert_eq!(mr["status"], "active");
+    assert_eq!(mr["intent"], "order");
+    assert_eq!(mr["priority"], "stat", "TQ1-9 of the RXE's timing");
+    assert_eq!(
+        mr["medicationCodeableConcept"]["coding"][0],
+        serde_json::json!({"system": "http://hl7.org/fhir/sid/ndc", "code": "0143963401",
+            "display": "200 ML BAG : NICARDIPINE IN NACL (ISO-OS) 40 MG/200 ML IV PGBK"})
+    );
+    assert_eq!(mr["authoredOn"], "2019-11-04T06:27:26+02:15");
+    assert_eq!(
+        resolve(&b, &mr["requester"])["name"][0]["family"],
+        "TEST ONE",
+        "RXE-13 without ORC-12"
+    );
+    let dosage = &mr["dosageInstruction"][0];
+    assert_eq!(dosage["route"]["coding"][0]["code"], "IV");
+    assert_eq!(dosage["route"]["coding"][0]["display"], "Intravenous");
+    assert_eq!(dosage["site"]["coding"][0]["code"], "HAND");
+    assert_eq!(dosage["text"], "Text instruction latest");
+    let additional: Vec<&Json> = dosage["additionalInstruction"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["text"])
+        .collect();
+    assert_eq!(additional.len(), 4, "RXE-7 repetitions and TQ1-10");
+    assert_eq!(additional[0], "Titrate to BP less than 180");
+    assert_eq!(additional[3], "Its a condition text");
+    let timing = &dosage["timing"];
+    assert_eq!(timing["code"]["coding"][0]["code"], "P");
+    assert_eq!(timing["repeat"]["when"], serde_json::json!(["PCM"]));
+    assert_eq!(
+        timing["repeat"]["boundsPeriod"],
+        serde_json::json!({"start": "2019-11-04T10:30:00+02:15", "end": "2019-11-04T11:30:00+02:15"})
+    );
+    assert_eq!(timing["repeat"]["countMax"], 2);
+    let rate = &dosage["doseAndRate"][0];
+    assert_eq!(rate["type"]["coding"][0]["code"], "ordered");
+    assert_eq!(rate["doseQuantity"]["value"], 5);
+    assert_eq!(rate["rateQuantity"]["value"], 23);
+    assert_eq!(rate["rateQuantity"]["unit"], "mL/hr");
+    assert_eq!(mr["dispenseRequest"]["quantity"]["value"], 3);
+    assert_eq!(mr["dispenseRequest"]["numberOfRepeatsAllowed"], 12);
+    let supporting = resolve(&b, &mr["supportingInformation"][0]);
+    assert_eq!(supporting["resourceType"], "Observation");
+    assert_eq!(supporting["code"]["coding"][0]["code"], "8867-4");
+    // An order placed with RXO only (no RXE) is the IG's original order, with RXO's fields.
+    let b = bundle_with_segments("RDE-O11-01.hl7", &[("RXE|", "RXR|PO^Oral")]);
+    let mr = resources(&b, "MedicationRequest")[0];
+    assert_eq!(mr["intent"], "original-order");
+    assert_eq!(
+        mr["medicationCodeableConcept"]["coding"][0]["code"],
+        "00047040230"
+    );
+    assert_eq!(
+        mr["substitution"]["allowedCodeableConcept"]["coding"][0]["code"],
+        "G"
+    );
+    assert_eq!(mr["dispenseRequest"]["quantity"]["value"], 10);
+    assert_eq!(mr["dispenseRequest"]["numberOfRepeatsAllowed"], 12);
+    let dosage = &mr["dosageInstruction"][0];
+    assert_eq!(dosage["doseAndRate"][0]["doseQuantity"]["value"], 2);
+    assert_eq!(
+        dosage["route"]["coding"][0]["code"], "IV",
+        "the RXR after RXO"
+    );
+    assert_eq!(
+        dosage["timing"]["code"]["coding"][0],
+        serde_json::json!({"system": "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation", "code": "TID"})
+    );
+    assert_eq!(
+        (
+            &dosage["timing"]["repeat"]["frequency"],
+            &dosage["timing"]["repeat"]["periodUnit"]
+        ),
+        (&serde_json::json!(3), &serde_json::json!("d"))
+    );
+    // An order without a medication code is unmappable, by name and field.
+    let err = smt(&[("unmappable", "fail")])
+        .convert(
+            &Message::parse(
+                std::fs::read_to_string(corpus_dir().join("RDE-O11-01.hl7"))
+                    .unwrap()
+                    .replace("RXE||0143963401^200 ML BAG : NICARDIPINE IN NACL (ISO-OS) 40 MG/200 ML IV PGBK^NDC^^^^^^niCARdipine (CARDENE) in NaCl IV infusion 40 mg/200 mL (0.2 mg/mL)|", "RXE|||")
+                    .into_bytes()
+                    .into(),
+            )
+            .unwrap(),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("RXE-2: no medication code"), "{err}");
+    assert!(!err.contains("NICARDIPINE"), "{err}");
+}
+
+/// RDS^O13: RXD as a MedicationDispense authorized by the order's MedicationRequest, which keeps the
+/// id the RDE that placed the order gave it.
+#[test]
+fn rds_dispense_of_the_ordered_medication() {
+    let b = bundle("RDS-O13-01.hl7");
+    let mr = resources(&b, "MedicationRequest")[0];
+    let ordered = bundle("RDE-O11-01.hl7");
+    assert_eq!(
+        mr["id"],
+        resources(&ordered, "MedicationRequest")[0]["id"],
+        "one order, one resource across messages"
+    );
+    let timing = &mr["dosageInstruction"][0]["timing"]["repeat"];
+    assert_eq!(
+        timing["boundsDuration"],
+        serde_json::json!({"value": 3, "unit": "d", "system": "http://unitsofmeasure.org", "code": "d"})
+    );
+    let dispenses = resources(&b, "MedicationDispense");
+    assert_eq!(dispenses.len(), 1);
+    let md = dispenses[0];
+    assert_eq!(md["status"], "completed");
+    assert_eq!(
+        md["medicationCodeableConcept"]["coding"][0]["code"],
+        "01151327"
+    );
+    assert_eq!(md["identifier"][0]["value"], "PN12345");
+    assert_eq!(
+        md["quantity"],
+        serde_json::json!({"value": 10, "unit": "Tablet"})
+    );
+    assert_eq!(md["whenHandedOver"], "2020-12-12");
+    assert_eq!(md["note"][0]["text"], "After Food");
+    assert_eq!(
+        resolve(&b, &md["performer"][0]["actor"])["name"][0]["family"],
+        "Smith"
+    );
+    assert_eq!(
+        md["dosageInstruction"][0]["route"]["coding"][0]["code"],
+        "PO"
+    );
+    assert_eq!(
+        md["authorizingPrescription"][0]["reference"],
+        format!("urn:uuid:{}", mr["id"].as_str().unwrap())
+    );
+}
+
+/// RAS^O17: RXA in a pharmacy message is a MedicationAdministration (not an Immunization), of the
+/// order's MedicationRequest, with the IG's ORC map (identifiers, ordering provider as OP).
+#[test]
+fn ras_administration_of_the_ordered_medication() {
+    let ras = |rxa: &str| {
+        bundle_with_segments(
+            "RDS-O13-01.hl7",
+            &[
+                (
+                    "MSH|",
+                    &std::fs::read_to_string(corpus_dir().join("RDS-O13-01.hl7"))
+                        .unwrap()
+                        .split('\r')
+                        .next()
+                        .unwrap()
+                        .replace("RDS^O13^RDS_O13", "RAS^O17^RAS_O17"),
+                ),
+                (
+                    "ORC|",
+                    "ORC|RE|1163422591^EPC|||||||20191104062726+0215|||1542^Yardy^Mark",
+                ),
+                ("RXD|", rxa),
+            ],
+        )
+    };
+    let b = ras("RXA|0|1|202012120830+0100|202012120845+0100|01151327^Doxycycline^NDC|1|385055001^Tablet^SCT|||9941339108^Smith^Adam||50|mL/h^mL/h^UCUM|||||||CP|A");
+    assert!(resources(&b, "Immunization").is_empty());
+    let given = resources(&b, "MedicationAdministration");
+    assert_eq!(given.len(), 1);
+    let ma = given[0];
+    assert_eq!(ma["status"], "completed");
+    assert_eq!(
+        ma["medicationCodeableConcept"]["coding"][0]["code"],
+        "01151327"
+    );
+    assert_eq!(
+        ma["effectivePeriod"],
+        serde_json::json!({"start": "2020-12-12T08:30:00+01:00", "end": "2020-12-12T08:45:00+01:00"})
+    );
+    assert_eq!(ma["identifier"][0]["value"], "1163422591");
+    let functions: Vec<&Json> = ma["performer"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["function"]["coding"][0]["code"])
+        .collect();
+    assert_eq!(functions, ["AP", "OP"]);
+    assert_eq!(
+        resolve(&b, &ma["performer"][1]["actor"])["name"][0]["family"],
+        "Yardy"
+    );
+    assert_eq!(
+        ma["dosage"]["dose"],
+        serde_json::json!({"value": 1, "unit": "Tablet"})
+    );
+    assert_eq!(
+        ma["dosage"]["rateQuantity"],
+        serde_json::json!({"value": 50, "unit": "mL/h", "system": "http://unitsofmeasure.org", "code": "mL/h"})
+    );
+    assert_eq!(ma["dosage"]["route"]["coding"][0]["code"], "PO");
+    let mr = resolve(&b, &ma["request"]);
+    assert_eq!(mr["resourceType"], "MedicationRequest");
+    check_bundle("RAS", &b);
+    assert_valid_r4(&serde_json::to_string(&b).unwrap(), &["RAS".to_owned()]);
+    // Refused: not done, with the reason.
+    let b = ras("RXA|0|1|202012120830+0100||01151327^Doxycycline^NDC|999||||||||||||00^Parental decision^NIP002||RE|A");
+    let ma = resources(&b, "MedicationAdministration")[0];
+    assert_eq!(ma["status"], "not-done");
+    assert_eq!(ma["statusReason"][0]["coding"][0]["code"], "00");
+    assert_eq!(ma["effectiveDateTime"], "2020-12-12T08:30:00+01:00");
+    assert!(ma["dosage"].get("dose").is_none(), "999: no amount");
+}
+
+/// VXU: the ORC is the ServiceRequest the immunization fulfils (the IG's optional map, linked by
+/// R5's basedOn as an extension) and gives the Immunization its order numbers and ordering
+/// provider; the OBX after the RXA are part of the immunization.
+#[test]
+fn vxu_order_and_its_immunization() {
+    let b = bundle("IZ_1_1.1_Admin_Child_Max_Message.hl7");
+    let imm = resources(&b, "Immunization")[0];
+    let based_on = &imm["extension"][0];
+    assert_eq!(
+        based_on["url"],
+        "http://hl7.org/fhir/5.0/StructureDefinition/extension-Immunization.basedOn"
+    );
+    let sr = resolve(&b, &based_on["valueReference"]);
+    assert_eq!(sr["resourceType"], "ServiceRequest");
+    assert_eq!(sr["status"], "completed", "ORC-1 RE: the service is done");
+    assert_eq!(sr["identifier"][0]["value"], "IZ-783274");
+    assert_eq!(imm["identifier"][0]["type"]["coding"][0]["code"], "FILL");
+    assert_eq!(imm["identifier"][0]["value"], "IZ-783274");
+    let performers = imm["performer"].as_array().unwrap();
+    assert_eq!(performers[0]["function"]["coding"][0]["code"], "AP");
+    assert_eq!(performers[1]["function"]["coding"][0]["code"], "OP");
+    assert_eq!(
+        resolve(&b, &performers[1]["actor"])["name"][0]["family"],
+        "RADON"
+    );
+    // The route's code system is NCI Thesaurus, not the route table the field defaults to.
+    assert_eq!(
+        imm["route"]["coding"][0],
+        serde_json::json!({"system": "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl",
+            "code": "C28161", "display": "Intramuscular"})
+    );
+    let imm_ref = format!("urn:uuid:{}", imm["id"].as_str().unwrap());
+    let parts: Vec<&Json> = resources(&b, "Observation")
+        .into_iter()
+        .filter(|o| o["partOf"][0]["reference"] == imm_ref.as_str())
+        .collect();
+    assert_eq!(parts.len(), 4, "the four OBX after the RXA");
+    // ORC-9 as the time recorded.
+    let b = bundle_with_segments(
+        "IZ_1_1.1_Admin_Child_Max_Message.hl7",
+        &[("ORC|", "ORC|RE||IZ-783274^NDA||||||20120814101500-0500")],
+    );
+    assert_eq!(
+        resources(&b, "Immunization")[0]["recorded"],
+        "2012-08-14T10:15:00-05:00"
+    );
+}
+
+/// An OBX sent with an order (ORM, OML) supports the ServiceRequest rather than reporting a result.
+#[test]
+fn observations_sent_with_an_order_support_it() {
+    let b = bundle("ORM-O01-01.hl7");
+    let sr = resources(&b, "ServiceRequest")[0];
+    let info = resolve(&b, &sr["supportingInfo"][0]);
+    assert_eq!(info["resourceType"], "Observation");
+    assert_eq!(info["code"]["coding"][0]["code"], "8867-4");
+}
+
+/// DFT^P03: each charge FT1 as a ChargeItem on the patient's account; PR1 as the IG's Procedure;
+/// a credit is noted and left out.
+#[test]
+fn dft_charges_and_procedures() {
+    let b = bundle("DFT-P03-01.hl7");
+    let charges = resources(&b, "ChargeItem");
+    assert_eq!(charges.len(), 2);
+    let c = charges[0];
+    assert_eq!(c["status"], "billable");
+    assert_eq!(c["identifier"][0]["value"], "12345");
+    assert_eq!(
+        c["code"]["coding"][0],
+        serde_json::json!({"system": "http://www.ama-assn.org/go/cpt", "code": "71045", "display": "Xray exam chest 1 view"})
+    );
+    assert_eq!(c["occurrenceDateTime"], "2019-11-22");
+    assert_eq!(c["enteredDate"], "2019-11-22");
+    assert_eq!(c["quantity"]["value"], 2);
+    assert_eq!(
+        c["priceOverride"],
+        serde_json::json!({"value": 100, "currency": "USD"})
+    );
+    assert_eq!(c["reason"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        c["productCodeableConcept"]["coding"][0]["code"],
+        "0182-1061-05"
+    );
+    assert_eq!(
+        resolve(&b, &c["performer"][0]["actor"])["name"][0]["family"],
+        "Smith"
+    );
+    assert_eq!(resolve(&b, &c["enterer"])["name"][0]["family"], "Mellie");
+    assert_eq!(resolve(&b, &c["account"][0])["resourceType"], "Account");
+    assert_eq!(resolve(&b, &c["subject"])["resourceType"], "Patient");
+    assert_eq!(charges[1]["priceOverride"]["value"], 120);
+    let procedures = resources(&b, "Procedure");
+    assert_eq!(procedures.len(), 1);
+    assert_eq!(procedures[0]["code"]["coding"][0]["code"], "71045");
+    assert_eq!(procedures[0]["performedDateTime"], "2019-11-22");
+    // A credit (CD) is not a charge: left out, or under `unmappable=fail` an error naming the field.
+    let credit = std::fs::read_to_string(corpus_dir().join("DFT-P03-01.hl7"))
+        .unwrap()
+        .replace(
+            "FT1|1|12345||20191122|20191122|CG|",
+            "FT1|1|12345||20191122|20191122|CD|",
+        );
+    let msg = Message::parse(credit.into_bytes().into()).unwrap();
+    let b = smt(&[]).convert(&msg).unwrap().unwrap();
+    assert_eq!(resources(&b, "ChargeItem").len(), 1);
+    let err = smt(&[("unmappable", "fail")])
+        .convert(&msg)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("FT1(1)-6: not a charge"), "{err}");
+}
+
+/// PR1 as the IG's Procedure: a period of PR1-7 minutes, performers with the IG's SNOMED CT
+/// functions, category, reason and identifier.
+#[test]
+fn pr1_procedure_of_an_admission() {
+    let b = bundle("ADT-A01-01.hl7");
+    let p = resources(&b, "Procedure")[0];
+    assert_eq!(p["status"], "completed");
+    assert_eq!(p["code"]["coding"][0]["code"], "76164006");
+    assert_eq!(
+        p["code"]["text"],
+        "Biopsy of colon, which was part of colonoscopy"
+    );
+    assert_eq!(p["category"]["coding"][0]["code"], "D");
+    assert_eq!(
+        p["performedPeriod"],
+        serde_json::json!({"start": "2005-01-25T11:40:00+01:00", "end": "2005-01-25T11:42:00+01:00"})
+    );
+    let functions: Vec<&Json> = p["performer"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| &x["function"]["coding"][0]["code"])
+        .collect();
+    assert_eq!(
+        functions,
+        [
+            &serde_json::json!("88189002"),
+            &serde_json::json!("304292004"),
+            &Json::Null
+        ]
+    );
+    assert_eq!(p["reasonCode"][0]["coding"][0]["code"], "799008");
+    assert_eq!(p["identifier"][0]["value"], "PR1006");
+    assert_eq!(resolve(&b, &p["encounter"])["resourceType"], "Encounter");
 }

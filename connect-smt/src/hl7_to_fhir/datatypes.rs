@@ -141,6 +141,7 @@ pub(crate) fn system_uri(name: &str) -> Option<String> {
         "HCPCS" | "HCPT" => "urn:oid:2.16.840.1.113883.6.285",
         "NUCC" | "HCPTNUCC" => "http://nucc.org/provider-taxonomy",
         "ISO3166_1" | "ISO3166-1" => "urn:iso:std:iso:3166",
+        "NCIT" => "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl",
         // CDC Race & Ethnicity.
         "CDCREC" => "urn:oid:2.16.840.1.113883.6.238",
         _ => "",
@@ -184,12 +185,12 @@ fn coding(code: Option<String>, display: Option<String>, system: Option<String>)
 /// `default_system` applies when CWE.3 is empty (a field bound to an HL7 table).
 pub(crate) fn codeable(rep: &Rep<'_>, default_system: Option<&str>) -> Option<Json> {
     let mut codings = Vec::new();
-    let system = |n: usize| {
-        rep.c(n).and_then(|s| system_uri(&s)).or_else(|| {
-            (n == 3)
-                .then(|| default_system.map(str::to_owned))
-                .flatten()
-        })
+    // The field's table applies only when the coding names no system: a named one we do not know
+    // (a local code set) gets none, not the table's.
+    let system = |n: usize| match rep.c(n) {
+        Some(name) => system_uri(&name),
+        None if n == 3 => default_system.map(str::to_owned),
+        None => None,
     };
     let code1 = rep.c(1).or_else(|| {
         // A field without components is the code itself.

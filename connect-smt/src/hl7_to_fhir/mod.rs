@@ -29,13 +29,19 @@
 //! | AL1 | AllergyIntolerance | code, category, criticality, reaction, onset |
 //! | DG1 | Condition | code, category encounter-diagnosis, onset |
 //! | IN1 | Coverage (+ Organization as payor) | status, beneficiary, payor, policy number, plan type, relationship, period |
-//! | ORC/OBR | ServiceRequest | placer and filler identifiers, status, intent, code, requester, authoredOn |
+//! | ORC/OBR | ServiceRequest | placer and filler identifiers, status, intent, code, requester, authoredOn; an OBX sent with an order (ORM, OML) as `supportingInfo` |
 //! | OBR (ORU, OUL) | DiagnosticReport | status (OBR-25), code, effective, issued, result (its OBX), basedOn |
 //! | OBX | Observation | status (OBX-11), code, value\[x\] by OBX-2 (NM, ST, TX, FT, CWE/CE, SN, DT, TS/DTM, TM), UCUM units, referenceRange, interpretation, effective |
-//! | RXA, RXR | Immunization | status, vaccineCode (CVX), occurrence, lot, expiration, dose, route, site, performer |
+//! | RXA, RXR | Immunization | status, vaccineCode (CVX), occurrence, lot, expiration, dose, route, site, performers (RXA-10 as `AP`, ORC-12 as `OP`); from the ORC the placer and filler identifiers, recorded (ORC-9) and the ServiceRequest it fulfils (R5's `basedOn` as an extension); OBX after the RXA are `partOf` it |
+//! | ORC, RXE or RXO, RXR, TQ1 (RDE, OMP, RDS, RAS) | MedicationRequest | identifier (ORC-2 `PLAC`, ORC-3 `FILL`, RXE-15), status (ORC-5, ORC-1), intent (`original-order` for RXO, `order` for RXE), priority (TQ1-9), medication (RXE-2 / RXO-1), authoredOn (ORC-9), requester (ORC-12, else RXE-13 / RXO-14), dosageInstruction (text TQ1-11, additionalInstruction RXE-7 / RXO-7 and TQ1-10, timing from TQ1: repeat pattern with the frequency of BID/TID/QID/QxH, the meal/sleep event, bounds TQ1-7/8 or duration TQ1-6, duration TQ1-13, countMax TQ1-14; route, site, method from RXR; dose as quantity or range, rate, maximum daily dose RXE-19), dispenseRequest (quantity, refills), substitution (table 0167), supportingInformation (the group's OBX), notes; the same placer/filler numbers give the same resource in every message |
+//! | RXD, RXR (RDS) | MedicationDispense | identifier (RXD-7), medication (RXD-2), whenHandedOver (RXD-3), quantity (RXD-4/5), note (RXD-9), performer (RXD-10), substitution (RXD-11), route, authorizingPrescription: the group's MedicationRequest |
+//! | RXA, RXR (RAS) | MedicationAdministration | status (RXA-20, RXA-21; reason RXA-18 when not done), medication (RXA-5), effective (RXA-3, period to RXA-4), dosage (dose RXA-6/7, rate RXA-12/13, route), performers (RXA-10 `AP`, ORC-12 `OP`), identifiers (ORC), request: the group's MedicationRequest |
+//! | PR1 | Procedure | identifier (PR1-19), status `completed`, category (PR1-6), code (PR1-3 with PR1-16's modifier, PR1-4 as text), performed (PR1-5, a period of PR1-7 minutes), performers (anesthesiologist PR1-8, surgeon PR1-11 with the IG's SNOMED CT functions, PR1-12), reasonCode (PR1-15) |
+//! | FT1 (DFT) | ChargeItem | a charge (FT1-6 `CG`; credits, payments and adjustments are unmappable): identifier (FT1-2), code (FT1-7, else FT1-25), occurrence (FT1-4), enteredDate (FT1-5), quantity (FT1-10), priceOverride (FT1-11), reason (FT1-19), performer (FT1-20), enterer (FT1-24), product (FT1-29), note (FT1-8), account (PID-18) |
 //!
 //! Messages: ADT (every event: the resources come from the segments present), ORU^R01, ORM^O01,
-//! OML^O21, VXU^V04, and others built from the same segments. A message without PID cannot be mapped.
+//! OML^O21, VXU^V04, SIU^S12-S26, MDM^T01-T11, RDE^O11/O25, RDS^O13, RAS^O17, DFT^P03/P11, and
+//! others built from the same segments. A message without PID cannot be mapped.
 //!
 //! **Ids and references.** Every id is a UUID derived from the message's content, so the same
 //! message always gives the same Bundle and a replay overwrites instead of duplicating: Patients from

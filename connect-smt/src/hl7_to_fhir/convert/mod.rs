@@ -14,12 +14,14 @@ use super::datatypes::{
     v2_table, Rep, Seg, Time,
 };
 
+mod billing;
 mod clinical;
 mod documents;
 mod encounter;
 mod message;
 mod orders;
 mod patient;
+mod pharmacy;
 mod scheduling;
 
 /// Settings of a conversion.
@@ -154,6 +156,23 @@ impl<'a> Builder<'a> {
         Some(self.add("Practitioner", id, p))
     }
 
+    /// Performers with their function (table 0443: `AP` administering, `OP` ordering provider),
+    /// each XCN a Practitioner, in the order given.
+    fn performers_with_function(&mut self, providers: &[(&str, Vec<Rep<'_>>)]) -> Vec<Json> {
+        let mut performers = Vec::new();
+        for (function, reps) in providers {
+            for r in reps {
+                if let Some(p) = self.practitioner(r) {
+                    performers.push(json!({
+                        "function": concept(&v2_table("0443"), function, None),
+                        "actor": reference(&p),
+                    }));
+                }
+            }
+        }
+        performers
+    }
+
     /// PL (assigned patient location) -> a Location for its most specific level (bed, room or point
     /// of care), identified by facility and names so a bed is one resource across messages. Returns
     /// the reference to it.
@@ -218,6 +237,19 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// ORC-2 and ORC-3 as the IG's `PLAC` and `FILL` identifiers, with the two numbers.
+fn order_identifiers(orc: &Seg<'_>) -> (Vec<Json>, Option<String>, Option<String>) {
+    let (placer, filler) = (orc.c(2, 1), orc.c(3, 1));
+    let ids = [(&placer, "PLAC"), (&filler, "FILL")]
+        .into_iter()
+        .filter_map(|(v, ty)| {
+            v.as_ref()
+                .map(|v| json!({ "type": concept(IDENTIFIER_TYPE, ty, None), "value": v }))
+        })
+        .collect();
+    (ids, placer, filler)
+}
+
 /// An HD's universal id as a URI: `urn:oid:` for an ISO OID, the value for a URI, `urn:dns:` for a
 /// DNS name. None without a universal id of a known type.
 fn hd_uri(hd: &Rep<'_>) -> Option<String> {
@@ -266,7 +298,12 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
     let mut results: Vec<String> = Vec::new();
     let mut report_obr: Option<usize> = None;
     let names: Vec<String> = msg.segments().map(|s| s.name().to_owned()).collect();
-    let mut last_rxa: Option<usize> = None;
+    // The Immunization of the last RXA (its RXR and OBX follow it) and the ServiceRequest of the
+    // ORC before it.
+    let mut last_immunization: Option<String> = None;
+    let mut immunization_request: Option<String> = None;
+    let pharmacy = pharmacy::is_pharmacy(&ty);
+    let mut pharmacy_order: Option<pharmacy::PharmacyOrder> = None;
     let mut last_iam: Option<String> = None;
     // The resource an NTE annotates: the last ServiceRequest (OBR, or an ORC of its own) or
     // Observation (OBX) made.
@@ -282,6 +319,13 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
                 1
             }
         };
+        // A pharmacy order group takes its own segments, and the NTE about the order itself.
+        if let Some(group) = &mut pharmacy_order {
+            let about_order = name == "NTE" && noted.is_none();
+            if (name != "NTE" || about_order) && group.take(name, occ) {
+                continue;
+            }
+        }
         match name.as_str() {
             "NK1" => b.related_person(occ, &patient),
             // A patient merge (A34, A36, A39, A40): MRG names the record merged away.
@@ -304,23 +348,42 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
                 }
             }
             "DG1" => b.condition(occ, &patient, enc)?,
+            "PR1" => {
+                b.procedure(occ, &patient, enc)?;
+            }
+            // A financial transaction (DFT): its charges.
+            "FT1" if ty == "DFT" => b.charge_item(occ, &patient, enc, account.as_deref())?,
             "IN1" => b.coverage(occ, &patient)?,
             "ORC" => {
-                // A new order group: close the previous report.
+                // A new order group: close the previous report or pharmacy order.
                 if let Some(obr) = report_obr.take() {
                     b.diagnostic_report(obr, &patient, enc, pending_request.as_deref(), &results)?;
                     results.clear();
                 }
+                if let Some(group) = pharmacy_order.take() {
+                    b.pharmacy_order(group, &patient, enc)?;
+                }
+                noted = None;
+                last_immunization = None;
+                if pharmacy {
+                    pharmacy_order = Some(pharmacy::PharmacyOrder::new(occ));
+                    pending_request = None;
+                    continue;
+                }
                 current_orc = Some(occ);
-                // An ORC with no OBR after it (VXU, some OML) is a request of its own.
+                // An ORC with no OBR after it (VXU, some OML) is a request of its own; in a VXU,
+                // the order the immunization fulfils.
                 let next_is_obr = names.get(i + 1).is_some_and(|n| n == "OBR");
-                // (VXU's ORC carries the RXA's order data, not a request.)
-                pending_request = if next_is_obr || ty == "VXU" {
+                pending_request = if next_is_obr {
                     None
                 } else {
                     b.service_request(Some(occ), None, &patient, enc)?
                 };
-                noted = pending_request.clone();
+                if ty == "VXU" {
+                    immunization_request = pending_request.take();
+                } else {
+                    noted = pending_request.clone();
+                }
             }
             "OBR" => {
                 if let Some(obr) = report_obr.take() {
@@ -343,6 +406,14 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
                     noted = Some(o.clone());
                     if report_obr.is_some() {
                         results.push(o);
+                    } else if let Some(group) = &mut pharmacy_order {
+                        group.supporting(o);
+                    } else if let Some(imm) = &last_immunization {
+                        // An observation about the immunization (funding, VIS documents).
+                        b.set_if_absent(&o, "partOf", json!([reference(imm)]));
+                    } else if let Some(order) = &pending_request {
+                        // An observation sent with an order (ORM, OML): what supports it.
+                        b.push_to(order, "supportingInfo", reference(&o));
                     }
                 }
             }
@@ -365,21 +436,19 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
                 }
             }
             "RXA" => {
-                if let Some(prev) = last_rxa.take() {
-                    b.immunization(prev, &patient, None)?;
-                }
-                last_rxa = Some(occ);
+                last_immunization =
+                    b.immunization(occ, &patient, current_orc, immunization_request.as_deref())?;
             }
             "RXR" => {
-                if let Some(rxa) = last_rxa.take() {
-                    b.immunization(rxa, &patient, Some(occ))?;
+                if let Some(imm) = &last_immunization {
+                    b.immunization_route(occ, imm);
                 }
             }
             _ => {}
         }
     }
-    if let Some(rxa) = last_rxa {
-        b.immunization(rxa, &patient, None)?;
+    if let Some(group) = pharmacy_order.take() {
+        b.pharmacy_order(group, &patient, enc)?;
     }
     if let Some(obr) = report_obr {
         b.diagnostic_report(obr, &patient, enc, pending_request.as_deref(), &results)?;

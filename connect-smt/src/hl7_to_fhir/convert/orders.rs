@@ -170,7 +170,8 @@ impl<'a> Builder<'a> {
         let control = orc_s.and_then(|s| s.f(1)).unwrap_or_default();
         let order_status = orc_s.and_then(|s| s.f(5));
         let status = match (order_status.as_deref(), control.as_str()) {
-            (Some("CM"), _) => "completed",
+            // RE: the order's results or the service done (VXU, ORU) are reported.
+            (Some("CM"), _) | (None, "RE") => "completed",
             (Some("CA") | Some("DC"), _) | (_, "CA" | "OC" | "DC") => "revoked",
             (Some("HD"), _) | (_, "HD") => "on-hold",
             (Some("ER"), _) => "entered-in-error",
@@ -354,12 +355,19 @@ impl<'a> Builder<'a> {
         Ok(Some(self.add("Observation", id, o)))
     }
 
+    /// RXA as the IG's Immunization: vaccine (RXA-5), time (RXA-3), dose (RXA-6, RXA-7), lot and
+    /// expiry (RXA-15, RXA-16), manufacturer (RXA-17), status (RXA-20), administering providers
+    /// (RXA-10, function AP); from its ORC the placer and filler numbers, the recorded time (ORC-9),
+    /// the ordering provider (ORC-12, function OP) and, through R5's basedOn as an extension, the
+    /// ServiceRequest made of the ORC. The route and site come later, from an RXR
+    /// ([`Builder::immunization_route`]). Returns its id.
     pub(super) fn immunization(
         &mut self,
         occ: usize,
         patient: &str,
-        route_seg: Option<usize>,
-    ) -> Result<(), Unmappable> {
+        orc: Option<usize>,
+        request: Option<&str>,
+    ) -> Result<Option<String>, Unmappable> {
         let s = self.seg("RXA", occ);
         let opts = self.opts;
         let t = &opts.time;
@@ -367,20 +375,39 @@ impl<'a> Builder<'a> {
             .rep(5)
             .and_then(|r| codeable(&r, Some("http://hl7.org/fhir/sid/cvx")))
         else {
-            return self.unmappable(format!("RXA({occ})-5: no vaccine code"));
+            self.unmappable(format!("RXA({occ})-5: no vaccine code"))?;
+            return Ok(None);
         };
         let Some(when) = s.f(3).and_then(|x| t.date_time(&x)) else {
-            return self.unmappable(format!("RXA({occ})-3: no administration date"));
+            self.unmappable(format!("RXA({occ})-3: no administration date"))?;
+            return Ok(None);
         };
+        let orc = orc.map(|o| self.seg("ORC", o));
         let status = match s.f(20).as_deref() {
             Some("RE") | Some("NA") => "not-done",
             _ => "completed",
         };
         let mut i = JsonMap::new();
+        if let Some(r) = request {
+            i.insert(
+                "extension".into(),
+                json!([{
+                    "url": "http://hl7.org/fhir/5.0/StructureDefinition/extension-Immunization.basedOn",
+                    "valueReference": reference(r),
+                }]),
+            );
+        }
+        let ids = orc.map(|o| order_identifiers(&o).0).unwrap_or_default();
+        if !ids.is_empty() {
+            i.insert("identifier".into(), Json::Array(ids));
+        }
         i.insert("status".into(), json!(status));
         i.insert("vaccineCode".into(), vaccine);
         i.insert("patient".into(), reference(patient));
         i.insert("occurrenceDateTime".into(), json!(when));
+        if let Some(r) = orc.and_then(|o| o.f(9)).and_then(|x| t.date_time(&x)) {
+            i.insert("recorded".into(), json!(r));
+        }
         if let Some(lot) = s.f(15) {
             i.insert("lotNumber".into(), json!(lot));
         }
@@ -395,33 +422,30 @@ impl<'a> Builder<'a> {
         if let Some(amount) = s.f(6).filter(|a| a != "999").and_then(|a| decimal(&a)) {
             i.insert("doseQuantity".into(), quantity(amount, s.rep(7).as_ref()));
         }
-        if let Some(r) = route_seg {
-            let rxr = self.seg("RXR", r);
-            if let Some(route) = rxr
-                .rep(1)
-                .and_then(|x| codeable(&x, Some(&v2_table("0162"))))
-            {
-                i.insert("route".into(), route);
-            }
-            if let Some(site) = rxr
-                .rep(2)
-                .and_then(|x| codeable(&x, Some(&v2_table("0163"))))
-            {
-                i.insert("site".into(), site);
-            }
-        }
-        let performers: Vec<Json> = s
-            .reps(10)
-            .iter()
-            .filter_map(|r| self.practitioner(r))
-            .map(|p| json!({ "actor": reference(&p) }))
-            .collect();
+        let ordering = orc.map(|o| o.reps(12)).unwrap_or_default();
+        let performers = self.performers_with_function(&[("AP", s.reps(10)), ("OP", ordering)]);
         if !performers.is_empty() {
             i.insert("performer".into(), Json::Array(performers));
         }
         let id = self.id_for("Immunization", &occ.to_string());
-        self.add("Immunization", id, i);
-        Ok(())
+        Ok(Some(self.add("Immunization", id, i)))
+    }
+
+    /// The RXR after an RXA: route (RXR-1) and site (RXR-2) of its Immunization.
+    pub(super) fn immunization_route(&mut self, occ: usize, immunization: &str) {
+        let rxr = self.seg("RXR", occ);
+        if let Some(route) = rxr
+            .rep(1)
+            .and_then(|x| codeable(&x, Some(&v2_table("0162"))))
+        {
+            self.set_if_absent(immunization, "route", route);
+        }
+        if let Some(site) = rxr
+            .rep(2)
+            .and_then(|x| codeable(&x, Some(&v2_table("0163"))))
+        {
+            self.set_if_absent(immunization, "site", site);
+        }
     }
 }
 
