@@ -1444,3 +1444,52 @@ fn pr1_procedure_of_an_admission() {
     assert_eq!(p["identifier"][0]["value"], "PR1006");
     assert_eq!(resolve(&b, &p["encounter"])["resourceType"], "Encounter");
 }
+
+/// Every corpus message of a covered type converts to the Bundle recorded under
+/// `testdata/hl7/fhir-expected/` (compared as parsed JSON values, so key order and number spelling do
+/// not matter): a change to how Bundles are built (the JSON writer, the reading of segments) cannot
+/// change what they say. A change to a map changes the files on purpose: rerun with
+/// `HL7_FHIR_EXPECTED=write` and review their diff.
+#[test]
+fn bundles_match_the_recorded_output() {
+    let dir = corpus_dir().join("../fhir-expected");
+    let write = std::env::var("HL7_FHIR_EXPECTED").as_deref() == Ok("write");
+    let t = smt(&[("timezone", "-05:00")]);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("hl7"))
+        .collect();
+    files.sort();
+    let mut compared = 0;
+    let mut differ = Vec::new();
+    for path in files {
+        let msg = Message::parse(std::fs::read(&path).unwrap().into()).unwrap();
+        if !COVERED.contains(&msg.message_type().unwrap().0.as_str()) {
+            continue;
+        }
+        let b = t.convert(&msg).unwrap().unwrap();
+        let name = path.with_extension("json");
+        let expected = dir.join(name.file_name().unwrap());
+        if write {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&expected, serde_json::to_string_pretty(&b).unwrap() + "\n").unwrap();
+            continue;
+        }
+        let recorded: Json = serde_json::from_slice(
+            &std::fs::read(&expected).unwrap_or_else(|e| panic!("{}: {e}", expected.display())),
+        )
+        .unwrap();
+        if recorded != b {
+            differ.push(expected.display().to_string());
+        }
+        compared += 1;
+    }
+    if !write {
+        assert!(compared >= 40, "{compared} messages compared");
+        assert!(
+            differ.is_empty(),
+            "Bundles differ from the recorded ones (HL7_FHIR_EXPECTED=write rewrites them): {differ:?}"
+        );
+    }
+}
