@@ -21,6 +21,11 @@ use criterion::{criterion_group, Criterion, Throughput};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+// The system allocator, as the figures in BENCHMARKS.md were measured, counting allocations.
+#[global_allocator]
+static GLOBAL: connect_benches::CountingAlloc<std::alloc::System> =
+    connect_benches::CountingAlloc(std::alloc::System);
+
 const PATHS: [&str; 4] = ["MSH.9.1", "MSH.10", "PID.3.1", "PID.5.1"];
 
 /// The corpus messages all three parsers read (each message has a PID; rust-hl7 needs CR endings).
@@ -122,14 +127,35 @@ fn hl7_to_fhir(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     for (name, file) in [("ADT_A01", "ADT-A01-01.hl7"), ("ORU_R01", "ORU-R01-01.hl7")] {
         let raw = Bytes::from(std::fs::read(format!("{dir}{file}")).expect("corpus file"));
+        let mut record = SourceRecord::default();
+        record.record.value = connect_core::data::Value::Bytes(raw.clone());
+        // Allocations per message (every Rust allocation of this thread's work), over 100 messages.
+        let count = |f: &dyn Fn()| {
+            let before = connect_benches::allocations();
+            for _ in 0..100 {
+                f();
+            }
+            (connect_benches::allocations() - before) as f64 / 100.0
+        };
+        let parse = count(&|| {
+            Message::parse(raw.clone()).expect("parses");
+        });
+        let convert = count(&|| {
+            let msg = Message::parse(raw.clone()).expect("parses");
+            smt.convert(&msg).expect("converts");
+        });
+        let apply = count(&|| {
+            smt.apply(record.clone()).expect("applies");
+        });
+        println!(
+            "{name}: allocations per message: parse {parse}, parse + convert {convert}, as an SMT {apply}"
+        );
         g.bench_function(format!("{name}_parse_and_convert"), |b| {
             b.iter(|| {
                 let msg = Message::parse(raw.clone()).expect("parses");
                 smt.convert(&msg).expect("converts")
             })
         });
-        let mut record = SourceRecord::default();
-        record.record.value = connect_core::data::Value::Bytes(raw.clone());
         g.bench_function(format!("{name}_smt_apply_to_map_value"), |b| {
             b.iter(|| smt.apply(record.clone()).expect("applies"))
         });

@@ -282,7 +282,7 @@ fn adt_a01_patient_and_encounter_fields() {
     let cov = resources(&b, "Coverage")[0];
     assert_eq!(cov["status"], "active");
     assert_eq!(
-        resources(&b, "Organization")[0]["name"],
+        resolve(&b, &cov["payor"][0])["name"],
         "Blue Cross Blue Shield of Texas"
     );
     // NK1's next of kin, and the mother from PID-21.
@@ -623,7 +623,8 @@ fn notes_land_on_the_order_or_result_they_follow() {
         .find(|r| r["code"]["coding"][0]["code"] == "625-4")
         .expect("the OBR's ServiceRequest");
     let notes = order["note"].as_array().expect("notes on the order");
-    assert_eq!(notes.len(), 2);
+    assert_eq!(notes.len(), 3, "two NTE and the TQ1's text instruction");
+    assert_eq!(notes[2]["text"], "Please follow the text instructions");
     assert!(
         notes[0]["text"]
             .as_str()
@@ -1492,4 +1493,69 @@ fn bundles_match_the_recorded_output() {
             "Bundles differ from the recorded ones (HL7_FHIR_EXPECTED=write rewrites them): {differ:?}"
         );
     }
+}
+
+/// ROL as the IG's PractitionerRole: after PD1 the patient's primary care provider, after PV1/PV2 a
+/// participant of the visit (one resource for the same person in the same role); a ROL elsewhere is
+/// noted and left out.
+#[test]
+fn rol_practitioner_roles_of_the_patient_and_the_visit() {
+    let b = bundle("ADT-A01-01.hl7");
+    let roles = resources(&b, "PractitionerRole");
+    assert_eq!(roles.len(), 1, "the same provider after PD1 and after PV2");
+    let role = roles[0];
+    let role_ref = format!("urn:uuid:{}", role["id"].as_str().unwrap());
+    assert_eq!(role["code"][0]["coding"][0]["code"], "PP");
+    assert_eq!(role["specialty"][0]["coding"][0]["code"], "408443003");
+    assert_eq!(
+        role["period"],
+        serde_json::json!({"start": "2022-01-01", "end": "2022-02-02"}),
+        "no offset and no timezone: the dates"
+    );
+    assert_eq!(
+        resolve(&b, &role["practitioner"])["identifier"][0]["value"],
+        "12377H87"
+    );
+    assert_eq!(role["telecom"][0]["value"], "fred@nnnn.com");
+    let patient = resources(&b, "Patient")[0];
+    assert!(patient["generalPractitioner"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["reference"] == role_ref.as_str()));
+    let encounter = resources(&b, "Encounter")[0];
+    let participant = encounter["participant"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["individual"]["reference"] == role_ref.as_str())
+        .expect("the visit's participant");
+    assert_eq!(participant["type"][0]["coding"][0]["code"], "PP");
+}
+
+/// TQ1 of an order as the IG's ServiceRequest timing, priority and quantity, whether it comes before
+/// the OBR (OML) or after it (ORU).
+#[test]
+fn tq1_times_the_order() {
+    let b = bundle("OML-O21-01.hl7");
+    let sr = resources(&b, "ServiceRequest")[0];
+    assert_eq!(sr["priority"], "routine");
+    let timing = &sr["occurrenceTiming"];
+    assert_eq!(timing["code"]["coding"][0]["code"], "Once");
+    assert_eq!(timing["repeat"]["when"], serde_json::json!(["AC"]));
+    assert_eq!(timing["repeat"]["countMax"], 1);
+    assert_eq!(timing["repeat"]["duration"], 15);
+    assert_eq!(timing["repeat"]["durationUnit"], "min");
+    assert_eq!(sr["note"][0]["text"], "Fasting Sugar");
+    let b = bundle("ORU-R01-01.hl7");
+    let sr = resources(&b, "ServiceRequest")
+        .into_iter()
+        .find(|r| r["code"]["coding"][0]["code"] == "625-4")
+        .unwrap();
+    assert_eq!(sr["priority"], "asap");
+    assert_eq!(sr["quantityQuantity"]["value"], 54);
+    assert_eq!(
+        sr["occurrenceTiming"]["repeat"]["boundsPeriod"],
+        serde_json::json!({"start": "2021-10-09T16:00:00-08:00", "end": "2021-11-09T16:00:00-08:00"})
+    );
 }

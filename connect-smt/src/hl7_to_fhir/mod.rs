@@ -30,6 +30,8 @@
 //! | DG1 | Condition | code, category encounter-diagnosis, onset |
 //! | IN1 | Coverage (+ Organization as payor) | status, beneficiary, payor, policy number, plan type, relationship, period |
 //! | ORC/OBR | ServiceRequest | placer and filler identifiers, status, intent, code, requester, authoredOn; an OBX sent with an order (ORM, OML) as `supportingInfo` |
+//! | TQ1 (orders) | ServiceRequest | occurrenceTiming (the same Timing as a MedicationRequest's), priority (TQ1-9), quantityQuantity (TQ1-2), note (TQ1-11), whether the TQ1 precedes the OBR or follows it |
+//! | ROL | PractitionerRole | identifier (ROL-1), code (ROL-3, table 0443), practitioner (ROL-4), period (ROL-5/6), specialty (ROL-9), telecom (ROL-12), location (ROL-13), organization (ROL-14); after PID/PD1 the Patient's `generalPractitioner`, after PV1/PV2 a participant of the Encounter (type, period); elsewhere noted and left out |
 //! | OBR (ORU, OUL) | DiagnosticReport | status (OBR-25), code, effective, issued, result (its OBX), basedOn |
 //! | OBX | Observation | status (OBX-11), code, value\[x\] by OBX-2 (NM, ST, TX, FT, CWE/CE, SN, DT, TS/DTM, TM), UCUM units, referenceRange, interpretation, effective |
 //! | RXA, RXR | Immunization | status, vaccineCode (CVX), occurrence, lot, expiration, dose, route, site, performers (RXA-10 as `AP`, ORC-12 as `OP`); from the ORC the placer and filler identifiers, recorded (ORC-9) and the ServiceRequest it fulfils (R5's `basedOn` as an extension); OBX after the RXA are `partOf` it |

@@ -22,7 +22,9 @@ mod message;
 mod orders;
 mod patient;
 mod pharmacy;
+mod roles;
 mod scheduling;
+mod timing;
 
 /// Settings of a conversion.
 pub(crate) struct Options {
@@ -305,6 +307,9 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
     let pharmacy = pharmacy::is_pharmacy(&ty);
     let mut pharmacy_order: Option<pharmacy::PharmacyOrder> = None;
     let mut last_iam: Option<String> = None;
+    // What a ROL is about (the group it follows), and a TQ1 waiting for its order's ServiceRequest.
+    let mut role_of: Option<roles::RoleOf> = None;
+    let mut order_timing: Option<usize> = None;
     // The resource an NTE annotates: the last ServiceRequest (OBR, or an ORC of its own) or
     // Observation (OBX) made.
     let mut noted: Option<String> = None;
@@ -319,6 +324,13 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
                 1
             }
         };
+        // (Access restrictions and participations sit between a group and its ROL.)
+        if !matches!(
+            name.as_str(),
+            "PID" | "PD1" | "PV1" | "PV2" | "ROL" | "ARV" | "PRT"
+        ) {
+            role_of = None;
+        }
         // A pharmacy order group takes its own segments, and the NTE about the order itself.
         if let Some(group) = &mut pharmacy_order {
             let about_order = name == "NTE" && noted.is_none();
@@ -327,6 +339,9 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
             }
         }
         match name.as_str() {
+            "PID" | "PD1" => role_of = Some(roles::RoleOf::Patient),
+            "PV1" | "PV2" => role_of = Some(roles::RoleOf::Encounter),
+            "ROL" => b.role(occ, role_of, &patient, enc),
             "NK1" => b.related_person(occ, &patient),
             // A patient merge (A34, A36, A39, A40): MRG names the record merged away.
             "MRG" if matches!(event.as_str(), "A34" | "A36" | "A39" | "A40") => {
@@ -365,6 +380,7 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
                 }
                 noted = None;
                 last_immunization = None;
+                order_timing = None;
                 if pharmacy {
                     pharmacy_order = Some(pharmacy::PharmacyOrder::new(occ));
                     pending_request = None;
@@ -385,12 +401,23 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
                     noted = pending_request.clone();
                 }
             }
+            // The timing of the order (not of an appointment, which reads its own TQ1): applied to
+            // the ServiceRequest now, or when its OBR makes it.
+            "TQ1" if ty != "SIU" => {
+                match pending_request.as_ref().or(immunization_request.as_ref()) {
+                    Some(sr) => b.request_timing(occ, sr),
+                    None => order_timing = Some(occ),
+                }
+            }
             "OBR" => {
                 if let Some(obr) = report_obr.take() {
                     b.diagnostic_report(obr, &patient, enc, pending_request.as_deref(), &results)?;
                     results.clear();
                 }
                 pending_request = b.service_request(current_orc, Some(occ), &patient, enc)?;
+                if let (Some(sr), Some(tq1)) = (&pending_request, order_timing.take()) {
+                    b.request_timing(tq1, sr);
+                }
                 noted = pending_request.clone();
                 // Results (ORU, OUL) make a report of the OBR; orders (ORM, OML) do not.
                 if matches!(ty.as_str(), "ORU" | "OUL") {

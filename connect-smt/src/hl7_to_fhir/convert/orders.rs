@@ -1,6 +1,7 @@
 //! Orders and results: ORC/OBR (ServiceRequest, DiagnosticReport), OBX (Observation), RXA/RXR
 //! (Immunization), SPM (Specimen) and NTE (notes on them).
 
+use super::timing::{cq, request_priority, timing};
 use super::*;
 
 impl<'a> Builder<'a> {
@@ -211,6 +212,24 @@ impl<'a> Builder<'a> {
         );
         let id = self.id_for("ServiceRequest", &key);
         Ok(Some(self.add("ServiceRequest", id, sr)))
+    }
+
+    /// TQ1 of an order as the IG's ServiceRequest timing: occurrenceTiming (see [`timing`]),
+    /// priority (TQ1-9), quantity (TQ1-2), the text instruction (TQ1-11) as a note.
+    pub(super) fn request_timing(&mut self, occ: usize, request: &str) {
+        let tq1 = self.seg("TQ1", occ);
+        if let Some(t) = timing(&tq1, &self.opts.time) {
+            self.set_if_absent(request, "occurrenceTiming", t);
+        }
+        if let Some(p) = tq1.c(9, 1).and_then(|p| request_priority(&p)) {
+            self.set_if_absent(request, "priority", json!(p));
+        }
+        if let Some(q) = tq1.rep(2).and_then(|r| cq(&r)) {
+            self.set_if_absent(request, "quantityQuantity", q);
+        }
+        if let Some(text) = tq1.f(11) {
+            self.push_to(request, "note", json!({ "text": text }));
+        }
     }
 
     pub(super) fn diagnostic_report(
