@@ -1559,3 +1559,25 @@ fn tq1_times_the_order() {
         serde_json::json!({"start": "2021-10-09T16:00:00-08:00", "end": "2021-11-09T16:00:00-08:00"})
     );
 }
+
+/// The IG's CX.4 -> `assigner(Organization)`: every identifier's assigning authority is an
+/// Organization (identified by its OID when CX.4 has one) that the assigner refers to.
+#[test]
+fn assigning_authorities_are_organizations() {
+    let b = bundle("ADT-A01-01.hl7");
+    let patient = resources(&b, "Patient")[0];
+    for id in patient["identifier"].as_array().unwrap() {
+        if let Some(name) = id["assigner"]["display"].as_str() {
+            let org = resolve(&b, &id["assigner"]);
+            assert_eq!(org["resourceType"], "Organization");
+            assert_eq!(org["name"], name);
+        }
+    }
+    let account = resources(&b, "Account")[0];
+    let org = resolve(&b, &account["identifier"][0]["assigner"]);
+    assert_eq!(org["name"], "AccMgr");
+    assert_eq!(
+        org["identifier"][0],
+        serde_json::json!({"system": "urn:ietf:rfc:3986", "value": "urn:oid:1.3.6.1.4.1.44750.1.2.2"})
+    );
+}

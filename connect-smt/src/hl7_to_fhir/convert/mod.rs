@@ -219,8 +219,12 @@ impl<'a> Builder<'a> {
     /// id; the same facility is the same resource in every message. None for an empty HD.
     fn facility(&mut self, hd: Option<Rep<'a>>) -> Option<String> {
         let hd = hd?;
-        let name = hd.c(1);
-        let uid = hd_uri(&hd);
+        self.organization(hd.c(1), hd_uri(&hd))
+    }
+
+    /// The Organization named `name` and identified by the URI `uid` (an HD's parts), one resource
+    /// per authority in every message (keyed by the URI, else the name). None without either.
+    fn organization(&mut self, name: Option<String>, uid: Option<String>) -> Option<String> {
         if name.is_none() && uid.is_none() {
             return None;
         }
@@ -250,6 +254,73 @@ fn order_identifiers(orc: &Seg<'_>) -> (Vec<Json>, Option<String>, Option<String
         })
         .collect();
     (ids, placer, filler)
+}
+
+/// Where an identifier without an assigner reference sits: entry, field, position in the field.
+struct AssignerSlot {
+    entry: usize,
+    field: &'static str,
+    index: usize,
+    name: String,
+    uid: Option<String>,
+}
+
+impl Builder<'_> {
+    /// The assigning authority of every identifier made so far (CX.4, written as the assigner's
+    /// display and the identifier's system) as an Organization, which the assigner then refers to:
+    /// the IG's CX.4 -> `assigner(Organization)`. The same authority as a facility (MSH-4) is the same
+    /// resource.
+    fn assigning_organizations(&mut self) {
+        let mut found: Vec<AssignerSlot> = Vec::new();
+        for (e, (_, resource)) in self.entries.iter().enumerate() {
+            for field in ["identifier", "accessionIdentifier"] {
+                let ids: Vec<&Json> = match resource.get(field) {
+                    Some(Json::Array(list)) => list.iter().collect(),
+                    Some(one @ Json::Object(_)) => vec![one],
+                    _ => continue,
+                };
+                for (n, id) in ids.into_iter().enumerate() {
+                    let assigner = &id["assigner"];
+                    if assigner.get("reference").is_some() {
+                        continue;
+                    }
+                    let Some(name) = assigner["display"].as_str() else {
+                        continue;
+                    };
+                    // An ISO OID system came from CX.4's universal id; other systems (us-ssn, a
+                    // URI) name the identifier's namespace rather than its assigner.
+                    let uid = id["system"].as_str().filter(|s| s.starts_with("urn:oid:"));
+                    found.push(AssignerSlot {
+                        entry: e,
+                        field,
+                        index: n,
+                        name: name.to_owned(),
+                        uid: uid.map(str::to_owned),
+                    });
+                }
+            }
+        }
+        for AssignerSlot {
+            entry,
+            field,
+            index,
+            name,
+            uid,
+        } in found
+        {
+            let Some(org) = self.organization(Some(name), uid) else {
+                continue;
+            };
+            let slot = match self.entries[entry].1.get_mut(field) {
+                Some(Json::Array(list)) => list.get_mut(index),
+                Some(one @ Json::Object(_)) => Some(one),
+                _ => None,
+            };
+            if let Some(Json::Object(assigner)) = slot.and_then(|id| id.get_mut("assigner")) {
+                assigner.insert("reference".into(), Json::String(format!("urn:uuid:{org}")));
+            }
+        }
+    }
 }
 
 /// An HD's universal id as a URI: `urn:oid:` for an ISO OID, the value for a URI, `urn:dns:` for a
@@ -489,6 +560,7 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
     if msg.segment("EVN", 1).is_some() {
         b.event_provenance(&patient, enc);
     }
+    b.assigning_organizations();
     let header = b.message_header(&patient);
     b.provenance(&header);
     let bundle_id = uuid_of(&format!("Bundle|{}", b.message_key));
