@@ -604,6 +604,11 @@ fn spm_specimen_of_an_order_group() {
         .find(|o| o["valueCodeableConcept"]["coding"][0]["code"] == "27268008")
         .unwrap();
     assert_eq!(result["specimen"]["reference"], sp_ref);
+    let report = resources(&b, "DiagnosticReport")
+        .into_iter()
+        .find(|r| r["code"]["coding"][0]["code"] == "625-4")
+        .unwrap();
+    assert_eq!(report["specimen"][0]["reference"], sp_ref);
     // A specimen with a type and a collection time only (the LRI message).
     let b = bundle("LRI_2.0-NG_CBC_Typ_Message.hl7");
     let sp = resources(&b, "Specimen")[0];

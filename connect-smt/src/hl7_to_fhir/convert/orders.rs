@@ -232,6 +232,9 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// OBR of a result (ORU, OUL) as a DiagnosticReport: the request it is based on, status
+    /// (OBR-25), code (OBR-4), effective (OBR-7), issued (OBR-22), its specimens (the group's SPM)
+    /// and results (the group's OBX).
     pub(super) fn diagnostic_report(
         &mut self,
         obr: usize,
@@ -270,6 +273,16 @@ impl<'a> Builder<'a> {
         }
         if let Some(x) = s.f(22).and_then(|x| t.instant(&x)) {
             d.insert("issued".into(), json!(x));
+        }
+        // The specimens of the order group (its SPM), which the request already names.
+        let specimens = request.and_then(|r| {
+            self.entries
+                .iter()
+                .find(|(id, _)| id == r)
+                .and_then(|(_, sr)| sr.get("specimen").cloned())
+        });
+        if let Some(sp) = specimens {
+            d.insert("specimen".into(), sp);
         }
         if !results.is_empty() {
             d.insert(
