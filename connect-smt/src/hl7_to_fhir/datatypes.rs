@@ -3,7 +3,7 @@
 //! XTN -> ContactPoint, DTM/TS -> date, dateTime and instant, NM/SN -> Quantity and Range.
 
 use connect_core::hl7::{unescape, Message, SegmentRef};
-use serde_json::{json, Map as JsonMap, Value as Json};
+use serde_json::{Map as JsonMap, Value as Json};
 
 /// One segment occurrence of a message, read by field, repetition, component and subcomponent
 /// numbers (all 1-based). The segment is found once; parts are sliced from its bytes, so reading a
@@ -169,13 +169,13 @@ fn coding(code: Option<String>, display: Option<String>, system: Option<String>)
     }
     let mut c = JsonMap::new();
     if let Some(s) = system {
-        c.insert("system".into(), json!(s));
+        c.insert("system".into(), Json::from(s));
     }
     if let Some(code) = code {
-        c.insert("code".into(), json!(code));
+        c.insert("code".into(), Json::from(code));
     }
     if let Some(d) = display {
-        c.insert("display".into(), json!(d));
+        c.insert("display".into(), Json::from(d));
     }
     Some(Json::Object(c))
 }
@@ -207,7 +207,7 @@ pub(crate) fn codeable(rep: &Rep<'_>, default_system: Option<&str>) -> Option<Js
         cc.insert("coding".into(), Json::Array(codings));
     }
     if let Some(t) = rep.c(9) {
-        cc.insert("text".into(), json!(t));
+        cc.insert("text".into(), Json::from(t));
     }
     (!cc.is_empty()).then_some(Json::Object(cc))
 }
@@ -216,7 +216,7 @@ pub(crate) fn codeable(rep: &Rep<'_>, default_system: Option<&str>) -> Option<Js
 pub(crate) fn concept(system: &str, code: &str, display: Option<&str>) -> Json {
     let mut c = json!({"system": system, "code": code});
     if let Some(d) = display {
-        c["display"] = json!(d);
+        c["display"] = Json::from(d);
     }
     json!({ "coding": [c] })
 }
@@ -353,14 +353,14 @@ pub(crate) fn identifier(rep: &Rep<'_>, time: &Time) -> Option<Json> {
             id.insert("system".into(), json!(format!("urn:oid:{oid}")));
         }
         (Some(uri), Some(t)) if t == "URI" => {
-            id.insert("system".into(), json!(uri));
+            id.insert("system".into(), Json::from(uri));
         }
         _ => {}
     }
     if let Some(ty) = rep.c(5) {
         id.insert("type".into(), concept(&v2_table("0203"), &ty, None));
     }
-    id.insert("value".into(), json!(value));
+    id.insert("value".into(), Json::from(value));
     if let Some(p) = period(
         rep.c(7).and_then(|t| time.date_time(&t)),
         rep.c(8).and_then(|t| time.date_time(&t)),
@@ -380,10 +380,10 @@ pub(crate) fn period(start: Option<String>, end: Option<String>) -> Option<Json>
     }
     let mut p = JsonMap::new();
     if let Some(s) = start {
-        p.insert("start".into(), json!(s));
+        p.insert("start".into(), Json::from(s));
     }
     if let Some(e) = end {
-        p.insert("end".into(), json!(e));
+        p.insert("end".into(), Json::from(e));
     }
     Some(Json::Object(p))
 }
@@ -416,11 +416,11 @@ pub(crate) fn human_name(
             _ => None,
         };
         if let Some(x) = name_use {
-            n.insert("use".into(), json!(x));
+            n.insert("use".into(), Json::from(x));
         }
     }
     if let Some(f) = family {
-        n.insert("family".into(), json!(f));
+        n.insert("family".into(), Json::from(f));
     }
     if !given.is_empty() {
         n.insert("given".into(), Json::Array(given));
@@ -457,10 +457,10 @@ pub(crate) fn address(rep: &Rep<'_>) -> Option<Json> {
             _ => (None, None),
         };
         if let Some(u) = use_ {
-            a.insert("use".into(), json!(u));
+            a.insert("use".into(), Json::from(u));
         }
         if let Some(t) = ty {
-            a.insert("type".into(), json!(t));
+            a.insert("type".into(), Json::from(t));
         }
     }
     if !lines.is_empty() {
@@ -520,8 +520,8 @@ pub(crate) fn contact_point(rep: &Rep<'_>, default_use: Option<&str>) -> Option<
         }
     }?;
     let mut cp = JsonMap::new();
-    cp.insert("system".into(), json!(system));
-    cp.insert("value".into(), json!(value));
+    cp.insert("system".into(), Json::from(system));
+    cp.insert("value".into(), Json::from(value));
     let use_ = match (rep.c(2).as_deref(), equipment.as_str()) {
         (_, "CP") => Some("mobile"),
         (Some("PRN") | Some("VHN"), _) => Some("home"),
@@ -532,7 +532,7 @@ pub(crate) fn contact_point(rep: &Rep<'_>, default_use: Option<&str>) -> Option<
         _ => None,
     };
     if let Some(u) = use_ {
-        cp.insert("use".into(), json!(u));
+        cp.insert("use".into(), Json::from(u));
     }
     Some(Json::Object(cp))
 }
@@ -569,12 +569,12 @@ pub(crate) fn quantity(value: Json, units: Option<&Rep<'_>>) -> Json {
             .c(3)
             .is_some_and(|s| s.eq_ignore_ascii_case("UCUM") || s.eq_ignore_ascii_case("ANS+"));
         if let Some(unit) = display.clone().or_else(|| code.clone()) {
-            q.insert("unit".into(), json!(unit));
+            q.insert("unit".into(), Json::from(unit));
         }
         if is_ucum {
             if let Some(c) = code {
                 q.insert("system".into(), json!("http://unitsofmeasure.org"));
-                q.insert("code".into(), json!(c));
+                q.insert("code".into(), Json::from(c));
             }
         }
     }

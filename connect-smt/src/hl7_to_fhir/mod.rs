@@ -84,6 +84,43 @@
 //! assert!(json.contains(r#""gender":"female""#) && json.contains(r#""code":"IMP""#));
 //! ```
 
+/// `json!` as the maps use it (objects with literal keys, arrays, expressions), but moving each value
+/// into the tree (`Value::from`) where `serde_json::json!` serializes a copy of it: a resource built
+/// from others (a reference, a CodeableConcept) is no longer deep-copied on the way in.
+macro_rules! json {
+    ({ $($body:tt)* }) => {{
+        #[allow(unused_mut)]
+        let mut map = serde_json::Map::new();
+        json!(@object map () ($($body)*));
+        serde_json::Value::Object(map)
+    }};
+    ([ $($body:tt)* ]) => { json!(@array [] () ($($body)*)) };
+    (null) => { serde_json::Value::Null };
+    (@object $m:ident () ()) => {};
+    (@object $m:ident () ($key:literal : $($rest:tt)*)) => {
+        json!(@value $m $key () ($($rest)*));
+    };
+    (@value $m:ident $key:literal ($($v:tt)+) (, $($rest:tt)*)) => {
+        $m.insert($key.into(), json!($($v)+));
+        json!(@object $m () ($($rest)*));
+    };
+    (@value $m:ident $key:literal ($($v:tt)+) ()) => {
+        $m.insert($key.into(), json!($($v)+));
+    };
+    (@value $m:ident $key:literal ($($v:tt)*) ($next:tt $($rest:tt)*)) => {
+        json!(@value $m $key ($($v)* $next) ($($rest)*));
+    };
+    (@array [$($done:tt)*] () ()) => { serde_json::Value::Array(vec![$($done)*]) };
+    (@array [$($done:tt)*] ($($v:tt)+) ()) => { json!(@array [$($done)* json!($($v)+),] () ()) };
+    (@array [$($done:tt)*] ($($v:tt)+) (, $($rest:tt)*)) => {
+        json!(@array [$($done)* json!($($v)+),] () ($($rest)*))
+    };
+    (@array [$($done:tt)*] ($($v:tt)*) ($next:tt $($rest:tt)*)) => {
+        json!(@array [$($done)*] ($($v)* $next) ($($rest)*))
+    };
+    ($e:expr) => { serde_json::Value::from($e) };
+}
+
 mod convert;
 mod datatypes;
 

@@ -24,12 +24,12 @@ impl<'a> Builder<'a> {
             if let Some(modifier) = pr1.c(16, 1) {
                 if let Some(code) = c.pointer_mut("/coding/0/code") {
                     let joined = format!("{}:{modifier}", code.as_str().unwrap_or_default());
-                    *code = json!(joined);
+                    *code = Json::from(joined);
                 }
             }
             if c.get("text").is_none() {
                 if let Some(text) = pr1.f(4) {
-                    c["text"] = json!(text);
+                    c["text"] = Json::from(text);
                 }
             }
             Some(c)
@@ -68,7 +68,7 @@ impl<'a> Builder<'a> {
                     );
                 }
                 None => {
-                    p.insert("performedDateTime".into(), json!(start));
+                    p.insert("performedDateTime".into(), Json::from(start));
                 }
             }
         }
@@ -136,7 +136,7 @@ impl<'a> Builder<'a> {
         let mut c = JsonMap::new();
         let transaction = ft1.f(2);
         if let Some(id) = &transaction {
-            c.insert("identifier".into(), json!([{ "value": id }]));
+            c.insert("identifier".into(), json!([{ "value": id.as_str() }]));
         }
         c.insert("status".into(), json!("billable"));
         c.insert("code".into(), code);
@@ -149,7 +149,7 @@ impl<'a> Builder<'a> {
         let end = ft1.c(4, 2).and_then(|d| t.date_time(&d));
         match (start, end) {
             (Some(s), None) => {
-                c.insert("occurrenceDateTime".into(), json!(s));
+                c.insert("occurrenceDateTime".into(), Json::from(s));
             }
             (s, e) => {
                 if let Some(p) = period(s, e) {
@@ -182,7 +182,7 @@ impl<'a> Builder<'a> {
                 .and_then(|r| r.s(1, 2))
                 .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()))
             {
-                money.insert("currency".into(), json!(cur));
+                money.insert("currency".into(), Json::from(cur));
             }
             c.insert("priceOverride".into(), Json::Object(money));
         }
@@ -190,7 +190,7 @@ impl<'a> Builder<'a> {
             c.insert("enterer".into(), reference(&e));
         }
         if let Some(d) = ft1.f(5).and_then(|d| t.date_time(&d)) {
-            c.insert("enteredDate".into(), json!(d));
+            c.insert("enteredDate".into(), Json::from(d));
         }
         let reasons: Vec<Json> = ft1
             .reps(19)

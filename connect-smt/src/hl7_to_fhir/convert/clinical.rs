@@ -66,16 +66,16 @@ impl<'a> Builder<'a> {
         let t = &self.opts.time;
         match iam.f(11).and_then(|d| t.date_time(&d)) {
             Some(d) => {
-                a.insert("onsetDateTime".into(), json!(d));
+                a.insert("onsetDateTime".into(), Json::from(d));
             }
             None => {
                 if let Some(text) = iam.f(12) {
-                    a.insert("onsetString".into(), json!(text));
+                    a.insert("onsetString".into(), Json::from(text));
                 }
             }
         }
         if let Some(d) = iam.f(13).and_then(|d| t.date_time(&d)) {
-            a.insert("recordedDate".into(), json!(d));
+            a.insert("recordedDate".into(), Json::from(d));
         }
         let reporter = iam.rep(14).and_then(|r| human_name(&r, 1, Some(7)));
         let relation = iam.rep(15);
@@ -139,7 +139,7 @@ impl<'a> Builder<'a> {
             _ => None,
         };
         if let Some(s) = severity {
-            reaction.insert("severity".into(), json!(s));
+            reaction.insert("severity".into(), Json::from(s));
         }
         if let Some(note) = iar.f(4) {
             reaction.insert("note".into(), json!([{ "text": note }]));
@@ -165,7 +165,7 @@ impl<'a> Builder<'a> {
         a.insert("code".into(), code);
         a.insert("patient".into(), reference(patient));
         if let Some(d) = al1.f(6).and_then(|d| self.opts.time.date_time(&d)) {
-            a.insert("onsetDateTime".into(), json!(d));
+            a.insert("onsetDateTime".into(), Json::from(d));
         }
         let manifestations: Vec<Json> = al1
             .reps(5)
@@ -216,7 +216,7 @@ impl<'a> Builder<'a> {
             c.insert("encounter".into(), reference(e));
         }
         if let Some(d) = dg1.f(5).and_then(|d| self.opts.time.date_time(&d)) {
-            c.insert("onsetDateTime".into(), json!(d));
+            c.insert("onsetDateTime".into(), Json::from(d));
         }
         let id = self.id_for("Condition", &occ.to_string());
         self.add("Condition", id, c);
@@ -243,7 +243,7 @@ impl<'a> Builder<'a> {
             org.insert("identifier".into(), Json::Array(company_ids.clone()));
         }
         if let Some(n) = &company_name {
-            org.insert("name".into(), json!(n));
+            org.insert("name".into(), Json::from(n.as_str()));
         }
         let org_key = company_ids
             .first()
@@ -269,7 +269,7 @@ impl<'a> Builder<'a> {
             c.insert("type".into(), ty);
         }
         if let Some(sub) = in1.rep(49).and_then(|r| r.c(1)) {
-            c.insert("subscriberId".into(), json!(sub));
+            c.insert("subscriberId".into(), Json::from(sub));
         }
         c.insert("beneficiary".into(), reference(patient));
         if let Some(rel) = in1
@@ -313,7 +313,7 @@ fn allergy_category_and_criticality(seg: &Seg<'_>, a: &mut JsonMap<String, Json>
             _ => None,
         };
         if let Some(c) = crit {
-            a.insert("criticality".into(), json!(c));
+            a.insert("criticality".into(), Json::from(c));
         }
     }
 }

@@ -35,10 +35,10 @@ impl<'a> Builder<'a> {
                             Some(e) if e == "BASE64" => data,
                             _ => b64(data.as_bytes()),
                         };
-                        att.insert("data".into(), json!(encoded));
+                        att.insert("data".into(), Json::from(encoded));
                     }
                     if let Some(title) = obx.rep(3).and_then(|r| r.c(2)) {
-                        att.insert("title".into(), json!(title));
+                        att.insert("title".into(), Json::from(title));
                     }
                     // R4: data needs its contentType.
                     if att.contains_key("data") && !att.contains_key("contentType") {
@@ -91,14 +91,14 @@ impl<'a> Builder<'a> {
             Some("CA") => "entered-in-error",
             _ => "current",
         };
-        d.insert("status".into(), json!(status));
+        d.insert("status".into(), Json::from(status));
         let doc_status = match txa.f(17).as_deref() {
             Some("AU" | "LA") => Some("final"),
             Some("DI" | "DO" | "IP" | "IN" | "PA") => Some("preliminary"),
             _ => None,
         };
         if let Some(ds) = doc_status {
-            d.insert("docStatus".into(), json!(ds));
+            d.insert("docStatus".into(), Json::from(ds));
         }
         if let Some(ty) = txa
             .rep(2)
@@ -112,7 +112,7 @@ impl<'a> Builder<'a> {
             .and_then(|t| self.opts.time.date_time(&t))
             .filter(|t| t.contains('T'))
         {
-            d.insert("date".into(), json!(date));
+            d.insert("date".into(), Json::from(date));
         }
         let authors: Vec<Json> = txa
             .reps(9)
@@ -127,7 +127,7 @@ impl<'a> Builder<'a> {
             d.insert("authenticator".into(), reference(&a));
         }
         if let Some(title) = txa.f(25) {
-            d.insert("description".into(), json!(title));
+            d.insert("description".into(), Json::from(title));
         }
         d.insert("content".into(), Json::Array(contents));
         if let Some(e) = encounter {

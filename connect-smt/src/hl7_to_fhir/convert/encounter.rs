@@ -34,7 +34,7 @@ impl<'a> Builder<'a> {
             _ if discharged.is_some() => "finished",
             _ => "in-progress",
         };
-        e.insert("status".into(), json!(status));
+        e.insert("status".into(), Json::from(status));
         let class = pv1.f(2).and_then(|c| match c.as_str() {
             "E" => Some(("EMER", "emergency")),
             "I" | "B" => Some(("IMP", "inpatient encounter")),

@@ -33,7 +33,7 @@ impl<'a> Builder<'a> {
         }
         h.insert("focus".into(), json!([reference(patient)]));
         if let Some(lang) = msh.c(19, 1).or_else(|| msh.f(19)) {
-            h.insert("language".into(), json!(lang));
+            h.insert("language".into(), Json::from(lang));
         }
         let id = self.id_for("MessageHeader", "MSH");
         self.add("MessageHeader", id, h)
@@ -78,9 +78,9 @@ impl<'a> Builder<'a> {
         let mut p = JsonMap::new();
         p.insert("target".into(), Json::Array(targets));
         if let Some(o) = occurred {
-            p.insert("occurredDateTime".into(), json!(o));
+            p.insert("occurredDateTime".into(), Json::from(o));
         }
-        p.insert("recorded".into(), json!(recorded));
+        p.insert("recorded".into(), Json::from(recorded));
         if let Some(reason) = evn
             .rep(4)
             .filter(|r| r.c(1).as_deref() != Some("U"))
@@ -96,7 +96,7 @@ impl<'a> Builder<'a> {
         let mut activity = json!({ "display": format!("event - {message_type}") });
         if let Some(event) = msh.c(9, 2) {
             activity["system"] = json!(v2_table("0003"));
-            activity["code"] = json!(event);
+            activity["code"] = Json::from(event);
         }
         p.insert("activity".into(), json!({ "coding": [activity] }));
         p.insert("agent".into(), Json::Array(agents));
@@ -139,8 +139,8 @@ impl<'a> Builder<'a> {
         }
         let mut p = JsonMap::new();
         p.insert("target".into(), Json::Array(targets));
-        p.insert("occurredDateTime".into(), json!(recorded));
-        p.insert("recorded".into(), json!(recorded));
+        p.insert("occurredDateTime".into(), Json::from(recorded.as_str()));
+        p.insert("recorded".into(), Json::from(recorded));
         p.insert(
             "activity".into(),
             json!({
@@ -171,11 +171,11 @@ impl<'a> Builder<'a> {
 fn endpoint_of(hd: Option<Rep<'_>>) -> Json {
     let mut e = JsonMap::new();
     if let Some(name) = hd.as_ref().and_then(|h| h.c(1)) {
-        e.insert("name".into(), json!(name));
+        e.insert("name".into(), Json::from(name));
     }
     match hd.as_ref().and_then(hd_uri).filter(|u| u.contains("://")) {
         Some(uri) => {
-            e.insert("endpoint".into(), json!(uri));
+            e.insert("endpoint".into(), Json::from(uri));
         }
         None => {
             e.insert(

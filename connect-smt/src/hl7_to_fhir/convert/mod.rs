@@ -6,7 +6,7 @@
 //! ([`to_bundle`]); each submodule maps one family of segments.
 
 use connect_core::hl7::Message;
-use serde_json::{json, Map as JsonMap, Value as Json};
+use serde_json::{Map as JsonMap, Value as Json};
 use sha2::{Digest, Sha256};
 
 use super::datatypes::{
@@ -69,7 +69,10 @@ pub(crate) fn uuid_of(name: &str) -> String {
 }
 
 fn reference(id: &str) -> Json {
-    json!({ "reference": format!("urn:uuid:{id}") })
+    // Built by hand: `json!` would copy the formatted string once more.
+    let mut r = JsonMap::with_capacity(1);
+    r.insert("reference".into(), Json::String(format!("urn:uuid:{id}")));
+    Json::Object(r)
 }
 
 impl<'a> Builder<'a> {
@@ -89,8 +92,8 @@ impl<'a> Builder<'a> {
             return id;
         }
         let mut r = JsonMap::with_capacity(resource.len() + 2);
-        r.insert("resourceType".into(), json!(resource_type));
-        r.insert("id".into(), json!(id));
+        r.insert("resourceType".into(), Json::from(resource_type));
+        r.insert("id".into(), Json::from(id.as_str()));
         r.append(&mut resource);
         self.entries.push((id.clone(), Json::Object(r)));
         id
@@ -198,7 +201,7 @@ impl<'a> Builder<'a> {
         let name = names.join(" ");
         let mut l = JsonMap::new();
         l.insert("status".into(), json!("active"));
-        l.insert("name".into(), json!(name));
+        l.insert("name".into(), Json::from(name.as_str()));
         l.insert("mode".into(), json!("instance"));
         l.insert(
             "physicalType".into(),
@@ -211,7 +214,7 @@ impl<'a> Builder<'a> {
         let id = uuid_of(&format!("Location|{facility}|{}", names.join("|")));
         let id = self.add("Location", id, l);
         let mut r = reference(&id);
-        r["display"] = json!(name);
+        r["display"] = Json::from(name);
         Some(r)
     }
 
@@ -232,11 +235,11 @@ impl<'a> Builder<'a> {
         if let Some(u) = &uid {
             org.insert(
                 "identifier".into(),
-                json!([{ "system": "urn:ietf:rfc:3986", "value": u }]),
+                json!([{ "system": "urn:ietf:rfc:3986", "value": u.as_str() }]),
             );
         }
         if let Some(n) = &name {
-            org.insert("name".into(), json!(n));
+            org.insert("name".into(), Json::from(n.as_str()));
         }
         let key = uid.or(name).unwrap_or_default();
         Some(self.add("Organization", uuid_of(&format!("Organization|{key}")), org))
@@ -250,7 +253,7 @@ fn order_identifiers(orc: &Seg<'_>) -> (Vec<Json>, Option<String>, Option<String
         .into_iter()
         .filter_map(|(v, ty)| {
             v.as_ref()
-                .map(|v| json!({ "type": concept(IDENTIFIER_TYPE, ty, None), "value": v }))
+                .map(|v| json!({ "type": concept(IDENTIFIER_TYPE, ty, None), "value": v.as_str() }))
         })
         .collect();
     (ids, placer, filler)
@@ -566,10 +569,10 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
     let bundle_id = uuid_of(&format!("Bundle|{}", b.message_key));
     let mut bundle = JsonMap::new();
     bundle.insert("resourceType".into(), json!("Bundle"));
-    bundle.insert("id".into(), json!(bundle_id));
+    bundle.insert("id".into(), Json::from(bundle_id));
     bundle.insert("type".into(), json!(opts.bundle_type));
     if let Some(ts) = msg.get("MSH-7").and_then(|t| opts.time.instant(&t)) {
-        bundle.insert("timestamp".into(), json!(ts));
+        bundle.insert("timestamp".into(), Json::from(ts));
     }
     let entries: Vec<Json> = b
         .entries

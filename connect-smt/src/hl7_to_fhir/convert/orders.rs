@@ -53,7 +53,7 @@ impl<'a> Builder<'a> {
         sp.insert("type".into(), kind);
         sp.insert("subject".into(), reference(patient));
         if let Some(r) = spm.f(18).and_then(|d| t.date_time(&d)) {
-            sp.insert("receivedTime".into(), json!(r));
+            sp.insert("receivedTime".into(), Json::from(r));
         }
         let mut collection = JsonMap::new();
         let start = spm.c(17, 1).and_then(|d| t.date_time(&d));
@@ -65,7 +65,7 @@ impl<'a> Builder<'a> {
             }
             None => {
                 if let Some(d) = start {
-                    collection.insert("collectedDateTime".into(), json!(d));
+                    collection.insert("collectedDateTime".into(), Json::from(d));
                 }
             }
         }
@@ -131,7 +131,7 @@ impl<'a> Builder<'a> {
             note.insert("authorReference".into(), reference(&author));
         }
         if let Some(t) = nte.f(6).and_then(|t| self.opts.time.date_time(&t)) {
-            note.insert("time".into(), json!(t));
+            note.insert("time".into(), Json::from(t));
         }
         note.insert("text".into(), json!(lines.join("\n")));
         self.push_to(target, "note", Json::Object(note));
@@ -162,7 +162,9 @@ impl<'a> Builder<'a> {
             .or_else(|| obr_s.and_then(|s| s.c(3, 1)));
         for (value, ty) in [(&placer, "PLAC"), (&filler, "FILL")] {
             if let Some(v) = value {
-                ids.push(json!({"type": concept(&v2_table("0203"), ty, None), "value": v}));
+                ids.push(
+                    json!({"type": concept(&v2_table("0203"), ty, None), "value": v.as_str()}),
+                );
             }
         }
         if !ids.is_empty() {
@@ -178,7 +180,7 @@ impl<'a> Builder<'a> {
             (Some("ER"), _) => "entered-in-error",
             _ => "active",
         };
-        sr.insert("status".into(), json!(status));
+        sr.insert("status".into(), Json::from(status));
         sr.insert("intent".into(), json!("order"));
         match code {
             Some(c) => {
@@ -194,7 +196,7 @@ impl<'a> Builder<'a> {
             sr.insert("encounter".into(), reference(e));
         }
         if let Some(d) = orc_s.and_then(|s| s.f(9)).and_then(|d| t.date_time(&d)) {
-            sr.insert("authoredOn".into(), json!(d));
+            sr.insert("authoredOn".into(), Json::from(d));
         }
         let requester = orc_s
             .and_then(|s| s.rep(12))
@@ -222,7 +224,7 @@ impl<'a> Builder<'a> {
             self.set_if_absent(request, "occurrenceTiming", t);
         }
         if let Some(p) = tq1.c(9, 1).and_then(|p| request_priority(&p)) {
-            self.set_if_absent(request, "priority", json!(p));
+            self.set_if_absent(request, "priority", Json::from(p));
         }
         if let Some(q) = tq1.rep(2).and_then(|r| cq(&r)) {
             self.set_if_absent(request, "quantityQuantity", q);
@@ -262,17 +264,17 @@ impl<'a> Builder<'a> {
         if let Some(r) = request {
             d.insert("basedOn".into(), Json::Array(vec![reference(r)]));
         }
-        d.insert("status".into(), json!(status));
+        d.insert("status".into(), Json::from(status));
         d.insert("code".into(), code);
         d.insert("subject".into(), reference(patient));
         if let Some(e) = encounter {
             d.insert("encounter".into(), reference(e));
         }
         if let Some(x) = s.f(7).and_then(|x| t.date_time(&x)) {
-            d.insert("effectiveDateTime".into(), json!(x));
+            d.insert("effectiveDateTime".into(), Json::from(x));
         }
         if let Some(x) = s.f(22).and_then(|x| t.instant(&x)) {
-            d.insert("issued".into(), json!(x));
+            d.insert("issued".into(), Json::from(x));
         }
         // The specimens of the order group (its SPM), which the request already names.
         let specimens = request.and_then(|r| {
@@ -319,14 +321,14 @@ impl<'a> Builder<'a> {
             _ => "unknown",
         };
         let mut o = JsonMap::new();
-        o.insert("status".into(), json!(status));
+        o.insert("status".into(), Json::from(status));
         o.insert("code".into(), code);
         o.insert("subject".into(), reference(patient));
         if let Some(e) = encounter {
             o.insert("encounter".into(), reference(e));
         }
         if let Some(x) = s.f(14).and_then(|x| t.date_time(&x)) {
-            o.insert("effectiveDateTime".into(), json!(x));
+            o.insert("effectiveDateTime".into(), Json::from(x));
         }
         let value_type = s.f(2).unwrap_or_default();
         let first = s.rep(5);
@@ -337,7 +339,7 @@ impl<'a> Builder<'a> {
                     .whole()
                     .and_then(|x| decimal(&x))
                     .map(|n| ("valueQuantity", quantity(n, units.as_ref()))),
-                "ST" | "TX" | "FT" => v.whole().map(|x| ("valueString", json!(x))),
+                "ST" | "TX" | "FT" => v.whole().map(|x| ("valueString", Json::from(x))),
                 "CWE" | "CE" | "CNE" | "CF" => {
                     codeable(&v, None).map(|c| ("valueCodeableConcept", c))
                 }
@@ -345,15 +347,15 @@ impl<'a> Builder<'a> {
                 "DT" => v
                     .whole()
                     .and_then(|x| t.date(&x))
-                    .map(|d| ("valueDateTime", json!(d))),
+                    .map(|d| ("valueDateTime", Json::from(d))),
                 "TS" | "DTM" => v
                     .whole()
                     .and_then(|x| t.date_time(&x))
-                    .map(|d| ("valueDateTime", json!(d))),
+                    .map(|d| ("valueDateTime", Json::from(d))),
                 "TM" => v
                     .whole()
                     .and_then(|x| hl7_time(&x))
-                    .map(|d| ("valueTime", json!(d))),
+                    .map(|d| ("valueTime", Json::from(d))),
                 _ => None,
             };
             match mapped {
@@ -433,19 +435,19 @@ impl<'a> Builder<'a> {
         if !ids.is_empty() {
             i.insert("identifier".into(), Json::Array(ids));
         }
-        i.insert("status".into(), json!(status));
+        i.insert("status".into(), Json::from(status));
         i.insert("vaccineCode".into(), vaccine);
         i.insert("patient".into(), reference(patient));
-        i.insert("occurrenceDateTime".into(), json!(when));
+        i.insert("occurrenceDateTime".into(), Json::from(when));
         if let Some(r) = orc.and_then(|o| o.f(9)).and_then(|x| t.date_time(&x)) {
-            i.insert("recorded".into(), json!(r));
+            i.insert("recorded".into(), Json::from(r));
         }
         if let Some(lot) = s.f(15) {
-            i.insert("lotNumber".into(), json!(lot));
+            i.insert("lotNumber".into(), Json::from(lot));
         }
         if let Some(exp) = s.f(16).and_then(|x| t.date(&x)) {
             if exp.len() == 10 {
-                i.insert("expirationDate".into(), json!(exp));
+                i.insert("expirationDate".into(), Json::from(exp));
             }
         }
         if let Some(mfr) = s.rep(17).and_then(|r| r.c(2).or_else(|| r.c(1))) {
@@ -499,7 +501,7 @@ fn structured_numeric(v: &Rep<'_>, units: Option<&Rep<'_>>) -> Option<(&'static 
         (None | Some("") | Some("+"), Some(a), None) => {
             let mut q = quantity(a, units);
             if let Some(c) = comparator.filter(|c| ["<", "<=", ">=", ">"].contains(&c.as_str())) {
-                q["comparator"] = json!(c);
+                q["comparator"] = Json::from(c);
             }
             Some(("valueQuantity", q))
         }

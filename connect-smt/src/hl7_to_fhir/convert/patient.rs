@@ -58,7 +58,7 @@ impl<'a> Builder<'a> {
             };
             match gender {
                 Some(x) => {
-                    p.insert("gender".into(), json!(x));
+                    p.insert("gender".into(), Json::from(x));
                 }
                 None => self.unmappable("PID-8: administrative sex not in table 0001".into())?,
             }
@@ -66,7 +66,7 @@ impl<'a> Builder<'a> {
         if let Some(b) = pid.f(7) {
             match t.date(&b) {
                 Some(d) => {
-                    p.insert("birthDate".into(), json!(d));
+                    p.insert("birthDate".into(), Json::from(d));
                 }
                 None => self.unmappable("PID-7: not an HL7 date".into())?,
             }
@@ -74,15 +74,15 @@ impl<'a> Builder<'a> {
         match (pid.f(30).as_deref(), pid.f(29)) {
             (_, Some(ts)) => match t.date_time(&ts) {
                 Some(d) => {
-                    p.insert("deceasedDateTime".into(), json!(d));
+                    p.insert("deceasedDateTime".into(), Json::from(d));
                 }
                 None => self.unmappable("PID-29: not an HL7 date/time".into())?,
             },
             (Some("Y"), None) => {
-                p.insert("deceasedBoolean".into(), json!(true));
+                p.insert("deceasedBoolean".into(), Json::from(true));
             }
             (Some("N"), None) => {
-                p.insert("deceasedBoolean".into(), json!(false));
+                p.insert("deceasedBoolean".into(), Json::from(false));
             }
             _ => {}
         }
@@ -101,13 +101,13 @@ impl<'a> Builder<'a> {
             pid.f(24).as_deref(),
         ) {
             (Some(order), _) => {
-                p.insert("multipleBirthInteger".into(), json!(order));
+                p.insert("multipleBirthInteger".into(), Json::from(order));
             }
             (None, Some("Y")) => {
-                p.insert("multipleBirthBoolean".into(), json!(true));
+                p.insert("multipleBirthBoolean".into(), Json::from(true));
             }
             (None, Some("N")) => {
-                p.insert("multipleBirthBoolean".into(), json!(false));
+                p.insert("multipleBirthBoolean".into(), Json::from(false));
             }
             _ => {}
         }
@@ -271,7 +271,7 @@ impl<'a> Builder<'a> {
         }
         let mut p = JsonMap::new();
         p.insert("identifier".into(), Json::Array(identifiers));
-        p.insert("active".into(), json!(false));
+        p.insert("active".into(), Json::from(false));
         p.insert(
             "link".into(),
             json!([{ "other": reference(surviving), "type": "replaced-by" }]),
@@ -380,7 +380,7 @@ fn patient_identifiers(pid: &Seg<'_>, t: &Time) -> Vec<Json> {
         if let Some(number) = dl.c(1) {
             let mut id = JsonMap::new();
             id.insert("type".into(), concept(IDENTIFIER_TYPE, "DL", None));
-            id.insert("value".into(), json!(number));
+            id.insert("value".into(), Json::from(number));
             if let Some(end) = dl.c(3).and_then(|d| t.date(&d)) {
                 id.insert("period".into(), json!({ "end": end }));
             }
@@ -473,9 +473,9 @@ fn us_core_category(
         } else {
             "detailed"
         };
-        let mut coding = json!({ "system": CDC_RACE_ETHNICITY, "code": code });
+        let mut coding = json!({ "system": CDC_RACE_ETHNICITY, "code": code.as_str() });
         if let Some(d) = &display {
-            coding["display"] = json!(d);
+            coding["display"] = Json::from(d.as_str());
         }
         texts.push(display.unwrap_or_else(|| code.clone()));
         parts.push(json!({ "url": kind, "valueCoding": coding }));

@@ -187,7 +187,7 @@ impl<'a> Builder<'a> {
             .and_then(|s| s.c(9, 1))
             .and_then(|p| request_priority(&p))
         {
-            mr.insert("priority".into(), json!(p));
+            mr.insert("priority".into(), Json::from(p));
         }
         mr.insert("medicationCodeableConcept".into(), medication);
         mr.insert("subject".into(), reference(patient));
@@ -195,7 +195,7 @@ impl<'a> Builder<'a> {
             mr.insert("encounter".into(), reference(e));
         }
         if let Some(d) = orc.f(9).and_then(|d| t.date_time(&d)) {
-            mr.insert("authoredOn".into(), json!(d));
+            mr.insert("authoredOn".into(), Json::from(d));
         }
         let requester = orc.rep(12).or_else(|| give.rep(fields.provider));
         if let Some(p) = requester.and_then(|r| self.practitioner(&r)) {
@@ -221,7 +221,7 @@ impl<'a> Builder<'a> {
             .f(fields.refills)
             .and_then(|r| r.trim().parse::<u32>().ok())
         {
-            dispense.insert("numberOfRepeatsAllowed".into(), json!(n));
+            dispense.insert("numberOfRepeatsAllowed".into(), Json::from(n));
         }
         if !dispense.is_empty() {
             mr.insert("dispenseRequest".into(), Json::Object(dispense));
@@ -297,7 +297,7 @@ impl<'a> Builder<'a> {
             md.insert("quantity".into(), quantity(n, s.rep(5).as_ref()));
         }
         if let Some(d) = s.f(3).and_then(|d| t.date_time(&d)) {
-            md.insert("whenHandedOver".into(), json!(d));
+            md.insert("whenHandedOver".into(), Json::from(d));
         }
         let notes: Vec<Json> = s
             .reps(9)
@@ -363,7 +363,7 @@ impl<'a> Builder<'a> {
             (_, Some("PA")) => "stopped",
             _ => "completed",
         };
-        ma.insert("status".into(), json!(status));
+        ma.insert("status".into(), Json::from(status));
         if status == "not-done" {
             let reasons: Vec<Json> = s
                 .reps(18)
@@ -387,7 +387,7 @@ impl<'a> Builder<'a> {
                 );
             }
             None => {
-                ma.insert("effectiveDateTime".into(), json!(start));
+                ma.insert("effectiveDateTime".into(), Json::from(start));
             }
         }
         let performers =
@@ -516,7 +516,7 @@ fn dosage_instruction(
 ) -> JsonMap<String, Json> {
     let mut d = JsonMap::new();
     if let Some(text) = tq1.and_then(|q| q.f(11)) {
-        d.insert("text".into(), json!(text));
+        d.insert("text".into(), Json::from(text));
     }
     let mut additional: Vec<Json> = give
         .reps(f.instructions)

@@ -52,7 +52,7 @@ impl<'a> Builder<'a> {
         if let Some(i) = rol.rep(1).and_then(|r| r.c(1)) {
             pr.insert("identifier".into(), json!([{ "value": i }]));
         }
-        pr.insert("active".into(), json!(true));
+        pr.insert("active".into(), Json::from(true));
         if let Some(p) = &span {
             pr.insert("period".into(), p.clone());
         }
@@ -66,10 +66,10 @@ impl<'a> Builder<'a> {
             }
             let mut o = JsonMap::new();
             if let Some(i) = &id {
-                o.insert("identifier".into(), json!([{ "value": i }]));
+                o.insert("identifier".into(), json!([{ "value": i.as_str() }]));
             }
             if let Some(n) = &name {
-                o.insert("name".into(), json!(n));
+                o.insert("name".into(), Json::from(n.as_str()));
             }
             let key = id.or(name).unwrap_or_default();
             Some(self.add("Organization", uuid_of(&format!("Organization|{key}")), o))
@@ -78,7 +78,7 @@ impl<'a> Builder<'a> {
             pr.insert("organization".into(), reference(o));
         }
         if let Some(c) = &code {
-            pr.insert("code".into(), json!([c]));
+            pr.insert("code".into(), json!([c.clone()]));
         }
         if let Some(s) = rol.rep(9).and_then(|r| codeable(&r, None)) {
             pr.insert("specialty".into(), json!([s]));

@@ -52,7 +52,7 @@ impl<'a> Builder<'a> {
         if !ids.is_empty() {
             a.insert("identifier".into(), Json::Array(ids));
         }
-        a.insert("status".into(), json!(status));
+        a.insert("status".into(), Json::from(status));
         let services: Vec<Json> = (1..)
             .map_while(|occ| self.msg.segment("AIS", occ).map(|_| occ))
             .filter_map(|occ| self.seg("AIS", occ).rep(3).and_then(|r| codeable(&r, None)))
@@ -78,10 +78,10 @@ impl<'a> Builder<'a> {
         let start = instant(tq1.f(7)).or_else(|| instant(sch.c(11, 4)));
         let end = instant(tq1.f(8)).or_else(|| instant(sch.c(11, 5)));
         if let Some(st) = start {
-            a.insert("start".into(), json!(st));
+            a.insert("start".into(), Json::from(st));
         }
         if let Some(en) = end {
-            a.insert("end".into(), json!(en));
+            a.insert("end".into(), Json::from(en));
         }
         let minutes = sch
             .f(9)
@@ -93,7 +93,7 @@ impl<'a> Builder<'a> {
                 })
             });
         if let Some(m) = minutes {
-            a.insert("minutesDuration".into(), json!(m));
+            a.insert("minutesDuration".into(), Json::from(m));
         }
         let participant_status = if status == "cancelled" {
             "declined"

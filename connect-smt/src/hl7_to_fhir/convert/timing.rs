@@ -22,12 +22,12 @@ pub(super) fn cq(rep: &Rep<'_>) -> Option<Json> {
     q.insert("value".into(), value);
     let (code, text) = (rep.s(2, 1), rep.s(2, 2));
     if let Some(u) = text.clone().or_else(|| code.clone()) {
-        q.insert("unit".into(), json!(u));
+        q.insert("unit".into(), Json::from(u));
     }
     let ucum = rep.s(2, 3).is_some_and(|s| s.eq_ignore_ascii_case("UCUM"));
     if let (true, Some(c)) = (ucum, code) {
         q.insert("system".into(), json!("http://unitsofmeasure.org"));
-        q.insert("code".into(), json!(c));
+        q.insert("code".into(), Json::from(c));
     }
     Some(Json::Object(q))
 }
@@ -86,16 +86,16 @@ pub(super) fn timing(tq1: &Seg<'_>, t: &Time) -> Option<Json> {
                 None => v2_table("0335"),
             };
             let mut coding = JsonMap::new();
-            coding.insert("system".into(), json!(system));
-            coding.insert("code".into(), json!(code));
+            coding.insert("system".into(), Json::from(system));
+            coding.insert("code".into(), Json::from(code));
             if let Some(text) = pattern.s(1, 2) {
-                coding.insert("display".into(), json!(text));
+                coding.insert("display".into(), Json::from(text));
             }
             timing.insert("code".into(), json!({ "coding": [coding] }));
             if frequency > 0 {
-                repeat.insert("frequency".into(), json!(frequency));
-                repeat.insert("period".into(), json!(period));
-                repeat.insert("periodUnit".into(), json!(unit));
+                repeat.insert("frequency".into(), Json::from(frequency));
+                repeat.insert("period".into(), Json::from(period));
+                repeat.insert("periodUnit".into(), Json::from(unit));
             }
         }
         // RPT.8: the event the pattern is relative to (before/after meals, at bedtime).
@@ -126,7 +126,7 @@ pub(super) fn timing(tq1: &Seg<'_>, t: &Time) -> Option<Json> {
     if let Some(d) = tq1.rep(13) {
         if let (Some(value), Some(unit)) = (d.c(1).and_then(|v| decimal(&v)), time_unit(&d)) {
             repeat.insert("duration".into(), value);
-            repeat.insert("durationUnit".into(), json!(unit));
+            repeat.insert("durationUnit".into(), Json::from(unit));
         }
     }
     if let Some(n) = tq1
@@ -134,7 +134,7 @@ pub(super) fn timing(tq1: &Seg<'_>, t: &Time) -> Option<Json> {
         .and_then(|n| n.trim().parse::<u32>().ok())
         .filter(|n| *n > 0)
     {
-        repeat.insert("countMax".into(), json!(n));
+        repeat.insert("countMax".into(), Json::from(n));
     }
     if !repeat.is_empty() {
         timing.insert("repeat".into(), Json::Object(repeat));
