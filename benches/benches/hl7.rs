@@ -1,7 +1,7 @@
 //! HL7 v2: parsing plus path access over the corpus, against the `hl7-parser` and `rust-hl7` crates in
-//! the same run; HL7ToFHIR messages/s for ADT^A01 and ORU^R01; the MLLP source's messages/s with
-//! ACK-after-durable over loopback with 8 concurrent senders, against an MLLP listener that ACKs at
-//! once without Kafka (the cost of durability).
+//! the same run; HL7ToFHIR messages/s and allocations per message for ADT^A01 and ORU^R01; the MLLP
+//! source's messages/s with ACK-after-durable over loopback with 8 concurrent senders, against an
+//! MLLP listener that ACKs at once without Kafka (the cost of durability).
 
 use std::net::TcpListener as StdListener;
 use std::sync::Arc;

@@ -250,6 +250,17 @@ async fn hl7_over_mllp_lands_on_the_fhir_server_and_replays_idempotently() {
     for t in ["Patient", "Encounter", "Observation"] {
         assert!(types.contains(&t), "the Bundles hold a {t}: {types:?}");
     }
+    // The server resolves a transaction's urn:uuid references to Type/id: what it should hold.
+    let type_of: BTreeMap<String, String> = expected
+        .keys()
+        .map(|k| {
+            let (t, id) = k.split_once('/').unwrap();
+            (format!("urn:uuid:{id}"), format!("{t}/{id}"))
+        })
+        .collect();
+    for r in expected.values_mut() {
+        resolve_references(r, &type_of);
+    }
     let h = &hfs;
     let read = |k: &str| {
         let (t, id) = k.split_once('/').unwrap();
@@ -312,4 +323,24 @@ async fn hl7_over_mllp_lands_on_the_fhir_server_and_replays_idempotently() {
         );
     }
     worker.shutdown().await;
+}
+
+/// Rewrites every `reference` that names a Bundle entry (`urn:uuid:<id>`) as the server stores it.
+fn resolve_references(v: &mut Json, type_of: &BTreeMap<String, String>) {
+    match v {
+        Json::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                match (k.as_str(), &*x) {
+                    ("reference", Json::String(r)) => {
+                        if let Some(resolved) = type_of.get(r) {
+                            *x = Json::String(resolved.clone());
+                        }
+                    }
+                    _ => resolve_references(x, type_of),
+                }
+            }
+        }
+        Json::Array(a) => a.iter_mut().for_each(|x| resolve_references(x, type_of)),
+        _ => {}
+    }
 }

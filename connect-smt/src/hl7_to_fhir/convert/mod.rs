@@ -368,12 +368,12 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
         b.push_to(e, "account", reference(a));
     }
     // Walk the segments in order, keeping the order group (ORC/OBR) the OBX and RXA belong to.
-    let mut counts: Vec<(String, usize)> = Vec::new();
+    let mut counts: Vec<(&str, usize)> = Vec::new();
     let mut current_orc: Option<usize> = None;
     let mut pending_request: Option<String> = None;
     let mut results: Vec<String> = Vec::new();
     let mut report_obr: Option<usize> = None;
-    let names: Vec<String> = msg.segments().map(|s| s.name().to_owned()).collect();
+    let names: Vec<&str> = msg.segments().map(|s| s.name()).collect();
     // The Immunization of the last RXA (its RXR and OBX follow it) and the ServiceRequest of the
     // ORC before it.
     let mut last_immunization: Option<String> = None;
@@ -387,22 +387,19 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
     // The resource an NTE annotates: the last ServiceRequest (OBR, or an ORC of its own) or
     // Observation (OBX) made.
     let mut noted: Option<String> = None;
-    for (i, name) in names.iter().enumerate() {
-        let occ = match counts.iter_mut().find(|(n, _)| n == name) {
+    for (i, &name) in names.iter().enumerate() {
+        let occ = match counts.iter_mut().find(|(n, _)| *n == name) {
             Some((_, c)) => {
                 *c += 1;
                 *c
             }
             None => {
-                counts.push((name.clone(), 1));
+                counts.push((name, 1));
                 1
             }
         };
         // (Access restrictions and participations sit between a group and its ROL.)
-        if !matches!(
-            name.as_str(),
-            "PID" | "PD1" | "PV1" | "PV2" | "ROL" | "ARV" | "PRT"
-        ) {
+        if !matches!(name, "PID" | "PD1" | "PV1" | "PV2" | "ROL" | "ARV" | "PRT") {
             role_of = None;
         }
         // A pharmacy order group takes its own segments, and the NTE about the order itself.
@@ -412,7 +409,7 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
                 continue;
             }
         }
-        match name.as_str() {
+        match name {
             "PID" | "PD1" => role_of = Some(roles::RoleOf::Patient),
             "PV1" | "PV2" => role_of = Some(roles::RoleOf::Encounter),
             "ROL" => b.role(occ, role_of, &patient, enc),
@@ -463,7 +460,7 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
                 current_orc = Some(occ);
                 // An ORC with no OBR after it (VXU, some OML) is a request of its own; in a VXU,
                 // the order the immunization fulfils.
-                let next_is_obr = names.get(i + 1).is_some_and(|n| n == "OBR");
+                let next_is_obr = names.get(i + 1) == Some(&"OBR");
                 pending_request = if next_is_obr {
                     None
                 } else {
