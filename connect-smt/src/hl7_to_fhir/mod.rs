@@ -43,8 +43,9 @@
 //! | FT1 (DFT) | ChargeItem | a charge (FT1-6 `CG`; credits, payments and adjustments are unmappable): identifier (FT1-2), code (FT1-7, else FT1-25), occurrence (FT1-4), enteredDate (FT1-5), quantity (FT1-10), priceOverride (FT1-11), reason (FT1-19), performer (FT1-20), enterer (FT1-24), product (FT1-29), note (FT1-8), account (PID-18) |
 //!
 //! Messages: ADT (every event: the resources come from the segments present), ORU^R01, ORM^O01,
-//! OML^O21, VXU^V04, SIU^S12-S26, MDM^T01-T11, RDE^O11/O25, RDS^O13, RAS^O17, DFT^P03/P11, and
-//! others built from the same segments. A message without PID cannot be mapped.
+//! OML^O21, OMG^O19, OUL^R22-R24, VXU^V04, SIU^S12-S26, MDM^T01-T11, RDE^O11/O25, RDS^O13, RAS^O17,
+//! DFT^P03/P11, BAR^P01-P12, REF^I12-I14, and others built from the same segments (PPR's problem
+//! segment, PRB, is not mapped). A message without PID cannot be mapped.
 //!
 //! **Ids and references.** Every id is a UUID derived from the message's content, so the same
 //! message always gives the same Bundle and a replay overwrites instead of duplicating: Patients from
