@@ -1588,3 +1588,38 @@ fn assigning_authorities_are_organizations() {
         serde_json::json!({"system": "urn:ietf:rfc:3986", "value": "urn:oid:1.3.6.1.4.1.44750.1.2.2"})
     );
 }
+
+/// PRB (PPR^PC1) as a problem-list Condition: code, status, onset, recorded; one id per problem
+/// instance; a deleted problem is entered in error with no clinical status.
+#[test]
+fn prb_problem_list_entries() {
+    let b = bundle("PC1-Problem-Add-v2.3.1.hl7");
+    let conditions = resources(&b, "Condition");
+    assert_eq!(conditions.len(), 1);
+    let c = conditions[0];
+    assert_eq!(c["category"][0]["coding"][0]["code"], "problem-list-item");
+    assert_eq!(
+        c["code"]["coding"][0],
+        serde_json::json!({"system": "http://hl7.org/fhir/sid/icd-9-cm", "code": "596.5", "display": "BLADDER DYSFUNCTION"})
+    );
+    assert_eq!(c["identifier"][0]["value"], "26744");
+    // This sample writes ACTIVE in PRB-13 (confirmation status), which takes confirmation codes only.
+    assert!(c.get("clinicalStatus").is_none() && c.get("verificationStatus").is_none());
+    assert_eq!(c["onsetDateTime"], "2004-06-29");
+    assert_eq!(c["recordedDate"], "2004-06-29");
+    let statuses = bundle_edited(
+        "PC1-Problem-Add-v2.3.1.hl7",
+        &[("||||||ACTIVE|||", "||||||confirmed^Confirmed|ACTIVE||")],
+    );
+    let s = resources(&statuses, "Condition")[0];
+    assert_eq!(s["clinicalStatus"]["coding"][0]["code"], "active");
+    assert_eq!(s["verificationStatus"]["coding"][0]["code"], "confirmed");
+    let deleted = bundle_edited("PC1-Problem-Add-v2.3.1.hl7", &[("PRB|AD|", "PRB|DE|")]);
+    let d = resources(&deleted, "Condition")[0];
+    assert_eq!(d["id"], c["id"], "the same problem instance");
+    assert_eq!(
+        d["verificationStatus"]["coding"][0]["code"],
+        "entered-in-error"
+    );
+    assert!(d.get("clinicalStatus").is_none());
+}

@@ -29,6 +29,7 @@
 //! | NK1 | RelatedPerson | name, relationship (table 0063), telecom, address |
 //! | AL1 | AllergyIntolerance | code, category, criticality, reaction, onset |
 //! | DG1 | Condition | code, category encounter-diagnosis, onset |
+//! | PRB (PPR) | Condition | category `problem-list-item`, code (PRB-3), identifier (PRB-4, which keeps one id per problem), clinicalStatus (PRB-14, else `resolved` with a PRB-9 resolution date), verificationStatus (PRB-13; `entered-in-error` for action DE), onset (PRB-16, else PRB-17 text), recordedDate (PRB-7), abatement (PRB-9). The IG has no PRB map |
 //! | IN1 | Coverage (+ Organization as payor) | status, beneficiary, payor, policy number, plan type, relationship, period |
 //! | ORC/OBR | ServiceRequest | placer and filler identifiers, status, intent, code, requester, authoredOn; an OBX sent with an order (ORM, OML) as `supportingInfo` |
 //! | TQ1 (orders) | ServiceRequest | occurrenceTiming (the same Timing as a MedicationRequest's), priority (TQ1-9), quantityQuantity (TQ1-2), note (TQ1-11), whether the TQ1 precedes the OBR or follows it |
@@ -44,8 +45,8 @@
 //!
 //! Messages: ADT (every event: the resources come from the segments present), ORU^R01, ORM^O01,
 //! OML^O21, OMG^O19, OUL^R22-R24, VXU^V04, SIU^S12-S26, MDM^T01-T11, RDE^O11/O25, RDS^O13, RAS^O17,
-//! DFT^P03/P11, BAR^P01-P12, REF^I12-I14, and others built from the same segments (PPR's problem
-//! segment, PRB, is not mapped). A message without PID cannot be mapped.
+//! DFT^P03/P11, BAR^P01-P12, REF^I12-I14, PPR^PC1-PC3, and others built from the same segments. A
+//! message without PID cannot be mapped.
 //!
 //! **Ids and references.** Every id is a UUID derived from the message's content, so the same
 //! message always gives the same Bundle and a replay overwrites instead of duplicating: Patients from

@@ -223,6 +223,104 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// PRB (a problem list entry, PPR) as a Condition of category `problem-list-item`: code
+    /// (PRB-3), identifier (PRB-4, which also keeps one id per problem across updates), clinical
+    /// status (PRB-14; `resolved` when PRB-9 gives a resolution date and PRB-14 no status),
+    /// verification status (PRB-13; `entered-in-error` for action DE, with no clinical status, as R4
+    /// requires), onset (PRB-16, else PRB-17 as text), recorded (PRB-7), abatement (PRB-9).
+    /// The IG has no PRB map; this follows its DG1 map where the two meet.
+    pub(super) fn problem(
+        &mut self,
+        occ: usize,
+        patient: &str,
+        encounter: Option<&str>,
+    ) -> Result<(), Unmappable> {
+        let prb = self.seg("PRB", occ);
+        let Some(code) = prb.rep(3).and_then(|r| codeable(&r, None)) else {
+            return self.unmappable(format!("PRB({occ})-3: no problem code"));
+        };
+        let t = &self.opts.time;
+        let instance = prb.c(4, 1);
+        let deleted = prb.f(1).as_deref() == Some("DE");
+        let abatement = prb.f(9).and_then(|d| t.date_time(&d));
+        let clinical = match prb.c(14, 1).map(|c| c.to_ascii_lowercase()).as_deref() {
+            _ if deleted => None,
+            Some(
+                s @ ("active" | "recurrence" | "relapse" | "inactive" | "remission" | "resolved"),
+            ) => Some(s.to_owned()),
+            _ if abatement.is_some() => Some("resolved".to_owned()),
+            _ => None,
+        };
+        let verification = match prb.c(13, 1).map(|c| c.to_ascii_lowercase()).as_deref() {
+            _ if deleted => Some("entered-in-error".to_owned()),
+            Some(
+                s @ ("unconfirmed" | "provisional" | "differential" | "confirmed" | "refuted"),
+            ) => Some(s.to_owned()),
+            _ => None,
+        };
+        let mut c = JsonMap::new();
+        if let Some(i) = &instance {
+            c.insert("identifier".into(), json!([{ "value": i.as_str() }]));
+        }
+        if let Some(s) = &clinical {
+            c.insert(
+                "clinicalStatus".into(),
+                concept(
+                    "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                    s,
+                    None,
+                ),
+            );
+        }
+        if let Some(v) = &verification {
+            c.insert(
+                "verificationStatus".into(),
+                concept(
+                    "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                    v,
+                    None,
+                ),
+            );
+        }
+        c.insert(
+            "category".into(),
+            json!([concept(
+                "http://terminology.hl7.org/CodeSystem/condition-category",
+                "problem-list-item",
+                Some("Problem List Item")
+            )]),
+        );
+        c.insert("code".into(), code);
+        c.insert("subject".into(), reference(patient));
+        if let Some(e) = encounter {
+            c.insert("encounter".into(), reference(e));
+        }
+        match (prb.f(16).and_then(|d| t.date_time(&d)), prb.f(17)) {
+            (Some(d), _) => {
+                c.insert("onsetDateTime".into(), Json::from(d));
+            }
+            (None, Some(text)) => {
+                c.insert("onsetString".into(), Json::from(text));
+            }
+            (None, None) => {}
+        }
+        // R4: an abatement only for a problem no longer active (con-4).
+        if let (Some(a), Some("inactive" | "remission" | "resolved")) =
+            (abatement, clinical.as_deref())
+        {
+            c.insert("abatementDateTime".into(), Json::from(a));
+        }
+        if let Some(d) = prb.f(7).and_then(|d| t.date_time(&d)) {
+            c.insert("recordedDate".into(), Json::from(d));
+        }
+        let id = match &instance {
+            Some(i) => uuid_of(&format!("Condition|{patient}|problem|{i}")),
+            None => self.id_for("Condition", &format!("PRB{occ}")),
+        };
+        self.add("Condition", id, c);
+        Ok(())
+    }
+
     pub(super) fn coverage(&mut self, occ: usize, patient: &str) -> Result<(), Unmappable> {
         let in1 = self.seg("IN1", occ);
         let opts = self.opts;

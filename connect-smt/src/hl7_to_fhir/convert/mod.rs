@@ -434,6 +434,7 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
                 }
             }
             "DG1" => b.condition(occ, &patient, enc)?,
+            "PRB" => b.problem(occ, &patient, enc)?,
             "PR1" => {
                 b.procedure(occ, &patient, enc)?;
             }
