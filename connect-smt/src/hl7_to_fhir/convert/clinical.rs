@@ -202,19 +202,14 @@ impl<'a> Builder<'a> {
             return self.unmappable(format!("DG1({occ})-3: no diagnosis code"));
         };
         let mut c = JsonMap::new();
-        c.insert(
-            "category".into(),
-            json!([concept(
-                "http://terminology.hl7.org/CodeSystem/condition-category",
-                "encounter-diagnosis",
-                Some("Encounter Diagnosis")
-            )]),
+        condition_head(
+            &mut c,
+            "encounter-diagnosis",
+            "Encounter Diagnosis",
+            code,
+            patient,
+            encounter,
         );
-        c.insert("code".into(), code);
-        c.insert("subject".into(), reference(patient));
-        if let Some(e) = encounter {
-            c.insert("encounter".into(), reference(e));
-        }
         if let Some(d) = dg1.f(5).and_then(|d| self.opts.time.date_time(&d)) {
             c.insert("onsetDateTime".into(), Json::from(d));
         }
@@ -282,19 +277,14 @@ impl<'a> Builder<'a> {
                 ),
             );
         }
-        c.insert(
-            "category".into(),
-            json!([concept(
-                "http://terminology.hl7.org/CodeSystem/condition-category",
-                "problem-list-item",
-                Some("Problem List Item")
-            )]),
+        condition_head(
+            &mut c,
+            "problem-list-item",
+            "Problem List Item",
+            code,
+            patient,
+            encounter,
         );
-        c.insert("code".into(), code);
-        c.insert("subject".into(), reference(patient));
-        if let Some(e) = encounter {
-            c.insert("encounter".into(), reference(e));
-        }
         match (prb.f(16).and_then(|d| t.date_time(&d)), prb.f(17)) {
             (Some(d), _) => {
                 c.insert("onsetDateTime".into(), Json::from(d));
@@ -413,5 +403,29 @@ fn allergy_category_and_criticality(seg: &Seg<'_>, a: &mut JsonMap<String, Json>
         if let Some(c) = crit {
             a.insert("criticality".into(), Json::from(c));
         }
+    }
+}
+
+/// A Condition's category (from condition-category), code, subject and encounter.
+fn condition_head(
+    c: &mut JsonMap<String, Json>,
+    category: &str,
+    display: &str,
+    code: Json,
+    patient: &str,
+    encounter: Option<&str>,
+) {
+    c.insert(
+        "category".into(),
+        json!([concept(
+            "http://terminology.hl7.org/CodeSystem/condition-category",
+            category,
+            Some(display)
+        )]),
+    );
+    c.insert("code".into(), code);
+    c.insert("subject".into(), reference(patient));
+    if let Some(e) = encounter {
+        c.insert("encounter".into(), reference(e));
     }
 }
