@@ -1562,6 +1562,11 @@ fn tq1_times_the_order() {
     assert_eq!(sr["priority"], "asap");
     assert_eq!(sr["quantityQuantity"]["value"], 54);
     assert_eq!(
+        sr["occurrenceTiming"]["repeat"]["timeOfDay"],
+        serde_json::json!(["11:30:05", "11:45:05"]),
+        "TQ1-4's explicit times"
+    );
+    assert_eq!(
         sr["occurrenceTiming"]["repeat"]["boundsPeriod"],
         serde_json::json!({"start": "2021-10-09T16:00:00-08:00", "end": "2021-11-09T16:00:00-08:00"})
     );

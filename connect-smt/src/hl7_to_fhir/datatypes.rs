@@ -373,6 +373,25 @@ pub(crate) fn identifier(rep: &Rep<'_>, time: &Time) -> Option<Json> {
     Some(Json::Object(id))
 }
 
+/// An HL7 TM (`HH[MM[SS[.S]]]`, an offset ignored), or the `HH:MM[:SS]` some senders write, as a
+/// FHIR time (`hh:mm:ss`); None for anything else or an hour, minute or second out of range.
+pub(crate) fn time_of_day(t: &str) -> Option<String> {
+    let t = t.trim();
+    let clock = t.split(['+', '-', '.']).next()?;
+    let digits: String = clock.chars().filter(|c| *c != ':').collect();
+    let colons_ok = !clock.contains(':')
+        || clock.split(':').all(|p| p.len() == 2) && clock.split(':').count() <= 3;
+    if !colons_ok
+        || !matches!(digits.len(), 2 | 4 | 6)
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let part = |r: std::ops::Range<usize>| digits.get(r).map_or(Ok(0), str::parse::<u8>);
+    let (h, m, s) = (part(0..2).ok()?, part(2..4).ok()?, part(4..6).ok()?);
+    (h < 24 && m < 60 && s < 60).then(|| format!("{h:02}:{m:02}:{s:02}"))
+}
+
 /// A Period from its start and end dateTimes, or None when both are absent.
 pub(crate) fn period(start: Option<String>, end: Option<String>) -> Option<Json> {
     if start.is_none() && end.is_none() {
@@ -616,6 +635,18 @@ mod tests {
         assert_eq!(t.date("2024-03-01"), None);
         assert_eq!(t.date("20241301"), None);
         assert_eq!(t.date_time("202403011260"), None);
+    }
+
+    #[test]
+    fn times_of_day() {
+        assert_eq!(time_of_day("1230").as_deref(), Some("12:30:00"));
+        assert_eq!(time_of_day("083005.25+0100").as_deref(), Some("08:30:05"));
+        assert_eq!(time_of_day("11:30:05").as_deref(), Some("11:30:05"));
+        assert_eq!(time_of_day("07").as_deref(), Some("07:00:00"));
+        assert_eq!(time_of_day("2460"), None);
+        assert_eq!(time_of_day("1:30"), None);
+        assert_eq!(time_of_day("noon"), None);
+        assert_eq!(time_of_day(""), None);
     }
 
     #[test]

@@ -354,7 +354,7 @@ impl<'a> Builder<'a> {
                     .map(|d| ("valueDateTime", Json::from(d))),
                 "TM" => v
                     .whole()
-                    .and_then(|x| hl7_time(&x))
+                    .and_then(|x| time_of_day(&x))
                     .map(|d| ("valueTime", Json::from(d))),
                 _ => None,
             };
@@ -507,20 +507,6 @@ fn structured_numeric(v: &Rep<'_>, units: Option<&Rep<'_>>) -> Option<(&'static 
         }
         _ => None,
     }
-}
-
-/// HL7 TM (HH[MM[SS[.S]]]) -> FHIR time (hh:mm:ss).
-fn hl7_time(t: &str) -> Option<String> {
-    let d = t.split(['+', '-', '.']).next()?;
-    if !matches!(d.len(), 2 | 4 | 6) || !d.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some(format!(
-        "{}:{}:{}",
-        &d[0..2],
-        d.get(2..4).unwrap_or("00"),
-        d.get(4..6).unwrap_or("00")
-    ))
 }
 
 /// OBX-7 (`3.5-5.0`, `<200`, `>60`) -> referenceRange (low/high), or its text.

@@ -48,8 +48,9 @@ fn time_unit(rep: &Rep<'_>) -> Option<&'static str> {
 }
 
 /// TQ1 as a Timing: the repeat pattern (TQ1-3) as its code, with the frequency of the common
-/// abbreviations and the event it is relative to; bounds from TQ1-7 and TQ1-8, or the service
-/// duration (TQ1-6); the duration of each occurrence (TQ1-13) and their number (TQ1-14).
+/// abbreviations and the event it is relative to; explicit times (TQ1-4) as timeOfDay; bounds from
+/// TQ1-7 and TQ1-8, or the service duration (TQ1-6); the duration of each occurrence (TQ1-13) and
+/// their number (TQ1-14).
 pub(super) fn timing(tq1: &Seg<'_>, t: &Time) -> Option<Json> {
     let mut timing = JsonMap::new();
     let mut repeat = JsonMap::new();
@@ -110,6 +111,17 @@ pub(super) fn timing(tq1: &Seg<'_>, t: &Time) -> Option<Json> {
         {
             repeat.insert("when".into(), json!([when]));
         }
+    }
+    // TQ1-4: explicit times of day.
+    let times: Vec<Json> = tq1
+        .reps(4)
+        .iter()
+        .filter_map(|r| r.whole())
+        .filter_map(|x| time_of_day(&x))
+        .map(Json::from)
+        .collect();
+    if !times.is_empty() {
+        repeat.insert("timeOfDay".into(), Json::Array(times));
     }
     let start = tq1.f(7).and_then(|d| t.date_time(&d));
     let end = tq1.f(8).and_then(|d| t.date_time(&d));
