@@ -1566,6 +1566,19 @@ fn tq1_times_the_order() {
         serde_json::json!(["11:30:05", "11:45:05"]),
         "TQ1-4's explicit times"
     );
+    // CQ units in HL7's name for UCUM are UCUM, as a CWE's are.
+    let b = bundle_edited(
+        "ORU-R01-01.hl7",
+        &[("TQ1|1|54^&lbs|", "TQ1|1|54^mg&milligram&ANS+|")],
+    );
+    let sr = resources(&b, "ServiceRequest")
+        .into_iter()
+        .find(|r| r["code"]["coding"][0]["code"] == "625-4")
+        .unwrap();
+    assert_eq!(
+        sr["quantityQuantity"],
+        serde_json::json!({"value": 54, "unit": "milligram", "system": "http://unitsofmeasure.org", "code": "mg"})
+    );
     assert_eq!(
         sr["occurrenceTiming"]["repeat"]["boundsPeriod"],
         serde_json::json!({"start": "2021-10-09T16:00:00-08:00", "end": "2021-11-09T16:00:00-08:00"})

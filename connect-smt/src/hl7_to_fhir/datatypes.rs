@@ -392,6 +392,26 @@ pub(crate) fn time_of_day(t: &str) -> Option<String> {
     (h < 24 && m < 60 && s < 60).then(|| format!("{h:02}:{m:02}:{s:02}"))
 }
 
+/// A moment or a span as FHIR's `<name>[x]`: `<name>DateTime` for a start alone, `<name>Period` for
+/// an end (with or without a start); nothing for neither.
+pub(crate) fn time_or_period(
+    map: &mut JsonMap<String, Json>,
+    name: &str,
+    start: Option<String>,
+    end: Option<String>,
+) {
+    match (start, end) {
+        (Some(s), None) => {
+            map.insert(format!("{name}DateTime"), Json::String(s));
+        }
+        (s, e) => {
+            if let Some(p) = period(s, e) {
+                map.insert(format!("{name}Period"), p);
+            }
+        }
+    }
+}
+
 /// A Period from its start and end dateTimes, or None when both are absent.
 pub(crate) fn period(start: Option<String>, end: Option<String>) -> Option<Json> {
     if start.is_none() && end.is_none() {
@@ -579,23 +599,32 @@ pub(crate) fn decimal(text: &str) -> Option<Json> {
 
 /// A Quantity of `value` in the units of a CWE (UCUM when the units say so).
 pub(crate) fn quantity(value: Json, units: Option<&Rep<'_>>) -> Json {
+    match units {
+        Some(u) => quantity_in(value, u.c(1).or_else(|| u.whole()), u.c(2), u.c(3)),
+        None => quantity_in(value, None, None, None),
+    }
+}
+
+/// A Quantity of `value` in units given by their code, text and coding system (a CWE's first
+/// three parts, as components or subcomponents): the text (else the code) as `unit`, the code as a
+/// UCUM `code` when the system is UCUM (`ANS+` is HL7's name for it).
+pub(crate) fn quantity_in(
+    value: Json,
+    code: Option<String>,
+    display: Option<String>,
+    system: Option<String>,
+) -> Json {
     let mut q = JsonMap::new();
     q.insert("value".into(), value);
-    if let Some(u) = units {
-        let code = u.c(1).or_else(|| u.whole());
-        let display = u.c(2);
-        let is_ucum = u
-            .c(3)
-            .is_some_and(|s| s.eq_ignore_ascii_case("UCUM") || s.eq_ignore_ascii_case("ANS+"));
-        if let Some(unit) = display.clone().or_else(|| code.clone()) {
-            q.insert("unit".into(), Json::from(unit));
-        }
-        if is_ucum {
-            if let Some(c) = code {
-                q.insert("system".into(), json!("http://unitsofmeasure.org"));
-                q.insert("code".into(), Json::from(c));
-            }
-        }
+    let is_ucum = system
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("UCUM") || s.eq_ignore_ascii_case("ANS+"));
+    if let Some(unit) = display.or_else(|| code.clone()) {
+        q.insert("unit".into(), Json::from(unit));
+    }
+    if let (true, Some(c)) = (is_ucum, code) {
+        q.insert("system".into(), Json::from("http://unitsofmeasure.org"));
+        q.insert("code".into(), Json::from(c));
     }
     Json::Object(q)
 }

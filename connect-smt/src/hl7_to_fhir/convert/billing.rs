@@ -60,17 +60,8 @@ impl<'a> Builder<'a> {
                 .f(7)
                 .and_then(|m| m.trim().parse::<i64>().ok())
                 .filter(|m| (1..=7 * 24 * 60).contains(m));
-            match minutes.and_then(|m| add_minutes(&start, m)) {
-                Some(end) => {
-                    p.insert(
-                        "performedPeriod".into(),
-                        json!({ "start": start, "end": end }),
-                    );
-                }
-                None => {
-                    p.insert("performedDateTime".into(), Json::from(start));
-                }
-            }
+            let end = minutes.and_then(|m| add_minutes(&start, m));
+            time_or_period(&mut p, "performed", Some(start), end);
         }
         let mut performers = Vec::new();
         for (field, function) in [(8, Some(ANESTHESIOLOGIST)), (11, Some(SURGEON)), (12, None)] {
@@ -145,18 +136,12 @@ impl<'a> Builder<'a> {
             c.insert("context".into(), reference(e));
         }
         // FT1-4 is a DR: start^end.
-        let start = ft1.c(4, 1).and_then(|d| t.date_time(&d));
-        let end = ft1.c(4, 2).and_then(|d| t.date_time(&d));
-        match (start, end) {
-            (Some(s), None) => {
-                c.insert("occurrenceDateTime".into(), Json::from(s));
-            }
-            (s, e) => {
-                if let Some(p) = period(s, e) {
-                    c.insert("occurrencePeriod".into(), p);
-                }
-            }
-        }
+        time_or_period(
+            &mut c,
+            "occurrence",
+            ft1.c(4, 1).and_then(|d| t.date_time(&d)),
+            ft1.c(4, 2).and_then(|d| t.date_time(&d)),
+        );
         let performers: Vec<Json> = ft1
             .reps(20)
             .iter()

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::datatypes::{
     address, codeable, concept, contact_point, decimal, human_name, identifier, period, quantity,
-    time_of_day, v2_table, Rep, Seg, Time,
+    quantity_in, time_of_day, time_or_period, v2_table, Rep, Seg, Time,
 };
 
 mod billing;

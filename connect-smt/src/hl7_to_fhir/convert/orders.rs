@@ -56,19 +56,12 @@ impl<'a> Builder<'a> {
             sp.insert("receivedTime".into(), Json::from(r));
         }
         let mut collection = JsonMap::new();
-        let start = spm.c(17, 1).and_then(|d| t.date_time(&d));
-        match spm.c(17, 2).and_then(|d| t.date_time(&d)) {
-            Some(end) => {
-                if let Some(p) = period(start, Some(end)) {
-                    collection.insert("collectedPeriod".into(), p);
-                }
-            }
-            None => {
-                if let Some(d) = start {
-                    collection.insert("collectedDateTime".into(), Json::from(d));
-                }
-            }
-        }
+        time_or_period(
+            &mut collection,
+            "collected",
+            spm.c(17, 1).and_then(|d| t.date_time(&d)),
+            spm.c(17, 2).and_then(|d| t.date_time(&d)),
+        );
         if let Some(m) = spm
             .rep(7)
             .and_then(|r| codeable(&r, Some(&v2_table("0488"))))
@@ -467,18 +460,29 @@ impl<'a> Builder<'a> {
 
     /// The RXR after an RXA: route (RXR-1) and site (RXR-2) of its Immunization.
     pub(super) fn immunization_route(&mut self, occ: usize, immunization: &str) {
-        let rxr = self.seg("RXR", occ);
-        if let Some(route) = rxr
-            .rep(1)
-            .and_then(|x| codeable(&x, Some(&v2_table("0162"))))
-        {
-            self.set_if_absent(immunization, "route", route);
+        let mut dosage = JsonMap::new();
+        route_fields(&self.seg("RXR", occ), &mut dosage);
+        // (An Immunization has no method.)
+        for field in ["route", "site"] {
+            if let Some(v) = dosage.remove(field) {
+                self.set_if_absent(immunization, field, v);
+            }
         }
-        if let Some(site) = rxr
-            .rep(2)
-            .and_then(|x| codeable(&x, Some(&v2_table("0163"))))
+    }
+}
+
+/// RXR-1 route (table 0162), RXR-2 site (0163), RXR-4 method (0165), into a Dosage.
+pub(super) fn route_fields(rxr: &Seg<'_>, dosage: &mut JsonMap<String, Json>) {
+    for (field, name, table) in [
+        (2, "site", "0163"),
+        (1, "route", "0162"),
+        (4, "method", "0165"),
+    ] {
+        if let Some(x) = rxr
+            .rep(field)
+            .and_then(|r| codeable(&r, Some(&v2_table(table))))
         {
-            self.set_if_absent(immunization, "site", site);
+            dosage.insert(name.into(), x);
         }
     }
 }

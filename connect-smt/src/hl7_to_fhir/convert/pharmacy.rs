@@ -3,6 +3,7 @@
 //! MedicationDispense of each RXD (RDS) and the MedicationAdministration of each RXA (RAS), both
 //! authorized by the group's request; OBX of the group as its supporting information.
 
+use super::orders::route_fields;
 use super::timing::{cq, request_priority, timing};
 use super::*;
 
@@ -379,17 +380,8 @@ impl<'a> Builder<'a> {
         if let Some(e) = encounter {
             ma.insert("context".into(), reference(e));
         }
-        match s.f(4).and_then(|d| t.date_time(&d)).filter(|e| *e != start) {
-            Some(end) => {
-                ma.insert(
-                    "effectivePeriod".into(),
-                    json!({ "start": start, "end": end }),
-                );
-            }
-            None => {
-                ma.insert("effectiveDateTime".into(), Json::from(start));
-            }
-        }
+        let end = s.f(4).and_then(|d| t.date_time(&d)).filter(|e| *e != start);
+        time_or_period(&mut ma, "effective", Some(start), end);
         let performers =
             self.performers_with_function(&[("AP", s.reps(10)), ("OP", orc_s.reps(12))]);
         if !performers.is_empty() {
@@ -480,28 +472,6 @@ fn medication_request_status(orc: &Seg<'_>) -> &'static str {
         (Some("HD"), _) | (_, Some("HD" | "OH")) => "on-hold",
         (Some("ER"), _) => "entered-in-error",
         _ => "active",
-    }
-}
-
-/// RXR-1 route, RXR-2 site, RXR-4 method, RXR-5 routing instruction, into a Dosage.
-fn route_fields(rxr: &Seg<'_>, dosage: &mut JsonMap<String, Json>) {
-    if let Some(x) = rxr
-        .rep(2)
-        .and_then(|r| codeable(&r, Some(&v2_table("0163"))))
-    {
-        dosage.insert("site".into(), x);
-    }
-    if let Some(x) = rxr
-        .rep(1)
-        .and_then(|r| codeable(&r, Some(&v2_table("0162"))))
-    {
-        dosage.insert("route".into(), x);
-    }
-    if let Some(x) = rxr
-        .rep(4)
-        .and_then(|r| codeable(&r, Some(&v2_table("0165"))))
-    {
-        dosage.insert("method".into(), x);
     }
 }
 

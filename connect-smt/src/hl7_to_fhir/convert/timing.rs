@@ -18,18 +18,7 @@ pub(super) fn request_priority(code: &str) -> Option<&'static str> {
 /// A CQ (quantity^units, the units a CWE in subcomponents) as a Quantity.
 pub(super) fn cq(rep: &Rep<'_>) -> Option<Json> {
     let value = rep.c(1).and_then(|v| decimal(&v))?;
-    let mut q = JsonMap::new();
-    q.insert("value".into(), value);
-    let (code, text) = (rep.s(2, 1), rep.s(2, 2));
-    if let Some(u) = text.clone().or_else(|| code.clone()) {
-        q.insert("unit".into(), Json::from(u));
-    }
-    let ucum = rep.s(2, 3).is_some_and(|s| s.eq_ignore_ascii_case("UCUM"));
-    if let (true, Some(c)) = (ucum, code) {
-        q.insert("system".into(), json!("http://unitsofmeasure.org"));
-        q.insert("code".into(), Json::from(c));
-    }
-    Some(Json::Object(q))
+    Some(quantity_in(value, rep.s(2, 1), rep.s(2, 2), rep.s(2, 3)))
 }
 
 /// A CQ's units as one of the Timing units (s, min, h, d, wk, mo, a), when they are one.
