@@ -71,6 +71,8 @@ struct Segment {
     terminator: Range<usize>,
     /// Field spans split on the field separator; `fields[0]` is the segment name.
     fields: Vec<Range<usize>>,
+    /// MSH, FHS or BHS: field 1 is the field separator itself, so numbering is shifted by one.
+    is_header: bool,
 }
 
 /// An HL7 v2 message, parsed without copying: every part is a span of the original bytes.
@@ -98,8 +100,7 @@ impl<'a> SegmentRef<'a> {
     }
     /// The raw bytes of field `n` (HL7 numbering: for MSH, field 1 is the field separator).
     pub fn field_raw(&self, n: usize) -> Option<&'a [u8]> {
-        let is_header = matches!(self.name(), "MSH" | "FHS" | "BHS");
-        let idx = if is_header {
+        let idx = if self.seg.is_header {
             if n == 1 {
                 let at = self.seg.span.start + 3;
                 return Some(&self.msg.raw[at..at + 1]);
@@ -115,8 +116,7 @@ impl<'a> SegmentRef<'a> {
     }
     /// Number of fields (not counting the name).
     pub fn field_count(&self) -> usize {
-        let is_header = matches!(self.name(), "MSH" | "FHS" | "BHS");
-        self.seg.fields.len() - 1 + usize::from(is_header)
+        self.seg.fields.len() - 1 + usize::from(self.seg.is_header)
     }
     /// The raw bytes of the whole segment, without its terminator.
     pub fn raw(&self) -> &'a [u8] {
@@ -128,8 +128,31 @@ fn is_blank(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0)
 }
 
-fn split_positions(bytes: &[u8], sep: u8) -> impl Iterator<Item = &[u8]> {
-    bytes.split(move |&b| b == sep)
+/// Part `index` (0-based) of `bytes` split on `sep`: what `bytes.split(|&b| b == sep).nth(index)`
+/// gives. None when there are fewer parts. Components are short, so a plain scan finds their
+/// separators; a long field is searched with `memchr`.
+pub fn nth_part(bytes: &[u8], sep: u8, index: usize) -> Option<&[u8]> {
+    if bytes.len() >= 64 {
+        let mut seps = memchr::memchr_iter(sep, bytes);
+        let mut start = 0;
+        for _ in 0..index {
+            start = seps.next()? + 1;
+        }
+        let end = seps.next().unwrap_or(bytes.len());
+        return Some(&bytes[start..end]);
+    }
+    let mut start = 0;
+    let mut left = index;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == sep {
+            if left == 0 {
+                return Some(&bytes[start..i]);
+            }
+            left -= 1;
+            start = i + 1;
+        }
+    }
+    (left == 0).then(|| &bytes[start..])
 }
 
 impl Message {
@@ -198,14 +221,12 @@ impl Message {
                 "the truncation character must be a distinct ASCII punctuation character",
             ));
         }
-        let mut segments = Vec::new();
+        // Sized once: at most one segment per line break (blank lines are part of a terminator).
+        let mut segments =
+            Vec::with_capacity(memchr::memchr2_iter(b'\r', b'\n', &b[start..end]).count() + 1);
         let mut pos = start;
         while pos < end {
-            let line_end = b[pos..end]
-                .iter()
-                .position(|&c| c == b'\r' || c == b'\n')
-                .map(|p| p + pos)
-                .unwrap_or(end);
+            let line_end = memchr::memchr2(b'\r', b'\n', &b[pos..end]).map_or(end, |p| p + pos);
             let mut term_end = line_end;
             while term_end < end && (b[term_end] == b'\r' || b[term_end] == b'\n') {
                 term_end += 1;
@@ -217,16 +238,18 @@ impl Message {
             {
                 return Err(Hl7Error::BadSegmentName(pos));
             }
-            let mut fields = Vec::with_capacity(24);
+            let mut fields = Vec::with_capacity(memchr::memchr_iter(d.field, line).count() + 1);
             let mut fstart = pos;
-            for part in split_positions(line, d.field) {
-                fields.push(fstart..fstart + part.len());
-                fstart += part.len() + 1;
+            for sep in memchr::memchr_iter(d.field, line) {
+                fields.push(fstart..pos + sep);
+                fstart = pos + sep + 1;
             }
+            fields.push(fstart..line_end);
             segments.push(Segment {
                 span: pos..line_end,
                 terminator: line_end..term_end,
                 fields,
+                is_header: matches!(&line[..3], b"MSH" | b"FHS" | b"BHS"),
             });
             pos = term_end;
         }
@@ -310,14 +333,14 @@ impl Message {
         let value = if is_enc_chars {
             field
         } else {
-            let rep = split_positions(field, d.repetition).nth(path.field_rep.checked_sub(1)?)?;
+            let rep = nth_part(field, d.repetition, path.field_rep.checked_sub(1)?)?;
             match path.component {
                 None => rep,
                 Some(c) => {
-                    let comp = split_positions(rep, d.component).nth(c.checked_sub(1)?)?;
+                    let comp = nth_part(rep, d.component, c.checked_sub(1)?)?;
                     match path.subcomponent {
                         None => comp,
-                        Some(s) => split_positions(comp, d.subcomponent).nth(s.checked_sub(1)?)?,
+                        Some(s) => nth_part(comp, d.subcomponent, s.checked_sub(1)?)?,
                     }
                 }
             }
@@ -349,7 +372,12 @@ impl Message {
     pub fn decode_text(&self, bytes: &[u8]) -> String {
         match self.charset {
             Charset::Latin1 => bytes.iter().map(|&b| b as char).collect(),
-            Charset::Utf8 => String::from_utf8_lossy(bytes).into_owned(),
+            // Valid UTF-8 (nearly every field) is checked once and copied; only invalid bytes take
+            // the replacing path.
+            Charset::Utf8 => match std::str::from_utf8(bytes) {
+                Ok(text) => text.to_owned(),
+                Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+            },
         }
     }
 
@@ -417,6 +445,19 @@ pub fn parse_batch(raw: Bytes) -> Result<Vec<Message>, Hl7Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn nth_part_is_split_nth(bytes in proptest::collection::vec(
+            proptest::sample::select(vec![b'a', b'^', b'~', b'&', b'|']), 0..160), index in 0usize..40) {
+            for sep in [b'^', b'~', b'|'] {
+                proptest::prop_assert_eq!(
+                    nth_part(&bytes, sep, index),
+                    bytes.split(|&b| b == sep).nth(index)
+                );
+            }
+        }
+    }
 
     #[test]
     fn non_ascii_delimiters_are_refused() {

@@ -22,5 +22,5 @@ mod path;
 pub mod structured;
 
 pub use escape::{escape, unescape};
-pub use message::{parse_batch, Charset, Delimiters, Hl7Error, Message, SegmentRef};
+pub use message::{nth_part, parse_batch, Charset, Delimiters, Hl7Error, Message, SegmentRef};
 pub use path::{Path, MAX_COMPONENT, MAX_FIELD, MAX_REPETITION};
