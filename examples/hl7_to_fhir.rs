@@ -10,6 +10,11 @@
 //! `--bundle.type=transaction|batch`, `--resource.type=Patient`. A message that cannot be converted is
 //! reported on stderr with its file and position; the others are still printed, and the exit code
 //! is 1.
+//!
+//! Each Bundle is written straight into one reused buffer (`Hl7ToFhir::convert_to_json`), the
+//! fastest way to turn messages into FHIR JSON; `convert` gives a `serde_json::Value` instead.
+
+use std::io::Write;
 
 use connect_core::config::Props;
 use connect_core::hl7::parse_batch;
@@ -43,6 +48,8 @@ fn main() {
         std::process::exit(2);
     }
     let mut failed = false;
+    let mut out = Vec::new();
+    let mut stdout = std::io::stdout().lock();
     for file in &files {
         let bytes = match std::fs::read(file) {
             Ok(b) => b,
@@ -61,13 +68,19 @@ fn main() {
             }
         };
         for (i, msg) in messages.iter().enumerate() {
-            match smt.convert(msg) {
-                Ok(Some(json)) => println!("{json}"),
-                Ok(None) => println!("null"),
+            out.clear();
+            match smt.convert_to_json(msg, &mut out) {
+                Ok(true) => out.push(b'\n'),
+                Ok(false) => out.extend_from_slice(b"null\n"),
                 Err(e) => {
                     eprintln!("{file} message {}: {e}", i + 1);
                     failed = true;
+                    continue;
                 }
+            }
+            if let Err(e) = stdout.write_all(&out) {
+                eprintln!("stdout: {e}");
+                std::process::exit(1);
             }
         }
     }

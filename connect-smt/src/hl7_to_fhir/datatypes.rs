@@ -2,8 +2,8 @@
 //! maps: CWE/CE -> CodeableConcept, CX -> Identifier, XPN -> HumanName, XAD -> Address,
 //! XTN -> ContactPoint, DTM/TS -> date, dateTime and instant, NM/SN -> Quantity and Range.
 
-use connect_core::hl7::{unescape, Message, SegmentRef};
-use serde_json::{Map as JsonMap, Value as Json};
+use super::tree::{Json, JsonMap, Str};
+use connect_core::hl7::{nth_part, unescape, Message, SegmentRef};
 
 /// One segment occurrence of a message, read by field, repetition, component and subcomponent
 /// numbers (all 1-based). The segment is found once; parts are sliced from its bytes, so reading a
@@ -32,14 +32,14 @@ impl<'a> Seg<'a> {
     ) -> Option<&'a [u8]> {
         let d = self.msg.delimiters();
         let f = self.seg?.field_raw(field)?;
-        let r = f.split(|&b| b == d.repetition).nth(rep.checked_sub(1)?)?;
+        let r = nth_part(f, d.repetition, rep.checked_sub(1)?)?;
         let part = match comp {
             None => r,
             Some(c) => {
-                let c = r.split(|&b| b == d.component).nth(c.checked_sub(1)?)?;
+                let c = nth_part(r, d.component, c.checked_sub(1)?)?;
                 match sub {
                     None => c,
-                    Some(s) => c.split(|&b| b == d.subcomponent).nth(s.checked_sub(1)?)?,
+                    Some(s) => nth_part(c, d.subcomponent, s.checked_sub(1)?)?,
                 }
             }
         };
@@ -122,10 +122,15 @@ impl Rep<'_> {
 }
 
 /// The FHIR system URI of an HL7 v2 coding system name (CWE.3), when it is a known one.
-pub(crate) fn system_uri(name: &str) -> Option<String> {
-    let n = name.trim();
-    let upper = n.to_ascii_uppercase();
-    let known = match upper.as_str() {
+pub(crate) fn system_uri(name: &str) -> Option<Str> {
+    // Every known name is short: upper-cased on the stack.
+    let n = name.trim().as_bytes();
+    let mut buf = [0u8; 16];
+    let upper = buf.get_mut(..n.len())?;
+    upper.copy_from_slice(n);
+    upper.make_ascii_uppercase();
+    let upper = std::str::from_utf8(upper).ok()?;
+    let known = match upper {
         "LN" | "LOINC" => "http://loinc.org",
         "SCT" | "SNM" | "SNM3" | "SNOMED" | "SNOMEDCT" => "http://snomed.info/sct",
         "I10" | "ICD10" => "http://hl7.org/fhir/sid/icd-10",
@@ -147,23 +152,37 @@ pub(crate) fn system_uri(name: &str) -> Option<String> {
         _ => "",
     };
     if !known.is_empty() {
-        return Some(known.to_owned());
+        return Some(Str::Borrowed(known));
     }
     // HL7 tables: HL70001 (and HL7nnnn), as the v2 code systems on terminology.hl7.org.
     if let Some(num) = upper.strip_prefix("HL7") {
         if num.len() == 4 && num.bytes().all(|b| b.is_ascii_digit()) {
-            return Some(format!("http://terminology.hl7.org/CodeSystem/v2-{num}"));
+            return Some(v2_table(num));
         }
     }
     None
 }
 
 /// The v2 table system URI, `http://terminology.hl7.org/CodeSystem/v2-0203`.
-pub(crate) fn v2_table(table: &str) -> String {
-    format!("http://terminology.hl7.org/CodeSystem/v2-{table}")
+pub(crate) fn v2_table(table: &str) -> Str {
+    /// The tables the maps name: their URIs are constants; any other is formatted.
+    macro_rules! known {
+        ($($t:literal),*) => {
+            [$(($t, concat!("http://terminology.hl7.org/CodeSystem/v2-", $t))),*]
+        };
+    }
+    const KNOWN: [(&str, &str); 25] = known!(
+        "0001", "0002", "0003", "0006", "0023", "0062", "0063", "0086", "0112", "0162", "0163",
+        "0165", "0167", "0203", "0230", "0270", "0276", "0277", "0296", "0335", "0371", "0443",
+        "0487", "0488", "0493"
+    );
+    match KNOWN.iter().find(|(t, _)| *t == table) {
+        Some((_, uri)) => Str::Borrowed(uri),
+        None => Str::Owned(format!("http://terminology.hl7.org/CodeSystem/v2-{table}")),
+    }
 }
 
-fn coding(code: Option<String>, display: Option<String>, system: Option<String>) -> Option<Json> {
+fn coding(code: Option<String>, display: Option<String>, system: Option<Str>) -> Option<Json> {
     if code.is_none() && display.is_none() {
         return None;
     }
@@ -183,13 +202,13 @@ fn coding(code: Option<String>, display: Option<String>, system: Option<String>)
 /// CWE/CE -> CodeableConcept: the primary coding (components 1-3), the alternate (4-6), and the
 /// original text (CWE.9) or, without any code, the text of component 2 as `text`.
 /// `default_system` applies when CWE.3 is empty (a field bound to an HL7 table).
-pub(crate) fn codeable(rep: &Rep<'_>, default_system: Option<&str>) -> Option<Json> {
+pub(crate) fn codeable(rep: &Rep<'_>, default_system: Option<Str>) -> Option<Json> {
     let mut codings = Vec::new();
     // The field's table applies only when the coding names no system: a named one we do not know
     // (a local code set) gets none, not the table's.
     let system = |n: usize| match rep.c(n) {
         Some(name) => system_uri(&name),
-        None if n == 3 => default_system.map(str::to_owned),
+        None if n == 3 => default_system.clone(),
         None => None,
     };
     let code1 = rep.c(1).or_else(|| {
@@ -213,8 +232,8 @@ pub(crate) fn codeable(rep: &Rep<'_>, default_system: Option<&str>) -> Option<Js
 }
 
 /// A CodeableConcept with one coding from a fixed system.
-pub(crate) fn concept(system: &str, code: &str, display: Option<&str>) -> Json {
-    let mut c = json!({"system": system, "code": code});
+pub(crate) fn concept(system: impl Into<Str>, code: &str, display: Option<&str>) -> Json {
+    let mut c = json!({"system": Json::String(system.into()), "code": code});
     if let Some(d) = display {
         c["display"] = Json::from(d);
     }
@@ -358,7 +377,7 @@ pub(crate) fn identifier(rep: &Rep<'_>, time: &Time) -> Option<Json> {
         _ => {}
     }
     if let Some(ty) = rep.c(5) {
-        id.insert("type".into(), concept(&v2_table("0203"), &ty, None));
+        id.insert("type".into(), concept(v2_table("0203"), &ty, None));
     }
     id.insert("value".into(), Json::from(value));
     if let Some(p) = period(
@@ -395,18 +414,18 @@ pub(crate) fn time_of_day(t: &str) -> Option<String> {
 /// A moment or a span as FHIR's `<name>[x]`: `<name>DateTime` for a start alone, `<name>Period` for
 /// an end (with or without a start); nothing for neither.
 pub(crate) fn time_or_period(
-    map: &mut JsonMap<String, Json>,
+    map: &mut JsonMap,
     name: &str,
     start: Option<String>,
     end: Option<String>,
 ) {
     match (start, end) {
         (Some(s), None) => {
-            map.insert(format!("{name}DateTime"), Json::String(s));
+            map.insert(format!("{name}DateTime").into(), Json::from(s));
         }
         (s, e) => {
             if let Some(p) = period(s, e) {
-                map.insert(format!("{name}Period"), p);
+                map.insert(format!("{name}Period").into(), p);
             }
         }
     }
@@ -437,7 +456,7 @@ pub(crate) fn human_name(
     let given: Vec<Json> = [rep.c(first + 1), rep.c(first + 2)]
         .into_iter()
         .flatten()
-        .map(Json::String)
+        .map(Json::from)
         .collect();
     if family.is_none() && given.is_empty() {
         return None;
@@ -483,7 +502,7 @@ pub(crate) fn address(rep: &Rep<'_>) -> Option<Json> {
     let lines: Vec<Json> = [street, rep.c(2)]
         .into_iter()
         .flatten()
-        .map(Json::String)
+        .map(Json::from)
         .collect();
     if let Some(t) = rep.c(7) {
         let (use_, ty) = match t.as_str() {
@@ -623,7 +642,7 @@ pub(crate) fn quantity_in(
         q.insert("unit".into(), Json::from(unit));
     }
     if let (true, Some(c)) = (is_ucum, code) {
-        q.insert("system".into(), Json::from("http://unitsofmeasure.org"));
+        q.insert("system".into(), json!("http://unitsofmeasure.org"));
         q.insert("code".into(), Json::from(c));
     }
     Json::Object(q)

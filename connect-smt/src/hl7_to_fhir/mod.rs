@@ -5,6 +5,13 @@
 //! [structured HL7 map](connect_core::hl7::structured). Output: a FHIR `Bundle`, as a schemaless map
 //! (what the JsonConverter with `schemas.enable=false` writes as the Bundle's JSON) or, with
 //! `output.format=json`, as JSON text; or, with `resource.type`, one resource of that type alone.
+//! The maps build the Bundle in a tree of their own (literal keys and fixed strings such as code
+//! systems are borrowed, objects are short vectors), from which the JSON text is written straight
+//! into one buffer (what serde_json would write, control characters written as Kafka Connect's
+//! JsonConverter writes them); the map form is made only when it is
+//! the output (for a later SMT that edits fields). Outside an SMT, [`Hl7ToFhir::convert_to_json`]
+//! writes a message's Bundle into a buffer the caller reuses, and [`Hl7ToFhir::convert`] gives it
+//! as a `serde_json::Value`.
 //!
 //! | segment | resource | main elements |
 //! |---|---|---|
@@ -86,33 +93,33 @@
 //! assert!(json.contains(r#""gender":"female""#) && json.contains(r#""code":"IMP""#));
 //! ```
 
-/// `json!` as the maps use it (objects with literal keys, arrays, expressions), but moving each value
-/// into the tree (`Value::from`) where `serde_json::json!` serializes a copy of it: a resource built
-/// from others (a reference, a CodeableConcept) is no longer deep-copied on the way in.
+/// `json!` as the maps use it (objects with literal keys, arrays, expressions), building the
+/// Bundle's own [tree](tree): each value is moved in (`Json::from`), never serialized as a copy, and
+/// each object is allocated once at its size.
 macro_rules! json {
-    ({ $($body:tt)* }) => {{
-        #[allow(unused_mut)]
-        let mut map = serde_json::Map::new();
-        json!(@object map () ($($body)*));
-        serde_json::Value::Object(map)
-    }};
+    ({ $($body:tt)* }) => {
+        $crate::hl7_to_fhir::tree::Json::Object(json!(@object [] ($($body)*)))
+    };
     ([ $($body:tt)* ]) => { json!(@array [] () ($($body)*)) };
-    (null) => { serde_json::Value::Null };
-    (@object $m:ident () ()) => {};
-    (@object $m:ident () ($key:literal : $($rest:tt)*)) => {
-        json!(@value $m $key () ($($rest)*));
+    (null) => { $crate::hl7_to_fhir::tree::Json::Null };
+    ($l:literal) => { $crate::hl7_to_fhir::tree::Literal::into_json($l) };
+    // An object's pairs are gathered first, so its map is allocated once at its size.
+    (@object [$($done:tt)*] ()) => {
+        $crate::hl7_to_fhir::tree::JsonMap::from_pairs(vec![$($done)*])
     };
-    (@value $m:ident $key:literal ($($v:tt)+) (, $($rest:tt)*)) => {
-        $m.insert($key.into(), json!($($v)+));
-        json!(@object $m () ($($rest)*));
+    (@object [$($done:tt)*] ($key:literal : $($rest:tt)*)) => {
+        json!(@value [$($done)*] $key () ($($rest)*))
     };
-    (@value $m:ident $key:literal ($($v:tt)+) ()) => {
-        $m.insert($key.into(), json!($($v)+));
+    (@value [$($done:tt)*] $key:literal ($($v:tt)+) (, $($rest:tt)*)) => {
+        json!(@object [$($done)* ($key.into(), json!($($v)+)),] ($($rest)*))
     };
-    (@value $m:ident $key:literal ($($v:tt)*) ($next:tt $($rest:tt)*)) => {
-        json!(@value $m $key ($($v)* $next) ($($rest)*));
+    (@value [$($done:tt)*] $key:literal ($($v:tt)+) ()) => {
+        json!(@object [$($done)* ($key.into(), json!($($v)+)),] ())
     };
-    (@array [$($done:tt)*] () ()) => { serde_json::Value::Array(vec![$($done)*]) };
+    (@value [$($done:tt)*] $key:literal ($($v:tt)*) ($next:tt $($rest:tt)*)) => {
+        json!(@value [$($done)*] $key ($($v)* $next) ($($rest)*))
+    };
+    (@array [$($done:tt)*] () ()) => { $crate::hl7_to_fhir::tree::Json::Array(vec![$($done)*]) };
     (@array [$($done:tt)*] ($($v:tt)+) ()) => { json!(@array [$($done)* json!($($v)+),] () ()) };
     (@array [$($done:tt)*] ($($v:tt)+) (, $($rest:tt)*)) => {
         json!(@array [$($done)* json!($($v)+),] () ($($rest)*))
@@ -120,24 +127,24 @@ macro_rules! json {
     (@array [$($done:tt)*] ($($v:tt)*) ($next:tt $($rest:tt)*)) => {
         json!(@array [$($done)*] ($($v)* $next) ($($rest)*))
     };
-    ($e:expr) => { serde_json::Value::from($e) };
+    ($e:expr) => { $crate::hl7_to_fhir::tree::Json::from($e) };
 }
 
 mod convert;
 mod datatypes;
+mod tree;
 
 use bytes::Bytes;
 use connect_core::config::{ConfigDef, ConfigType, Importance, Props, Validator};
-use connect_core::converter::JsonConverter;
 use connect_core::data::{Schema, Value};
 use connect_core::error::{ConfigError, ConnectError, DataError};
 use connect_core::hl7::{structured, Message};
 use connect_core::record::Record;
 use connect_core::transform::Transformation;
-use serde_json::Value as Json;
 
 use self::convert::{to_bundle, Options};
 use self::datatypes::Time;
+use self::tree::Json;
 use crate::target::Target;
 
 /// See the [module docs](self).
@@ -148,7 +155,12 @@ pub struct Hl7ToFhir {
     resource_type: Option<String>,
     /// The kinds of gaps already warned about.
     seen: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// The length of the last JSON text written (`output.format=json`), to presize the next.
+    json_len_hint: std::sync::atomic::AtomicUsize,
 }
+
+/// The largest presize for a Bundle's JSON text (a larger Bundle grows its buffer as it is written).
+const JSON_LEN_HINT_MAX: usize = 1 << 20;
 
 /// What kind of gap a skip note is, without its positions: `OBX(3)-5: value of type 'ED'` and
 /// `OBX(7)-5: value of type 'ED'` are the same kind.
@@ -191,56 +203,104 @@ impl Hl7ToFhir {
             json_text: false,
             resource_type: None,
             seen: std::sync::Mutex::new(std::collections::HashSet::new()),
+            json_len_hint: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
-    /// Converts one message to the configured output (a Bundle, or one resource) as JSON.
-    pub fn convert(&self, msg: &Message) -> Result<Option<Json>, DataError> {
+    /// Converts one message to the configured output (a Bundle, or one resource) as a
+    /// `serde_json::Value`. `None` when `resource.type` names a type the message does not give (under
+    /// `unmappable=skip`).
+    pub fn convert(&self, msg: &Message) -> Result<Option<serde_json::Value>, DataError> {
+        Ok(self.convert_tree(msg)?.map(Json::into_serde))
+    }
+
+    /// Converts one message to the configured output and appends it to `out` as compact JSON (the
+    /// text `serde_json::to_string` gives for [`convert`](Self::convert)'s value, but for a control
+    /// character without a short escape, written `\u001F` as Kafka Connect's JsonConverter writes
+    /// it), written straight from the Bundle being built. Returns false, writing nothing, when `resource.type` names a type
+    /// the message does not give (under `unmappable=skip`).
+    ///
+    /// ```
+    /// use connect_core::hl7::Message;
+    /// use connect_smt::hl7_to_fhir::Hl7ToFhir;
+    /// use connect_smt::Target;
+    ///
+    /// let smt = Hl7ToFhir::new(Target::Value);
+    /// let msg = Message::parse(
+    ///     "MSH|^~\\&|ADT|H|EHR|H|20240301083000+0000||ADT^A01|M1|P|2.5\rPID|1||123^^^H^MR||DOE^JANE\r"
+    ///         .into(),
+    /// )
+    /// .unwrap();
+    /// let mut out = Vec::new();
+    /// assert!(smt.convert_to_json(&msg, &mut out).unwrap());
+    /// assert!(out.starts_with(br#"{"resourceType":"Bundle""#));
+    /// ```
+    pub fn convert_to_json(&self, msg: &Message, out: &mut Vec<u8>) -> Result<bool, DataError> {
+        match self.convert_tree(msg)? {
+            Some(tree) => {
+                tree.write_json(out);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// The Bundle (or the one resource of `resource.type`) as the tree the maps built.
+    fn convert_tree(&self, msg: &Message) -> Result<Option<Json>, DataError> {
         let (bundle, skipped) = to_bundle(msg, &self.opts)
             .map_err(|e| DataError::new(format!("HL7ToFHIR: {}", e.0)))?;
         if !skipped.is_empty() {
-            // A feed that always carries, say, an ED observation would otherwise log on every message:
-            // each kind of gap is a warning the first time, then debug.
-            let new = self.seen.lock().is_ok_and(|mut seen| {
-                let mut any = false;
-                for s in &skipped {
-                    let kind = gap_kind(s);
-                    if seen.len() < 1024 && seen.insert(kind) {
-                        any = true;
-                    }
-                }
-                any
-            });
-            if new {
-                tracing::warn!(
-                    control_id = msg.control_id().unwrap_or_default(),
-                    skipped = skipped.join("; "),
-                    "HL7ToFHIR left out parts it cannot map (later messages with the same gaps log at debug)"
-                );
-            } else {
-                tracing::debug!(
-                    control_id = msg.control_id().unwrap_or_default(),
-                    skipped = skipped.join("; "),
-                    "HL7ToFHIR left out parts it cannot map"
-                );
-            }
+            self.log_skipped(msg, &skipped);
         }
         let Some(ty) = &self.resource_type else {
             return Ok(Some(bundle));
         };
-        let found = bundle["entry"].as_array().and_then(|entries| {
-            entries
-                .iter()
-                .map(|e| &e["resource"])
-                .find(|r| r["resourceType"].as_str() == Some(ty.as_str()))
-                .cloned()
-        });
+        let found = match bundle {
+            Json::Object(mut b) => match b.remove("entry") {
+                Some(Json::Array(entries)) => entries.into_iter().find_map(|e| match e {
+                    Json::Object(mut e) => e
+                        .remove("resource")
+                        .filter(|r| r["resourceType"].as_str() == Some(ty.as_str())),
+                    _ => None,
+                }),
+                _ => None,
+            },
+            _ => None,
+        };
         match found {
             Some(r) => Ok(Some(r)),
             None if self.opts.fail_on_unmappable => Err(DataError::new(format!(
                 "HL7ToFHIR: the message gives no {ty}"
             ))),
             None => Ok(None),
+        }
+    }
+
+    /// Logs what a conversion left out: a warning for each kind of gap the first time, then debug.
+    fn log_skipped(&self, msg: &Message, skipped: &[String]) {
+        // A feed that always carries, say, an ED observation would otherwise log on every message.
+        let new = self.seen.lock().is_ok_and(|mut seen| {
+            let mut any = false;
+            for s in skipped {
+                let kind = gap_kind(s);
+                if seen.len() < 1024 && seen.insert(kind) {
+                    any = true;
+                }
+            }
+            any
+        });
+        if new {
+            tracing::warn!(
+                control_id = msg.control_id().unwrap_or_default(),
+                skipped = skipped.join("; "),
+                "HL7ToFHIR left out parts it cannot map (later messages with the same gaps log at debug)"
+            );
+        } else {
+            tracing::debug!(
+                control_id = msg.control_id().unwrap_or_default(),
+                skipped = skipped.join("; "),
+                "HL7ToFHIR left out parts it cannot map"
+            );
         }
     }
 
@@ -359,16 +419,26 @@ impl<R: Record> Transformation<R> for Hl7ToFhir {
             return Ok(Some(record));
         }
         let msg = Self::message_of(value)?;
-        let Some(out) = self.convert(&msg)? else {
+        let Some(out) = self.convert_tree(&msg)? else {
             // resource.type with nothing of that type, under unmappable=skip: the record is dropped.
             return Ok(None);
         };
         let (schema, value) = if self.json_text {
-            let text = serde_json::to_string(&out)
-                .map_err(|e| DataError::new(format!("HL7ToFHIR: {e}")))?;
+            // Presized from the last Bundle's length, so the text is written without regrowing.
+            let hint = self
+                .json_len_hint
+                .load(std::sync::atomic::Ordering::Relaxed);
+            let mut bytes = Vec::with_capacity(hint);
+            out.write_json(&mut bytes);
+            self.json_len_hint.store(
+                bytes.len().min(JSON_LEN_HINT_MAX),
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            let text = String::from_utf8(bytes)
+                .map_err(|_| DataError::new("HL7ToFHIR: the Bundle's JSON is not UTF-8"))?;
             (Some(Schema::string()), Value::String(text))
         } else {
-            (None, JsonConverter::json_into_schemaless_value(out))
+            (None, out.into_value())
         };
         self.target.set(base, schema, value);
         Ok(Some(record))

@@ -46,7 +46,7 @@ impl<'a> Builder<'a> {
         p.insert("status".into(), json!("completed"));
         if let Some(c) = pr1
             .rep(6)
-            .and_then(|r| codeable(&r, Some(&v2_table("0230"))))
+            .and_then(|r| codeable(&r, Some(v2_table("0230"))))
         {
             p.insert("category".into(), c);
         }
@@ -195,7 +195,7 @@ impl<'a> Builder<'a> {
             c.insert("note".into(), json!([{ "text": text }]));
         }
         let id = match transaction {
-            Some(tx) => uuid_of(&format!("ChargeItem|{patient}|{tx}|{occ}")),
+            Some(tx) => uuid_of(format_args!("ChargeItem|{patient}|{tx}|{occ}")),
             None => self.id_for("ChargeItem", &occ.to_string()),
         };
         self.add("ChargeItem", id, c);

@@ -84,7 +84,7 @@ impl<'a> Builder<'a> {
             (Some(name), Some(rel)) => {
                 let mut r = JsonMap::new();
                 r.insert("patient".into(), reference(patient));
-                if let Some(c) = codeable(&rel, Some(&v2_table("0063"))) {
+                if let Some(c) = codeable(&rel, Some(v2_table("0063"))) {
                     r.insert("relationship".into(), json!([c]));
                 }
                 r.insert("name".into(), json!([name]));
@@ -96,7 +96,7 @@ impl<'a> Builder<'a> {
                 Some(self.add(
                     "Practitioner",
                     id,
-                    JsonMap::from_iter([("name".to_owned(), json!([name]))]),
+                    JsonMap::from_iter([("name", json!([name]))]),
                 ))
             }
             (None, _) => None,
@@ -111,7 +111,7 @@ impl<'a> Builder<'a> {
             );
         }
         let id = match &ident {
-            Some(i) => uuid_of(&format!(
+            Some(i) => uuid_of(format_args!(
                 "AllergyIntolerance|{patient}|{}",
                 i["value"].as_str().unwrap_or_default()
             )),
@@ -177,7 +177,7 @@ impl<'a> Builder<'a> {
             a.insert(
                 "reaction".into(),
                 Json::Array(vec![Json::Object(JsonMap::from_iter([(
-                    "manifestation".to_owned(),
+                    "manifestation",
                     Json::Array(manifestations),
                 )]))]),
             );
@@ -304,7 +304,7 @@ impl<'a> Builder<'a> {
             c.insert("recordedDate".into(), Json::from(d));
         }
         let id = match &instance {
-            Some(i) => uuid_of(&format!("Condition|{patient}|problem|{i}")),
+            Some(i) => uuid_of(format_args!("Condition|{patient}|problem|{i}")),
             None => self.id_for("Condition", &format!("PRB{occ}")),
         };
         self.add("Condition", id, c);
@@ -342,7 +342,7 @@ impl<'a> Builder<'a> {
             .unwrap_or_default();
         let org_id = self.add(
             "Organization",
-            uuid_of(&format!("Organization|{org_key}")),
+            uuid_of(format_args!("Organization|{org_key}")),
             org,
         );
         let mut c = JsonMap::new();
@@ -352,7 +352,7 @@ impl<'a> Builder<'a> {
         c.insert("status".into(), json!("active"));
         if let Some(ty) = in1
             .rep(15)
-            .and_then(|r| codeable(&r, Some(&v2_table("0086"))))
+            .and_then(|r| codeable(&r, Some(v2_table("0086"))))
         {
             c.insert("type".into(), ty);
         }
@@ -362,7 +362,7 @@ impl<'a> Builder<'a> {
         c.insert("beneficiary".into(), reference(patient));
         if let Some(rel) = in1
             .rep(17)
-            .and_then(|r| codeable(&r, Some(&v2_table("0063"))))
+            .and_then(|r| codeable(&r, Some(v2_table("0063"))))
         {
             c.insert("relationship".into(), rel);
         }
@@ -381,7 +381,7 @@ impl<'a> Builder<'a> {
 
 /// AllergyIntolerance.category from an allergen type (AL1-2, IAM-2; table 0127) and .criticality
 /// from a severity (AL1-4, IAM-4; table 0128), where the codes have a FHIR counterpart.
-fn allergy_category_and_criticality(seg: &Seg<'_>, a: &mut JsonMap<String, Json>) {
+fn allergy_category_and_criticality(seg: &Seg<'_>, a: &mut JsonMap) {
     if let Some(cat) = seg.c(2, 1).or_else(|| seg.f(2)) {
         let category = match cat.as_str() {
             "DA" | "MA" => Some("medication"),
@@ -408,7 +408,7 @@ fn allergy_category_and_criticality(seg: &Seg<'_>, a: &mut JsonMap<String, Json>
 
 /// A Condition's category (from condition-category), code, subject and encounter.
 fn condition_head(
-    c: &mut JsonMap<String, Json>,
+    c: &mut JsonMap,
     category: &str,
     display: &str,
     code: Json,

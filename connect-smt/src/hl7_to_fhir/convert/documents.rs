@@ -102,7 +102,7 @@ impl<'a> Builder<'a> {
         }
         if let Some(ty) = txa
             .rep(2)
-            .and_then(|r| codeable(&r, Some(&v2_table("0270"))))
+            .and_then(|r| codeable(&r, Some(v2_table("0270"))))
         {
             d.insert("type".into(), ty);
         }
@@ -134,7 +134,7 @@ impl<'a> Builder<'a> {
             d.insert("context".into(), json!({ "encounter": [reference(e)] }));
         }
         let id = match d.get("masterIdentifier").and_then(|m| m["value"].as_str()) {
-            Some(v) => uuid_of(&format!("DocumentReference|{v}")),
+            Some(v) => uuid_of(format_args!("DocumentReference|{v}")),
             None => self.id_for("DocumentReference", "TXA"),
         };
         self.add("DocumentReference", id, d);

@@ -19,7 +19,7 @@ impl<'a> Builder<'a> {
         let t = &opts.time;
         let visit = pv1.rep(19).and_then(|r| r.c(1));
         let id = match &visit {
-            Some(v) => uuid_of(&format!("Encounter|{patient}|{v}")),
+            Some(v) => uuid_of(format_args!("Encounter|{patient}|{v}")),
             None => self.id_for("Encounter", "PV1"),
         };
         let mut e = JsonMap::new();
@@ -86,13 +86,13 @@ impl<'a> Builder<'a> {
         let mut hosp = JsonMap::new();
         if let Some(src) = pv1
             .rep(14)
-            .and_then(|r| codeable(&r, Some(&v2_table("0023"))))
+            .and_then(|r| codeable(&r, Some(v2_table("0023"))))
         {
             hosp.insert("admitSource".into(), src);
         }
         if let Some(d) = pv1
             .rep(36)
-            .and_then(|r| codeable(&r, Some(&v2_table("0112"))))
+            .and_then(|r| codeable(&r, Some(v2_table("0112"))))
         {
             hosp.insert("dischargeDisposition".into(), d);
         }

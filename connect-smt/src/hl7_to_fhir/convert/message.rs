@@ -84,7 +84,7 @@ impl<'a> Builder<'a> {
         if let Some(reason) = evn
             .rep(4)
             .filter(|r| r.c(1).as_deref() != Some("U"))
-            .and_then(|r| codeable(&r, Some(&v2_table("0062"))))
+            .and_then(|r| codeable(&r, Some(v2_table("0062"))))
         {
             p.insert("reason".into(), json!([reason]));
         }

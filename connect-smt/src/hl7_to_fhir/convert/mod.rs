@@ -5,8 +5,8 @@
 //! share such as Practitioner, Location and Organization) and the walk over the segments
 //! ([`to_bundle`]); each submodule maps one family of segments.
 
+use super::tree::{Json, JsonMap, Str};
 use connect_core::hl7::Message;
-use serde_json::{Map as JsonMap, Value as Json};
 use sha2::{Digest, Sha256};
 
 use super::datatypes::{
@@ -50,8 +50,19 @@ struct Builder<'a> {
 }
 
 /// A deterministic UUID (version 5 layout) from a name: the same inputs always give the same id.
-pub(crate) fn uuid_of(name: &str) -> String {
-    let h = Sha256::digest(name.as_bytes());
+/// The name is hashed as it is formatted, never made into a string.
+pub(crate) fn uuid_of(name: std::fmt::Arguments<'_>) -> String {
+    struct Hasher(Sha256);
+    impl std::fmt::Write for Hasher {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.update(s.as_bytes());
+            Ok(())
+        }
+    }
+    let mut hasher = Hasher(Sha256::new());
+    // Writing into a hasher cannot fail.
+    let _ = std::fmt::write(&mut hasher, name);
+    let h = hasher.0.finalize();
     let mut b = [0u8; 16];
     b.copy_from_slice(&h[..16]);
     b[6] = (b[6] & 0x0f) | 0x50;
@@ -68,10 +79,17 @@ pub(crate) fn uuid_of(name: &str) -> String {
     out
 }
 
+/// `urn:uuid:<id>`, the form of every fullUrl and reference in the Bundle.
+fn urn_uuid(id: &str) -> String {
+    let mut s = String::with_capacity(9 + id.len());
+    s.push_str("urn:uuid:");
+    s.push_str(id);
+    s
+}
+
 fn reference(id: &str) -> Json {
-    // Built by hand: `json!` would copy the formatted string once more.
     let mut r = JsonMap::with_capacity(1);
-    r.insert("reference".into(), Json::String(format!("urn:uuid:{id}")));
+    r.insert("reference".into(), Json::from(urn_uuid(id)));
     Json::Object(r)
 }
 
@@ -82,13 +100,8 @@ impl<'a> Builder<'a> {
 
     /// Adds a resource under `id` (a later resource with the same id merges into nothing: the first
     /// one stays). Returns the id.
-    fn add(
-        &mut self,
-        resource_type: &str,
-        id: String,
-        mut resource: JsonMap<String, Json>,
-    ) -> String {
-        if self.entries.iter().any(|(i, _)| *i == id) {
+    fn add(&mut self, resource_type: &str, id: String, mut resource: JsonMap) -> String {
+        if self.has(&id) {
             return id;
         }
         let mut r = JsonMap::with_capacity(resource.len() + 2);
@@ -99,22 +112,27 @@ impl<'a> Builder<'a> {
         id
     }
 
+    /// Whether a resource was added under `id`.
+    fn has(&self, id: &str) -> bool {
+        self.entries.iter().any(|(i, _)| i == id)
+    }
+
     /// Appends `value` to the array `field` of the resource added under `id` (creating the array).
-    fn push_to(&mut self, id: &str, field: &str, value: Json) {
+    fn push_to(&mut self, id: &str, field: &'static str, value: Json) {
         if let Some((_, Json::Object(r))) = self.entries.iter_mut().find(|(i, _)| i == id) {
             match r.get_mut(field) {
                 Some(Json::Array(list)) => list.push(value),
                 _ => {
-                    r.insert(field.to_owned(), Json::Array(vec![value]));
+                    r.insert(field.into(), Json::Array(vec![value]));
                 }
             }
         }
     }
 
     /// Sets `field` of the resource added under `id`, unless it has one.
-    fn set_if_absent(&mut self, id: &str, field: &str, value: Json) {
+    fn set_if_absent(&mut self, id: &str, field: &'static str, value: Json) {
         if let Some((_, Json::Object(r))) = self.entries.iter_mut().find(|(i, _)| i == id) {
-            r.entry(field.to_owned()).or_insert(value);
+            r.or_insert(field.into(), value);
         }
     }
 
@@ -128,22 +146,28 @@ impl<'a> Builder<'a> {
     }
 
     fn id_for(&self, kind: &str, key: &str) -> String {
-        uuid_of(&format!("{}|{kind}|{key}", self.message_key))
+        uuid_of(format_args!("{}|{kind}|{key}", self.message_key))
     }
 
     /// A Practitioner from an XCN (id, name), identified by its id and assigning authority when it has
     /// one, so the same clinician is the same resource in every message.
     fn practitioner(&mut self, rep: &Rep<'_>) -> Option<String> {
         let ident = rep.c(1);
+        let id = match &ident {
+            Some(i) => {
+                let authority = rep.s(9, 1).unwrap_or_default();
+                uuid_of(format_args!("Practitioner|{authority}|{i}"))
+            }
+            None => self.id_for("Practitioner", &rep.whole().unwrap_or_default()),
+        };
+        // The same clinician again (an attending who also admits): the first resource stands.
+        if self.has(&id) {
+            return Some(id);
+        }
         let name = human_name(rep, 2, None);
         if ident.is_none() && name.is_none() {
             return None;
         }
-        let authority = rep.s(9, 1).unwrap_or_default();
-        let id = match &ident {
-            Some(i) => uuid_of(&format!("Practitioner|{authority}|{i}")),
-            None => self.id_for("Practitioner", &rep.whole().unwrap_or_default()),
-        };
         let mut p = JsonMap::new();
         if let Some(i) = ident {
             let mut idj = json!({ "value": i });
@@ -169,7 +193,7 @@ impl<'a> Builder<'a> {
             for r in reps {
                 if let Some(p) = self.practitioner(r) {
                     performers.push(json!({
-                        "function": concept(&v2_table("0443"), function, None),
+                        "function": concept(v2_table("0443"), function, None),
                         "actor": reference(&p),
                     }));
                 }
@@ -211,7 +235,7 @@ impl<'a> Builder<'a> {
                 Some(display),
             ),
         );
-        let id = uuid_of(&format!("Location|{facility}|{}", names.join("|")));
+        let id = uuid_of(format_args!("Location|{facility}|{}", names.join("|")));
         let id = self.add("Location", id, l);
         let mut r = reference(&id);
         r["display"] = Json::from(name);
@@ -242,7 +266,11 @@ impl<'a> Builder<'a> {
             org.insert("name".into(), Json::from(n.as_str()));
         }
         let key = uid.or(name).unwrap_or_default();
-        Some(self.add("Organization", uuid_of(&format!("Organization|{key}")), org))
+        Some(self.add(
+            "Organization",
+            uuid_of(format_args!("Organization|{key}")),
+            org,
+        ))
     }
 }
 
@@ -320,7 +348,7 @@ impl Builder<'_> {
                 _ => None,
             };
             if let Some(Json::Object(assigner)) = slot.and_then(|id| id.get_mut("assigner")) {
-                assigner.insert("reference".into(), Json::String(format!("urn:uuid:{org}")));
+                assigner.insert("reference".into(), Json::from(urn_uuid(&org)));
             }
         }
     }
@@ -564,7 +592,7 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
     b.assigning_organizations();
     let header = b.message_header(&patient);
     b.provenance(&header);
-    let bundle_id = uuid_of(&format!("Bundle|{}", b.message_key));
+    let bundle_id = uuid_of(format_args!("Bundle|{}", b.message_key));
     let mut bundle = JsonMap::new();
     bundle.insert("resourceType".into(), json!("Bundle"));
     bundle.insert("id".into(), Json::from(bundle_id));
@@ -576,19 +604,16 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
         .entries
         .into_iter()
         .map(|(id, resource)| {
-            let ty = resource["resourceType"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            // Built by hand: `json!` would serialize (deep-copy) the resource it is given.
-            let mut entry = JsonMap::with_capacity(3);
-            entry.insert("fullUrl".into(), Json::String(format!("urn:uuid:{id}")));
-            entry.insert("resource".into(), resource);
-            entry.insert(
-                "request".into(),
-                json!({"method": "PUT", "url": format!("{ty}/{id}")}),
-            );
-            Json::Object(entry)
+            let ty = resource["resourceType"].as_str().unwrap_or_default();
+            let mut url = String::with_capacity(ty.len() + 1 + id.len());
+            url.push_str(ty);
+            url.push('/');
+            url.push_str(&id);
+            json!({
+                "fullUrl": urn_uuid(&id),
+                "resource": resource,
+                "request": {"method": "PUT", "url": url},
+            })
         })
         .collect();
     bundle.insert("entry".into(), Json::Array(entries));

@@ -17,7 +17,7 @@ impl<'a> Builder<'a> {
         let spm = self.seg("SPM", occ);
         let Some(kind) = spm
             .rep(4)
-            .and_then(|r| codeable(&r, Some(&v2_table("0487"))))
+            .and_then(|r| codeable(&r, Some(v2_table("0487"))))
         else {
             self.unmappable(format!("SPM({occ})-4: no specimen type"))?;
             return Ok(None);
@@ -64,7 +64,7 @@ impl<'a> Builder<'a> {
         );
         if let Some(m) = spm
             .rep(7)
-            .and_then(|r| codeable(&r, Some(&v2_table("0488"))))
+            .and_then(|r| codeable(&r, Some(v2_table("0488"))))
         {
             collection.insert("method".into(), m);
         }
@@ -80,7 +80,7 @@ impl<'a> Builder<'a> {
         }
         if let Some(a) = spm
             .rep(6)
-            .and_then(|r| codeable(&r, Some(&v2_table("0371"))))
+            .and_then(|r| codeable(&r, Some(v2_table("0371"))))
         {
             container.insert("additiveCodeableConcept".into(), a);
         }
@@ -90,7 +90,7 @@ impl<'a> Builder<'a> {
         let conditions: Vec<Json> = spm
             .reps(24)
             .iter()
-            .filter_map(|r| codeable(r, Some(&v2_table("0493"))))
+            .filter_map(|r| codeable(r, Some(v2_table("0493"))))
             .collect();
         if !conditions.is_empty() {
             sp.insert("condition".into(), Json::Array(conditions));
@@ -105,7 +105,7 @@ impl<'a> Builder<'a> {
             sp.insert("note".into(), Json::Array(notes));
         }
         let id = match key {
-            Some(k) => uuid_of(&format!("Specimen|{patient}|{k}")),
+            Some(k) => uuid_of(format_args!("Specimen|{patient}|{k}")),
             None => self.id_for("Specimen", &occ.to_string()),
         };
         Ok(Some(self.add("Specimen", id, sp)))
@@ -155,9 +155,7 @@ impl<'a> Builder<'a> {
             .or_else(|| obr_s.and_then(|s| s.c(3, 1)));
         for (value, ty) in [(&placer, "PLAC"), (&filler, "FILL")] {
             if let Some(v) = value {
-                ids.push(
-                    json!({"type": concept(&v2_table("0203"), ty, None), "value": v.as_str()}),
-                );
+                ids.push(json!({"type": concept(v2_table("0203"), ty, None), "value": v.as_str()}));
             }
         }
         if !ids.is_empty() {
@@ -400,7 +398,7 @@ impl<'a> Builder<'a> {
         let t = &opts.time;
         let Some(vaccine) = s
             .rep(5)
-            .and_then(|r| codeable(&r, Some("http://hl7.org/fhir/sid/cvx")))
+            .and_then(|r| codeable(&r, Some(Str::Borrowed("http://hl7.org/fhir/sid/cvx"))))
         else {
             self.unmappable(format!("RXA({occ})-5: no vaccine code"))?;
             return Ok(None);
@@ -472,7 +470,7 @@ impl<'a> Builder<'a> {
 }
 
 /// RXR-1 route (table 0162), RXR-2 site (0163), RXR-4 method (0165), into a Dosage.
-pub(super) fn route_fields(rxr: &Seg<'_>, dosage: &mut JsonMap<String, Json>) {
+pub(super) fn route_fields(rxr: &Seg<'_>, dosage: &mut JsonMap) {
     for (field, name, table) in [
         (2, "site", "0163"),
         (1, "route", "0162"),
@@ -480,7 +478,7 @@ pub(super) fn route_fields(rxr: &Seg<'_>, dosage: &mut JsonMap<String, Json>) {
     ] {
         if let Some(x) = rxr
             .rep(field)
-            .and_then(|r| codeable(&r, Some(&v2_table(table))))
+            .and_then(|r| codeable(&r, Some(v2_table(table))))
         {
             dosage.insert(name.into(), x);
         }

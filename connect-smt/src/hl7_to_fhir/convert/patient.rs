@@ -92,7 +92,7 @@ impl<'a> Builder<'a> {
         }
         if let Some(m) = pid
             .rep(16)
-            .and_then(|r| codeable(&r, Some(&v2_table("0002"))))
+            .and_then(|r| codeable(&r, Some(v2_table("0002"))))
         {
             p.insert("maritalStatus".into(), m);
         }
@@ -132,7 +132,7 @@ impl<'a> Builder<'a> {
         // PID-15: the primary language.
         if let Some(lang) = pid
             .rep(15)
-            .and_then(|r| codeable(&r, Some(&v2_table("0296"))))
+            .and_then(|r| codeable(&r, Some(v2_table("0296"))))
         {
             p.insert("communication".into(), json!([{ "language": lang }]));
         }
@@ -166,11 +166,7 @@ impl<'a> Builder<'a> {
 
     /// PID-21 (mother's identifiers) with PID-6 (mother's maiden name) as the mother's RelatedPerson
     /// (relationship `MTH`), after the IG's CX[RelatedPerson-Mother]: its id and resource.
-    pub(super) fn mother(
-        &self,
-        pid: &Seg<'_>,
-        patient: &str,
-    ) -> Option<(String, JsonMap<String, Json>)> {
+    pub(super) fn mother(&self, pid: &Seg<'_>, patient: &str) -> Option<(String, JsonMap)> {
         let identifiers: Vec<Json> = pid
             .reps(21)
             .iter()
@@ -198,7 +194,7 @@ impl<'a> Builder<'a> {
         if !names.is_empty() {
             m.insert("name".into(), Json::Array(names));
         }
-        Some((uuid_of(&format!("RelatedPerson|MTH|{patient}")), m))
+        Some((uuid_of(format_args!("RelatedPerson|MTH|{patient}")), m))
     }
 
     /// PID-18 (patient account number) as the IG's Account: identifier, status `active`, the
@@ -211,7 +207,7 @@ impl<'a> Builder<'a> {
         a.insert("identifier".into(), json!([ident]));
         a.insert("status".into(), json!("active"));
         a.insert("subject".into(), json!([reference(patient)]));
-        let id = uuid_of(&format!(
+        let id = uuid_of(format_args!(
             "Account|{}|{}",
             cx.c(4).unwrap_or_default(),
             cx.c(1).unwrap_or_default()
@@ -314,12 +310,12 @@ struct PersonFields {
 
 /// A RelatedPerson of the patient from a segment naming a person: relationship (table 0063), names,
 /// home and work phones, and addresses.
-fn related_person_of(seg: &Seg<'_>, patient: &str, f: PersonFields) -> JsonMap<String, Json> {
+fn related_person_of(seg: &Seg<'_>, patient: &str, f: PersonFields) -> JsonMap {
     let mut r = JsonMap::new();
     r.insert("patient".into(), reference(patient));
     if let Some(rel) = seg
         .rep(f.relationship)
-        .and_then(|x| codeable(&x, Some(&v2_table("0063"))))
+        .and_then(|x| codeable(&x, Some(v2_table("0063"))))
     {
         r.insert("relationship".into(), Json::Array(vec![rel]));
     }
@@ -354,7 +350,7 @@ fn related_person_of(seg: &Seg<'_>, patient: &str, f: PersonFields) -> JsonMap<S
 /// The id of the Patient a CX identifies (PID-3's first repetition, MRG-1's): from its value and
 /// assigning authority, so every message about that patient names the same resource.
 fn patient_id(cx: &Rep<'_>) -> String {
-    uuid_of(&format!(
+    uuid_of(format_args!(
         "Patient|{}|{}",
         cx.c(4).unwrap_or_default(),
         cx.c(1).unwrap_or_default()
@@ -400,7 +396,7 @@ fn patient_extensions(pid: &Seg<'_>) -> Vec<Json> {
     }
     if let Some(r) = pid
         .rep(17)
-        .and_then(|r| codeable(&r, Some(&v2_table("0006"))))
+        .and_then(|r| codeable(&r, Some(v2_table("0006"))))
     {
         ext.push(json!({ "url": format!("{EXT}patient-religion"), "valueCodeableConcept": r }));
     }

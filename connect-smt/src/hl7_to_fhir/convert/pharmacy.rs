@@ -230,7 +230,7 @@ impl<'a> Builder<'a> {
         if let Some(s) = give.f(fields.substitution) {
             mr.insert(
                 "substitution".into(),
-                json!({ "allowedCodeableConcept": concept(&v2_table("0167"), &s, None) }),
+                json!({ "allowedCodeableConcept": concept(v2_table("0167"), &s, None) }),
             );
         }
         if !group.supporting.is_empty() {
@@ -243,7 +243,7 @@ impl<'a> Builder<'a> {
         // that orders it and the RDS or RAS that reports on it.
         let id = match (placer, filler) {
             (None, None) => self.id_for("MedicationRequest", &group.orc.to_string()),
-            (p, f) => uuid_of(&format!(
+            (p, f) => uuid_of(format_args!(
                 "MedicationRequest|{patient}|{}|{}",
                 p.unwrap_or_default(),
                 f.unwrap_or_default()
@@ -322,7 +322,7 @@ impl<'a> Builder<'a> {
                 "substitution".into(),
                 json!({
                     "wasSubstituted": sub != "N" && sub != "0",
-                    "type": concept(&v2_table("0167"), &sub, None),
+                    "type": concept(v2_table("0167"), &sub, None),
                 }),
             );
         }
@@ -483,7 +483,7 @@ fn dosage_instruction(
     rxr: Option<&Seg<'_>>,
     tq1: Option<&Seg<'_>>,
     t: &Time,
-) -> JsonMap<String, Json> {
+) -> JsonMap {
     let mut d = JsonMap::new();
     if let Some(text) = tq1.and_then(|q| q.f(11)) {
         d.insert("text".into(), Json::from(text));

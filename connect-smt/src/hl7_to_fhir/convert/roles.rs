@@ -44,7 +44,7 @@ impl<'a> Builder<'a> {
         let t = &self.opts.time;
         let code = rol
             .rep(3)
-            .and_then(|r| codeable(&r, Some(&v2_table("0443"))));
+            .and_then(|r| codeable(&r, Some(v2_table("0443"))));
         let start = rol.f(5).and_then(|d| t.date_time(&d));
         let end = rol.f(6).and_then(|d| t.date_time(&d));
         let span = period(start, end);
@@ -72,7 +72,11 @@ impl<'a> Builder<'a> {
                 o.insert("name".into(), Json::from(n.as_str()));
             }
             let key = id.or(name).unwrap_or_default();
-            Some(self.add("Organization", uuid_of(&format!("Organization|{key}")), o))
+            Some(self.add(
+                "Organization",
+                uuid_of(format_args!("Organization|{key}")),
+                o,
+            ))
         });
         if let Some(o) = &org {
             pr.insert("organization".into(), reference(o));
@@ -95,7 +99,7 @@ impl<'a> Builder<'a> {
             pr.insert("telecom".into(), Json::Array(telecom));
         }
         let role_code = rol.c(3, 1).unwrap_or_default();
-        let id = uuid_of(&format!(
+        let id = uuid_of(format_args!(
             "PractitionerRole|{person}|{role_code}|{}",
             org.as_deref().unwrap_or_default()
         ));

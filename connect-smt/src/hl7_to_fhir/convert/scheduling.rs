@@ -62,13 +62,13 @@ impl<'a> Builder<'a> {
         }
         if let Some(ty) = sch
             .rep(8)
-            .and_then(|r| codeable(&r, Some(&v2_table("0277"))))
+            .and_then(|r| codeable(&r, Some(v2_table("0277"))))
         {
             a.insert("appointmentType".into(), ty);
         }
         if let Some(reason) = sch
             .rep(7)
-            .and_then(|r| codeable(&r, Some(&v2_table("0276"))))
+            .and_then(|r| codeable(&r, Some(v2_table("0276"))))
         {
             a.insert("reasonCode".into(), json!([reason]));
         }
@@ -129,7 +129,7 @@ impl<'a> Builder<'a> {
         }
         a.insert("participant".into(), Json::Array(participants));
         let id = match key {
-            Some(k) => uuid_of(&format!("Appointment|{patient}|{k}")),
+            Some(k) => uuid_of(format_args!("Appointment|{patient}|{k}")),
             None => self.id_for("Appointment", "SCH"),
         };
         self.add("Appointment", id, a);

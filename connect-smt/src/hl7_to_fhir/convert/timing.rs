@@ -71,7 +71,7 @@ pub(super) fn timing(tq1: &Seg<'_>, t: &Time) -> Option<Json> {
             let system = match pattern.s(1, 3).and_then(|s| system_uri(&s)) {
                 Some(s) => s,
                 None if gts.contains(&upper.as_str()) => {
-                    "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation".to_owned()
+                    Str::Borrowed("http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation")
                 }
                 None => v2_table("0335"),
             };
