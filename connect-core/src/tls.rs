@@ -1,5 +1,6 @@
-//! TLS to databases: libpq's `sslmode` ladder on rustls (ring provider), shared by the PostgreSQL
-//! CDC source and the database sink so both read the same settings the same way.
+//! TLS to databases: libpq's `sslmode` ladder on rustls (ring provider), shared by the CDC sources
+//! and the database sink so they read the same settings the same way (tokio-postgres connections
+//! with the `postgres-tls` feature, mysql_async ones with `mysql-tls`).
 //!
 //! | mode | encrypted | server certificate |
 //! |---|---|---|
@@ -197,6 +198,69 @@ impl TlsSettings {
         Ok(tokio_postgres_rustls::MakeRustlsConnect::new(
             self.client_config()?,
         ))
+    }
+}
+
+#[cfg(feature = "mysql-tls")]
+impl TlsSettings {
+    /// mysql_async's TLS options for this mode and these files, shared by the MySQL/MariaDB source
+    /// and the database sink. None for `disable`, `allow` and `prefer`: mysql_async cannot fall
+    /// back from TLS to plain, so they connect plain (an account that requires TLS then refuses the
+    /// login, which names the mode's setting). `require` accepts any certificate unless a root
+    /// certificate is given, then it must chain to it (libpq's reading); `verify-ca` checks the
+    /// chain; `verify-full` also the host name. A given root certificate is the only trusted one;
+    /// without one the verifying modes trust the public roots (webpki-roots, the Mozilla set), as
+    /// MySQL Connector/J falls back to the JVM's. The files are read here first, so a bad file is a
+    /// config error naming its setting.
+    pub fn mysql(&self) -> Result<Option<mysql_async::SslOpts>, ConfigError> {
+        let public_roots = self.files.root_cert.is_none()
+            && matches!(self.mode, SslMode::VerifyCa | SslMode::VerifyFull);
+        if public_roots {
+            // Only the client files are left to check.
+            TlsSettings {
+                mode: SslMode::Require,
+                ..self.clone()
+            }
+            .validate()?;
+        } else {
+            self.validate()?;
+        }
+        let (skip_name, accept_any) = match self.mode {
+            SslMode::Disable | SslMode::Allow | SslMode::Prefer => return Ok(None),
+            SslMode::Require => (true, self.files.root_cert.is_none()),
+            SslMode::VerifyCa => (true, false),
+            SslMode::VerifyFull => (false, false),
+        };
+        let mut opts = mysql_async::SslOpts::default()
+            .with_danger_skip_domain_validation(skip_name)
+            .with_danger_accept_invalid_certs(accept_any);
+        if let Some((path, _)) = &self.files.root_cert {
+            opts = opts
+                .with_root_certs(vec![path.clone().into()])
+                .with_disable_built_in_roots(true);
+        }
+        if let (Some((cert, _)), Some((key, _))) = (&self.files.client_cert, &self.files.client_key)
+        {
+            opts = opts.with_client_identity(Some(mysql_async::ClientIdentity::new(
+                cert.clone().into(),
+                key.clone().into(),
+            )));
+        }
+        Ok(Some(opts))
+    }
+}
+
+/// Whether a mysql_async connection failed in its TLS handshake (a certificate the client did not
+/// accept): a setting to fix, not an outage to wait out, unlike a refused or dropped connection.
+#[cfg(feature = "mysql-tls")]
+pub fn is_mysql_tls_failure(e: &mysql_async::Error) -> bool {
+    match e {
+        mysql_async::Error::Io(mysql_async::IoError::Io(io)) => {
+            io.kind() == std::io::ErrorKind::InvalidData && io.to_string().contains("certificate")
+        }
+        #[allow(unreachable_patterns)]
+        mysql_async::Error::Io(_) => true,
+        _ => false,
     }
 }
 

@@ -97,6 +97,16 @@ async fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// A worker whose topic (created here) holds patients 1 to `n`, keyed by id.
+async fn worker_with_patients(topic: &str, n: i32) -> Worker {
+    let w = worker().await;
+    w.embedded().unwrap().create_topic(topic, 1, 1).unwrap();
+    let records: Vec<(Vec<u8>, Vec<u8>)> =
+        (1..=n).map(|i| (key(i), patient(i, "Doe", None))).collect();
+    produce_keyed(w.bootstrap_servers(), topic, &records);
+    w
+}
+
 fn key(id: i32) -> Vec<u8> {
     json!({
         "schema": {"type": "struct", "optional": false, "fields": [
@@ -545,12 +555,8 @@ async fn postgres_over_verified_tls() {
         &pki.server_cert_pem,
         &pki.server_key_pem,
     ));
-    let w = worker().await;
     let topic = "registrations.tls";
-    w.embedded().unwrap().create_topic(topic, 1, 1).unwrap();
-    let records: Vec<(Vec<u8>, Vec<u8>)> =
-        (1..=5).map(|i| (key(i), patient(i, "Doe", None))).collect();
-    produce_keyed(w.bootstrap_servers(), topic, &records);
+    let w = worker_with_patients(topic, 5).await;
     let with_tls = |name: &str, ca: &str| {
         let mut p = upsert_config(&db, name, topic);
         p.set(
@@ -579,6 +585,82 @@ async fn postgres_over_verified_tls() {
     assert!(
         e.contains("certificate") && e.contains("sslrootcert"),
         "a certificate error naming the parameters: {e}"
+    );
+    w.shutdown().await;
+}
+
+/// TLS to MariaDB with Connector/J's URL parameters, for an account that requires TLS (`REQUIRE
+/// SSL`): MariaDB's `sslMode=verify-full&serverSslCert=ca.pem` and MySQL's older
+/// `useSSL=true&verifyServerCertificate=false` (encrypted, unchecked) both write the rows; a CA that
+/// did not sign the server's certificate fails the task naming the parameters; `sslMode=DISABLED`
+/// is refused by the server and the task says which parameter to look at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_over_verified_tls() {
+    let pki = connect_test_support::TestPki::new();
+    let path = |f: &str| pki.path(f);
+    let m = MariaDb::start_with(&[
+        &format!("--ssl-ca={}", path("ca.pem")),
+        &format!("--ssl-cert={}", path("server.pem")),
+        &format!("--ssl-key={}", path("server.key")),
+    ]);
+    m.exec(
+        "CREATE DATABASE sinkdb;
+         CREATE USER 'tls'@'127.0.0.1' IDENTIFIED BY 'tls-pw' REQUIRE SSL;
+         GRANT ALL ON sinkdb.* TO 'tls'@'127.0.0.1';",
+    );
+    let db = Db::My(m);
+    let topic = "registrations.tls";
+    let w = worker_with_patients(topic, 5).await;
+    let with_params = |name: &str, params: String| {
+        let mut p = upsert_config(&db, name, topic);
+        p.set("connection.url", format!("{}?{params}", db.url()));
+        p.set("connection.user", "tls");
+        p.set("connection.password", "tls-pw");
+        p.set("table.name.format", format!("patient_{name}"));
+        ConnectorConfig::new(name, p)
+    };
+    for (name, params) in [
+        (
+            "verified",
+            format!("sslMode=verify-full&serverSslCert={}", path("ca.pem")),
+        ),
+        (
+            "unchecked",
+            "useSSL=true&verifyServerCertificate=false".to_owned(),
+        ),
+    ] {
+        w.start_connector(with_params(name, params)).await.unwrap();
+        wait_for(&format!("5 rows over TLS ({name})"), 60, || {
+            db.query(&format!("SELECT count(*) FROM patient_{name}"))
+                .map(|s| s.lines().last().unwrap_or("").trim().to_owned())
+                == Ok("5".into())
+        })
+        .await;
+    }
+
+    let wrong = w
+        .start_connector(with_params(
+            "wrongca",
+            format!("sslMode=VERIFY_CA&serverSslCert={}", path("other-ca.pem")),
+        ))
+        .await
+        .unwrap();
+    wait_for("the wrong CA to fail the task", 60, || wrong.is_failed()).await;
+    let e = wrong.status()[0].error.clone().unwrap_or_default();
+    assert!(
+        e.contains("certificate") && e.contains("serverSslCert") && !e.contains("tls-pw"),
+        "a certificate error naming the parameters: {e}"
+    );
+
+    let plain = w
+        .start_connector(with_params("plain", "sslMode=DISABLED".to_owned()))
+        .await
+        .unwrap();
+    wait_for("the plain login to fail the task", 60, || plain.is_failed()).await;
+    let e = plain.status()[0].error.clone().unwrap_or_default();
+    assert!(
+        e.contains("sslMode") && !e.contains("tls-pw"),
+        "the refused login names sslMode: {e}"
     );
     w.shutdown().await;
 }

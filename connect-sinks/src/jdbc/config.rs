@@ -87,8 +87,9 @@ impl UtcOffset {
 pub struct JdbcSinkConfig {
     /// `connection.url`.
     pub url: JdbcUrl,
-    /// TLS to PostgreSQL, from the URL's pgjdbc parameters `ssl`, `sslmode`, `sslrootcert`,
-    /// `sslcert`, `sslkey`.
+    /// TLS, from the URL's parameters: pgjdbc's `ssl`, `sslmode`, `sslrootcert`, `sslcert`,
+    /// `sslkey` for PostgreSQL; Connector/J's `sslMode`, `useSSL` and `serverSslCert` for
+    /// MariaDB/MySQL.
     pub tls: TlsSettings,
     /// `connection.user` (or the URL's `user`).
     pub user: Option<String>,
@@ -241,19 +242,53 @@ impl JdbcSinkConfig {
             }
         };
         let url = JdbcUrl::parse(c.string("connection.url").unwrap_or(""))?;
-        let tls = postgres_tls(&url);
-        if url.dialect == DialectKind::Postgres {
-            match url.param("sslmode").filter(|m| SslMode::parse(m).is_none()) {
-                Some(_) => problem(
-                    "connection.url",
-                    "sslmode is one of disable, allow, prefer, require, verify-ca, verify-full",
-                ),
-                None => {
-                    if let Err(e) = tls.validate() {
-                        for p in e.problems {
-                            problem(&p.key, &p.reason);
+        let tls = match url.dialect {
+            DialectKind::Postgres => postgres_tls(&url),
+            DialectKind::MySql => mysql_tls(&url),
+        };
+        let mut tls_problems = |e: ConfigError| {
+            for p in e.problems {
+                problem(&p.key, &p.reason);
+            }
+        };
+        match url.dialect {
+            DialectKind::Postgres => {
+                match url.param("sslmode").filter(|m| SslMode::parse(m).is_none()) {
+                    Some(_) => tls_problems(ConfigError::new(
+                        "connection.url",
+                        "sslmode is one of disable, allow, prefer, require, verify-ca, verify-full",
+                    )),
+                    None => {
+                        if let Err(e) = tls.validate() {
+                            tls_problems(e);
                         }
                     }
+                }
+            }
+            DialectKind::MySql => {
+                if url
+                    .param("sslMode")
+                    .is_some_and(|m| mysql_ssl_mode(m).is_none())
+                {
+                    tls_problems(ConfigError::new(
+                        "connection.url",
+                        "sslMode is one of DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY (or MariaDB's disable, trust, verify-ca, verify-full)",
+                    ));
+                } else if let Some(k) = [
+                    "trustCertificateKeyStoreUrl",
+                    "clientCertificateKeyStoreUrl",
+                    "keyStore",
+                    "trustStore",
+                ]
+                .into_iter()
+                .find(|k| url.param(k).is_some())
+                {
+                    tls_problems(ConfigError::new(
+                        "connection.url",
+                        format!("{k}: Java keystores are not read here; give the server's CA certificate as a PEM file in serverSslCert (client certificates are not offered for MariaDB/MySQL)"),
+                    ));
+                } else if let Err(e) = tls.mysql() {
+                    tls_problems(e);
                 }
             }
         }
@@ -339,29 +374,6 @@ impl JdbcSinkConfig {
                 Some(_) => {}
             }
         }
-        // TLS to MariaDB/MySQL is not offered yet: a URL asking for it is refused rather than
-        // silently sent in clear. (PostgreSQL's is above.)
-        let tls_asked = match url.dialect {
-            DialectKind::Postgres => false,
-            DialectKind::MySql => {
-                url.param("useSSL")
-                    .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-                    || url.param("sslMode").is_some_and(|m| {
-                        !m.eq_ignore_ascii_case("disabled") && !m.eq_ignore_ascii_case("preferred")
-                    })
-                    || url.param("sslMode").is_none()
-                        && url.param("sslmode").is_some_and(|m| {
-                            !m.eq_ignore_ascii_case("disable")
-                                && !m.eq_ignore_ascii_case("disabled")
-                        })
-            }
-        };
-        if tls_asked {
-            problem(
-                "connection.url",
-                "asks for TLS, which this sink does not offer to MariaDB/MySQL yet; connect over a trusted network or a local TLS tunnel and set sslMode=DISABLED",
-            );
-        }
         if let Some(p) = problems {
             return Err(p);
         }
@@ -436,6 +448,62 @@ fn postgres_tls(url: &JdbcUrl) -> TlsSettings {
         },
         mode_key: "connection.url (sslmode)",
     }
+}
+
+/// MySQL Connector/J's and MariaDB Connector/J's TLS parameters on the shared ladder, either
+/// vocabulary in either URL form: `sslMode` (MySQL's `DISABLED`, `PREFERRED`, `REQUIRED`,
+/// `VERIFY_CA`, `VERIFY_IDENTITY`; MariaDB's `disable`, `trust`, `verify-ca`, `verify-full`), else the
+/// older `useSSL=true` (`useSsl`), which verifies the certificate and the host name unless
+/// `trustServerCertificate=true` or `verifyServerCertificate=false`; `serverSslCert`, the server's CA
+/// certificate as a PEM file, for the verifying modes (`REQUIRED` encrypts without checking, as both
+/// drivers do). Without any of them, `PREFERRED` as MySQL Connector/J 8: a plain connection.
+fn mysql_tls(url: &JdbcUrl) -> TlsSettings {
+    let flag = |name: &str| {
+        url.param(name)
+            .map(|v| v.trim().eq_ignore_ascii_case("true"))
+    };
+    let mode = match (url.param("sslMode"), flag("useSSL")) {
+        (Some(m), _) => mysql_ssl_mode(m).unwrap_or_default(),
+        (None, Some(true)) => {
+            if flag("trustServerCertificate") == Some(true)
+                || flag("verifyServerCertificate") == Some(false)
+            {
+                SslMode::Require
+            } else {
+                SslMode::VerifyFull
+            }
+        }
+        (None, Some(false)) => SslMode::Disable,
+        (None, None) => SslMode::Prefer,
+    };
+    let verifying = matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull);
+    TlsSettings {
+        mode,
+        files: TlsFiles {
+            root_cert: url.param("serverSslCert").filter(|_| verifying).map(|p| {
+                (
+                    p.trim_start_matches("file:").into(),
+                    "connection.url (serverSslCert)",
+                )
+            }),
+            ..TlsFiles::default()
+        },
+        mode_key: "connection.url (sslMode)",
+    }
+}
+
+/// `sslMode` by MySQL Connector/J's or MariaDB Connector/J's names.
+fn mysql_ssl_mode(name: &str) -> Option<SslMode> {
+    Some(
+        match name.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "disabled" | "disable" => SslMode::Disable,
+            "preferred" | "prefer" => SslMode::Prefer,
+            "required" | "require" | "trust" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-identity" | "verify-full" => SslMode::VerifyFull,
+            _ => return None,
+        },
+    )
 }
 
 #[cfg(test)]
@@ -533,13 +601,89 @@ mod tests {
         ));
         let e = c.unwrap_err().to_string();
         assert!(e.contains("sslrootcert"), "{e}");
-        let e = JdbcSinkConfig::parse(&base().with(
-            "connection.url",
-            "jdbc:mariadb://h/db?useSSL=true&password=hunter2",
-        ))
-        .unwrap_err()
-        .to_string();
-        assert!(e.contains("TLS") && !e.contains("hunter2"), "{e}");
+    }
+
+    /// Connector/J's TLS parameters, in MySQL's and MariaDB's vocabularies, on the shared ladder.
+    #[test]
+    fn mariadb_and_mysql_tls_parameters() {
+        let mode = |url: &str| {
+            JdbcSinkConfig::parse(&base().with("connection.url", url))
+                .map(|c| (c.tls.mode, c.tls.files.root_cert.map(|(p, _)| p)))
+        };
+        let pki = connect_test_support::TestPki::new();
+        let pem = pki.path("ca.pem");
+        let pem = pem.as_str();
+        let h = "jdbc:mysql://h/db";
+        assert_eq!(
+            mode(h).unwrap(),
+            (SslMode::Prefer, None),
+            "Connector/J 8's default"
+        );
+        assert_eq!(
+            mode(&format!("{h}?sslMode=DISABLED")).unwrap().0,
+            SslMode::Disable
+        );
+        assert_eq!(
+            mode(&format!("{h}?sslMode=REQUIRED")).unwrap().0,
+            SslMode::Require
+        );
+        assert_eq!(
+            mode(&format!("{h}?sslMode=REQUIRED&serverSslCert={pem}")).unwrap(),
+            (SslMode::Require, None),
+            "REQUIRED encrypts without checking, as the drivers do"
+        );
+        assert_eq!(
+            mode(&format!("{h}?sslMode=VERIFY_IDENTITY&serverSslCert={pem}")).unwrap(),
+            (SslMode::VerifyFull, Some(pem.into()))
+        );
+        assert_eq!(
+            mode(&format!("{h}?sslMode=VERIFY_IDENTITY")).unwrap(),
+            (SslMode::VerifyFull, None),
+            "without serverSslCert: the public roots"
+        );
+        let m = "jdbc:mariadb://h/db";
+        assert_eq!(
+            mode(&format!("{m}?sslMode=trust")).unwrap().0,
+            SslMode::Require
+        );
+        assert_eq!(
+            mode(&format!("{m}?sslMode=verify-ca&serverSslCert=file:{pem}")).unwrap(),
+            (SslMode::VerifyCa, Some(pem.into()))
+        );
+        assert_eq!(
+            mode(&format!("{m}?useSsl=true")).unwrap().0,
+            SslMode::VerifyFull
+        );
+        assert_eq!(
+            mode(&format!("{m}?useSsl=true&trustServerCertificate=true"))
+                .unwrap()
+                .0,
+            SslMode::Require
+        );
+        assert_eq!(
+            mode(&format!("{h}?useSSL=true&verifyServerCertificate=false"))
+                .unwrap()
+                .0,
+            SslMode::Require
+        );
+        assert_eq!(
+            mode(&format!("{h}?useSSL=false")).unwrap().0,
+            SslMode::Disable
+        );
+        for (url, names) in [
+            (format!("{h}?sslMode=sometimes&password=hunter2"), "sslMode"),
+            (
+                format!("{h}?sslMode=VERIFY_CA&serverSslCert=/nonexistent.pem&password=hunter2"),
+                "serverSslCert",
+            ),
+            (
+                format!("{h}?sslMode=VERIFY_CA&trustCertificateKeyStoreUrl=file:/ts.jks&password=hunter2"),
+                "serverSslCert",
+            ),
+        ] {
+            let e = mode(&url).unwrap_err().to_string();
+            assert!(e.contains(names) && !e.contains("hunter2"), "{url}: {e}");
+        }
     }
 
     #[test]

@@ -248,6 +248,7 @@ impl Conn {
                 })))
             }
             DialectKind::MySql => {
+                let ssl = cfg.tls.mysql().map_err(|e| DbError::Fatal(e.to_string()))?;
                 for (h, p) in &cfg.url.hosts {
                     let mut opts = mysql_async::OptsBuilder::default()
                         .ip_or_hostname(h.clone())
@@ -259,6 +260,9 @@ impl Conn {
                     if !cfg.url.database.is_empty() {
                         opts = opts.db_name(Some(cfg.url.database.clone()));
                     }
+                    if let Some(ssl) = &ssl {
+                        opts = opts.ssl_opts(Some(ssl.clone()));
+                    }
                     connect_core::tls::ensure_default_provider();
                     match mysql_async::Conn::new(opts).await {
                         Ok(c) => return Ok(Conn::MySql(c)),
@@ -266,8 +270,14 @@ impl Conn {
                             if matches!(s.code, 1044 | 1045 | 1698) =>
                         {
                             return Err(DbError::Fatal(format!(
-                                "MariaDB/MySQL refused the login (error {}): check connection.user and connection.password",
+                                "MariaDB/MySQL refused the login (error {}): check connection.user and connection.password, and the URL's sslMode if the account requires TLS",
                                 s.code
+                            )))
+                        }
+                        Err(e) if connect_core::tls::is_mysql_tls_failure(&e) => {
+                            return Err(DbError::Fatal(format!(
+                                "TLS to MariaDB/MySQL failed (connection.url sslMode, serverSslCert): {}",
+                                connect_core::tls::with_causes(&e)
                             )))
                         }
                         Err(mysql_async::Error::Server(s)) if s.code == 1049 => {

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use connect_core::config::{ConfigDef, ConfigType, Importance, Props, Validator};
 use connect_core::error::ConfigError;
+use connect_core::tls::{SslMode as LadderMode, TlsFiles, TlsSettings};
 
 use super::columns::Modes;
 use crate::cdc::config::normalize_legacy_keys;
@@ -39,7 +40,8 @@ impl Flavor {
 pub enum SslMode {
     /// `disabled`.
     Disabled,
-    /// `preferred` (default): TLS when the server offers it (tried, then plain).
+    /// `preferred` (default): a plain connection (the client cannot fall back from TLS to plain,
+    /// so it does not try); an account that requires TLS then refuses the login, naming this key.
     Preferred,
     /// `required`: TLS, certificate not verified.
     Required,
@@ -47,6 +49,48 @@ pub enum SslMode {
     VerifyCa,
     /// `verify_identity`: TLS, certificate and host name verified.
     VerifyIdentity,
+}
+
+/// `database.ssl.mode` by its Debezium name (`preferred` when absent or unknown: the validator
+/// reports an unknown one).
+fn ssl_mode(name: Option<&str>) -> SslMode {
+    match name.unwrap_or("preferred") {
+        "disabled" => SslMode::Disabled,
+        "required" => SslMode::Required,
+        "verify_ca" => SslMode::VerifyCa,
+        "verify_identity" => SslMode::VerifyIdentity,
+        _ => SslMode::Preferred,
+    }
+}
+
+/// Debezium's TLS settings on the shared ladder: `required` encrypts without checking the
+/// certificate (`database.ssl.ca` applies to the verifying modes only, as Connector/J's
+/// truststore does); `verify_ca` and `verify_identity` check it against `database.ssl.ca`.
+fn tls_settings(mode: SslMode, ca: Option<String>) -> TlsSettings {
+    let verifying = matches!(mode, SslMode::VerifyCa | SslMode::VerifyIdentity);
+    TlsSettings {
+        mode: match mode {
+            SslMode::Disabled => LadderMode::Disable,
+            SslMode::Preferred => LadderMode::Prefer,
+            SslMode::Required => LadderMode::Require,
+            SslMode::VerifyCa => LadderMode::VerifyCa,
+            SslMode::VerifyIdentity => LadderMode::VerifyFull,
+        },
+        files: TlsFiles {
+            root_cert: ca
+                .filter(|_| verifying)
+                .map(|p| (p.into(), "database.ssl.ca")),
+            ..TlsFiles::default()
+        },
+        mode_key: "database.ssl.mode",
+    }
+}
+
+impl MySqlConfig {
+    /// `database.ssl.mode` and `database.ssl.ca` as the TLS settings the connection is made with.
+    pub fn tls_settings(&self) -> TlsSettings {
+        tls_settings(self.ssl_mode, self.ssl_ca.clone())
+    }
 }
 
 /// Where the schema history is kept.
@@ -348,6 +392,14 @@ impl MySqlConfig {
             ));
             HistoryStore::Memory
         };
+        if let Err(e) = tls_settings(
+            ssl_mode(c.string("database.ssl.mode")),
+            non_blank(c.string("database.ssl.ca")),
+        )
+        .mysql()
+        {
+            problems.extend(e);
+        }
         if c.string("database.ssl.truststore").is_some() {
             problems.extend(ConfigError::new(
                 "database.ssl.truststore",
@@ -415,13 +467,7 @@ impl MySqlConfig {
             max_queue_size: c.int("max.queue.size") as usize,
             poll_interval: c.millis("poll.interval.ms"),
             connect_timeout: c.millis("connect.timeout.ms"),
-            ssl_mode: match c.string("database.ssl.mode").unwrap_or("preferred") {
-                "disabled" => SslMode::Disabled,
-                "required" => SslMode::Required,
-                "verify_ca" => SslMode::VerifyCa,
-                "verify_identity" => SslMode::VerifyIdentity,
-                _ => SslMode::Preferred,
-            },
+            ssl_mode: ssl_mode(c.string("database.ssl.mode")),
             ssl_ca: non_blank(c.string("database.ssl.ca")),
             failure_handling: FailureHandling::parse(
                 c.string("event.processing.failure.handling.mode")

@@ -12,7 +12,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, SslOpts};
 use tokio::sync::mpsc;
 
-use super::config::{Flavor, MySqlConfig, SslMode};
+use super::config::{Flavor, MySqlConfig};
 use super::ddl::{self, Effect, Tables};
 use super::events::{source_schema, Captured, SchemaChanges, SourceInfo, TableEvents};
 use super::offsets::{compare, partition, BinlogOffset};
@@ -141,7 +141,7 @@ pub fn connect_error(cfg: &MySqlConfig, e: &mysql_async::Error) -> ConnectError 
         mysql_async::Error::Server(s) => {
             ConnectError::retriable(format!("database server error {} ({})", s.code, s.state))
         }
-        mysql_async::Error::Io(io) if is_tls_rejection(io) => ConnectError::other(format!(
+        e @ mysql_async::Error::Io(_) if connect_core::tls::is_mysql_tls_failure(e) => ConnectError::other(format!(
             "TLS with the database {}:{} failed: {} (check database.ssl.mode and database.ssl.ca)",
             cfg.hostname,
             cfg.port,
@@ -153,18 +153,6 @@ pub fn connect_error(cfg: &MySqlConfig, e: &mysql_async::Error) -> ConnectError 
             cfg.port,
             io_summary(other)
         )),
-    }
-}
-
-/// A TLS handshake the client refused (an untrusted or mismatched server certificate): a
-/// configuration problem that retrying does not cure, unlike a refused or dropped connection.
-fn is_tls_rejection(e: &mysql_async::IoError) -> bool {
-    match e {
-        mysql_async::IoError::Io(io) => {
-            io.kind() == std::io::ErrorKind::InvalidData && io.to_string().contains("certificate")
-        }
-        #[allow(unreachable_patterns)]
-        _ => true,
     }
 }
 
@@ -193,21 +181,14 @@ pub fn opts(cfg: &MySqlConfig) -> Opts {
             "SET NAMES utf8mb4".to_owned(),
             "SET time_zone = '+00:00'".to_owned(),
         ]);
-    let ssl = match cfg.ssl_mode {
-        SslMode::Disabled | SslMode::Preferred => None,
-        SslMode::Required => Some(
-            SslOpts::default()
-                .with_danger_accept_invalid_certs(true)
-                .with_danger_skip_domain_validation(true),
-        ),
-        SslMode::VerifyCa => Some(SslOpts::default().with_danger_skip_domain_validation(true)),
-        SslMode::VerifyIdentity => Some(SslOpts::default()),
-    };
-    if let Some(mut s) = ssl {
-        if let Some(ca) = &cfg.ssl_ca {
-            s = s.with_root_certs(vec![std::path::PathBuf::from(ca).into()]);
-        }
-        b = b.ssl_opts(Some(s));
+    // The settings were read when the config was parsed; should a file have gone since, the
+    // default options still insist on TLS (and fail the handshake) rather than connect plain.
+    if let Some(ssl) = cfg
+        .tls_settings()
+        .mysql()
+        .unwrap_or_else(|_| Some(SslOpts::default()))
+    {
+        b = b.ssl_opts(Some(ssl));
     }
     Opts::from(b)
 }
