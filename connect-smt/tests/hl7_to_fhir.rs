@@ -1445,7 +1445,9 @@ fn pr1_procedure_of_an_admission() {
         [
             &serde_json::json!("88189002"),
             &serde_json::json!("304292004"),
-            &Json::Null
+            &Json::Null,
+            // The ROL of the procedure group.
+            &serde_json::json!("PP"),
         ]
     );
     assert_eq!(p["reasonCode"][0]["coding"][0]["code"], "799008");
@@ -1531,14 +1533,21 @@ fn bundles_match_the_recorded_output_in_every_output_form() {
 }
 
 /// ROL as the IG's PractitionerRole: after PD1 the patient's primary care provider, after PV1/PV2 a
-/// participant of the visit (one resource for the same person in the same role); a ROL elsewhere is
-/// noted and left out.
+/// participant of the visit (one resource for the same person in the same role), after PR1 a
+/// performer of the procedure; a ROL elsewhere is noted and left out.
 #[test]
-fn rol_practitioner_roles_of_the_patient_and_the_visit() {
+fn rol_practitioner_roles_of_the_patient_the_visit_and_the_procedure() {
     let b = bundle("ADT-A01-01.hl7");
     let roles = resources(&b, "PractitionerRole");
-    assert_eq!(roles.len(), 1, "the same provider after PD1 and after PV2");
-    let role = roles[0];
+    assert_eq!(
+        roles.len(),
+        2,
+        "the same provider after PD1 and after PV2, another after PR1"
+    );
+    let role = *roles
+        .iter()
+        .find(|r| resolve(&b, &r["practitioner"])["identifier"][0]["value"] == "12377H87")
+        .expect("the provider of the patient and the visit");
     let role_ref = format!("urn:uuid:{}", role["id"].as_str().unwrap());
     assert_eq!(role["code"][0]["coding"][0]["code"], "PP");
     assert_eq!(role["specialty"][0]["coding"][0]["code"], "408443003");
@@ -1566,6 +1575,20 @@ fn rol_practitioner_roles_of_the_patient_and_the_visit() {
         .find(|p| p["individual"]["reference"] == role_ref.as_str())
         .expect("the visit's participant");
     assert_eq!(participant["type"][0]["coding"][0]["code"], "PP");
+    // The ROL of the procedure group: a performer of the Procedure, after PR1's own performers.
+    let procedure = resources(&b, "Procedure")[0];
+    let performer = procedure["performer"].as_array().unwrap().last().unwrap();
+    assert_eq!(performer["function"]["coding"][0]["code"], "PP");
+    let actor = resolve(&b, &performer["actor"]);
+    assert_eq!(actor["resourceType"], "PractitionerRole");
+    assert_eq!(
+        resolve(&b, &actor["practitioner"])["identifier"][0]["value"],
+        "121"
+    );
+    assert_ne!(
+        actor["id"], role["id"],
+        "another person in the same role is another PractitionerRole"
+    );
 }
 
 /// TQ1 of an order as the IG's ServiceRequest timing, priority and quantity, whether it comes before

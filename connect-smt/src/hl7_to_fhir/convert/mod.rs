@@ -411,6 +411,8 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
     let mut last_iam: Option<String> = None;
     // What a ROL is about (the group it follows), and a TQ1 waiting for its order's ServiceRequest.
     let mut role_of: Option<roles::RoleOf> = None;
+    // The Procedure of the last PR1, which the ROL of its group performs.
+    let mut procedure: Option<String> = None;
     let mut order_timing: Option<usize> = None;
     // The resource an NTE annotates: the last ServiceRequest (OBR, or an ORC of its own) or
     // Observation (OBX) made.
@@ -440,7 +442,7 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
         match name {
             "PID" | "PD1" => role_of = Some(roles::RoleOf::Patient),
             "PV1" | "PV2" => role_of = Some(roles::RoleOf::Encounter),
-            "ROL" => b.role(occ, role_of, &patient, enc),
+            "ROL" => b.role(occ, role_of, &patient, enc, procedure.as_deref()),
             "NK1" => b.related_person(occ, &patient),
             // A patient merge (A34, A36, A39, A40): MRG names the record merged away.
             "MRG" if matches!(event.as_str(), "A34" | "A36" | "A39" | "A40") => {
@@ -464,7 +466,8 @@ pub(crate) fn to_bundle(msg: &Message, opts: &Options) -> Result<(Json, Vec<Stri
             "DG1" => b.condition(occ, &patient, enc)?,
             "PRB" => b.problem(occ, &patient, enc)?,
             "PR1" => {
-                b.procedure(occ, &patient, enc)?;
+                procedure = b.procedure(occ, &patient, enc)?;
+                role_of = Some(roles::RoleOf::Procedure);
             }
             // A financial transaction (DFT): its charges.
             "FT1" if ty == "DFT" => b.charge_item(occ, &patient, enc, account.as_deref())?,

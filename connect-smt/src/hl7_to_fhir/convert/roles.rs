@@ -1,5 +1,6 @@
 //! ROL (role) as the IG's PractitionerRole: the patient's primary care provider when the ROL follows
-//! PID/PD1, a participant of the visit when it follows PV1/PV2.
+//! PID/PD1, a participant of the visit when it follows PV1/PV2, a performer of the procedure when it
+//! follows PR1.
 
 use super::*;
 
@@ -10,29 +11,34 @@ pub(super) enum RoleOf {
     Patient,
     /// After PV1 or PV2: a participant of the visit.
     Encounter,
+    /// After PR1 (the procedure group): a performer of the procedure.
+    Procedure,
 }
 
 impl<'a> Builder<'a> {
     /// ROL as a PractitionerRole (identifier ROL-1, code ROL-3 from table 0443, the person ROL-4 as
     /// a Practitioner, period ROL-5/6, specialty ROL-9, telecom ROL-12, location ROL-13,
-    /// organization ROL-14), linked from the Patient's `generalPractitioner` or as a participant of
-    /// the Encounter (type ROL-3, period). A ROL elsewhere is left out with a note.
+    /// organization ROL-14), linked from the Patient's `generalPractitioner`, as a participant of
+    /// the Encounter (type ROL-3, period) or as a performer of the Procedure (function ROL-3). A ROL
+    /// elsewhere (the insurance group's) is left out with a note.
     pub(super) fn role(
         &mut self,
         occ: usize,
         of: Option<RoleOf>,
         patient: &str,
         enc: Option<&str>,
+        procedure: Option<&str>,
     ) {
         let rol = self.seg("ROL", occ);
-        let target = match (of, enc) {
-            (Some(RoleOf::Patient), _) => Some((patient, RoleOf::Patient)),
-            (Some(RoleOf::Encounter), Some(e)) => Some((e, RoleOf::Encounter)),
+        let target = match (of, enc, procedure) {
+            (Some(RoleOf::Patient), _, _) => Some((patient, RoleOf::Patient)),
+            (Some(RoleOf::Encounter), Some(e), _) => Some((e, RoleOf::Encounter)),
+            (Some(RoleOf::Procedure), _, Some(p)) => Some((p, RoleOf::Procedure)),
             _ => None,
         };
         let Some((target, of)) = target else {
             self.skipped.push(format!(
-                "ROL({occ}): not after PID, PD1, PV1 or PV2, not mapped"
+                "ROL({occ}): not after PID, PD1, PV1, PV2 or PR1, not mapped"
             ));
             return;
         };
@@ -116,6 +122,14 @@ impl<'a> Builder<'a> {
                 }
                 participant.insert("individual".into(), reference(&id));
                 self.push_to(target, "participant", Json::Object(participant));
+            }
+            RoleOf::Procedure => {
+                let mut performer = JsonMap::with_capacity(2);
+                if let Some(c) = code {
+                    performer.insert("function".into(), c);
+                }
+                performer.insert("actor".into(), reference(&id));
+                self.push_to(target, "performer", Json::Object(performer));
             }
         }
     }
