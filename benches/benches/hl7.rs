@@ -123,32 +123,59 @@ fn hl7_to_fhir(c: &mut Criterion) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/hl7/corpus/");
     let mut smt = Hl7ToFhir::new(Target::Value);
     Transformation::<SourceRecord>::configure(&mut smt, &Props::new()).expect("config");
+    let mut smt_json = Hl7ToFhir::new(Target::Value);
+    Transformation::<SourceRecord>::configure(
+        &mut smt_json,
+        &Props::new().with("output.format", "json"),
+    )
+    .expect("config");
     let mut g = c.benchmark_group("hl7/hl7_to_fhir");
     g.throughput(Throughput::Elements(1));
     for (name, file) in [("ADT_A01", "ADT-A01-01.hl7"), ("ORU_R01", "ORU-R01-01.hl7")] {
         let raw = Bytes::from(std::fs::read(format!("{dir}{file}")).expect("corpus file"));
         let mut record = SourceRecord::default();
         record.record.value = connect_core::data::Value::Bytes(raw.clone());
+        // The finished Bundle as serde_json holds it: writing it alone is the floor of any converter
+        // that writes this JSON with serde_json.
+        let bundle = smt
+            .convert(&Message::parse(raw.clone()).expect("parses"))
+            .expect("converts")
+            .expect("a Bundle");
+        let mut out = Vec::new();
+        smt.convert_to_json(&Message::parse(raw.clone()).expect("parses"), &mut out)
+            .expect("converts");
         // Allocations per message (every Rust allocation of this thread's work), over 100 messages.
-        let count = |f: &dyn Fn()| {
+        let count = |f: &mut dyn FnMut()| {
             let before = connect_benches::allocations();
             for _ in 0..100 {
                 f();
             }
             (connect_benches::allocations() - before) as f64 / 100.0
         };
-        let parse = count(&|| {
+        let parse = count(&mut || {
             Message::parse(raw.clone()).expect("parses");
         });
-        let convert = count(&|| {
+        let convert = count(&mut || {
             let msg = Message::parse(raw.clone()).expect("parses");
             smt.convert(&msg).expect("converts");
         });
-        let apply = count(&|| {
+        let to_json = count(&mut || {
+            let msg = Message::parse(raw.clone()).expect("parses");
+            out.clear();
+            smt.convert_to_json(&msg, &mut out).expect("converts");
+        });
+        let apply = count(&mut || {
             smt.apply(record.clone()).expect("applies");
         });
+        let apply_json = count(&mut || {
+            smt_json.apply(record.clone()).expect("applies");
+        });
         println!(
-            "{name}: allocations per message: parse {parse}, parse + convert {convert}, as an SMT {apply}"
+            "{name}: {} resources, {} bytes of JSON; allocations per message: parse {parse}, parse + \
+             convert to serde_json {convert}, parse + convert to JSON bytes {to_json}, as an SMT to the \
+             map form {apply}, as an SMT to JSON text {apply_json}",
+            bundle["entry"].as_array().map_or(0, Vec::len),
+            out.len()
         );
         g.bench_function(format!("{name}_parse_and_convert"), |b| {
             b.iter(|| {
@@ -156,9 +183,29 @@ fn hl7_to_fhir(c: &mut Criterion) {
                 smt.convert(&msg).expect("converts")
             })
         });
+        g.bench_function(format!("{name}_parse_and_convert_to_json_bytes"), |b| {
+            b.iter(|| {
+                let msg = Message::parse(raw.clone()).expect("parses");
+                out.clear();
+                smt.convert_to_json(&msg, &mut out).expect("converts")
+            })
+        });
         g.bench_function(format!("{name}_smt_apply_to_map_value"), |b| {
             b.iter(|| smt.apply(record.clone()).expect("applies"))
         });
+        g.bench_function(format!("{name}_smt_apply_to_json_text"), |b| {
+            b.iter(|| smt_json.apply(record.clone()).expect("applies"))
+        });
+        g.bench_function(
+            format!("{name}_serde_json_writes_the_finished_bundle"),
+            |b| {
+                b.iter(|| {
+                    out.clear();
+                    serde_json::to_writer(&mut out, &bundle).expect("writes");
+                    out.len()
+                })
+            },
+        );
     }
     g.finish();
 }

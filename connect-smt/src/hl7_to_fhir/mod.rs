@@ -8,10 +8,9 @@
 //! The maps build the Bundle in a tree of their own (literal keys and fixed strings such as code
 //! systems are borrowed, objects are short vectors), from which the JSON text is written straight
 //! into one buffer (what serde_json would write, control characters written as Kafka Connect's
-//! JsonConverter writes them); the map form is made only when it is
-//! the output (for a later SMT that edits fields). Outside an SMT, [`Hl7ToFhir::convert_to_json`]
-//! writes a message's Bundle into a buffer the caller reuses, and [`Hl7ToFhir::convert`] gives it
-//! as a `serde_json::Value`.
+//! JsonConverter writes them); the map form is made only when it is the output (for a later SMT
+//! that edits fields). Outside an SMT, [`Hl7ToFhir::convert_to_json`] writes a message's Bundle
+//! into a buffer the caller reuses, and [`Hl7ToFhir::convert`] gives it as a `serde_json::Value`.
 //!
 //! | segment | resource | main elements |
 //! |---|---|---|
@@ -217,8 +216,8 @@ impl Hl7ToFhir {
     /// Converts one message to the configured output and appends it to `out` as compact JSON (the
     /// text `serde_json::to_string` gives for [`convert`](Self::convert)'s value, but for a control
     /// character without a short escape, written `\u001F` as Kafka Connect's JsonConverter writes
-    /// it), written straight from the Bundle being built. Returns false, writing nothing, when `resource.type` names a type
-    /// the message does not give (under `unmappable=skip`).
+    /// it), written straight from the Bundle being built. Returns false, writing nothing, when
+    /// `resource.type` names a type the message does not give (under `unmappable=skip`).
     ///
     /// ```
     /// use connect_core::hl7::Message;
