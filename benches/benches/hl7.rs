@@ -21,10 +21,16 @@ use criterion::{criterion_group, Criterion, Throughput};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-// The system allocator, as the figures in BENCHMARKS.md were measured, counting allocations.
+// The system allocator, as the figures in BENCHMARKS.md were measured, counting allocations
+// (`--features hl7-mimalloc`: mimalloc, for the comparison).
+#[cfg(not(feature = "hl7-mimalloc"))]
 #[global_allocator]
 static GLOBAL: connect_benches::CountingAlloc<std::alloc::System> =
     connect_benches::CountingAlloc(std::alloc::System);
+#[cfg(feature = "hl7-mimalloc")]
+#[global_allocator]
+static GLOBAL: connect_benches::CountingAlloc<mimalloc::MiMalloc> =
+    connect_benches::CountingAlloc(mimalloc::MiMalloc);
 
 const PATHS: [&str; 4] = ["MSH.9.1", "MSH.10", "PID.3.1", "PID.5.1"];
 
