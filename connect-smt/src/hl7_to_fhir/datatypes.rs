@@ -30,20 +30,9 @@ impl<'a> Seg<'a> {
         comp: Option<usize>,
         sub: Option<usize>,
     ) -> Option<&'a [u8]> {
-        let d = self.msg.delimiters();
         let f = self.seg?.field_raw(field)?;
-        let r = nth_part(f, d.repetition, rep.checked_sub(1)?)?;
-        let part = match comp {
-            None => r,
-            Some(c) => {
-                let c = nth_part(r, d.component, c.checked_sub(1)?)?;
-                match sub {
-                    None => c,
-                    Some(s) => nth_part(c, d.subcomponent, s.checked_sub(1)?)?,
-                }
-            }
-        };
-        (!part.is_empty()).then_some(part)
+        let r = nth_part(f, self.msg.delimiters().repetition, rep.checked_sub(1)?)?;
+        part_of(self.msg, r, comp, sub)
     }
 
     fn text(
@@ -53,9 +42,7 @@ impl<'a> Seg<'a> {
         comp: Option<usize>,
         sub: Option<usize>,
     ) -> Option<String> {
-        let raw = self.raw(field, rep, comp, sub)?;
-        let text = self.msg.decode_text(&unescape(raw, self.msg.delimiters()));
-        (!text.is_empty()).then_some(text)
+        decode(self.msg, self.raw(field, rep, comp, sub)?)
     }
 
     /// Text of a whole field (first repetition).
@@ -66,58 +53,72 @@ impl<'a> Seg<'a> {
     pub(crate) fn c(&self, field: usize, comp: usize) -> Option<String> {
         self.text(field, 1, Some(comp), None)
     }
-    /// The repetitions of a field that have content, each as a component reader.
+    /// The repetitions of a field that have content, each as a component reader (the field is
+    /// split once).
     pub(crate) fn reps(&self, field: usize) -> Vec<Rep<'a>> {
         let Some(raw) = self.seg.and_then(|s| s.field_raw(field)) else {
             return Vec::new();
         };
-        if raw.is_empty() {
-            return Vec::new();
-        }
-        let n = raw
-            .iter()
-            .filter(|&&b| b == self.msg.delimiters().repetition)
-            .count()
-            + 1;
-        (1..=n)
-            .map(|rep| Rep {
-                seg: *self,
-                field,
-                rep,
-            })
-            .filter(|r| r.seg.raw(field, r.rep, None, None).is_some())
+        let sep = self.msg.delimiters().repetition;
+        raw.split(|&b| b == sep)
+            .filter(|r| !r.is_empty())
+            .map(|raw| Rep { msg: self.msg, raw })
             .collect()
     }
     /// The first repetition of a field, when it has content.
     pub(crate) fn rep(&self, field: usize) -> Option<Rep<'a>> {
-        self.raw(field, 1, None, None).map(|_| Rep {
-            seg: *self,
-            field,
-            rep: 1,
-        })
+        self.raw(field, 1, None, None)
+            .map(|raw| Rep { msg: self.msg, raw })
     }
 }
 
-/// One repetition of one field: a composite value read by component.
+/// Component `comp` (and subcomponent `sub`) of one repetition's bytes; None when empty.
+fn part_of<'a>(
+    msg: &Message,
+    rep: &'a [u8],
+    comp: Option<usize>,
+    sub: Option<usize>,
+) -> Option<&'a [u8]> {
+    let d = msg.delimiters();
+    let part = match comp {
+        None => rep,
+        Some(c) => {
+            let c = nth_part(rep, d.component, c.checked_sub(1)?)?;
+            match sub {
+                None => c,
+                Some(s) => nth_part(c, d.subcomponent, s.checked_sub(1)?)?,
+            }
+        }
+    };
+    (!part.is_empty()).then_some(part)
+}
+
+/// A part's text: unescaped and decoded in the message's charset; None when that is empty.
+fn decode(msg: &Message, raw: &[u8]) -> Option<String> {
+    let text = msg.decode_text(&unescape(raw, msg.delimiters()));
+    (!text.is_empty()).then_some(text)
+}
+
+/// One repetition of one field: a composite value read by component. It holds the repetition's
+/// bytes, so reading a component splits only them.
 #[derive(Clone, Copy)]
 pub(crate) struct Rep<'a> {
-    seg: Seg<'a>,
-    field: usize,
-    rep: usize,
+    msg: &'a Message,
+    raw: &'a [u8],
 }
 
 impl Rep<'_> {
     /// The whole repetition (components joined as in ER7, unescaped).
     pub(crate) fn whole(&self) -> Option<String> {
-        self.seg.text(self.field, self.rep, None, None)
+        decode(self.msg, self.raw)
     }
     /// Component `n`.
     pub(crate) fn c(&self, n: usize) -> Option<String> {
-        self.seg.text(self.field, self.rep, Some(n), None)
+        decode(self.msg, part_of(self.msg, self.raw, Some(n), None)?)
     }
     /// Subcomponent `s` of component `n`.
     pub(crate) fn s(&self, n: usize, s: usize) -> Option<String> {
-        self.seg.text(self.field, self.rep, Some(n), Some(s))
+        decode(self.msg, part_of(self.msg, self.raw, Some(n), Some(s))?)
     }
 }
 
