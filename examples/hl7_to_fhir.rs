@@ -23,7 +23,7 @@ use connect_core::transform::Transformation;
 use connect_smt::hl7_to_fhir::Hl7ToFhir;
 use connect_smt::Target;
 
-/// The conversion makes many small allocations: mimalloc runs it 1.7-2.1x as fast as glibc's malloc
+/// The conversion makes many small allocations: mimalloc runs it 1.7-2.2x as fast as glibc's malloc
 /// (BENCHMARKS.md, HL7ToFHIR). A library cannot choose the allocator; a binary does.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
