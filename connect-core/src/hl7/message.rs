@@ -124,6 +124,9 @@ impl<'a> SegmentRef<'a> {
     }
 }
 
+/// The most segments a message's vector is sized for before parsing (a longer one grows).
+const MAX_PRESIZED_SEGMENTS: usize = 256;
+
 fn is_blank(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0)
 }
@@ -221,9 +224,10 @@ impl Message {
                 "the truncation character must be a distinct ASCII punctuation character",
             ));
         }
-        // Sized once: at most one segment per line break (blank lines are part of a terminator).
-        let mut segments =
-            Vec::with_capacity(memchr::memchr2_iter(b'\r', b'\n', &b[start..end]).count() + 1);
+        // Sized once for a usual message: at most one segment per line break (blank lines are part
+        // of a terminator, so a run of them must not size the vector: capped).
+        let breaks = memchr::memchr2_iter(b'\r', b'\n', &b[start..end]).count();
+        let mut segments = Vec::with_capacity(breaks.min(MAX_PRESIZED_SEGMENTS) + 1);
         let mut pos = start;
         while pos < end {
             let line_end = memchr::memchr2(b'\r', b'\n', &b[pos..end]).map_or(end, |p| p + pos);
