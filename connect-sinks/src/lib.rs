@@ -20,6 +20,8 @@ pub mod http;
 pub mod jdbc;
 #[cfg(feature = "mllp")]
 pub mod mllp;
+#[cfg(any(feature = "archive", feature = "jdbc"))]
+pub mod zone;
 
 use connect_core::registry::Registry;
 

@@ -664,3 +664,104 @@ async fn mariadb_over_verified_tls() {
     );
     w.shutdown().await;
 }
+
+/// A record whose two Timestamp fields hold the same instant, for a column without a zone and
+/// one with (or, in MariaDB, a `TIMESTAMP`).
+fn instant(id: i32, epoch_ms: i64) -> Vec<u8> {
+    json!({
+        "schema": {"type": "struct", "optional": false, "fields": [
+            {"field": "id", "type": "int32", "optional": false},
+            {"field": "local_at", "type": "int64", "optional": false, "name": "org.apache.kafka.connect.data.Timestamp", "version": 1},
+            {"field": "instant_at", "type": "int64", "optional": false, "name": "org.apache.kafka.connect.data.Timestamp", "version": 1}
+        ]},
+        "payload": {"id": id, "local_at": epoch_ms, "instant_at": epoch_ms}
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// `db.timezone=America/New_York`: a column without a zone gets New York's wall clock, daylight
+/// saving followed (01:30 twice on 2026-11-01), and a column that keeps an instant
+/// (`timestamptz`, MariaDB's `TIMESTAMP`) gets the exact instant, the repeated hour included.
+async fn a_named_db_timezone(db: Db) {
+    match db {
+        Db::Pg(_) => db.exec(
+            "CREATE TABLE clock (id INT PRIMARY KEY, local_at TIMESTAMP NOT NULL, instant_at TIMESTAMPTZ NOT NULL)",
+        ),
+        // The server's own zone is not UTC: the session's is what counts.
+        Db::My(_) => db.exec(
+            "SET GLOBAL time_zone = '+03:00'; CREATE TABLE clock (id INT PRIMARY KEY, local_at DATETIME NOT NULL, instant_at TIMESTAMP NOT NULL)",
+        ),
+    };
+    let w = worker().await;
+    w.embedded().unwrap().create_topic("clock", 1, 1).unwrap();
+    // 2026-11-01T05:30Z (01:30 EDT), 06:30Z (01:30 EST), and 2026-01-15T12:00Z (07:00 EST),
+    // 2026-07-15T12:00Z (08:00 EDT).
+    let instants = [
+        1_793_511_000_000i64,
+        1_793_514_600_000,
+        1_768_478_400_000,
+        1_784_116_800_000,
+    ];
+    let records: Vec<(Vec<u8>, Vec<u8>)> = (1..)
+        .zip(instants)
+        .map(|(id, ms)| (key(id), instant(id, ms)))
+        .collect();
+    produce_keyed(w.bootstrap_servers(), "clock", &records);
+    w.start_connector(ConnectorConfig::new(
+        "clock",
+        sink_props(
+            &db,
+            "clock",
+            "clock",
+            &[
+                ("insert.mode", "upsert"),
+                ("pk.mode", "record_key"),
+                ("db.timezone", "America/New_York"),
+            ],
+        ),
+    ))
+    .await
+    .unwrap();
+    wait_for("the rows", 60, || {
+        db.query("SELECT count(*) FROM clock")
+            .map(|s| s.trim().to_owned())
+            == Ok("4".into())
+    })
+    .await;
+    let instant_sql = match db {
+        Db::Pg(_) => "extract(epoch FROM instant_at)::bigint",
+        Db::My(_) => "UNIX_TIMESTAMP(instant_at)",
+    };
+    let rows = db.exec(&format!(
+        "SELECT id, local_at, {instant_sql} FROM clock ORDER BY id"
+    ));
+    assert_eq!(
+        rows.lines().collect::<Vec<_>>(),
+        [
+            "1|2026-11-01 01:30:00|1793511000",
+            "2|2026-11-01 01:30:00|1793514600",
+            "3|2026-01-15 07:00:00|1768478400",
+            "4|2026-07-15 08:00:00|1784116800",
+        ]
+    );
+    w.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_with_a_named_db_timezone() {
+    let _watchdog = connect_test_support::watchdog(
+        "postgres_with_a_named_db_timezone",
+        Duration::from_secs(180),
+    );
+    a_named_db_timezone(Db::postgres()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_with_a_named_db_timezone() {
+    let _watchdog = connect_test_support::watchdog(
+        "mariadb_with_a_named_db_timezone",
+        Duration::from_secs(180),
+    );
+    a_named_db_timezone(Db::mariadb()).await;
+}

@@ -13,7 +13,8 @@ pub mod format;
 pub mod parquet;
 pub mod partitioner;
 pub mod task;
-pub mod zone;
+/// The `timezone` setting (shared with the database sink's `db.timezone`).
+pub use crate::zone;
 
 pub use config::{ArchiveSinkConfig, ArchiveSinkConnector};
 pub use task::ArchiveSinkTask;

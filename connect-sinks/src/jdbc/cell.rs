@@ -11,6 +11,7 @@ use connect_core::converter::JsonConverter;
 use connect_core::data::{civil_from_days, Decimal, Schema, Value};
 
 use super::schema::debezium as dbz;
+use crate::zone::{format_offset, Zone};
 
 /// A column value.
 #[derive(Debug, Clone, PartialEq)]
@@ -204,22 +205,40 @@ fn push_time(out: &mut String, micros: i64) {
     }
 }
 
-/// Splits microseconds since the epoch, shifted by `offset_secs`, into days and time of day.
-pub fn split_timestamp(micros: i64, offset_secs: i32) -> Result<(i64, i64), CellError> {
+/// An instant as the wall clock of a zone: days since the epoch, the time of day in microseconds,
+/// and the zone's offset from UTC at that instant in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalTimestamp {
+    /// Days since 1970-01-01 on the zone's calendar.
+    pub days: i64,
+    /// Microseconds since the zone's midnight.
+    pub time_of_day: i64,
+    /// The zone's offset from UTC at the instant, in seconds.
+    pub offset: i32,
+}
+
+/// Microseconds since the epoch as the wall clock of `zone` at that instant.
+pub fn local_timestamp(micros: i64, zone: Zone) -> Result<LocalTimestamp, CellError> {
+    const RANGE: &str = "a timestamp within the representable range";
+    let offset = zone
+        .offset_seconds_at(micros.div_euclid(1_000_000))
+        .ok_or(RANGE)?;
     let t = micros
-        .checked_add(offset_secs as i64 * 1_000_000)
-        .ok_or("a timestamp within the representable range")?;
-    Ok((t.div_euclid(MICROS_PER_DAY), t.rem_euclid(MICROS_PER_DAY)))
+        .checked_add(i64::from(offset) * 1_000_000)
+        .ok_or(RANGE)?;
+    Ok(LocalTimestamp {
+        days: t.div_euclid(MICROS_PER_DAY),
+        time_of_day: t.rem_euclid(MICROS_PER_DAY),
+        offset,
+    })
 }
 
 /// The text PostgreSQL reads a cell from, for a column of type `target` (lower case, as
-/// `format_type` gives it); `None` is NULL. Timestamps are written in the session's zone
-/// (`offset_secs`), so `timestamp` and `timestamptz` columns both get the right value.
-pub fn pg_text(
-    cell: &Cell<'_>,
-    target: &str,
-    offset_secs: i32,
-) -> Result<Option<String>, CellError> {
+/// `format_type` gives it); `None` is NULL. Timestamps are written as the wall clock of `zone`
+/// (`db.timezone`), which is what a `timestamp` column keeps; for a `timestamptz` column the
+/// zone's offset at that instant follows, so the instant is exact even in the hour a daylight
+/// saving change repeats.
+pub fn pg_text(cell: &Cell<'_>, target: &str, zone: Zone) -> Result<Option<String>, CellError> {
     let mut out = String::new();
     match cell {
         Cell::Null => return Ok(None),
@@ -261,10 +280,13 @@ pub fn pg_text(
             push_time(&mut out, *us)
         }
         Cell::Timestamp(us) => {
-            let (days, tod) = split_timestamp(*us, offset_secs)?;
-            push_date(&mut out, days)?;
+            let local = local_timestamp(*us, zone)?;
+            push_date(&mut out, local.days)?;
             out.push(' ');
-            push_time(&mut out, tod);
+            push_time(&mut out, local.time_of_day);
+            if target.ends_with("with time zone") {
+                out.push_str(&format_offset(local.offset));
+            }
         }
     }
     Ok(Some(out))
@@ -287,11 +309,7 @@ pub enum PgCell<'a> {
 }
 
 /// The form a cell is sent to PostgreSQL in, for a column of type `target` (see [`pg_text`]).
-pub fn pg_cell<'a>(
-    cell: &Cell<'a>,
-    target: &str,
-    offset_secs: i32,
-) -> Result<PgCell<'a>, CellError> {
+pub fn pg_cell<'a>(cell: &Cell<'a>, target: &str, zone: Zone) -> Result<PgCell<'a>, CellError> {
     Ok(match (cell, target) {
         (Cell::Text(Cow::Borrowed(s)) | Cell::Json(Cow::Borrowed(s)), _)
             if !target.ends_with("[]") && !s.contains('\0') =>
@@ -303,7 +321,7 @@ pub fn pg_cell<'a>(
         // Widening is exact, and the cast back to real gives the same f32.
         (Cell::Float32(f), "real" | "double precision") => PgCell::Float(*f as f64),
         (Cell::Bool(b), "boolean") => PgCell::Bool(*b),
-        _ => match pg_text(cell, target, offset_secs)? {
+        _ => match pg_text(cell, target, zone)? {
             Some(t) => PgCell::Text(Cow::Owned(t)),
             None => PgCell::Null,
         },
@@ -356,9 +374,10 @@ fn json_array_to_pg(json: &str) -> Result<String, CellError> {
     Ok(out)
 }
 
-/// The parameter MariaDB/MySQL reads a cell from. Timestamps are sent as the wall clock in
-/// `offset_secs` (the session's `time_zone` is set to the same offset).
-pub fn mysql_value(cell: &Cell<'_>, offset_secs: i32) -> Result<mysql_async::Value, CellError> {
+/// The parameter MariaDB/MySQL reads a cell from. Timestamps are sent as the wall clock of `zone`:
+/// `db.timezone` for a `DATETIME` column, the session's `time_zone` for a `TIMESTAMP` column, which
+/// the server converts from it (see [`crate::jdbc::writer`]).
+pub fn mysql_value(cell: &Cell<'_>, zone: Zone) -> Result<mysql_async::Value, CellError> {
     use mysql_async::Value as V;
     Ok(match cell {
         Cell::Null => V::NULL,
@@ -394,7 +413,11 @@ pub fn mysql_value(cell: &Cell<'_>, offset_secs: i32) -> Result<mysql_async::Val
             )
         }
         Cell::Timestamp(us) => {
-            let (days, tod) = split_timestamp(*us, offset_secs)?;
+            let LocalTimestamp {
+                days,
+                time_of_day: tod,
+                ..
+            } = local_timestamp(*us, zone)?;
             let (y, m, d) = civil_from_days(days);
             if !(0..=9999).contains(&y) {
                 return Err("a timestamp between the years 0 and 9999".into());
@@ -432,25 +455,30 @@ mod tests {
         let v = Value::Int64(1_700_000_000_123);
         let c = cell_of(&v, Some(&named(SchemaType::Int64, dbz::TIMESTAMP))).unwrap();
         assert_eq!(
-            pg_text(&c, "timestamp(3) without time zone", 0)
+            pg_text(&c, "timestamp(3) without time zone", Zone::UTC)
                 .unwrap()
                 .unwrap(),
             "2023-11-14 22:13:20.123000"
         );
         let v = Value::Int64(3_600_000_001);
         let c = cell_of(&v, Some(&named(SchemaType::Int64, dbz::MICRO_TIME))).unwrap();
-        assert_eq!(pg_text(&c, "time", 0).unwrap().unwrap(), "01:00:00.000001");
+        assert_eq!(
+            pg_text(&c, "time", Zone::UTC).unwrap().unwrap(),
+            "01:00:00.000001"
+        );
         let v = Value::String("2024-02-29T23:30:00.5+01:00".into());
         let c = cell_of(&v, Some(&named(SchemaType::String, dbz::ZONED_TIMESTAMP))).unwrap();
         assert_eq!(
-            pg_text(&c, "timestamp with time zone", 0).unwrap().unwrap(),
-            "2024-02-29 22:30:00.500000"
-        );
-        assert_eq!(
-            pg_text(&c, "timestamp with time zone", 3600)
+            pg_text(&c, "timestamp with time zone", Zone::UTC)
                 .unwrap()
                 .unwrap(),
-            "2024-02-29 23:30:00.500000"
+            "2024-02-29 22:30:00.500000+00:00"
+        );
+        assert_eq!(
+            pg_text(&c, "timestamp with time zone", Zone::Fixed(3600))
+                .unwrap()
+                .unwrap(),
+            "2024-02-29 23:30:00.500000+01:00"
         );
         let bad = Value::String("yesterday".into());
         let e = cell_of(&bad, Some(&named(SchemaType::String, dbz::ZONED_TIMESTAMP))).unwrap_err();
@@ -479,11 +507,11 @@ mod tests {
         let arr = Value::Array(vec![Value::String("a\"b".into()), Value::Null]);
         let c = cell_of(&arr, None).unwrap();
         assert_eq!(
-            pg_text(&c, "jsonb", 0).unwrap().unwrap(),
+            pg_text(&c, "jsonb", Zone::UTC).unwrap().unwrap(),
             "[\"a\\\"b\",null]"
         );
         assert_eq!(
-            pg_text(&c, "text[]", 0).unwrap().unwrap(),
+            pg_text(&c, "text[]", Zone::UTC).unwrap().unwrap(),
             "{\"a\\\"b\",NULL}"
         );
     }
@@ -491,77 +519,135 @@ mod tests {
     #[test]
     fn postgres_text_forms() {
         assert_eq!(
-            pg_text(&Cell::Bool(true), "boolean", 0).unwrap().unwrap(),
+            pg_text(&Cell::Bool(true), "boolean", Zone::UTC)
+                .unwrap()
+                .unwrap(),
             "t"
         );
         assert_eq!(
-            pg_text(&Cell::Bool(true), "smallint", 0).unwrap().unwrap(),
+            pg_text(&Cell::Bool(true), "smallint", Zone::UTC)
+                .unwrap()
+                .unwrap(),
             "1"
         );
         assert_eq!(
-            pg_text(&Cell::Bytes(&[0, 255]), "bytea", 0)
+            pg_text(&Cell::Bytes(&[0, 255]), "bytea", Zone::UTC)
                 .unwrap()
                 .unwrap(),
             "\\x00ff"
         );
         assert_eq!(
-            pg_text(&Cell::Float64(f64::NAN), "double precision", 0)
+            pg_text(&Cell::Float64(f64::NAN), "double precision", Zone::UTC)
                 .unwrap()
                 .unwrap(),
             "NaN"
         );
         assert_eq!(
-            pg_text(&Cell::Float32(0.1), "real", 0).unwrap().unwrap(),
+            pg_text(&Cell::Float32(0.1), "real", Zone::UTC)
+                .unwrap()
+                .unwrap(),
             "0.1"
         );
         assert_eq!(
-            pg_text(&Cell::Date(-1), "date", 0).unwrap().unwrap(),
+            pg_text(&Cell::Date(-1), "date", Zone::UTC)
+                .unwrap()
+                .unwrap(),
             "1969-12-31"
         );
-        assert_eq!(pg_text(&Cell::Null, "text", 0).unwrap(), None);
-        let e = pg_text(&Cell::Text("a\0b".into()), "text", 0).unwrap_err();
+        assert_eq!(pg_text(&Cell::Null, "text", Zone::UTC).unwrap(), None);
+        let e = pg_text(&Cell::Text("a\0b".into()), "text", Zone::UTC).unwrap_err();
         assert!(e.contains("NUL"), "{e}");
-        assert!(pg_text(&Cell::Date(5_000_000), "date", 0).is_err());
+        assert!(pg_text(&Cell::Date(5_000_000), "date", Zone::UTC).is_err());
     }
 
     #[test]
     fn numbers_and_booleans_go_binary_only_to_columns_of_their_family() {
-        assert_eq!(pg_cell(&Cell::Int(5), "bigint", 0), Ok(PgCell::Int(5)));
         assert_eq!(
-            pg_cell(&Cell::Int(5), "numeric(8,2)", 0),
+            pg_cell(&Cell::Int(5), "bigint", Zone::UTC),
+            Ok(PgCell::Int(5))
+        );
+        assert_eq!(
+            pg_cell(&Cell::Int(5), "numeric(8,2)", Zone::UTC),
             Ok(PgCell::Text(Cow::Borrowed("5")))
         );
         assert_eq!(
-            pg_cell(&Cell::Float32(0.1), "real", 0),
+            pg_cell(&Cell::Float32(0.1), "real", Zone::UTC),
             Ok(PgCell::Float(0.1f32 as f64))
         );
         assert_eq!(
-            pg_cell(&Cell::Bool(true), "boolean", 0),
+            pg_cell(&Cell::Bool(true), "boolean", Zone::UTC),
             Ok(PgCell::Bool(true))
         );
         assert_eq!(
-            pg_cell(&Cell::Bool(true), "integer", 0),
+            pg_cell(&Cell::Bool(true), "integer", Zone::UTC),
             Ok(PgCell::Text(Cow::Borrowed("1")))
         );
-        assert_eq!(pg_cell(&Cell::Null, "bigint", 0), Ok(PgCell::Null));
+        assert_eq!(pg_cell(&Cell::Null, "bigint", Zone::UTC), Ok(PgCell::Null));
     }
 
     #[test]
     fn mysql_values() {
         use mysql_async::Value as V;
         assert_eq!(
-            mysql_value(&Cell::Date(0), 0).unwrap(),
+            mysql_value(&Cell::Date(0), Zone::UTC).unwrap(),
             V::Date(1970, 1, 1, 0, 0, 0, 0)
         );
         assert_eq!(
-            mysql_value(&Cell::Timestamp(86_400_000_000 + 1_500_000), 3600).unwrap(),
+            mysql_value(
+                &Cell::Timestamp(86_400_000_000 + 1_500_000),
+                Zone::Fixed(3600)
+            )
+            .unwrap(),
             V::Date(1970, 1, 2, 1, 0, 1, 500_000)
         );
         assert_eq!(
-            mysql_value(&Cell::Time(-1_000_000), 0).unwrap(),
+            mysql_value(&Cell::Time(-1_000_000), Zone::UTC).unwrap(),
             V::Time(true, 0, 0, 0, 1, 0)
         );
-        assert_eq!(mysql_value(&Cell::Bool(true), 0).unwrap(), V::Int(1));
+        assert_eq!(
+            mysql_value(&Cell::Bool(true), Zone::UTC).unwrap(),
+            V::Int(1)
+        );
+    }
+
+    /// A named `db.timezone` follows daylight saving: a `timestamp` column gets New York's wall
+    /// clock, which repeats 01:30 on 2026-11-01; a `timestamptz` column gets the offset as well,
+    /// so the two instants stay apart; MariaDB's `DATETIME` gets the wall clock.
+    #[test]
+    fn a_named_zone_writes_the_wall_clock_of_each_instant() {
+        let ny = Zone::parse("America/New_York").unwrap();
+        // 2026-11-01T05:30Z is 01:30 EDT; an hour later it is 01:30 EST.
+        let first = Cell::Timestamp(1_793_511_000_000_000);
+        let second = Cell::Timestamp(1_793_514_600_000_000);
+        let winter = Cell::Timestamp(1_768_478_400_000_000); // 2026-01-15T12:00Z
+        let text = |c: &Cell<'_>, t: &str| pg_text(c, t, ny).unwrap().unwrap();
+        assert_eq!(
+            text(&first, "timestamp without time zone"),
+            "2026-11-01 01:30:00"
+        );
+        assert_eq!(
+            text(&second, "timestamp without time zone"),
+            "2026-11-01 01:30:00"
+        );
+        assert_eq!(
+            text(&first, "timestamp(6) with time zone"),
+            "2026-11-01 01:30:00-04:00"
+        );
+        assert_eq!(
+            text(&second, "timestamp with time zone"),
+            "2026-11-01 01:30:00-05:00"
+        );
+        assert_eq!(text(&winter, "timestamp"), "2026-01-15 07:00:00");
+        use mysql_async::Value as V;
+        assert_eq!(
+            mysql_value(&second, ny).unwrap(),
+            V::Date(2026, 11, 1, 1, 30, 0, 0)
+        );
+        assert_eq!(format_offset(-4 * 3600), "-04:00");
+        // Beyond the calendar: an error naming the expected range, not a panic.
+        let far = Cell::Timestamp(i64::MAX);
+        assert!(pg_text(&far, "timestamp", ny).is_err());
+        assert!(mysql_value(&far, ny).is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ use connect_core::sink::{SinkConnector, SinkTask};
 
 use super::task::JdbcSinkTask;
 use super::url::{DialectKind, JdbcUrl};
+use crate::zone::Zone;
 use connect_core::tls::{SslMode, TlsFiles, TlsSettings};
 
 /// `insert.mode`.
@@ -35,51 +36,6 @@ pub enum PkMode {
     RecordKey,
     /// Fields of the record value (`pk.fields`, or all of them).
     RecordValue,
-}
-
-/// A fixed offset from UTC, in seconds, for `db.timezone`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct UtcOffset(pub i32);
-
-impl UtcOffset {
-    /// Parses `UTC` (and its aliases) or a fixed offset (`+01:00`, `-0530`, `UTC+02:00`).
-    pub fn parse(s: &str) -> Option<UtcOffset> {
-        let t = s.trim();
-        if ["utc", "z", "gmt", "etc/utc", "etc/gmt", "zulu", "universal"]
-            .iter()
-            .any(|z| t.eq_ignore_ascii_case(z))
-        {
-            return Some(UtcOffset(0));
-        }
-        let t = t
-            .strip_prefix("UTC")
-            .or_else(|| t.strip_prefix("GMT"))
-            .unwrap_or(t);
-        let (sign, rest) = match t.as_bytes().first()? {
-            b'+' => (1, &t[1..]),
-            b'-' => (-1, &t[1..]),
-            _ => return None,
-        };
-        let digits: String = rest.chars().filter(|c| *c != ':').collect();
-        if !digits.bytes().all(|b| b.is_ascii_digit()) || !(1..=4).contains(&digits.len()) {
-            return None;
-        }
-        let (h, m) = if digits.len() <= 2 {
-            (digits.parse::<i32>().ok()?, 0)
-        } else {
-            let (h, m) = digits.split_at(digits.len() - 2);
-            (h.parse::<i32>().ok()?, m.parse::<i32>().ok()?)
-        };
-        (h <= 18 && m < 60).then_some(UtcOffset(sign * (h * 3600 + m * 60)))
-    }
-
-    /// `+HH:MM`, as both databases take it for a session time zone.
-    pub fn to_sql(self) -> String {
-        let s = self.0;
-        let sign = if s < 0 { '-' } else { '+' };
-        let a = s.unsigned_abs();
-        format!("{sign}{:02}:{:02}", a / 3600, a % 3600 / 60)
-    }
 }
 
 /// The sink's settings.
@@ -117,8 +73,9 @@ pub struct JdbcSinkConfig {
     pub fields_whitelist: Vec<String>,
     /// `batch.size`: rows per statement.
     pub batch_size: usize,
-    /// `db.timezone`: the zone of `TIMESTAMP`/`DATETIME` columns and of the session.
-    pub db_timezone: UtcOffset,
+    /// `db.timezone`: the zone whose wall clock is written into columns without a zone
+    /// (PostgreSQL's `timestamp`, MariaDB/MySQL's `DATETIME`); see [`crate::zone::Zone`].
+    pub db_timezone: Zone,
     /// `quote.sql.identifiers`: `always` (exact names) or `never` (the database folds case).
     pub quote_identifiers: bool,
     /// `max.retries`: attempts at a batch that failed for a transient reason before the task fails.
@@ -219,7 +176,7 @@ impl JdbcSinkConfig {
             .define("fields.whitelist", List, Some(""), Medium, "Value fields written as columns (all when empty).")
             .define("batch.size", Int, Some("3000"), Medium, "Rows per statement.")
             .with_validator("batch.size", Validator::range(1, 100_000))
-            .define("db.timezone", String, Some("UTC"), Medium, "Time zone of the database session and of timestamp columns: UTC or a fixed offset such as +01:00.")
+            .define("db.timezone", String, Some("UTC"), Medium, "Zone of timestamps written into columns without a zone: UTC, a fixed offset such as +01:00, or an IANA name such as America/New_York (daylight saving followed).")
             .define("quote.sql.identifiers", String, Some("always"), Medium, "always (table and column names as written) or never.")
             .define("max.retries", Int, Some("10"), Medium, "Retries of a batch that failed for a transient reason (a lost connection, a deadlock) before the task fails.")
             .with_validator("max.retries", Validator::range(0, 1_000_000))
@@ -338,14 +295,11 @@ impl JdbcSinkConfig {
                 "insert.mode=upsert and insert.mode=update need a primary key: set pk.mode",
             );
         }
-        let db_timezone = match UtcOffset::parse(c.string("db.timezone").unwrap_or("UTC")) {
-            Some(z) => z,
-            None => {
-                problem(
-                    "db.timezone",
-                    "expected UTC or a fixed offset such as +01:00 (named zones are not supported)",
-                );
-                UtcOffset(0)
+        let db_timezone = match Zone::parse(c.string("db.timezone").unwrap_or("UTC")) {
+            Ok(z) => z,
+            Err(e) => {
+                problem("db.timezone", &e);
+                Zone::UTC
             }
         };
         let quote_identifiers = match lower("quote.sql.identifiers").as_str() {
@@ -527,7 +481,7 @@ mod tests {
         assert_eq!((c.batch_size, c.max_retries), (3000, 10));
         assert!(c.quote_identifiers && !c.delete_enabled && !c.auto_create);
         assert_eq!(c.table_name_format, "${topic}");
-        assert_eq!(c.db_timezone, UtcOffset(0));
+        assert_eq!(c.db_timezone, Zone::UTC);
     }
 
     #[test]
@@ -553,7 +507,7 @@ mod tests {
         );
         assert_eq!(c.pk_fields, vec!["id"]);
         assert!(c.delete_enabled && c.auto_create && c.auto_evolve);
-        assert_eq!(c.db_timezone, UtcOffset(7200));
+        assert_eq!(c.db_timezone, Zone::Fixed(7200));
         assert_eq!(c.fields_whitelist, vec!["id", "mrn"]);
         assert!(
             !c.quote_identifiers,
@@ -572,10 +526,10 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("delete.enabled") && e.contains("pk.mode"), "{e}");
-        let e = JdbcSinkConfig::parse(&base().with("db.timezone", "Europe/Paris"))
+        let e = JdbcSinkConfig::parse(&base().with("db.timezone", "Europe/Pariss"))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("db.timezone"), "{e}");
+        assert!(e.contains("db.timezone") && e.contains("IANA"), "{e}");
         let e = JdbcSinkConfig::parse(&base().with("pk.mode", "kafka").with("pk.fields", "a,b"))
             .unwrap_err()
             .to_string();
@@ -710,13 +664,16 @@ mod tests {
     }
 
     #[test]
-    fn offsets() {
-        assert_eq!(UtcOffset::parse("UTC"), Some(UtcOffset(0)));
-        assert_eq!(UtcOffset::parse("-05:30"), Some(UtcOffset(-19800)));
-        assert_eq!(UtcOffset::parse("UTC+0100"), Some(UtcOffset(3600)));
-        assert_eq!(UtcOffset::parse("+2"), Some(UtcOffset(7200)));
-        assert_eq!(UtcOffset::parse("America/New_York"), None);
-        assert_eq!(UtcOffset::parse("+25:00"), None);
-        assert_eq!(UtcOffset(-19800).to_sql(), "-05:30");
+    fn zones() {
+        let zone =
+            |z: &str| JdbcSinkConfig::parse(&base().with("db.timezone", z)).map(|c| c.db_timezone);
+        assert_eq!(zone("utc").unwrap(), Zone::UTC);
+        assert_eq!(zone("-05:30").unwrap(), Zone::Fixed(-19_800));
+        assert_eq!(zone("UTC+0100").unwrap(), Zone::Fixed(3600));
+        assert_eq!(
+            zone("America/New_York").unwrap(),
+            Zone::Named(chrono_tz::Tz::America__New_York)
+        );
+        assert!(zone("+25:00").is_err());
     }
 }

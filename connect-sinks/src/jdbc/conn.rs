@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::config::JdbcSinkConfig;
 use super::schema::{ColumnInfo, TableId, TableInfo};
 use super::url::DialectKind;
+use crate::zone::{format_offset, Zone};
 
 /// What a failed statement means for the sink.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -175,6 +176,18 @@ fn kind_only(e: &mysql_async::Error) -> &'static str {
     }
 }
 
+/// The `time_zone` of a MariaDB/MySQL session for `db.timezone`: a fixed offset is the session's
+/// own; for a named zone the session is UTC, since the server knows named zones only when its time
+/// zone tables are loaded, and a `TIMESTAMP` column is then sent the UTC wall clock (exact, where a
+/// local time in the hour a daylight saving change repeats would not be), while `DATETIME` columns
+/// get the named zone's wall clock.
+pub fn mysql_session_zone(db_timezone: Zone) -> Zone {
+    match db_timezone {
+        Zone::Fixed(_) => db_timezone,
+        Zone::Named(_) => Zone::UTC,
+    }
+}
+
 impl Conn {
     /// Opens a connection to the first host that answers, and sets the session's time zone (and,
     /// for PostgreSQL, `currentSchema` from the URL as the search path).
@@ -222,10 +235,14 @@ impl Conn {
                 let driver = AbortOnDrop(tokio::spawn(async move {
                     let _ = connection.await;
                 }));
-                let zone = if tz.0 == 0 {
-                    "'UTC'".to_owned()
-                } else {
-                    format!("INTERVAL '{}' HOUR TO MINUTE", tz.to_sql())
+                // PostgreSQL knows the IANA zones itself; a fixed offset is an interval (a bare
+                // '+01:00' would be read as POSIX, west-positive).
+                let zone = match tz {
+                    Zone::Fixed(0) => "'UTC'".to_owned(),
+                    Zone::Fixed(seconds) => {
+                        format!("INTERVAL '{}' HOUR TO MINUTE", format_offset(seconds))
+                    }
+                    Zone::Named(name) => format!("'{}'", name.name()),
                 };
                 let mut setup = format!("SET TIME ZONE {zone}");
                 if let Some(schema) = cfg.url.param("currentSchema") {
@@ -248,6 +265,10 @@ impl Conn {
                 })))
             }
             DialectKind::MySql => {
+                let session_offset = match mysql_session_zone(tz) {
+                    Zone::Fixed(seconds) => seconds,
+                    Zone::Named(_) => 0,
+                };
                 let ssl = cfg.tls.mysql().map_err(|e| DbError::Fatal(e.to_string()))?;
                 for (h, p) in &cfg.url.hosts {
                     let mut opts = mysql_async::OptsBuilder::default()
@@ -255,7 +276,10 @@ impl Conn {
                         .tcp_port(*p)
                         .user(cfg.user.clone())
                         .pass(cfg.password.clone())
-                        .init(vec![format!("SET time_zone = '{}'", tz.to_sql())])
+                        .init(vec![format!(
+                            "SET time_zone = '{}'",
+                            format_offset(session_offset)
+                        )])
                         .prefer_socket(false);
                     if !cfg.url.database.is_empty() {
                         opts = opts.db_name(Some(cfg.url.database.clone()));

@@ -22,7 +22,7 @@ use connect_core::record::SinkRecord;
 
 use super::cell::{mysql_value, pg_cell, Cell, PgCell};
 use super::config::{InsertMode, JdbcSinkConfig, PkMode};
-use super::conn::{Conn, DbError};
+use super::conn::{mysql_session_zone, Conn, DbError};
 use super::dialect::{Dialect, MYSQL_MAX_PARAMS};
 use super::row::{row_in, table_for, OpKind, RowOp};
 use super::schema::{ColumnSpec, TableId, TableInfo};
@@ -51,7 +51,8 @@ struct Group<'a> {
     fields: Vec<String>,
     /// The table's own column names for them.
     names: Vec<String>,
-    /// PostgreSQL: the columns' declared types.
+    /// The columns' declared types (PostgreSQL casts to them; MariaDB/MySQL's `TIMESTAMP` columns
+    /// take the session's zone).
     types: Vec<String>,
     key_len: usize,
     rows: Vec<(usize, Wire<'a>)>,
@@ -264,7 +265,8 @@ impl Writer {
                 ))
             });
         }
-        let tz = cfg.db_timezone.0;
+        let tz = cfg.db_timezone;
+        let session_tz = mysql_session_zone(tz);
         let mut groups: Vec<Group<'a>> = Vec::new();
         for op in ops {
             if op.kind == OpKind::Update && op.columns.len() == op.key_len {
@@ -317,8 +319,15 @@ impl Writer {
                 DialectKind::MySql => op
                     .columns
                     .iter()
-                    .map(|c| {
-                        mysql_value(&c.cell, tz)
+                    .zip(col_types)
+                    .map(|(c, ty)| {
+                        // The server converts a TIMESTAMP from the session's zone to UTC.
+                        let zone = if ty.starts_with("timestamp") {
+                            session_tz
+                        } else {
+                            tz
+                        };
+                        mysql_value(&c.cell, zone)
                             .map_err(|e| format!("field {}: expected {e}", c.name))
                     })
                     .collect::<Result<Vec<_>, _>>()

@@ -1,6 +1,7 @@
-//! The `timezone` of the time-based partitioner: UTC, a fixed offset, or a named IANA zone
-//! (`America/New_York`) whose offset follows daylight saving, as Joda's `DateTimeZone.forID`
-//! accepts them in Confluent's partitioner.
+//! A configured time zone: UTC, a fixed offset, or a named IANA zone (`America/New_York`) whose
+//! offset follows daylight saving. The archive sink's time-based partitioner (`timezone`, as Joda's
+//! `DateTimeZone.forID` accepts it in Confluent's partitioner) and the database sink's `db.timezone`
+//! (Java's `TimeZone` IDs in Confluent's JDBC sink) read it.
 
 use chrono::{DateTime, Offset, TimeZone};
 use chrono_tz::Tz;
@@ -21,12 +22,16 @@ impl Zone {
     /// UTC.
     pub const UTC: Zone = Zone::Fixed(0);
 
-    /// Parses `UTC` (also `GMT`, `Z`, `UT`), a fixed offset (`+01:00`, `-0530`, `+5`, optionally
-    /// after `UTC`/`GMT`), or an IANA name such as `Europe/Paris`. The error says what is accepted
-    /// and quotes the configured text, which is a setting, not record data.
+    /// Parses `UTC` (also `GMT`, `Z`, `UT`, in any case), a fixed offset (`+01:00`, `-0530`, `+5`,
+    /// optionally after `UTC`/`GMT`), or an IANA name such as `Europe/Paris` (spelt as the
+    /// database spells it). The error says what is accepted and quotes the configured text, which
+    /// is a setting, not record data.
     pub fn parse(text: &str) -> Result<Zone, String> {
         let t = text.trim();
-        if matches!(t, "UTC" | "GMT" | "Z" | "UT") {
+        if ["UTC", "GMT", "Z", "UT"]
+            .iter()
+            .any(|z| t.eq_ignore_ascii_case(z))
+        {
             return Ok(Zone::UTC);
         }
         let offset = ["UTC", "GMT", "UT"]
@@ -48,12 +53,18 @@ impl Zone {
     /// The zone's offset from UTC at the instant `utc_ms` (epoch milliseconds), in milliseconds;
     /// `None` for an instant outside the calendar's range.
     pub fn offset_ms_at(&self, utc_ms: i64) -> Option<i64> {
+        let offset = self.offset_seconds_at(utc_ms.div_euclid(1000))?;
+        Some(i64::from(offset) * 1000)
+    }
+
+    /// The zone's offset from UTC at the instant `utc_seconds` (epoch seconds), in seconds; `None`
+    /// for an instant outside the calendar's range.
+    pub fn offset_seconds_at(&self, utc_seconds: i64) -> Option<i32> {
         match self {
-            Zone::Fixed(seconds) => Some(i64::from(*seconds) * 1000),
+            Zone::Fixed(seconds) => Some(*seconds),
             Zone::Named(tz) => {
-                let at = DateTime::from_timestamp_millis(utc_ms)?.naive_utc();
-                let offset = tz.offset_from_utc_datetime(&at).fix().local_minus_utc();
-                Some(i64::from(offset) * 1000)
+                let at = DateTime::from_timestamp(utc_seconds, 0)?.naive_utc();
+                Some(tz.offset_from_utc_datetime(&at).fix().local_minus_utc())
             }
         }
     }
@@ -62,6 +73,19 @@ impl Zone {
     /// zones (what a formatter prints); `None` when out of range.
     pub fn local_ms(&self, utc_ms: i64) -> Option<i64> {
         utc_ms.checked_add(self.offset_ms_at(utc_ms)?)
+    }
+}
+
+/// An offset in seconds as `+hh:mm`, or `+hh:mm:ss` when it has seconds (the local mean times of
+/// the IANA database before standard time), as PostgreSQL and MariaDB read it.
+pub fn format_offset(seconds: i32) -> String {
+    let sign = if seconds < 0 { '-' } else { '+' };
+    let a = seconds.unsigned_abs();
+    let (h, m, s) = (a / 3600, a % 3600 / 60, a % 60);
+    if s == 0 {
+        format!("{sign}{h:02}:{m:02}")
+    } else {
+        format!("{sign}{h:02}:{m:02}:{s:02}")
     }
 }
 
@@ -94,6 +118,8 @@ mod tests {
     fn names_offsets_and_refusals() {
         assert_eq!(Zone::parse("UTC"), Ok(Zone::UTC));
         assert_eq!(Zone::parse("Z"), Ok(Zone::UTC));
+        assert_eq!(Zone::parse(" utc "), Ok(Zone::UTC));
+        assert_eq!(Zone::parse("UTC+0100"), Ok(Zone::Fixed(3600)));
         assert_eq!(Zone::parse("-05:30"), Ok(Zone::Fixed(-19_800)));
         assert_eq!(Zone::parse("+0100"), Ok(Zone::Fixed(3600)));
         assert_eq!(Zone::parse("GMT+2"), Ok(Zone::Fixed(7200)));
@@ -116,6 +142,14 @@ mod tests {
     }
 
     #[test]
+    fn offsets_print_as_databases_read_them() {
+        assert_eq!(format_offset(0), "+00:00");
+        assert_eq!(format_offset(-19_800), "-05:30");
+        assert_eq!(format_offset(-17_762), "-04:56:02");
+        assert_eq!(format_offset(18 * 3600), "+18:00");
+    }
+
+    #[test]
     fn a_named_zone_follows_daylight_saving() {
         let ny = Zone::parse("America/New_York").unwrap();
         // 2026-01-15T12:00Z: EST, 2026-07-15T12:00Z: EDT.
@@ -132,6 +166,11 @@ mod tests {
             Some(3 * 3_600_000)
         );
         assert_eq!(Zone::UTC.local_ms(i64::MAX), Some(i64::MAX));
+        assert_eq!(ny.offset_seconds_at(change / 1000), Some(-4 * 3600));
+        assert_eq!(ny.offset_seconds_at(change / 1000 - 1), Some(-5 * 3600));
+        // Before standard time (1883), New York kept its local mean time, -4:56:02.
+        assert_eq!(ny.offset_seconds_at(-3_000_000_000), Some(-17_762));
+        assert_eq!(ny.offset_seconds_at(i64::MAX), None);
         assert_eq!(ny.local_ms(i64::MAX), None);
     }
 }
