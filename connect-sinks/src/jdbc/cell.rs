@@ -292,8 +292,8 @@ pub fn pg_text(cell: &Cell<'_>, target: &str, zone: Zone) -> Result<Option<Strin
     Ok(Some(out))
 }
 
-/// A value as it travels to PostgreSQL: numbers and booleans bound for columns of their own
-/// family in binary, everything else as the text the column's type reads.
+/// A value as it travels to PostgreSQL: numbers, booleans, dates and timestamps bound for columns
+/// of their own family in binary, everything else as the text the column's type reads.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PgCell<'a> {
     /// NULL.
@@ -306,6 +306,44 @@ pub enum PgCell<'a> {
     Float(f64),
     /// A boolean for a `boolean` column.
     Bool(bool),
+    /// A date for a `date` column: days since 1970-01-01, within the years 1 to 9999.
+    Date(i64),
+    /// A timestamp for a `timestamp` column: the wall clock of `db.timezone`, as microseconds
+    /// since 1970-01-01 on a calendar without zones, within the years 1 to 9999.
+    Timestamp(i64),
+    /// A timestamp for a `timestamptz` column: the instant, microseconds since the epoch (UTC),
+    /// within the years 1 to 9999.
+    TimestampTz(i64),
+}
+
+/// Days since 1970-01-01 as `YYYY-MM-DD` (years 1 to 9999; the caller checked).
+pub fn format_pg_date(days: i64) -> String {
+    let mut out = String::with_capacity(10);
+    let _ = push_date(&mut out, days);
+    out
+}
+
+/// Microseconds since 1970-01-01 as `YYYY-MM-DD HH:MM:SS[.ffffff]`, followed by the offset when
+/// one is given.
+pub fn format_pg_time(micros: i64, offset: Option<i32>) -> String {
+    let mut out = String::with_capacity(32);
+    let _ = push_date(&mut out, micros.div_euclid(MICROS_PER_DAY));
+    out.push(' ');
+    push_time(&mut out, micros.rem_euclid(MICROS_PER_DAY));
+    if let Some(o) = offset {
+        out.push_str(&format_offset(o));
+    }
+    out
+}
+
+/// `micros` (since 1970-01-01) when its date lies in the years 1 to 9999, as the text forms allow.
+fn in_year_range(micros: i64) -> Result<i64, CellError> {
+    let (y, _, _) = civil_from_days(micros.div_euclid(MICROS_PER_DAY));
+    if (1..=9999).contains(&y) {
+        Ok(micros)
+    } else {
+        Err("a timestamp between the years 1 and 9999".into())
+    }
 }
 
 /// The form a cell is sent to PostgreSQL in, for a column of type `target` (see [`pg_text`]).
@@ -321,6 +359,23 @@ pub fn pg_cell<'a>(cell: &Cell<'a>, target: &str, zone: Zone) -> Result<PgCell<'
         // Widening is exact, and the cast back to real gives the same f32.
         (Cell::Float32(f), "real" | "double precision") => PgCell::Float(*f as f64),
         (Cell::Bool(b), "boolean") => PgCell::Bool(*b),
+        (Cell::Date(days), "date") => {
+            let (y, _, _) = civil_from_days(*days);
+            if !(1..=9999).contains(&y) {
+                return Err("a date between the years 1 and 9999".into());
+            }
+            PgCell::Date(*days)
+        }
+        (Cell::Timestamp(us), t) if t.starts_with("timestamp") && t.ends_with("with time zone") => {
+            PgCell::TimestampTz(in_year_range(*us)?)
+        }
+        (Cell::Timestamp(us), t) if t.starts_with("timestamp") => {
+            let offset = local_timestamp(*us, zone)?.offset;
+            let wall = us
+                .checked_add(i64::from(offset) * 1_000_000)
+                .ok_or("a timestamp within the representable range")?;
+            PgCell::Timestamp(in_year_range(wall)?)
+        }
         _ => match pg_text(cell, target, zone)? {
             Some(t) => PgCell::Text(Cow::Owned(t)),
             None => PgCell::Null,
@@ -583,6 +638,37 @@ mod tests {
             Ok(PgCell::Text(Cow::Borrowed("1")))
         );
         assert_eq!(pg_cell(&Cell::Null, "bigint", Zone::UTC), Ok(PgCell::Null));
+        // Dates and timestamps for columns of their type go binary: a wall clock for
+        // `timestamp`, the instant for `timestamptz`.
+        assert_eq!(
+            pg_cell(&Cell::Date(-1), "date", Zone::UTC),
+            Ok(PgCell::Date(-1))
+        );
+        assert!(pg_cell(&Cell::Date(5_000_000), "date", Zone::UTC).is_err());
+        let ny = Zone::parse("America/New_York").unwrap();
+        let at = Cell::Timestamp(1_793_514_600_000_000);
+        assert_eq!(
+            pg_cell(&at, "timestamp(3) without time zone", ny),
+            Ok(PgCell::Timestamp(1_793_514_600_000_000 - 5 * 3_600_000_000))
+        );
+        assert_eq!(
+            pg_cell(&at, "timestamp with time zone", ny),
+            Ok(PgCell::TimestampTz(1_793_514_600_000_000))
+        );
+        assert!(pg_cell(
+            &Cell::Timestamp(-70_000_000_000_000_000),
+            "timestamp with time zone",
+            ny
+        )
+        .is_err());
+        assert!(pg_cell(
+            &Cell::Timestamp(i64::MIN),
+            "timestamp without time zone",
+            Zone::UTC
+        )
+        .is_err());
+        // Into a text column, a timestamp is text.
+        assert!(matches!(pg_cell(&at, "text", ny), Ok(PgCell::Text(_))));
     }
 
     #[test]

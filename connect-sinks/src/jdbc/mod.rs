@@ -8,6 +8,7 @@
 //!   database's form;
 //! * [`schema`]: column kinds, table names and descriptions;
 //! * [`dialect`]: SQL text per database (upserts, `unnest` batches, `auto.create` DDL);
+//! * [`pg_array`]: a PostgreSQL batch's columns as array parameters (binary where it can be);
 //! * [`conn`]: connections and what their errors mean;
 //! * [`writer`]: planning and writing a batch, isolating the rows the database refuses;
 //! * [`task`]: the sink task, retries and the DLQ.
@@ -16,6 +17,7 @@ pub mod cell;
 pub mod config;
 pub mod conn;
 pub mod dialect;
+pub mod pg_array;
 pub mod row;
 pub mod schema;
 pub mod task;

@@ -223,6 +223,7 @@ pub fn row_in<'a>(
         });
     }
     let value_fields = fields(&r.value, r.value_schema.as_ref(), "value")?;
+    columns.reserve(value_fields.len());
     if cfg.pk_mode == PkMode::RecordValue {
         if cfg.pk_fields.is_empty() {
             for (n, v, s) in &value_fields {

@@ -24,6 +24,7 @@ use super::cell::{mysql_value, pg_cell, Cell, PgCell};
 use super::config::{InsertMode, JdbcSinkConfig, PkMode};
 use super::conn::{mysql_session_zone, Conn, DbError};
 use super::dialect::{Dialect, MYSQL_MAX_PARAMS};
+use super::pg_array::PgArray;
 use super::row::{row_in, table_for, OpKind, RowOp};
 use super::schema::{ColumnSpec, TableId, TableInfo};
 use super::url::DialectKind;
@@ -113,9 +114,14 @@ impl Writer {
         if collapse {
             ops = last_per_key(ops);
         }
-        let mut tables: Vec<TableId> = ops.iter().map(|o| o.table.clone()).collect();
+        // The batch's tables, each once (a batch holds few).
+        let mut tables: Vec<TableId> = Vec::new();
+        for o in &ops {
+            if !tables.contains(&o.table) {
+                tables.push(o.table.clone());
+            }
+        }
         tables.sort();
-        tables.dedup();
         for t in &tables {
             self.ensure_table(cfg, conn, t, &ops).await?;
         }
@@ -195,7 +201,11 @@ impl Writer {
         }
         let info = &self.tables[t];
         let mut missing: Vec<(&str, Option<&ColumnSpec>)> = Vec::new();
-        for op in &ops {
+        for (i, op) in ops.iter().enumerate() {
+            // A row with the previous row's fields has nothing new to check.
+            if i > 0 && same_fields(ops[i - 1], op) {
+                continue;
+            }
             for c in &op.columns {
                 if info.column(&c.name).is_none()
                     && !missing.iter().any(|(n, _)| *n == c.name.as_ref())
@@ -406,7 +416,18 @@ impl Writer {
                 } else {
                     names.len()
                 };
-                let columns: Vec<PgArray<'_>> = (0..width).map(|i| PgArray::of(rows, i)).collect();
+                let columns: Vec<PgArray<'_>> = (0..width)
+                    .map(|i| {
+                        let cells: Vec<&PgCell<'_>> = rows
+                            .iter()
+                            .filter_map(|(_, w)| match w {
+                                Wire::Pg(cells) => cells.get(i),
+                                Wire::My(_) => None,
+                            })
+                            .collect();
+                        PgArray::of(&cells)
+                    })
+                    .collect();
                 let params: Vec<&str> = columns.iter().map(PgArray::element_type).collect();
                 let sql = self
                     .dialect
@@ -488,100 +509,14 @@ impl Writer {
     }
 }
 
-/// One column of a PostgreSQL statement's rows: binary when every value of it is of one binary
-/// kind, text (borrowed from the rows) otherwise.
-enum PgArray<'a> {
-    Text(Vec<Option<&'a str>>),
-    /// A column of mixed kinds (a number for a text column in one row, say): all as text.
-    Mixed(Vec<Option<String>>),
-    Int(Vec<Option<i64>>),
-    Float(Vec<Option<f64>>),
-    Bool(Vec<Option<bool>>),
-}
-
-impl<'a> PgArray<'a> {
-    fn of(rows: &'a [(usize, Wire<'_>)], col: usize) -> PgArray<'a> {
-        let cells = || {
-            rows.iter().filter_map(move |(_, w)| match w {
-                Wire::Pg(c) => c.get(col),
-                Wire::My(_) => None,
-            })
-        };
-        let first = cells().find(|c| !matches!(c, PgCell::Null));
-        let same = |f: fn(&PgCell) -> bool| cells().all(|c| matches!(c, PgCell::Null) || f(c));
-        match first {
-            Some(PgCell::Int(_)) if same(|c| matches!(c, PgCell::Int(_))) => PgArray::Int(
-                cells()
-                    .map(|c| match c {
-                        PgCell::Int(i) => Some(*i),
-                        _ => None,
-                    })
-                    .collect(),
-            ),
-            Some(PgCell::Float(_)) if same(|c| matches!(c, PgCell::Float(_))) => PgArray::Float(
-                cells()
-                    .map(|c| match c {
-                        PgCell::Float(f) => Some(*f),
-                        _ => None,
-                    })
-                    .collect(),
-            ),
-            Some(PgCell::Bool(_)) if same(|c| matches!(c, PgCell::Bool(_))) => PgArray::Bool(
-                cells()
-                    .map(|c| match c {
-                        PgCell::Bool(b) => Some(*b),
-                        _ => None,
-                    })
-                    .collect(),
-            ),
-            None | Some(PgCell::Text(_)) if same(|c| matches!(c, PgCell::Text(_))) => {
-                PgArray::Text(
-                    cells()
-                        .map(|c| match c {
-                            PgCell::Text(t) => Some(t.as_ref()),
-                            _ => None,
-                        })
-                        .collect(),
-                )
-            }
-            _ => PgArray::Mixed(
-                cells()
-                    .map(|c| match c {
-                        PgCell::Null => None,
-                        PgCell::Text(t) => Some(t.to_string()),
-                        PgCell::Int(i) => Some(i.to_string()),
-                        PgCell::Float(f) => Some(if f.is_nan() {
-                            "NaN".to_owned()
-                        } else if f.is_infinite() {
-                            if *f > 0.0 { "Infinity" } else { "-Infinity" }.to_owned()
-                        } else {
-                            f.to_string()
-                        }),
-                        PgCell::Bool(b) => Some(if *b { "t" } else { "f" }.to_owned()),
-                    })
-                    .collect(),
-            ),
-        }
-    }
-
-    fn element_type(&self) -> &'static str {
-        match self {
-            PgArray::Text(_) | PgArray::Mixed(_) => "text",
-            PgArray::Int(_) => "int8",
-            PgArray::Float(_) => "float8",
-            PgArray::Bool(_) => "bool",
-        }
-    }
-
-    fn as_sql(&self) -> &(dyn tokio_postgres::types::ToSql + Sync) {
-        match self {
-            PgArray::Text(v) => v,
-            PgArray::Mixed(v) => v,
-            PgArray::Int(v) => v,
-            PgArray::Float(v) => v,
-            PgArray::Bool(v) => v,
-        }
-    }
+/// Whether two rows bring the same fields in the same order (names compared by address first:
+/// records of one schema share their field names).
+fn same_fields(a: &RowOp<'_>, b: &RowOp<'_>) -> bool {
+    a.columns.len() == b.columns.len()
+        && a.columns.iter().zip(&b.columns).all(|(x, y)| {
+            let (x, y) = (x.name.as_ref(), y.name.as_ref());
+            std::ptr::eq(x, y) || x == y
+        })
 }
 
 async fn rollback(conn: &mut Conn) {
