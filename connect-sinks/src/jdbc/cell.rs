@@ -366,10 +366,13 @@ pub fn pg_cell<'a>(cell: &Cell<'a>, target: &str, zone: Zone) -> Result<PgCell<'
             }
             PgCell::Date(*days)
         }
+        // Not for an array of timestamps (`timestamp without time zone[]`): that is text.
         (Cell::Timestamp(us), t) if t.starts_with("timestamp") && t.ends_with("with time zone") => {
             PgCell::TimestampTz(in_year_range(*us)?)
         }
-        (Cell::Timestamp(us), t) if t.starts_with("timestamp") => {
+        (Cell::Timestamp(us), t)
+            if t.starts_with("timestamp") && t.ends_with("without time zone") =>
+        {
             let offset = local_timestamp(*us, zone)?.offset;
             let wall = us
                 .checked_add(i64::from(offset) * 1_000_000)
@@ -667,7 +670,12 @@ mod tests {
             Zone::UTC
         )
         .is_err());
-        // Into a text column, a timestamp is text.
+        // Into a text or an array column, a timestamp is text.
+        assert!(matches!(
+            pg_cell(&at, "timestamp without time zone[]", ny),
+            Ok(PgCell::Text(_))
+        ));
+        // Into a text column too.
         assert!(matches!(pg_cell(&at, "text", ny), Ok(PgCell::Text(_))));
     }
 

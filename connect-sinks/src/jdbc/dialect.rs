@@ -5,7 +5,8 @@
 //!   parameter (binary for numbers, booleans, dates and timestamps, `text[]` otherwise; see
 //!   [`super::pg_array`]), `unnest` turns the arrays into rows, and each value is cast to its
 //!   column's own type (as `format_type` names it), so enums, domains, `jsonb`, `uuid`, arrays and
-//!   numerics are read by the server's own input functions. Upserts are `INSERT … ON CONFLICT (key) DO UPDATE`.
+//!   numerics are read by the server's own input functions. Upserts are
+//!   `INSERT … ON CONFLICT (key) DO UPDATE`.
 //! * MariaDB/MySQL: multi-row `INSERT … VALUES (…),(…)` with typed parameters (up to 65 535 per
 //!   statement), upserts with `ON DUPLICATE KEY UPDATE`, deletes with `WHERE (key) IN (…)`.
 
