@@ -16,6 +16,7 @@
 //! Nothing is committed that the caller does not then count as written: the runtime commits the
 //! batch's offsets only after `put` returns.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use connect_core::record::SinkRecord;
@@ -49,7 +50,7 @@ struct Group<'a> {
     table: TableId,
     kind: OpKind,
     /// The records' field names, key first.
-    fields: Vec<String>,
+    fields: Vec<Cow<'a, str>>,
     /// The table's own column names for them.
     names: Vec<String>,
     /// The columns' declared types (PostgreSQL casts to them; MariaDB/MySQL's `TIMESTAMP` columns
@@ -288,10 +289,11 @@ impl Writer {
                 g.table == op.table
                     && g.kind == op.kind
                     && g.key_len == op.key_len
+                    && g.fields.len() == op.columns.len()
                     && g.fields
                         .iter()
-                        .map(String::as_str)
-                        .eq(op.columns.iter().map(|c| c.name.as_ref()))
+                        .zip(&op.columns)
+                        .all(|(f, c)| same_name(f, &c.name))
             });
             let (names, types) = if same_shape {
                 (Vec::new(), Vec::new())
@@ -356,7 +358,8 @@ impl Writer {
             match groups.last_mut() {
                 Some(g) if same_shape => g.rows.push((op.record, wire)),
                 _ => groups.push(Group {
-                    fields: op.columns.iter().map(|c| c.name.to_string()).collect(),
+                    // Borrowed from the records: no copies.
+                    fields: op.columns.iter().map(|c| c.name.clone()).collect(),
                     table: op.table,
                     kind: op.kind,
                     names,
@@ -513,10 +516,15 @@ impl Writer {
 /// records of one schema share their field names).
 fn same_fields(a: &RowOp<'_>, b: &RowOp<'_>) -> bool {
     a.columns.len() == b.columns.len()
-        && a.columns.iter().zip(&b.columns).all(|(x, y)| {
-            let (x, y) = (x.name.as_ref(), y.name.as_ref());
-            std::ptr::eq(x, y) || x == y
-        })
+        && a.columns
+            .iter()
+            .zip(&b.columns)
+            .all(|(x, y)| same_name(&x.name, &y.name))
+}
+
+/// Two field names equal, by address first.
+fn same_name(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
 }
 
 async fn rollback(conn: &mut Conn) {
