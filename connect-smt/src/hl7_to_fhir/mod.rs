@@ -72,6 +72,10 @@
 //! segment and field (never the content; each kind of gap is warned about once, later ones at debug); with `unmappable=fail` the record fails with that message
 //! and the connector's error policy routes it (retry, DLQ, fail the task). Never a panic.
 //!
+//! **Not mapped yet**, though the v2-to-FHIR IG defines them: PRT segments (participations, in 16
+//! corpus messages; skipped), the insurance group's ROL (left out with a note, as above), a
+//! Provenance per ORC, and OBX-5 repetitions after the first.
+//!
 //! ```
 //! use connect_core::config::Props;
 //! use connect_core::data::Value;
