@@ -205,32 +205,29 @@ fn push_time(out: &mut String, micros: i64) {
     }
 }
 
-/// An instant as the wall clock of a zone: days since the epoch, the time of day in microseconds,
-/// and the zone's offset from UTC at that instant in seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LocalTimestamp {
-    /// Days since 1970-01-01 on the zone's calendar.
-    pub days: i64,
-    /// Microseconds since the zone's midnight.
-    pub time_of_day: i64,
-    /// The zone's offset from UTC at the instant, in seconds.
-    pub offset: i32,
-}
-
-/// Microseconds since the epoch as the wall clock of `zone` at that instant.
-pub fn local_timestamp(micros: i64, zone: Zone) -> Result<LocalTimestamp, CellError> {
+/// Microseconds since the epoch as the wall clock of `zone` at that instant (microseconds since
+/// 1970-01-01 on a calendar without zones), with the zone's offset from UTC then, in seconds.
+pub fn local_timestamp(micros: i64, zone: Zone) -> Result<(i64, i32), CellError> {
     const RANGE: &str = "a timestamp within the representable range";
     let offset = zone
         .offset_seconds_at(micros.div_euclid(1_000_000))
         .ok_or(RANGE)?;
-    let t = micros
+    let wall = micros
         .checked_add(i64::from(offset) * 1_000_000)
         .ok_or(RANGE)?;
-    Ok(LocalTimestamp {
-        days: t.div_euclid(MICROS_PER_DAY),
-        time_of_day: t.rem_euclid(MICROS_PER_DAY),
-        offset,
-    })
+    Ok((wall, offset))
+}
+
+/// A wall clock (microseconds since 1970-01-01) as `YYYY-MM-DD HH:MM:SS[.ffffff]`, followed by
+/// the offset when one is given; the date must lie in the years 1 to 9999.
+fn push_timestamp(out: &mut String, wall: i64, offset: Option<i32>) -> Result<(), CellError> {
+    push_date(out, wall.div_euclid(MICROS_PER_DAY))?;
+    out.push(' ');
+    push_time(out, wall.rem_euclid(MICROS_PER_DAY));
+    if let Some(o) = offset {
+        out.push_str(&format_offset(o));
+    }
+    Ok(())
 }
 
 /// The text PostgreSQL reads a cell from, for a column of type `target` (lower case, as
@@ -280,13 +277,9 @@ pub fn pg_text(cell: &Cell<'_>, target: &str, zone: Zone) -> Result<Option<Strin
             push_time(&mut out, *us)
         }
         Cell::Timestamp(us) => {
-            let local = local_timestamp(*us, zone)?;
-            push_date(&mut out, local.days)?;
-            out.push(' ');
-            push_time(&mut out, local.time_of_day);
-            if target.ends_with("with time zone") {
-                out.push_str(&format_offset(local.offset));
-            }
+            let (wall, offset) = local_timestamp(*us, zone)?;
+            let zoned = target.ends_with("with time zone");
+            push_timestamp(&mut out, wall, zoned.then_some(offset))?;
         }
     }
     Ok(Some(out))
@@ -316,24 +309,32 @@ pub enum PgCell<'a> {
     TimestampTz(i64),
 }
 
-/// Days since 1970-01-01 as `YYYY-MM-DD` (years 1 to 9999; the caller checked).
-pub fn format_pg_date(days: i64) -> String {
-    let mut out = String::with_capacity(10);
-    let _ = push_date(&mut out, days);
-    out
-}
-
-/// Microseconds since 1970-01-01 as `YYYY-MM-DD HH:MM:SS[.ffffff]`, followed by the offset when
-/// one is given.
-pub fn format_pg_time(micros: i64, offset: Option<i32>) -> String {
-    let mut out = String::with_capacity(32);
-    let _ = push_date(&mut out, micros.div_euclid(MICROS_PER_DAY));
-    out.push(' ');
-    push_time(&mut out, micros.rem_euclid(MICROS_PER_DAY));
-    if let Some(o) = offset {
-        out.push_str(&format_offset(o));
+impl PgCell<'_> {
+    /// The text the column's type reads the value from (`None` for NULL), for a column whose
+    /// values are of mixed kinds and so travel as text. Dates and timestamps were range-checked
+    /// when the cell was made.
+    pub fn to_text(&self) -> Option<String> {
+        let mut out = String::new();
+        match self {
+            PgCell::Null => return None,
+            PgCell::Text(t) => out.push_str(t),
+            PgCell::Int(i) => {
+                let _ = write!(out, "{i}");
+            }
+            PgCell::Float(f) => push_float(&mut out, *f, None),
+            PgCell::Bool(b) => out.push(if *b { 't' } else { 'f' }),
+            PgCell::Date(d) => {
+                let _ = push_date(&mut out, *d);
+            }
+            PgCell::Timestamp(us) => {
+                let _ = push_timestamp(&mut out, *us, None);
+            }
+            PgCell::TimestampTz(us) => {
+                let _ = push_timestamp(&mut out, *us, Some(0));
+            }
+        }
+        Some(out)
     }
-    out
 }
 
 /// `micros` (since 1970-01-01) when its date lies in the years 1 to 9999, as the text forms allow.
@@ -373,10 +374,7 @@ pub fn pg_cell<'a>(cell: &Cell<'a>, target: &str, zone: Zone) -> Result<PgCell<'
         (Cell::Timestamp(us), t)
             if t.starts_with("timestamp") && t.ends_with("without time zone") =>
         {
-            let offset = local_timestamp(*us, zone)?.offset;
-            let wall = us
-                .checked_add(i64::from(offset) * 1_000_000)
-                .ok_or("a timestamp within the representable range")?;
+            let (wall, _) = local_timestamp(*us, zone)?;
             PgCell::Timestamp(in_year_range(wall)?)
         }
         _ => match pg_text(cell, target, zone)? {
@@ -471,12 +469,9 @@ pub fn mysql_value(cell: &Cell<'_>, zone: Zone) -> Result<mysql_async::Value, Ce
             )
         }
         Cell::Timestamp(us) => {
-            let LocalTimestamp {
-                days,
-                time_of_day: tod,
-                ..
-            } = local_timestamp(*us, zone)?;
-            let (y, m, d) = civil_from_days(days);
+            let (wall, _) = local_timestamp(*us, zone)?;
+            let tod = wall.rem_euclid(MICROS_PER_DAY);
+            let (y, m, d) = civil_from_days(wall.div_euclid(MICROS_PER_DAY));
             if !(0..=9999).contains(&y) {
                 return Err("a timestamp between the years 0 and 9999".into());
             }

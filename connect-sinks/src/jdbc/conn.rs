@@ -176,15 +176,15 @@ fn kind_only(e: &mysql_async::Error) -> &'static str {
     }
 }
 
-/// The `time_zone` of a MariaDB/MySQL session for `db.timezone`: a fixed offset is the session's
-/// own; for a named zone the session is UTC, since the server knows named zones only when its time
-/// zone tables are loaded, and a `TIMESTAMP` column is then sent the UTC wall clock (exact, where a
-/// local time in the hour a daylight saving change repeats would not be), while `DATETIME` columns
-/// get the named zone's wall clock.
-pub fn mysql_session_zone(db_timezone: Zone) -> Zone {
+/// The `time_zone` of a MariaDB/MySQL session for `db.timezone`, as an offset in seconds: a fixed
+/// offset is the session's own; for a named zone the session is UTC, since the server knows named
+/// zones only when its time zone tables are loaded, and a `TIMESTAMP` column is then sent the UTC
+/// wall clock (exact, where a local time in the hour a daylight saving change repeats would not
+/// be), while `DATETIME` columns get the named zone's wall clock.
+pub fn mysql_session_offset(db_timezone: Zone) -> i32 {
     match db_timezone {
-        Zone::Fixed(_) => db_timezone,
-        Zone::Named(_) => Zone::UTC,
+        Zone::Fixed(seconds) => seconds,
+        Zone::Named(_) => 0,
     }
 }
 
@@ -265,10 +265,6 @@ impl Conn {
                 })))
             }
             DialectKind::MySql => {
-                let session_offset = match mysql_session_zone(tz) {
-                    Zone::Fixed(seconds) => seconds,
-                    Zone::Named(_) => 0,
-                };
                 let ssl = cfg.tls.mysql().map_err(|e| DbError::Fatal(e.to_string()))?;
                 for (h, p) in &cfg.url.hosts {
                     let mut opts = mysql_async::OptsBuilder::default()
@@ -278,7 +274,7 @@ impl Conn {
                         .pass(cfg.password.clone())
                         .init(vec![format!(
                             "SET time_zone = '{}'",
-                            format_offset(session_offset)
+                            format_offset(mysql_session_offset(tz))
                         )])
                         .prefer_socket(false);
                     if !cfg.url.database.is_empty() {

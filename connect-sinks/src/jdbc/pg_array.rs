@@ -7,7 +7,7 @@ use std::error::Error;
 use bytes::{BufMut, BytesMut};
 use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 
-use super::cell::{format_pg_date, format_pg_time, PgCell};
+use super::cell::PgCell;
 
 /// Days from 1970-01-01 to PostgreSQL's epoch, 2000-01-01.
 const PG_EPOCH_DAYS: i64 = 10_957;
@@ -90,7 +90,7 @@ impl<'a> PgArray<'a> {
         let mut kinds = cells.iter().filter_map(|c| kind(c));
         let first = kinds.next();
         if kinds.any(|k| Some(k) != first) {
-            return PgArray::Mixed(cells.iter().map(|c| text_of(c)).collect());
+            return PgArray::Mixed(cells.iter().map(|c| c.to_text()).collect());
         }
         macro_rules! collect {
             ($variant:ident, $pat:pat => $v:expr) => {
@@ -146,24 +146,6 @@ impl<'a> PgArray<'a> {
             PgArray::Timestamp(v) | PgArray::TimestampTz(v) => v,
         }
     }
-}
-
-/// A cell as the text its column's type reads, for a column of mixed kinds.
-fn text_of(cell: &PgCell<'_>) -> Option<String> {
-    Some(match cell {
-        PgCell::Null => return None,
-        PgCell::Text(t) => t.to_string(),
-        PgCell::Int(i) => i.to_string(),
-        PgCell::Float(f) if f.is_nan() => "NaN".to_owned(),
-        PgCell::Float(f) if f.is_infinite() => {
-            if *f > 0.0 { "Infinity" } else { "-Infinity" }.to_owned()
-        }
-        PgCell::Float(f) => f.to_string(),
-        PgCell::Bool(b) => if *b { "t" } else { "f" }.to_owned(),
-        PgCell::Date(d) => format_pg_date(*d),
-        PgCell::Timestamp(us) => format_pg_time(*us, None),
-        PgCell::TimestampTz(us) => format_pg_time(*us, Some(0)),
-    })
 }
 
 #[cfg(test)]

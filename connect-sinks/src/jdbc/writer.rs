@@ -23,12 +23,13 @@ use connect_core::record::SinkRecord;
 
 use super::cell::{mysql_value, pg_cell, Cell, PgCell};
 use super::config::{InsertMode, JdbcSinkConfig, PkMode};
-use super::conn::{mysql_session_zone, Conn, DbError};
+use super::conn::{mysql_session_offset, Conn, DbError};
 use super::dialect::{Dialect, MYSQL_MAX_PARAMS};
 use super::pg_array::PgArray;
 use super::row::{row_in, table_for, OpKind, RowOp};
 use super::schema::{ColumnSpec, TableId, TableInfo};
 use super::url::DialectKind;
+use crate::zone::Zone;
 
 /// A record the sink did not write, and why (without its data).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -277,7 +278,7 @@ impl Writer {
             });
         }
         let tz = cfg.db_timezone;
-        let session_tz = mysql_session_zone(tz);
+        let session_tz = Zone::Fixed(mysql_session_offset(tz));
         let mut groups: Vec<Group<'a>> = Vec::new();
         for op in ops {
             if op.kind == OpKind::Update && op.columns.len() == op.key_len {
