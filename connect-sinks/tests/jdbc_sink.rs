@@ -765,3 +765,44 @@ async fn mariadb_with_a_named_db_timezone() {
     );
     a_named_db_timezone(Db::mariadb()).await;
 }
+
+/// One batch whose rows change shape midway (a field appears, then is absent again) into a table
+/// that exists: the new column is added and filled for the row that has it, and the rows around
+/// it are written too. The connector is stopped while that batch is produced, so it arrives whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_field_that_appears_within_a_batch_is_added_as_a_column() {
+    let _watchdog = connect_test_support::watchdog(
+        "a_field_that_appears_within_a_batch_is_added_as_a_column",
+        Duration::from_secs(180),
+    );
+    let db = Db::postgres();
+    let w = worker_with_patients("shapes", 2).await;
+    let config = || ConnectorConfig::new("shapes", upsert_config(&db, "shapes", "shapes"));
+    let count = || {
+        db.query("SELECT count(*) FROM patient_shapes")
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default()
+    };
+    w.start_connector(config()).await.unwrap();
+    wait_for("the table with two rows", 60, || count() == "2").await;
+    wait_for("the offsets", 30, || {
+        committed(w.bootstrap_servers(), "shapes", "shapes", 1) == [2]
+    })
+    .await;
+    w.stop_connector("shapes").await.unwrap();
+    let records = vec![
+        (key(3), patient(3, "Doe", None)),
+        (key(4), patient(4, "Roe", Some("555-0104"))),
+        (key(5), patient(5, "Doe", None)),
+    ];
+    produce_keyed(w.bootstrap_servers(), "shapes", &records);
+    w.start_connector(config()).await.unwrap();
+    wait_for("five rows", 60, || count() == "5").await;
+    assert_eq!(
+        db.exec("SELECT id, coalesce(phone, '-') FROM patient_shapes ORDER BY id")
+            .lines()
+            .collect::<Vec<_>>(),
+        ["1|-", "2|-", "3|-", "4|555-0104", "5|-"]
+    );
+    w.shutdown().await;
+}
