@@ -48,38 +48,93 @@ pub type CellError = String;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
+/// What a field's schema name says its values mean (Debezium's semantic types), looked up once
+/// per schema rather than once per value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Semantic {
+    /// No semantic type this sink reads: the value's own type decides.
+    None,
+    /// `io.debezium.time.Date`: int32 days.
+    Date,
+    /// `io.debezium.time.Time`: int32 milliseconds since midnight.
+    TimeMillis,
+    /// `io.debezium.time.MicroTime`.
+    MicroTime,
+    /// `io.debezium.time.NanoTime`.
+    NanoTime,
+    /// `io.debezium.time.Timestamp`: int64 milliseconds.
+    TimestampMillis,
+    /// `io.debezium.time.MicroTimestamp`.
+    MicroTimestamp,
+    /// `io.debezium.time.NanoTimestamp`.
+    NanoTimestamp,
+    /// `io.debezium.time.ZonedTimestamp`: ISO-8601 text with an offset.
+    ZonedTimestamp,
+    /// `io.debezium.data.Json`.
+    Json,
+    /// `io.debezium.data.VariableScaleDecimal`.
+    VariableScaleDecimal,
+}
+
+impl Semantic {
+    /// The semantic type a schema names.
+    pub fn of(schema: Option<&Schema>) -> Semantic {
+        match schema.and_then(|s| s.name()) {
+            Some(dbz::DATE) => Semantic::Date,
+            Some(dbz::TIME) => Semantic::TimeMillis,
+            Some(dbz::MICRO_TIME) => Semantic::MicroTime,
+            Some(dbz::NANO_TIME) => Semantic::NanoTime,
+            Some(dbz::TIMESTAMP) => Semantic::TimestampMillis,
+            Some(dbz::MICRO_TIMESTAMP) => Semantic::MicroTimestamp,
+            Some(dbz::NANO_TIMESTAMP) => Semantic::NanoTimestamp,
+            Some(dbz::ZONED_TIMESTAMP) => Semantic::ZonedTimestamp,
+            Some(dbz::JSON) => Semantic::Json,
+            Some(dbz::VARIABLE_SCALE_DECIMAL) => Semantic::VariableScaleDecimal,
+            _ => Semantic::None,
+        }
+    }
+}
+
 /// Converts a field's value, read with its schema (if any).
 pub fn cell_of<'a>(value: &'a Value, schema: Option<&Schema>) -> Result<Cell<'a>, CellError> {
-    let name = schema.and_then(|s| s.name());
+    cell_as(value, schema, Semantic::of(schema))
+}
+
+/// As [`cell_of`], with the schema's semantic type already looked up.
+pub fn cell_as<'a>(
+    value: &'a Value,
+    schema: Option<&Schema>,
+    semantic: Semantic,
+) -> Result<Cell<'a>, CellError> {
     Ok(match value {
         Value::Null => Cell::Null,
         Value::Boolean(b) => Cell::Bool(*b),
         Value::Int8(v) => Cell::Int(*v as i64),
         Value::Int16(v) => Cell::Int(*v as i64),
-        Value::Int32(v) => match name {
-            Some(dbz::DATE) => Cell::Date(*v as i64),
-            Some(dbz::TIME) => Cell::Time(*v as i64 * 1000),
+        Value::Int32(v) => match semantic {
+            Semantic::Date => Cell::Date(*v as i64),
+            Semantic::TimeMillis => Cell::Time(*v as i64 * 1000),
             _ => Cell::Int(*v as i64),
         },
-        Value::Int64(v) => match name {
-            Some(dbz::MICRO_TIME) => Cell::Time(*v),
-            Some(dbz::NANO_TIME) => Cell::Time(v.div_euclid(1000)),
-            Some(dbz::TIMESTAMP) => Cell::Timestamp(
+        Value::Int64(v) => match semantic {
+            Semantic::MicroTime => Cell::Time(*v),
+            Semantic::NanoTime => Cell::Time(v.div_euclid(1000)),
+            Semantic::TimestampMillis => Cell::Timestamp(
                 v.checked_mul(1000)
                     .ok_or("a timestamp in milliseconds within the representable range")?,
             ),
-            Some(dbz::MICRO_TIMESTAMP) => Cell::Timestamp(*v),
-            Some(dbz::NANO_TIMESTAMP) => Cell::Timestamp(v.div_euclid(1000)),
+            Semantic::MicroTimestamp => Cell::Timestamp(*v),
+            Semantic::NanoTimestamp => Cell::Timestamp(v.div_euclid(1000)),
             _ => Cell::Int(*v),
         },
         Value::Float32(v) => Cell::Float32(*v),
         Value::Float64(v) => Cell::Float64(*v),
         Value::String(s) => {
-            match name {
-                Some(dbz::ZONED_TIMESTAMP) => Cell::Timestamp(parse_zoned_timestamp(s).ok_or(
+            match semantic {
+                Semantic::ZonedTimestamp => Cell::Timestamp(parse_zoned_timestamp(s).ok_or(
                     "an ISO-8601 timestamp with an offset (io.debezium.time.ZonedTimestamp)",
                 )?),
-                Some(dbz::JSON) => Cell::Json(Cow::Borrowed(s)),
+                Semantic::Json => Cell::Json(Cow::Borrowed(s)),
                 _ => Cell::Text(Cow::Borrowed(s)),
             }
         }
@@ -91,7 +146,7 @@ pub fn cell_of<'a>(value: &'a Value, schema: Option<&Schema>) -> Result<Cell<'a>
             ms.checked_mul(1000)
                 .ok_or("a timestamp within the representable range")?,
         ),
-        Value::Struct(s) if name == Some(dbz::VARIABLE_SCALE_DECIMAL) => {
+        Value::Struct(s) if semantic == Semantic::VariableScaleDecimal => {
             let scale = match s.get("scale") {
                 Some(Value::Int32(v)) => *v,
                 _ => return Err("a VariableScaleDecimal struct with an int32 scale".into()),
@@ -347,37 +402,86 @@ fn in_year_range(micros: i64) -> Result<i64, CellError> {
     }
 }
 
-/// The form a cell is sent to PostgreSQL in, for a column of type `target` (see [`pg_text`]).
-pub fn pg_cell<'a>(cell: &Cell<'a>, target: &str, zone: Zone) -> Result<PgCell<'a>, CellError> {
-    Ok(match (cell, target) {
-        (Cell::Text(Cow::Borrowed(s)) | Cell::Json(Cow::Borrowed(s)), _)
-            if !target.ends_with("[]") && !s.contains('\0') =>
-        {
-            PgCell::Text(Cow::Borrowed(s))
+/// A PostgreSQL column type as far as the binary forms care, read from its name (`format_type`'s
+/// text) once per statement rather than once per value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PgTarget {
+    /// `smallint`, `integer` or `bigint`.
+    Integer,
+    /// `real`.
+    Real,
+    /// `double precision`.
+    Double,
+    /// `boolean`.
+    Boolean,
+    /// `date`.
+    Date,
+    /// `timestamp[(p)] without time zone`.
+    Timestamp,
+    /// `timestamp[(p)] with time zone`.
+    TimestampTz,
+    /// Any array type (`…[]`).
+    Array,
+    /// Anything else: values go as text the type reads.
+    Other,
+}
+
+impl PgTarget {
+    /// The target for a column type name.
+    pub fn of(type_name: &str) -> PgTarget {
+        match type_name {
+            "smallint" | "integer" | "bigint" => PgTarget::Integer,
+            "real" => PgTarget::Real,
+            "double precision" => PgTarget::Double,
+            "boolean" => PgTarget::Boolean,
+            "date" => PgTarget::Date,
+            t if t.ends_with("[]") => PgTarget::Array,
+            t if t.starts_with("timestamp") && t.ends_with("with time zone") => {
+                PgTarget::TimestampTz
+            }
+            t if t.starts_with("timestamp") && t.ends_with("without time zone") => {
+                PgTarget::Timestamp
+            }
+            _ => PgTarget::Other,
         }
-        (Cell::Int(i), "smallint" | "integer" | "bigint") => PgCell::Int(*i),
-        (Cell::Float64(f), "double precision") => PgCell::Float(*f),
+    }
+}
+
+/// The form a cell is sent to PostgreSQL in, for a column of type `ty` (see [`pg_text`]), whose
+/// [`PgTarget`] is `target`. The cell is taken by value, so text it owns (a decimal's, a nested
+/// value's JSON) moves into the parameter instead of being copied.
+pub fn pg_cell<'a>(
+    cell: Cell<'a>,
+    ty: &str,
+    target: PgTarget,
+    zone: Zone,
+) -> Result<PgCell<'a>, CellError> {
+    Ok(match (cell, target) {
+        (Cell::Null, _) => PgCell::Null,
+        (Cell::Text(s) | Cell::Json(s), t) if t != PgTarget::Array && !s.contains('\0') => {
+            PgCell::Text(s)
+        }
+        // A decimal's text is digits, a sign and a point.
+        (Cell::Decimal(d), _) => PgCell::Text(Cow::Owned(d)),
+        (Cell::Int(i), PgTarget::Integer) => PgCell::Int(i),
+        (Cell::Float64(f), PgTarget::Double) => PgCell::Float(f),
         // Widening is exact, and the cast back to real gives the same f32.
-        (Cell::Float32(f), "real" | "double precision") => PgCell::Float(*f as f64),
-        (Cell::Bool(b), "boolean") => PgCell::Bool(*b),
-        (Cell::Date(days), "date") => {
-            let (y, _, _) = civil_from_days(*days);
+        (Cell::Float32(f), PgTarget::Real | PgTarget::Double) => PgCell::Float(f as f64),
+        (Cell::Bool(b), PgTarget::Boolean) => PgCell::Bool(b),
+        (Cell::Date(days), PgTarget::Date) => {
+            let (y, _, _) = civil_from_days(days);
             if !(1..=9999).contains(&y) {
                 return Err("a date between the years 1 and 9999".into());
             }
-            PgCell::Date(*days)
+            PgCell::Date(days)
         }
         // Not for an array of timestamps (`timestamp without time zone[]`): that is text.
-        (Cell::Timestamp(us), t) if t.starts_with("timestamp") && t.ends_with("with time zone") => {
-            PgCell::TimestampTz(in_year_range(*us)?)
-        }
-        (Cell::Timestamp(us), t)
-            if t.starts_with("timestamp") && t.ends_with("without time zone") =>
-        {
-            let (wall, _) = local_timestamp(*us, zone)?;
+        (Cell::Timestamp(us), PgTarget::TimestampTz) => PgCell::TimestampTz(in_year_range(us)?),
+        (Cell::Timestamp(us), PgTarget::Timestamp) => {
+            let (wall, _) = local_timestamp(us, zone)?;
             PgCell::Timestamp(in_year_range(wall)?)
         }
-        _ => match pg_text(cell, target, zone)? {
+        (cell, _) => match pg_text(&cell, ty, zone)? {
             Some(t) => PgCell::Text(Cow::Owned(t)),
             None => PgCell::Null,
         },
@@ -615,63 +719,87 @@ mod tests {
 
     #[test]
     fn numbers_and_booleans_go_binary_only_to_columns_of_their_family() {
+        let pg = |c: Cell<'static>, ty: &str, zone| pg_cell(c, ty, PgTarget::of(ty), zone);
+        assert_eq!(pg(Cell::Int(5), "bigint", Zone::UTC), Ok(PgCell::Int(5)));
         assert_eq!(
-            pg_cell(&Cell::Int(5), "bigint", Zone::UTC),
-            Ok(PgCell::Int(5))
-        );
-        assert_eq!(
-            pg_cell(&Cell::Int(5), "numeric(8,2)", Zone::UTC),
+            pg(Cell::Int(5), "numeric(8,2)", Zone::UTC),
             Ok(PgCell::Text(Cow::Borrowed("5")))
         );
         assert_eq!(
-            pg_cell(&Cell::Float32(0.1), "real", Zone::UTC),
+            pg(Cell::Float32(0.1), "real", Zone::UTC),
             Ok(PgCell::Float(0.1f32 as f64))
         );
         assert_eq!(
-            pg_cell(&Cell::Bool(true), "boolean", Zone::UTC),
+            pg(Cell::Bool(true), "boolean", Zone::UTC),
             Ok(PgCell::Bool(true))
         );
         assert_eq!(
-            pg_cell(&Cell::Bool(true), "integer", Zone::UTC),
+            pg(Cell::Bool(true), "integer", Zone::UTC),
             Ok(PgCell::Text(Cow::Borrowed("1")))
         );
-        assert_eq!(pg_cell(&Cell::Null, "bigint", Zone::UTC), Ok(PgCell::Null));
+        assert_eq!(pg(Cell::Null, "bigint", Zone::UTC), Ok(PgCell::Null));
         // Dates and timestamps for columns of their type go binary: a wall clock for
         // `timestamp`, the instant for `timestamptz`.
-        assert_eq!(
-            pg_cell(&Cell::Date(-1), "date", Zone::UTC),
-            Ok(PgCell::Date(-1))
-        );
-        assert!(pg_cell(&Cell::Date(5_000_000), "date", Zone::UTC).is_err());
+        assert_eq!(pg(Cell::Date(-1), "date", Zone::UTC), Ok(PgCell::Date(-1)));
+        assert!(pg(Cell::Date(5_000_000), "date", Zone::UTC).is_err());
         let ny = Zone::parse("America/New_York").unwrap();
         let at = Cell::Timestamp(1_793_514_600_000_000);
         assert_eq!(
-            pg_cell(&at, "timestamp(3) without time zone", ny),
+            pg(at.clone(), "timestamp(3) without time zone", ny),
             Ok(PgCell::Timestamp(1_793_514_600_000_000 - 5 * 3_600_000_000))
         );
         assert_eq!(
-            pg_cell(&at, "timestamp with time zone", ny),
+            pg(at.clone(), "timestamp with time zone", ny),
             Ok(PgCell::TimestampTz(1_793_514_600_000_000))
         );
-        assert!(pg_cell(
-            &Cell::Timestamp(-70_000_000_000_000_000),
+        assert!(pg(
+            Cell::Timestamp(-70_000_000_000_000_000),
             "timestamp with time zone",
             ny
         )
         .is_err());
-        assert!(pg_cell(
-            &Cell::Timestamp(i64::MIN),
+        assert!(pg(
+            Cell::Timestamp(i64::MIN),
             "timestamp without time zone",
             Zone::UTC
         )
         .is_err());
         // Into a text or an array column, a timestamp is text.
         assert!(matches!(
-            pg_cell(&at, "timestamp without time zone[]", ny),
+            pg(at.clone(), "timestamp without time zone[]", ny),
             Ok(PgCell::Text(_))
         ));
         // Into a text column too.
-        assert!(matches!(pg_cell(&at, "text", ny), Ok(PgCell::Text(_))));
+        assert!(matches!(pg(at.clone(), "text", ny), Ok(PgCell::Text(_))));
+        // A decimal's text moves into the parameter; owned text is checked for NUL as borrowed
+        // text is.
+        assert_eq!(
+            pg(Cell::Decimal("12.50".into()), "numeric(8,2)", ny),
+            Ok(PgCell::Text(Cow::Owned("12.50".into())))
+        );
+        assert!(pg(Cell::Json(Cow::Owned("\"a\0\"".into())), "jsonb", ny).is_err());
+    }
+
+    #[test]
+    fn postgres_type_names_read_once_as_targets() {
+        for (ty, want) in [
+            ("smallint", PgTarget::Integer),
+            ("bigint", PgTarget::Integer),
+            ("real", PgTarget::Real),
+            ("double precision", PgTarget::Double),
+            ("boolean", PgTarget::Boolean),
+            ("date", PgTarget::Date),
+            ("timestamp(3) without time zone", PgTarget::Timestamp),
+            ("timestamp without time zone", PgTarget::Timestamp),
+            ("timestamp(6) with time zone", PgTarget::TimestampTz),
+            ("timestamp with time zone[]", PgTarget::Array),
+            ("integer[]", PgTarget::Array),
+            ("numeric(8,2)", PgTarget::Other),
+            ("time without time zone", PgTarget::Other),
+            ("text", PgTarget::Other),
+        ] {
+            assert_eq!(PgTarget::of(ty), want, "{ty}");
+        }
     }
 
     #[test]

@@ -21,12 +21,12 @@ use std::collections::HashMap;
 
 use connect_core::record::SinkRecord;
 
-use super::cell::{mysql_value, pg_cell, Cell, PgCell};
+use super::cell::{mysql_value, pg_cell, Cell, PgCell, PgTarget};
 use super::config::{InsertMode, JdbcSinkConfig, PkMode};
 use super::conn::{mysql_session_offset, Conn, DbError};
 use super::dialect::{Dialect, MYSQL_MAX_PARAMS};
 use super::pg_array::PgArray;
-use super::row::{row_in, table_for, OpKind, RowOp};
+use super::row::{row_in, table_for, OpKind, Plans, RowOp};
 use super::schema::{ColumnSpec, TableId, TableInfo};
 use super::url::DialectKind;
 use crate::zone::Zone;
@@ -57,6 +57,8 @@ struct Group<'a> {
     /// The columns' declared types (PostgreSQL casts to them; MariaDB/MySQL's `TIMESTAMP` columns
     /// take the session's zone).
     types: Vec<String>,
+    /// The PostgreSQL columns' types as the binary forms read them.
+    targets: Vec<PgTarget>,
     key_len: usize,
     rows: Vec<(usize, Wire<'a>)>,
 }
@@ -65,6 +67,7 @@ struct Group<'a> {
 pub struct Writer {
     dialect: Dialect,
     tables: HashMap<TableId, TableInfo>,
+    plans: Plans,
 }
 
 impl Writer {
@@ -76,6 +79,7 @@ impl Writer {
                 quote: cfg.quote_identifiers,
             },
             tables: HashMap::new(),
+            plans: Plans::default(),
         }
     }
 
@@ -107,7 +111,7 @@ impl Writer {
                     t
                 }
             };
-            match table.and_then(|t| row_in(cfg, i, r, t)) {
+            match table.and_then(|t| row_in(cfg, &mut self.plans, i, r, t)) {
                 Ok(op) => ops.push(op),
                 Err(reason) => errant.push(Errant { record: i, reason }),
             }
@@ -296,8 +300,8 @@ impl Writer {
                         .zip(&op.columns)
                         .all(|(f, c)| same_name(f, &c.name))
             });
-            let (names, types) = if same_shape {
-                (Vec::new(), Vec::new())
+            let (names, types, targets) = if same_shape {
+                (Vec::new(), Vec::new(), Vec::new())
             } else {
                 let info = &self.tables[&op.table];
                 let mut names = Vec::with_capacity(op.columns.len());
@@ -312,19 +316,29 @@ impl Writer {
                     names.push(col.name.clone());
                     types.push(col.type_name.clone());
                 }
-                (names, types)
+                let targets = match self.dialect.kind {
+                    DialectKind::Postgres => types.iter().map(|t| PgTarget::of(t)).collect(),
+                    DialectKind::MySql => Vec::new(),
+                };
+                (names, types, targets)
             };
-            let col_types: &[String] = match groups.last() {
-                Some(g) if same_shape => &g.types,
-                _ => &types,
+            let (col_types, col_targets): (&[String], &[PgTarget]) = match groups.last() {
+                Some(g) if same_shape => (&g.types, &g.targets),
+                _ => (&types, &targets),
+            };
+            let fields: Vec<Cow<'a, str>> = if same_shape {
+                Vec::new()
+            } else {
+                // Borrowed from the records: no copies.
+                op.columns.iter().map(|c| c.name.clone()).collect()
             };
             let converted: Result<Wire<'a>, String> = match self.dialect.kind {
                 DialectKind::Postgres => op
                     .columns
-                    .iter()
-                    .zip(col_types)
-                    .map(|(c, ty)| {
-                        pg_cell(&c.cell, ty, tz)
+                    .into_iter()
+                    .zip(col_types.iter().zip(col_targets))
+                    .map(|(c, (ty, target))| {
+                        pg_cell(c.cell, ty, *target, tz)
                             .map_err(|e| format!("field {}: expected {e}", c.name))
                     })
                     .collect::<Result<Vec<_>, _>>()
@@ -359,12 +373,12 @@ impl Writer {
             match groups.last_mut() {
                 Some(g) if same_shape => g.rows.push((op.record, wire)),
                 _ => groups.push(Group {
-                    // Borrowed from the records: no copies.
-                    fields: op.columns.iter().map(|c| c.name.clone()).collect(),
+                    fields,
                     table: op.table,
                     kind: op.kind,
                     names,
                     types,
+                    targets,
                     key_len: op.key_len,
                     rows: vec![(op.record, wire)],
                 }),
