@@ -86,17 +86,19 @@ fn kind(cell: &PgCell<'_>) -> Option<u8> {
 
 impl<'a> PgArray<'a> {
     /// The array of one column's cells, in row order.
-    pub fn of(cells: &[&'a PgCell<'a>]) -> PgArray<'a> {
-        let mut kinds = cells.iter().filter_map(|c| kind(c));
+    pub fn of<I>(cells: I) -> PgArray<'a>
+    where
+        I: Iterator<Item = &'a PgCell<'a>> + Clone,
+    {
+        let mut kinds = cells.clone().filter_map(kind);
         let first = kinds.next();
         if kinds.any(|k| Some(k) != first) {
-            return PgArray::Mixed(cells.iter().map(|c| c.to_text()).collect());
+            return PgArray::Mixed(cells.map(PgCell::to_text).collect());
         }
         macro_rules! collect {
             ($variant:ident, $pat:pat => $v:expr) => {
                 PgArray::$variant(
                     cells
-                        .iter()
                         .map(|c| match c {
                             $pat => Some($v),
                             _ => None,
@@ -162,7 +164,7 @@ mod tests {
             PgCell::Date(PG_EPOCH_DAYS + 1),
         ];
         let refs: Vec<&PgCell<'_>> = cells.iter().collect();
-        let a = PgArray::of(&refs);
+        let a = PgArray::of(refs.iter().copied());
         assert_eq!(a.element_type(), "date");
         let PgArray::Date(v) = a else { panic!("{a:?}") };
         assert_eq!(
@@ -179,7 +181,7 @@ mod tests {
             PgCell::Null,
         ];
         let refs: Vec<&PgCell<'_>> = cells.iter().collect();
-        let a = PgArray::of(&refs);
+        let a = PgArray::of(refs.iter().copied());
         assert_eq!(a.element_type(), "text");
         let PgArray::Mixed(v) = a else {
             panic!("{a:?}")
@@ -192,7 +194,6 @@ mod tests {
                 None
             ]
         );
-        let none: [&PgCell<'_>; 0] = [];
-        assert_eq!(PgArray::of(&none).element_type(), "text");
+        assert_eq!(PgArray::of([].iter()).element_type(), "text");
     }
 }

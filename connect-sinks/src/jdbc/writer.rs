@@ -18,6 +18,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::Range;
 
 use connect_core::record::SinkRecord;
 
@@ -40,10 +41,27 @@ pub struct Errant {
     pub reason: String,
 }
 
-/// One row's values in the form its database takes.
+/// A group's values in the form its database takes, row after row (`width` cells a row), in one
+/// allocation for the group rather than one per row.
 enum Wire<'a> {
     Pg(Vec<PgCell<'a>>),
     My(Vec<mysql_async::Value>),
+}
+
+impl Wire<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Wire::Pg(c) => c.len(),
+            Wire::My(c) => c.len(),
+        }
+    }
+
+    fn truncate(&mut self, len: usize) {
+        match self {
+            Wire::Pg(c) => c.truncate(len),
+            Wire::My(c) => c.truncate(len),
+        }
+    }
 }
 
 /// Rows written by one statement shape.
@@ -60,7 +78,17 @@ struct Group<'a> {
     /// The PostgreSQL columns' types as the binary forms read them.
     targets: Vec<PgTarget>,
     key_len: usize,
-    rows: Vec<(usize, Wire<'a>)>,
+    /// The records of the rows, in row order.
+    records: Vec<usize>,
+    /// The rows' cells, `fields.len()` a row.
+    cells: Wire<'a>,
+}
+
+impl Group<'_> {
+    /// Cells a row.
+    fn width(&self) -> usize {
+        self.fields.len()
+    }
 }
 
 /// Writes batches; keeps what it learnt of the tables.
@@ -300,9 +328,7 @@ impl Writer {
                         .zip(&op.columns)
                         .all(|(f, c)| same_name(f, &c.name))
             });
-            let (names, types, targets) = if same_shape {
-                (Vec::new(), Vec::new(), Vec::new())
-            } else {
+            if !same_shape {
                 let info = &self.tables[&op.table];
                 let mut names = Vec::with_capacity(op.columns.len());
                 let mut types = Vec::with_capacity(op.columns.len());
@@ -316,74 +342,69 @@ impl Writer {
                     names.push(col.name.clone());
                     types.push(col.type_name.clone());
                 }
-                let targets = match self.dialect.kind {
-                    DialectKind::Postgres => types.iter().map(|t| PgTarget::of(t)).collect(),
-                    DialectKind::MySql => Vec::new(),
+                let (targets, cells) = match self.dialect.kind {
+                    DialectKind::Postgres => (
+                        types.iter().map(|t| PgTarget::of(t)).collect(),
+                        Wire::Pg(Vec::new()),
+                    ),
+                    DialectKind::MySql => (Vec::new(), Wire::My(Vec::new())),
                 };
-                (names, types, targets)
-            };
-            let (col_types, col_targets): (&[String], &[PgTarget]) = match groups.last() {
-                Some(g) if same_shape => (&g.types, &g.targets),
-                _ => (&types, &targets),
-            };
-            let fields: Vec<Cow<'a, str>> = if same_shape {
-                Vec::new()
-            } else {
-                // Borrowed from the records: no copies.
-                op.columns.iter().map(|c| c.name.clone()).collect()
-            };
-            let converted: Result<Wire<'a>, String> = match self.dialect.kind {
-                DialectKind::Postgres => op
-                    .columns
-                    .into_iter()
-                    .zip(col_types.iter().zip(col_targets))
-                    .map(|(c, (ty, target))| {
-                        pg_cell(c.cell, ty, *target, tz)
-                            .map_err(|e| format!("field {}: expected {e}", c.name))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(Wire::Pg),
-                DialectKind::MySql => op
-                    .columns
-                    .iter()
-                    .zip(col_types)
-                    .map(|(c, ty)| {
-                        // The server converts a TIMESTAMP from the session's zone to UTC.
-                        let zone = if ty.starts_with("timestamp") {
-                            session_tz
-                        } else {
-                            tz
-                        };
-                        mysql_value(&c.cell, zone)
-                            .map_err(|e| format!("field {}: expected {e}", c.name))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(Wire::My),
-            };
-            let wire = match converted {
-                Ok(w) => w,
-                Err(reason) => {
-                    errant.push(Errant {
-                        record: op.record,
-                        reason: format!("table {}: {reason}", op.table),
-                    });
-                    continue;
-                }
-            };
-            match groups.last_mut() {
-                Some(g) if same_shape => g.rows.push((op.record, wire)),
-                _ => groups.push(Group {
-                    fields,
-                    table: op.table,
+                groups.push(Group {
+                    // Borrowed from the records: no copies.
+                    fields: op.columns.iter().map(|c| c.name.clone()).collect(),
+                    table: op.table.clone(),
                     kind: op.kind,
                     names,
                     types,
                     targets,
                     key_len: op.key_len,
-                    rows: vec![(op.record, wire)],
+                    records: Vec::new(),
+                    cells,
+                });
+            }
+            let Some(g) = groups.last_mut() else {
+                continue;
+            };
+            let start = g.cells.len();
+            let converted: Result<(), String> = match &mut g.cells {
+                Wire::Pg(cells) => op
+                    .columns
+                    .into_iter()
+                    .zip(g.types.iter().zip(&g.targets))
+                    .try_for_each(|(c, (ty, target))| {
+                        cells.push(
+                            pg_cell(c.cell, ty, *target, tz)
+                                .map_err(|e| format!("field {}: expected {e}", c.name))?,
+                        );
+                        Ok(())
+                    }),
+                Wire::My(cells) => op.columns.iter().zip(&g.types).try_for_each(|(c, ty)| {
+                    // The server converts a TIMESTAMP from the session's zone to UTC.
+                    let zone = if ty.starts_with("timestamp") {
+                        session_tz
+                    } else {
+                        tz
+                    };
+                    cells.push(
+                        mysql_value(&c.cell, zone)
+                            .map_err(|e| format!("field {}: expected {e}", c.name))?,
+                    );
+                    Ok(())
                 }),
+            };
+            match converted {
+                Ok(()) => g.records.push(op.record),
+                Err(reason) => {
+                    g.cells.truncate(start);
+                    errant.push(Errant {
+                        record: op.record,
+                        reason: format!("table {}: {reason}", op.table),
+                    });
+                }
             }
         }
+        // A group whose every row was errant has nothing to write.
+        groups.retain(|g| !g.records.is_empty());
         Ok(groups)
     }
 
@@ -410,21 +431,24 @@ impl Writer {
                 },
             }
             .max(1);
-            for chunk in g.rows.chunks(max) {
-                self.execute(conn, g, chunk, include_messages).await?;
+            let rows = g.records.len();
+            for start in (0..rows).step_by(max) {
+                self.execute(conn, g, start..rows.min(start + max), include_messages)
+                    .await?;
             }
         }
         conn.simple("COMMIT", any).await
     }
 
-    /// One statement for `rows` of a group.
+    /// One statement for the rows `rows` of a group.
     async fn execute(
         &self,
         conn: &mut Conn,
         g: &Group<'_>,
-        rows: &[(usize, Wire<'_>)],
+        rows: Range<usize>,
         include_messages: bool,
     ) -> Result<(), DbError> {
+        let w = g.width();
         let names: Vec<&str> = g.names.iter().map(String::as_str).collect();
         match self.dialect.kind {
             DialectKind::Postgres => {
@@ -434,17 +458,14 @@ impl Writer {
                 } else {
                     names.len()
                 };
+                let Wire::Pg(cells) = &g.cells else {
+                    return Err(DbError::Fatal(
+                        "internal: MariaDB/MySQL values for PostgreSQL".into(),
+                    ));
+                };
+                let rows = &cells[rows.start * w..rows.end * w];
                 let columns: Vec<PgArray<'_>> = (0..width)
-                    .map(|i| {
-                        let cells: Vec<&PgCell<'_>> = rows
-                            .iter()
-                            .filter_map(|(_, w)| match w {
-                                Wire::Pg(cells) => cells.get(i),
-                                Wire::My(_) => None,
-                            })
-                            .collect();
-                        PgArray::of(&cells)
-                    })
+                    .map(|i| PgArray::of(rows.iter().skip(i).step_by(w)))
                     .collect();
                 let params: Vec<&str> = columns.iter().map(PgArray::element_type).collect();
                 let sql = self
@@ -460,18 +481,21 @@ impl Writer {
                 let sql =
                     self.dialect
                         .mysql_statement(g.kind, &g.table, &names, g.key_len, rows.len());
+                let Wire::My(all) = &g.cells else {
+                    return Err(DbError::Fatal(
+                        "internal: PostgreSQL values for MariaDB/MySQL".into(),
+                    ));
+                };
                 let mut params = Vec::with_capacity(rows.len() * names.len());
-                for (_, w) in rows {
-                    if let Wire::My(cells) = w {
-                        match g.kind {
-                            OpKind::Delete => params.extend(cells[..g.key_len].iter().cloned()),
-                            // SET the values, WHERE the key.
-                            OpKind::Update => {
-                                params.extend(cells[g.key_len..].iter().cloned());
-                                params.extend(cells[..g.key_len].iter().cloned());
-                            }
-                            _ => params.extend(cells.iter().cloned()),
+                for cells in all[rows.start * w..rows.end * w].chunks(w.max(1)) {
+                    match g.kind {
+                        OpKind::Delete => params.extend(cells[..g.key_len].iter().cloned()),
+                        // SET the values, WHERE the key.
+                        OpKind::Update => {
+                            params.extend(cells[g.key_len..].iter().cloned());
+                            params.extend(cells[..g.key_len].iter().cloned());
                         }
+                        _ => params.extend(cells.iter().cloned()),
                     }
                 }
                 conn.mysql_execute(&sql, params, &g.table, include_messages)
@@ -491,9 +515,9 @@ impl Writer {
         let any = &groups[0].table;
         conn.simple("BEGIN", any).await?;
         for g in groups {
-            for row in g.rows.chunks(1) {
+            for (row, record) in g.records.iter().enumerate() {
                 conn.simple("SAVEPOINT connect_row", &g.table).await?;
-                match self.execute(conn, g, row, include_messages).await {
+                match self.execute(conn, g, row..row + 1, include_messages).await {
                     Ok(()) => {
                         conn.simple("RELEASE SAVEPOINT connect_row", &g.table)
                             .await?
@@ -502,7 +526,7 @@ impl Writer {
                         conn.simple("ROLLBACK TO SAVEPOINT connect_row", &g.table)
                             .await?;
                         errant.push(Errant {
-                            record: row[0].0,
+                            record: *record,
                             reason,
                         });
                     }
@@ -659,6 +683,76 @@ mod tests {
                 (4, OpKind::Upsert)
             ]
         );
+    }
+
+    #[test]
+    fn a_row_refused_while_converting_leaves_the_group_s_other_rows_whole() {
+        use crate::jdbc::schema::{ColumnInfo, TableInfo};
+        use connect_core::config::Props;
+        for url in ["jdbc:postgresql://h/db", "jdbc:mariadb://h/db"] {
+            let cfg = JdbcSinkConfig::parse(
+                &Props::new()
+                    .with("name", "t")
+                    .with("connection.url", url)
+                    .with("pk.mode", "record_value")
+                    .with("pk.fields", "id"),
+            )
+            .unwrap();
+            let mut w = Writer::new(&cfg);
+            let t = TableId {
+                schema: None,
+                name: "t".into(),
+            };
+            let column = |name: &str, type_name: &str| ColumnInfo {
+                name: name.into(),
+                type_name: type_name.into(),
+            };
+            w.tables.insert(
+                t.clone(),
+                TableInfo {
+                    columns: vec![column("id", "bigint"), column("born", "date")],
+                },
+            );
+            let row = |record: usize, born: i64| {
+                let mut o = op(record, record as i64, OpKind::Insert);
+                o.columns.push(Column {
+                    name: Cow::Borrowed("born"),
+                    cell: Cell::Date(born),
+                    spec: None,
+                });
+                o
+            };
+            // The middle row's date lies after the year 9999, which neither database takes.
+            let ops = vec![row(0, 1), row(1, 5_000_000), row(2, 3)];
+            let mut errant = Vec::new();
+            let groups = w.groups(&cfg, ops, false, &mut errant).unwrap();
+            assert_eq!(errant.len(), 1, "{url}");
+            assert_eq!(errant[0].record, 1);
+            assert!(errant[0].reason.contains("field born"), "{errant:?}");
+            assert_eq!(groups.len(), 1);
+            let g = &groups[0];
+            assert_eq!(g.records, [0, 2]);
+            match &g.cells {
+                Wire::Pg(cells) => assert_eq!(
+                    cells,
+                    &[
+                        PgCell::Int(0),
+                        PgCell::Date(1),
+                        PgCell::Int(2),
+                        PgCell::Date(3)
+                    ]
+                ),
+                Wire::My(cells) => assert_eq!(
+                    cells,
+                    &[
+                        mysql_async::Value::Int(0),
+                        mysql_async::Value::Date(1970, 1, 2, 0, 0, 0, 0),
+                        mysql_async::Value::Int(2),
+                        mysql_async::Value::Date(1970, 1, 4, 0, 0, 0, 0)
+                    ]
+                ),
+            }
+        }
     }
 
     #[test]
