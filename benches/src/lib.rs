@@ -94,7 +94,13 @@ pub fn encounter_schema() -> Schema {
 
 /// One encounter value of [`encounter_schema`].
 pub fn encounter(id: i64) -> Struct {
-    let mut s = Struct::new(encounter_schema());
+    encounter_of(encounter_schema(), id)
+}
+
+/// One encounter value of `schema` (an [`encounter_schema`]): records decoded by a converter
+/// share their schema (the JsonConverter caches it), as values made with one schema do.
+pub fn encounter_of(schema: Schema, id: i64) -> Struct {
+    let mut s = Struct::new(schema);
     let v: Vec<Value> = vec![
         Value::Int64(id),
         Value::String(format!("MRN-{id:08}")),
@@ -289,7 +295,7 @@ pub fn bench_worker_props() -> Props {
 }
 
 /// `n` encounter records as a sink receives them: key `E-<i>`, the 20-field struct as value, offset
-/// `i` of partition 0 of `topic`.
+/// `i` of partition 0 of `topic`. The records share one schema, as a converter's records do.
 pub fn encounter_sink_records(topic: &str, n: usize) -> Vec<SinkRecord> {
     let schema = encounter_schema();
     (0..n)
@@ -299,7 +305,7 @@ pub fn encounter_sink_records(topic: &str, n: usize) -> Vec<SinkRecord> {
                 kafka_partition: Some(0),
                 key: Value::String(format!("E-{i}")),
                 value_schema: Some(schema.clone()),
-                value: Value::Struct(encounter(i as i64)),
+                value: Value::Struct(encounter_of(schema.clone(), i as i64)),
                 ..Default::default()
             },
             kafka_offset: i as i64,
