@@ -234,6 +234,9 @@ fn round_trips_every_type() {
     round_trip(&c, Schema::int16(), i16::MAX.into());
     round_trip(&c, Schema::int32(), i32::MIN.into());
     round_trip(&c, Schema::int64(), i64::MAX.into());
+    round_trip(&c, Schema::int64(), i64::MIN.into());
+    round_trip(&c, Schema::int64(), 0i64.into());
+    round_trip(&c, Schema::int64(), (-1_700_000_000_123i64).into());
     round_trip(&c, Schema::float32(), 0.1f32.into());
     round_trip(&c, Schema::float64(), (0.1f64 + 0.2).into());
     round_trip(&c, Schema::float64(), 1.0e-7f64.into());

@@ -679,38 +679,7 @@ fn map_schemas(schema: &Schema) -> Result<(&Schema, &Schema), DataError> {
 }
 
 fn write_int(out: &mut Vec<u8>, v: i64) {
-    let mut buf = itoa_buf(v);
-    out.extend_from_slice(buf.as_bytes_mut());
-}
-
-struct IntBuf {
-    buf: [u8; 20],
-    start: usize,
-}
-impl IntBuf {
-    fn as_bytes_mut(&mut self) -> &[u8] {
-        &self.buf[self.start..]
-    }
-}
-
-fn itoa_buf(v: i64) -> IntBuf {
-    let mut buf = [0u8; 20];
-    let mut i = 20;
-    let neg = v < 0;
-    let mut n = v.unsigned_abs();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if neg {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    IntBuf { buf, start: i }
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
 fn write_base64(out: &mut Vec<u8>, bytes: &[u8]) {

@@ -727,10 +727,14 @@ fn decode_hex(hex: &str) -> Option<Vec<u8>> {
 
 /// Days since the epoch of `YYYY-MM-DD` with an optional ` BC` suffix (year 1 BC is year 0).
 fn parse_pg_date(text: &str) -> Option<i64> {
-    let (t, bc) = match text.strip_suffix(" BC") {
-        Some(t) => (t, true),
-        None => (text, false),
-    };
+    match text.strip_suffix(" BC") {
+        Some(t) => era_date(t, true),
+        None => era_date(text, false),
+    }
+}
+
+/// Days since the epoch of `YYYY-MM-DD`, a year of the era before Christ when `bc`.
+fn era_date(t: &str, bc: bool) -> Option<i64> {
     if t.len() < 10 {
         return None;
     }
@@ -749,7 +753,7 @@ fn parse_timestamp(text: &str) -> Option<(i64, u32)> {
         None => (text, false),
     };
     let (date, time) = t.split_once(' ')?;
-    let days = parse_pg_date(&format!("{date}{}", if bc { " BC" } else { "" }))?;
+    let days = era_date(date, bc)?;
     let (h, m, s, us) = parse_hms(time)?;
     if h > 23 {
         return None;
