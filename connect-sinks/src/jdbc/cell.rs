@@ -1,6 +1,7 @@
 //! One column value of one row, borrowed from its record where it can be, and how each dialect
-//! sends it: PostgreSQL as text cast to the column's own type by the server, MariaDB/MySQL as typed
-//! binary parameters.
+//! sends it: PostgreSQL in binary for numbers, booleans, dates and timestamps bound for columns of
+//! their own family and as text cast to the column's type otherwise, MariaDB/MySQL as typed binary
+//! parameters.
 //!
 //! Errors name what was expected, never the value (it may be patient data).
 

@@ -1023,6 +1023,10 @@ mod tests {
             Value::Int64(1_577_872_800_123)
         );
         assert_eq!(
+            conv(Kind::Timestamp(6), "0001-01-01 10:00:00.5 BC"),
+            Value::Int64((days_from_civil(0, 1, 1) * 86_400 + 36_000) * 1_000_000 + 500_000)
+        );
+        assert_eq!(
             conv(Kind::TimestampTz(6), "2020-01-01 12:00:00.123+02"),
             Value::String("2020-01-01T10:00:00.123000Z".into())
         );
