@@ -12,6 +12,7 @@
 //! (the type table), [`events`] (records), [`offsets`] (positions), [`reader`] (what runs them) and
 //! [`task`].
 
+mod binlog_rows;
 pub mod columns;
 pub mod config;
 pub mod ddl;

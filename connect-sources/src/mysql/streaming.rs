@@ -455,7 +455,23 @@ impl Reader {
                         snapshot: false,
                     });
                     let mut last_row = None;
-                    for (ri, row) in rows.rows(tme).enumerate() {
+                    let decoded_rows = match super::binlog_rows::rows(&rows, tme) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            let msg = format!(
+                                "binlog {tx_file} position {start} (transaction at {tx_pos}), table {id}: {e}"
+                            );
+                            match self.cfg.failure_handling {
+                                FailureHandling::Fail => return Err(ConnectError::other(msg)),
+                                FailureHandling::Warn => {
+                                    tracing::warn!("{msg}; event skipped");
+                                    continue;
+                                }
+                                FailureHandling::Skip => continue,
+                            }
+                        }
+                    };
+                    for (ri, row) in decoded_rows.enumerate() {
                         let ri = ri as u64;
                         if ri < rows_to_skip {
                             if let (Some(c), Some(m)) =
@@ -465,14 +481,21 @@ impl Reader {
                             }
                             continue;
                         }
-                        let decoded = row
-                            .map_err(|e| e.to_string())
-                            .and_then(|(b, a)| {
-                                let conv = |r: Option<mysql_async::binlog::row::BinlogRow>| -> Result<Option<connect_core::data::Struct>, String> {
+                        let decoded =
+                            row.map_err(|e| e.to_string()).and_then(|(b, a)| {
+                                let conv = |r: Option<super::binlog_rows::RowImage<'_>>| -> Result<
+                                    Option<connect_core::data::Struct>,
+                                    String,
+                                > {
                                     match r {
                                         None => Ok(None),
                                         Some(r) => te
-                                            .row_with(r.len(), |i| binlog_value(&r, i), Origin::Binlog, &self.cfg.modes)
+                                            .row_with(
+                                                r.len(),
+                                                |i| binlog_value(&r[i]),
+                                                Origin::Binlog,
+                                                &self.cfg.modes,
+                                            )
                                             .map(Some)
                                             .map_err(|e| e.to_string()),
                                     }
@@ -686,16 +709,15 @@ impl Reader {
 }
 
 /// A MariaDB GTID state as stored in offsets: `domain-server-sequence` entries separated by commas.
-/// Column `i` of a binlog row as a plain value: borrowed, except a MySQL binary JSON document, which
+/// A binlog row's value as a plain value: borrowed, except a MySQL binary JSON document, which
 /// becomes its text.
-fn binlog_value(
-    row: &mysql_async::binlog::row::BinlogRow,
-    i: usize,
-) -> Cow<'_, mysql_async::Value> {
+fn binlog_value<'v>(
+    value: &'v mysql_async::binlog::value::BinlogValue<'_>,
+) -> Cow<'v, mysql_async::Value> {
     use mysql_async::binlog::value::BinlogValue;
-    match row.as_ref(i) {
-        Some(BinlogValue::Value(v)) => Cow::Borrowed(v),
-        Some(BinlogValue::Jsonb(j)) => Cow::Owned(match serde_json::Value::try_from(j.clone()) {
+    match value {
+        BinlogValue::Value(v) => Cow::Borrowed(v),
+        BinlogValue::Jsonb(j) => Cow::Owned(match serde_json::Value::try_from(j.clone()) {
             Ok(js) => mysql_async::Value::Bytes(js.to_string().into_bytes()),
             Err(_) => mysql_async::Value::NULL,
         }),
