@@ -4,7 +4,10 @@
 //! * `cdc_binlog/*`: change events per second from the binlog to the embedded Kafka cluster (the
 //!   connector, JsonConverter without schemas as the seed configures it), against the bare binlog
 //!   client (mysql_async) decoding the same events into rows, for a 2-column and a 20-column table.
-//!   Both start from the same binlog position and stop after the same number of rows.
+//!   Two peers: `peer_bare_binlog_client_*` takes the rows from mysql_common's row iterator (which
+//!   describes every column of every row), `peer_bare_binlog_values_*` decodes each row's values
+//!   with mysql_common's value decoder and nothing else, as the connector does. All start from the
+//!   same binlog position and stop after the same number of rows.
 //! * `cdc_snapshot/*`: snapshot rows per second to the embedded Kafka cluster
 //!   (`snapshot.mode=initial_only`), against a bare streaming `SELECT *` of the same table.
 //!
@@ -52,8 +55,62 @@ const WIDE_ROWS: &str = "INSERT INTO bench.wide SELECT seq, seq % 5000, CONCAT('
   70.25, 175.5, 'penicillin; latex', CONCAT('LOINC-', seq % 97), seq % 4,
   TIMESTAMP '2026-11-30 09:00:00.500', 'admitted via ED', seq, seq / 7.0";
 
+/// How a bare peer decodes rows.
+#[derive(Clone, Copy)]
+enum Decode {
+    /// mysql_common's row iterator (`RowsEventData::rows`).
+    RowIterator,
+    /// Each value with mysql_common's `BinlogValue`, from the table map's layout (the bench's
+    /// events carry every column in their after image).
+    Values,
+}
+
+/// The after images of a write rows event whose images carry every column, values only.
+fn write_rows_values(
+    re: &RowsEventData<'_>,
+    tme: &mysql_async::binlog::events::TableMapEvent<'_>,
+) -> u64 {
+    use mysql_async::binlog::events::OptionalMetaExtractor;
+    let n = re.num_columns() as usize;
+    let meta = OptionalMetaExtractor::new(tme.iter_optional_meta()).unwrap();
+    let mut signed = meta.iter_signedness();
+    let layout: Vec<_> = (0..n)
+        .map(|i| {
+            let ty = tme.get_column_type(i).unwrap().unwrap();
+            let unsigned = if ty.is_numeric_type() {
+                signed.next().unwrap_or(false)
+            } else {
+                false
+            };
+            (ty, tme.get_column_metadata(i).unwrap_or(&[]), unsigned)
+        })
+        .collect();
+    let mut buf = mysql_common::io::ParseBuf(re.rows_data());
+    let mut rows = 0;
+    while !buf.is_empty() {
+        let nulls: &[u8] = buf.parse(n.div_ceil(8)).unwrap();
+        let mut values = Vec::with_capacity(n);
+        for (i, (ty, meta, unsigned)) in layout.iter().enumerate() {
+            if nulls[i / 8] & (1 << (i % 8)) != 0 {
+                values.push(Value::NULL);
+                continue;
+            }
+            match buf
+                .parse::<BinlogValue<'_>>((*ty, *meta, *unsigned, false))
+                .unwrap()
+            {
+                BinlogValue::Value(v) => values.push(v),
+                _ => values.push(Value::NULL),
+            }
+        }
+        black_box(values);
+        rows += 1;
+    }
+    rows
+}
+
 /// The bare peer: the binlog client alone, decoding every row of the rows events into values.
-async fn bare_binlog(opts: &Opts, file: &str, pos: u64, n: u64) -> u64 {
+async fn bare_binlog(opts: &Opts, file: &str, pos: u64, n: u64, decode: Decode) -> u64 {
     let mut conn = Conn::new(opts.clone()).await.unwrap();
     conn.query_drop("SET @mariadb_slave_capability=4")
         .await
@@ -80,6 +137,10 @@ async fn bare_binlog(opts: &Opts, file: &str, pos: u64, n: u64) -> u64 {
             continue;
         }
         let tme = stream.get_tme(re.table_id()).unwrap();
+        if let Decode::Values = decode {
+            rows += write_rows_values(&re, tme);
+            continue;
+        }
         for row in re.rows(tme) {
             let (_, after) = row.unwrap();
             let after = after.unwrap();
@@ -212,14 +273,18 @@ fn cdc(c: &mut Criterion) {
     println!("allocations per event (counting allocator, one run of {n} rows each):");
     for (table, (file, pos)) in [("narrow", &narrow_at), ("wide", &wide_at)] {
         let before = connect_benches::allocations();
-        rt.block_on(bare_binlog(&opts, file, *pos, n));
+        rt.block_on(bare_binlog(&opts, file, *pos, n, Decode::RowIterator));
         let peer = connect_benches::allocations() - before;
+        let before = connect_benches::allocations();
+        rt.block_on(bare_binlog(&opts, file, *pos, n, Decode::Values));
+        let values_peer = connect_benches::allocations() - before;
         let before = connect_benches::allocations();
         rt.block_on(bench.run(table, Some((file, *pos)), n));
         let connector = connect_benches::allocations() - before;
         println!(
-            "| cdc_binlog {table} | peer {:.1} | connector {:.1} |",
+            "| cdc_binlog {table} | peer {:.1} | values peer {:.1} | connector {:.1} |",
             peer as f64 / n as f64,
+            values_peer as f64 / n as f64,
             connector as f64 / n as f64
         );
     }
@@ -231,7 +296,16 @@ fn cdc(c: &mut Criterion) {
     for (table, (file, pos)) in [("narrow", &narrow_at), ("wide", &wide_at)] {
         g.bench_function(format!("peer_bare_binlog_client_{table}"), |b| {
             b.iter_custom(|iters| {
-                connect_benches::time_runs(&rt, iters, n, || bare_binlog(&opts, file, *pos, n))
+                connect_benches::time_runs(&rt, iters, n, || {
+                    bare_binlog(&opts, file, *pos, n, Decode::RowIterator)
+                })
+            })
+        });
+        g.bench_function(format!("peer_bare_binlog_values_{table}"), |b| {
+            b.iter_custom(|iters| {
+                connect_benches::time_runs(&rt, iters, n, || {
+                    bare_binlog(&opts, file, *pos, n, Decode::Values)
+                })
             })
         });
         g.bench_function(format!("connector_to_kafka_{table}"), |b| {
