@@ -481,9 +481,8 @@ impl Reader {
                             }
                             continue;
                         }
-                        let decoded =
-                            row.map_err(|e| e.to_string()).and_then(|(b, a)| {
-                                let conv = |r: Option<super::binlog_rows::RowImage<'_>>| -> Result<
+                        let decoded = row.map_err(|e| e.to_string()).and_then(|(b, a)| {
+                            let conv = |r: Option<super::binlog_rows::RowImage<'_>>| -> Result<
                                     Option<connect_core::data::Struct>,
                                     String,
                                 > {
@@ -500,8 +499,8 @@ impl Reader {
                                             .map_err(|e| e.to_string()),
                                     }
                                 };
-                                Ok((conv(b)?, conv(a)?))
-                            });
+                            Ok((conv(b)?, conv(a)?))
+                        });
                         let (before, after) = match decoded {
                             Ok(x) => x,
                             Err(reason) => {
