@@ -69,7 +69,9 @@ pub(crate) fn rows<'a>(
     }
     let n = usize::try_from(event.num_columns())
         .map_err(|_| invalid("a rows event with more columns than memory"))?;
-    if u64::try_from(n).ok() != Some(tme.columns_count()) {
+    // The table map's count is backed by a type byte per column in its event, so bounding the rows
+    // event's count by it bounds what the layout allocates; fewer columns read as mysql_common does.
+    if event.num_columns() > tme.columns_count() {
         return Err(invalid(format!(
             "a rows event of {n} columns for a table map of {}",
             tme.columns_count()

@@ -8,7 +8,8 @@
 //! of the test suite.
 //!
 //! The parts, as Debezium separates them: [`config`] (keys, legacy names), [`snapshot`] (consistent
-//! snapshot), [`streaming`] (the binlog), [`ddl`] (DDL applied to table definitions), [`columns`]
+//! snapshot), [`streaming`] (the binlog; its rows events decoded by the private `binlog_rows`, the
+//! layout read once per event), [`ddl`] (DDL applied to table definitions), [`columns`]
 //! (the type table), [`events`] (records), [`offsets`] (positions), [`reader`] (what runs them) and
 //! [`task`].
 
