@@ -107,4 +107,48 @@ impl FailureHandling {
             _ => None,
         }
     }
+
+    /// Applies the mode to something that cannot be decoded: `Err` fails the task, `Ok` means go
+    /// on without it (logged under `warn`). `failure` names the position and the reason, never a
+    /// value; `skipped` says what is left out ("row skipped").
+    pub fn apply(
+        self,
+        failure: String,
+        skipped: &str,
+    ) -> Result<(), connect_core::error::ConnectError> {
+        match self {
+            Self::Fail => Err(connect_core::error::ConnectError::other(format!(
+                "{failure} (event.processing.failure.handling.mode=fail)"
+            ))),
+            Self::Warn => {
+                tracing::warn!("{failure}; {skipped}");
+                Ok(())
+            }
+            Self::Skip => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FailureHandling;
+
+    #[test]
+    fn failure_modes_fail_naming_the_key_or_go_on() {
+        let e = FailureHandling::Fail
+            .apply(
+                "binlog f position 4, row 2: not UTF-8".into(),
+                "row skipped",
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("row 2: not UTF-8")
+                && e.contains("event.processing.failure.handling.mode=fail"),
+            "{e}"
+        );
+        for mode in [FailureHandling::Warn, FailureHandling::Skip] {
+            assert!(mode.apply("x".into(), "row skipped").is_ok());
+        }
+    }
 }

@@ -258,15 +258,11 @@ impl Reader {
             let after = match te.row(&values, Origin::Text, &self.cfg.modes) {
                 Ok(s) => s,
                 Err(e) => {
-                    let msg = format!("snapshot of {id}, row {}: {e}", index + 1);
-                    match self.cfg.failure_handling {
-                        crate::cdc::FailureHandling::Fail => return Err(ConnectError::other(msg)),
-                        crate::cdc::FailureHandling::Warn => {
-                            tracing::warn!("{msg}; row skipped");
-                            continue;
-                        }
-                        crate::cdc::FailureHandling::Skip => continue,
-                    }
+                    self.cfg.failure_handling.apply(
+                        format!("snapshot of {id}, row {}: {e}", index + 1),
+                        "row skipped",
+                    )?;
+                    continue;
                 }
             };
             let first_row = index == 0;

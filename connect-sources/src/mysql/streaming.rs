@@ -24,7 +24,6 @@ use super::reader::{backoff, Reader};
 use crate::cdc::envelope::{now_triple, Op};
 use crate::cdc::table::{TableDef, TableId};
 use crate::cdc::transaction::TxCounter;
-use crate::cdc::FailureHandling;
 
 const ROTATE: u8 = 4;
 const QUERY: u8 = 2;
@@ -458,17 +457,11 @@ impl Reader {
                     let decoded_rows = match super::binlog_rows::rows(&rows, tme) {
                         Ok(r) => r,
                         Err(e) => {
-                            let msg = format!(
-                                "binlog {tx_file} position {start} (transaction at {tx_pos}), table {id}: {e}"
-                            );
-                            match self.cfg.failure_handling {
-                                FailureHandling::Fail => return Err(ConnectError::other(msg)),
-                                FailureHandling::Warn => {
-                                    tracing::warn!("{msg}; event skipped");
-                                    continue;
-                                }
-                                FailureHandling::Skip => continue,
-                            }
+                            self.cfg.failure_handling.apply(
+                                format!("binlog {tx_file} position {start} (transaction at {tx_pos}), table {id}: {e}"),
+                                "event skipped",
+                            )?;
+                            continue;
                         }
                     };
                     for (ri, row) in decoded_rows.enumerate() {
@@ -504,18 +497,14 @@ impl Reader {
                         let (before, after) = match decoded {
                             Ok(x) => x,
                             Err(reason) => {
-                                let msg = format!(
-                                    "binlog {tx_file} position {start} (transaction at {tx_pos}), table {id}, row {}: {reason}",
-                                    ri + 1
-                                );
-                                match self.cfg.failure_handling {
-                                    FailureHandling::Fail => return Err(ConnectError::other(msg)),
-                                    FailureHandling::Warn => {
-                                        tracing::warn!("{msg}; event skipped");
-                                        continue;
-                                    }
-                                    FailureHandling::Skip => continue,
-                                }
+                                self.cfg.failure_handling.apply(
+                                    format!(
+                                        "binlog {tx_file} position {start} (transaction at {tx_pos}), table {id}, row {}: {reason}",
+                                        ri + 1
+                                    ),
+                                    "row skipped",
+                                )?;
+                                continue;
                             }
                         };
                         last_row = Some(ri + 1);

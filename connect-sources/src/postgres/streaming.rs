@@ -28,7 +28,6 @@ use crate::cdc::envelope::Op;
 use crate::cdc::heartbeat::Heartbeat;
 use crate::cdc::table::TableId;
 use crate::cdc::transaction::{TransactionTopic, TxCounter};
-use crate::cdc::FailureHandling;
 
 /// Microseconds between 1970-01-01 and PostgreSQL's epoch, 2000-01-01.
 const PG_EPOCH_US: i64 = 946_684_800_000_000;
@@ -548,16 +547,9 @@ impl Reader {
 
     /// An event that cannot be turned into records, per `event.processing.failure.handling.mode`.
     fn failed(&self, what: String) -> Result<(), ConnectError> {
-        match self.cfg.failure_handling {
-            FailureHandling::Fail => Err(ConnectError::other(format!(
-                "cannot decode a change {what} (event.processing.failure.handling.mode=fail)"
-            ))),
-            FailureHandling::Warn => {
-                tracing::warn!("skipped a change that cannot be decoded {what}");
-                Ok(())
-            }
-            FailureHandling::Skip => Ok(()),
-        }
+        self.cfg
+            .failure_handling
+            .apply(format!("cannot decode a change {what}"), "change skipped")
     }
 }
 
