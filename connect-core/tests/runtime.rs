@@ -961,3 +961,77 @@ async fn kafka_offset_store_survives_a_broker_restart_and_a_killed_task() {
     assert_eq!(src.starts.load(Ordering::SeqCst), 2);
     w.shutdown().await;
 }
+
+/// Kafka's `Utils.murmur2`, as the Java producer hashes a key to choose its partition.
+fn java_murmur2(data: &[u8]) -> i32 {
+    const M: u32 = 0x5bd1_e995;
+    let mut h: u32 = 0x9747_b28c ^ data.len() as u32;
+    let mut chunks = data.chunks_exact(4);
+    for c in &mut chunks {
+        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]).wrapping_mul(M);
+        k ^= k >> 24;
+        h = h.wrapping_mul(M) ^ k.wrapping_mul(M);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        for (i, b) in rest.iter().enumerate().rev() {
+            h ^= (*b as u32) << (8 * i);
+        }
+        h = h.wrapping_mul(M);
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(M);
+    h ^= h >> 15;
+    h as i32
+}
+
+/// A keyed record lands in the partition the Java producer (and so Java Kafka Connect) would have
+/// chosen for the same key bytes: `toPositive(murmur2(key)) % partitions`. A team moving a
+/// connector over keeps each key in its partition, so per-key order holds across the move.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyed_records_land_in_the_partitions_the_java_producer_chooses() {
+    // The hash itself, against the values Kafka's own `UtilsTest.testMurmur2` expects.
+    for (key, java) in [
+        ("21", -973_932_308),
+        ("foobar", -790_332_482),
+        ("a-little-bit-long-string", -985_981_536),
+        ("a-little-bit-longer-string", -1_486_304_829),
+        (
+            "lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
+            -58_897_971,
+        ),
+        ("abc", 479_470_107),
+    ] {
+        assert_eq!(java_murmur2(key.as_bytes()), java, "murmur2({key})");
+    }
+    let (src, sink) = (SeqSource::default(), CollectSink::default());
+    let w = worker(registry(&src, &sink), &[]).await;
+    w.embedded().unwrap().create_topic("keyed", 8, 1).unwrap();
+    let s = w
+        .start_connector(source_cfg(
+            "src",
+            "keyed",
+            "500",
+            &[(
+                "key.converter",
+                "org.apache.kafka.connect.storage.StringConverter",
+            )],
+        ))
+        .await
+        .unwrap();
+    s.wait_for(T, |m| m.records_written == 500).await.unwrap();
+    let read = read_topic(w.bootstrap_servers(), "keyed", 500, T);
+    assert_eq!(read.len(), 500);
+    for r in &read {
+        let key = r.key.as_deref().expect("a key");
+        let java = (java_murmur2(key) & 0x7fff_ffff) % 8;
+        assert_eq!(
+            r.partition,
+            java,
+            "key {} went to partition {} where the Java producer puts it in {java}",
+            String::from_utf8_lossy(key),
+            r.partition
+        );
+    }
+    w.shutdown().await;
+}

@@ -482,12 +482,17 @@ impl KafkaSettings {
     }
 
     /// Config for the runtime's producers: idempotent, `acks=all`, so an acknowledged record is durable
-    /// and retries never duplicate it. `producer.*` worker keys override.
+    /// and retries never duplicate it; keys partitioned by murmur2 as the Java producer does.
+    /// `producer.*` worker keys override.
     pub fn producer_config(&self) -> ClientConfig {
         let mut c = self.base();
         c.set("enable.idempotence", "true")
             .set("acks", "all")
-            .set("message.timeout.ms", "300000");
+            .set("message.timeout.ms", "300000")
+            // The Java producer's partitioner (murmur2 of the key bytes): a key goes to the
+            // partition Java Kafka Connect put it in, so per-key order survives moving a connector
+            // over. librdkafka's own default (CRC32) would scatter existing keys.
+            .set("partitioner", "murmur2_random");
         for (k, v) in &self.producer {
             c.set(k, v);
         }
@@ -558,6 +563,7 @@ mod tests {
         assert_eq!(p.get("ssl.truststore.password"), None);
         assert_eq!(p.get("linger.ms"), Some("20"));
         assert_eq!(p.get("acks"), Some("all"));
+        assert_eq!(p.get("partitioner"), Some("murmur2_random"));
         assert_eq!(p.get("group.id"), None);
         let c = k.consumer_config("connect-x");
         assert_eq!(c.get("fetch.min.bytes"), Some("10"));
