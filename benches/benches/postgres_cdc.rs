@@ -152,7 +152,9 @@ impl Bench {
         self.runs.set(i + 1);
         let name = format!("pg-{table}-{i}");
         let snapshot_slot = format!("snap_{i}");
-        let props = Props::new()
+        let props = connect_benches::SEED_CONVERTERS
+            .iter()
+            .fold(Props::new(), |p, (k, v)| p.with(*k, *v))
             .with("name", name.as_str())
             .with(
                 "connector.class",
