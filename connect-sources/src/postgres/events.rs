@@ -169,10 +169,14 @@ impl TableEvents {
                 expected: self.width,
             });
         }
-        let cells: Vec<Cell<'a>> = cells.collect();
+        // `included` is in column order: one pass over the image picks its cells.
         let mut values = Vec::with_capacity(self.included.len());
+        let mut cells = cells.enumerate();
         for c in &self.included {
-            let v = match cells[c.index] {
+            let Some((_, cell)) = cells.find(|(i, _)| *i == c.index) else {
+                break;
+            };
+            let v = match cell {
                 Cell::Null if c.optional => Value::Null,
                 Cell::Null => c.kind.fallback(modes),
                 Cell::Unchanged => c.kind.placeholder(modes, c.optional),
@@ -332,7 +336,7 @@ impl SourceInfo<'_> {
             ),
             Value::String(self.db.to_owned()),
             self.sequence
-                .map(|(c, l)| Value::String(format!("[\"{c}\",\"{l}\"]")))
+                .map(|(c, l)| Value::String(sequence_text(c, l)))
                 .unwrap_or(Value::Null),
             Value::Int64(self.ts_us),
             Value::Int64(self.ts_us.saturating_mul(1000)),
@@ -347,5 +351,32 @@ impl SourceInfo<'_> {
             Value::Null,
         ];
         Struct::from_values(schema.clone(), values).unwrap_or_else(|_| Struct::new(schema.clone()))
+    }
+}
+
+/// `["<last commit>","<lsn>"]`, Debezium's `sequence` (formatted by hand: one allocation, sized once).
+fn sequence_text(commit: u64, lsn: u64) -> String {
+    let (mut a, mut b) = (itoa::Buffer::new(), itoa::Buffer::new());
+    let (a, b) = (a.format(commit), b.format(lsn));
+    let mut s = String::with_capacity(a.len() + b.len() + 7);
+    s.push_str("[\"");
+    s.push_str(a);
+    s.push_str("\",\"");
+    s.push_str(b);
+    s.push_str("\"]");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequence_is_debeziums_json_array_of_two_strings() {
+        assert_eq!(sequence_text(0, 1), r#"["0","1"]"#);
+        assert_eq!(
+            sequence_text(u64::MAX, 22_817_560),
+            format!(r#"["{}","22817560"]"#, u64::MAX)
+        );
     }
 }
