@@ -3,14 +3,14 @@
 //! exported snapshot, then streams, handing records to the task through a bounded queue.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use connect_core::data::Schema;
 use connect_core::error::ConnectError;
 use connect_core::record::{OffsetMap, SourceRecord};
 use connect_core::runtime::TaskProgress;
 use pgwire_replication::{Lsn, PgWireError, ReplicationClient, ReplicationConfig, TlsConfig};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, Notify, Semaphore};
 
 use super::catalog::Catalog;
 use super::columns::{Types, SESSION_SETTINGS};
@@ -19,9 +19,77 @@ use super::events::source_schema;
 use super::offsets::{lsn_text, parse_lsn, partition, PgOffset};
 use crate::cdc::SnapshotMode;
 
-/// One record and the LSN the slot may confirm once it (and everything before it) is acknowledged
-/// (0: none, as for snapshot records).
-pub type Item = Result<(SourceRecord, u64), ConnectError>;
+/// Records in order, each with the LSN the slot may confirm once it (and everything before it) is
+/// acknowledged (0: none, as for snapshot records).
+pub type Chunk = Vec<(SourceRecord, u64)>;
+
+/// What the reader hands the task: a chunk of records, or the error that ended the reader.
+pub type Item = Result<Chunk, ConnectError>;
+
+/// The reader's end of the queue to the task. Records are handed over in chunks (at most
+/// `max.batch.size`, or `max.queue.size` if that is smaller): one hand-over and at most one wake-up
+/// of the task per chunk rather than per record. The streaming reader flushes at each commit and
+/// the snapshot after each fetch, so nothing waits for a chunk to fill. At most `max.queue.size`
+/// records are queued: each chunk takes that many permits of `room`, which the task gives back
+/// when it takes the chunk.
+pub struct Outbox {
+    tx: mpsc::Sender<Item>,
+    room: Arc<Semaphore>,
+    chunk: usize,
+    pending: Mutex<Chunk>,
+}
+
+impl Outbox {
+    /// An outbox sending on `tx` chunks of at most `max_batch` records, with `room` (a semaphore of
+    /// `max_queue` permits) for `max_queue` records.
+    pub fn new(
+        tx: mpsc::Sender<Item>,
+        room: Arc<Semaphore>,
+        max_batch: usize,
+        max_queue: usize,
+    ) -> Outbox {
+        Outbox {
+            tx,
+            room,
+            chunk: max_batch.min(max_queue).max(1),
+            pending: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Queues a record; hands the chunk over when it is full.
+    pub async fn push(&self, record: SourceRecord, flush: u64) -> Result<(), ConnectError> {
+        let full = {
+            let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            p.push((record, flush));
+            (p.len() >= self.chunk).then(|| std::mem::take(&mut *p))
+        };
+        match full {
+            Some(c) => self.send(c).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Hands over what is queued.
+    pub async fn flush(&self) -> Result<(), ConnectError> {
+        let c = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        if c.is_empty() {
+            return Ok(());
+        }
+        self.send(c).await
+    }
+
+    async fn send(&self, c: Chunk) -> Result<(), ConnectError> {
+        let stopped = || ConnectError::other("the task stopped");
+        // A chunk is never larger than `max.queue.size`, the semaphore's size: this always ends.
+        let n = u32::try_from(c.len()).map_err(|_| stopped())?;
+        self.room
+            .acquire_many(n)
+            .await
+            .map_err(|_| stopped())?
+            .forget();
+        self.tx.send(Ok(c)).await.map_err(|_| stopped())
+    }
+}
 
 /// The LSN the task has made durable, shared by the task (which raises it in `commit`) and the reader
 /// (which reports it to the server).
@@ -55,7 +123,7 @@ pub struct Reader {
     pub(super) types: Types,
     pub(super) source_schema: Schema,
     pub(super) partition: Arc<OffsetMap>,
-    pub(super) out: mpsc::Sender<Item>,
+    pub(super) out: Outbox,
     pub(super) durable: Arc<Durable>,
     pub(super) progress: TaskProgress,
 }
@@ -119,7 +187,7 @@ impl Reader {
     /// A reader on a connected catalog.
     pub async fn new(
         cfg: Arc<PostgresConfig>,
-        out: mpsc::Sender<Item>,
+        out: Outbox,
         durable: Arc<Durable>,
         progress: TaskProgress,
     ) -> Result<Reader, ConnectError> {
@@ -301,4 +369,77 @@ fn replication_tls(tls: &connect_core::tls::TlsSettings) -> TlsConfig {
     out.client_cert_pem_path = files.client_cert.as_ref().map(|(p, _)| p.clone());
     out.client_key_pem_path = files.client_key.as_ref().map(|(p, _)| p.clone());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use connect_core::record::ConnectRecord;
+
+    fn record(i: u64) -> SourceRecord {
+        SourceRecord {
+            record: ConnectRecord {
+                topic: i.to_string(),
+                ..Default::default()
+            },
+            source_partition: Arc::new(OffsetMap::new()),
+            source_offset: Default::default(),
+        }
+    }
+
+    /// Chunks of `max.batch.size`, never more than `max.queue.size` records queued, every record
+    /// once and in order, and a flush hands over a partial chunk.
+    #[tokio::test]
+    async fn chunks_are_bounded_by_batch_and_queue_sizes_and_keep_order() {
+        let (tx, mut rx) = mpsc::channel(5);
+        let room = Arc::new(Semaphore::new(5));
+        let out = Outbox::new(tx, room.clone(), 3, 5);
+        let pusher = tokio::spawn(async move {
+            for i in 0..10 {
+                out.push(record(i), i).await.unwrap();
+            }
+            out.flush().await.unwrap();
+        });
+        let mut seen = Vec::new();
+        while seen.len() < 10 {
+            // Let the pusher go as far as it can before taking anything.
+            for _ in 0..20 {
+                tokio::task::yield_now().await;
+            }
+            let queued = 5 - room.available_permits();
+            assert!(queued <= 5, "{queued} records queued");
+            let chunk = rx.recv().await.unwrap().unwrap();
+            assert!(
+                !chunk.is_empty() && chunk.len() <= 3,
+                "chunk of {}",
+                chunk.len()
+            );
+            room.add_permits(chunk.len());
+            seen.extend(chunk.into_iter().map(|(r, flush)| {
+                assert_eq!(r.record.topic, flush.to_string());
+                flush
+            }));
+        }
+        pusher.await.unwrap();
+        assert_eq!(seen, (0..10).collect::<Vec<_>>());
+        assert_eq!(room.available_permits(), 5);
+    }
+
+    /// A batch larger than the queue is cut to the queue's size, so a chunk can always get its
+    /// permits (it would wait forever otherwise).
+    #[tokio::test]
+    async fn a_batch_larger_than_the_queue_still_moves() {
+        let (tx, mut rx) = mpsc::channel(2);
+        let room = Arc::new(Semaphore::new(2));
+        let out = Outbox::new(tx, room.clone(), 100, 2);
+        for i in 0..2 {
+            out.push(record(i), i).await.unwrap();
+        }
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
+            .await
+            .expect("a full chunk is handed over")
+            .unwrap()
+            .unwrap();
+        assert_eq!(chunk.len(), 2);
+    }
 }

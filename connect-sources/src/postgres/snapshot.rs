@@ -183,6 +183,8 @@ impl Reader {
                     first_of_table = false;
                     rows += 1;
                 }
+                // What this fetch read goes to the task while the next is read.
+                self.out.flush().await?;
                 if fetched < cfg.snapshot_fetch_size {
                     break;
                 }
@@ -254,9 +256,10 @@ impl Reader {
         });
         for mut r in out {
             r.source_offset = offset.clone();
-            if self.out.send(Ok((r, 0))).await.is_err() {
-                return Err(ConnectError::other("the task stopped during the snapshot"));
-            }
+            self.out.push(r, 0).await?;
+        }
+        if last {
+            self.out.flush().await?;
         }
         Ok(())
     }

@@ -127,11 +127,19 @@ impl Reader {
         ticker.tick().await;
         loop {
             tokio::select! {
-                ev = client.recv() => match ev {
-                    Ok(Some(ev)) => self.on_event(ev, &mut st, &transactions).await?,
-                    Ok(None) => return Err(ConnectError::retriable("the replication stream ended")),
-                    Err(e) => return Err(replication_error(&cfg, "streaming", &e)),
-                },
+                ev = client.recv() => {
+                    let done = match ev {
+                        Ok(Some(ev)) => self.on_event(ev, &mut st, &transactions).await,
+                        Ok(None) => Err(ConnectError::retriable("the replication stream ended")),
+                        Err(e) => Err(replication_error(&cfg, "streaming", &e)),
+                    };
+                    if let Err(e) = done {
+                        // What was read before the failure still goes to the task, as it did
+                        // record by record.
+                        let _ = self.out.flush().await;
+                        return Err(e);
+                    }
+                }
                 _ = self.durable.raised() => {}
                 _ = ticker.tick(), if cfg.heartbeat_interval.is_some() => {
                     if let Some(sql) = &cfg.heartbeat_action_query {
@@ -148,13 +156,6 @@ impl Reader {
                 reported = d;
             }
         }
-    }
-
-    async fn send(&self, record: SourceRecord, flush: u64) -> Result<(), ConnectError> {
-        self.out
-            .send(Ok((record, flush)))
-            .await
-            .map_err(|_| ConnectError::other("the task stopped"))
     }
 
     /// Hands on the held records. The last of them completes the change (`lsn_proc`); with
@@ -181,7 +182,7 @@ impl Reader {
             };
             let commit = o.lsn_commit;
             r.source_offset = SourceOffset::new(o);
-            self.send(r, commit).await?;
+            self.out.push(r, commit).await?;
         }
         st.last_proc = h.lsn;
         Ok(())
@@ -207,7 +208,8 @@ impl Reader {
             visibility: st.visibility.clone(),
         };
         let r = hb.record(self.partition.clone(), SourceOffset::new(o), now_us / 1000);
-        self.send(r, st.position).await
+        self.out.push(r, st.position).await?;
+        self.out.flush().await
     }
 
     async fn on_event(
@@ -270,6 +272,8 @@ impl Reader {
                     }
                 }
                 self.release(st, Some(end)).await?;
+                // The transaction is complete: its records go to the task now.
+                self.out.flush().await?;
                 st.last_commit = end;
                 st.position = st.position.max(end);
                 st.skip = None;
@@ -306,7 +310,9 @@ impl Reader {
                 return self.failed(format!("at LSN {}: {e}", lsn_text(lsn)));
             }
         };
-        let (relations, kind) = match message {
+        // One relation for a row change, several for a TRUNCATE (no vector made for the one).
+        let (one, truncated);
+        let (relations, kind): (&[u32], Change) = match message {
             Message::Relation(r) => return self.on_relation(r, st).await,
             Message::Type { oid, .. } => {
                 if !self.types.contains_key(&oid) {
@@ -315,15 +321,27 @@ impl Reader {
                 return Ok(());
             }
             Message::Origin => return Ok(()),
-            Message::Insert { relation, new } => (vec![relation], Change::Insert(new)),
+            Message::Insert { relation, new } => {
+                one = [relation];
+                (&one, Change::Insert(new))
+            }
             Message::Update {
                 relation,
                 old,
                 old_is_key,
                 new,
-            } => (vec![relation], Change::Update(old, old_is_key, new)),
-            Message::Delete { relation, old, .. } => (vec![relation], Change::Delete(old)),
-            Message::Truncate { relations, .. } => (relations, Change::Truncate),
+            } => {
+                one = [relation];
+                (&one, Change::Update(old, old_is_key, new))
+            }
+            Message::Delete { relation, old, .. } => {
+                one = [relation];
+                (&one, Change::Delete(old))
+            }
+            Message::Truncate { relations, .. } => {
+                truncated = relations;
+                (&truncated, Change::Truncate)
+            }
         };
         let Some(tx) = &mut st.tx else {
             return self.failed(format!(
@@ -336,7 +354,7 @@ impl Reader {
         }
         let (xid, ts_us) = (tx.xid, tx.ts_us);
         let mut out = Vec::new();
-        for rel in relations {
+        for &rel in relations {
             let Some(r) = st.relations.get(&rel) else {
                 return self.failed(format!(
                     "a change of relation {rel} before its Relation message at LSN {}",

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 
 use connect_core::error::ConnectError;
 use connect_core::record::{SourceOffset, SourceRecord};
@@ -22,7 +22,7 @@ use connect_core::source::{
 use super::catalog::Catalog;
 use super::config::PostgresConfig;
 use super::offsets::{partition, PgOffset};
-use super::reader::{run, Durable, Item, Reader};
+use super::reader::{run, Chunk, Durable, Item, Outbox, Reader};
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
@@ -65,8 +65,17 @@ impl Unsettled {
     }
 }
 
+/// The task's end of the reader's queue.
+struct Inbox {
+    rx: mpsc::Receiver<Item>,
+    /// Records of the last chunk beyond what the last poll could take (`max.batch.size`).
+    carry: Chunk,
+}
+
 struct Running {
-    rx: tokio::sync::Mutex<mpsc::Receiver<Item>>,
+    inbox: tokio::sync::Mutex<Inbox>,
+    /// Room for records in the queue, given back as chunks are taken (see [`Outbox`]).
+    room: Arc<Semaphore>,
     failed: Mutex<Option<ConnectError>>,
     reader: AbortOnDrop,
     cfg: Arc<PostgresConfig>,
@@ -110,12 +119,21 @@ impl SourceTask for PostgresSourceTask {
             ),
             None => tracing::info!("no stored offset"),
         }
+        // A chunk holds at least one record, and `room` bounds the records: the channel's own
+        // bound is never reached.
         let (tx, rx) = mpsc::channel(cfg.max_queue_size);
+        let room = Arc::new(Semaphore::new(cfg.max_queue_size));
+        let outbox = Outbox::new(
+            tx.clone(),
+            room.clone(),
+            cfg.max_batch_size,
+            cfg.max_queue_size,
+        );
         let reader_cfg = cfg.clone();
         let durable = self.durable.clone();
         let progress = ctx.progress.clone();
         let handle = tokio::spawn(async move {
-            let result = match Reader::new(reader_cfg, tx.clone(), durable, progress).await {
+            let result = match Reader::new(reader_cfg, outbox, durable, progress).await {
                 Ok(reader) => run(reader, stored).await,
                 Err(e) => Err(e),
             };
@@ -124,7 +142,11 @@ impl SourceTask for PostgresSourceTask {
             }
         });
         self.running = Some(Running {
-            rx: tokio::sync::Mutex::new(rx),
+            inbox: tokio::sync::Mutex::new(Inbox {
+                rx,
+                carry: Vec::new(),
+            }),
+            room,
             failed: Mutex::new(None),
             reader: AbortOnDrop(handle),
             cfg,
@@ -142,21 +164,31 @@ impl SourceTask for PostgresSourceTask {
         if let Some(e) = r.failed.lock().ok().and_then(|mut f| f.take()) {
             return Err(e);
         }
-        let mut rx = r.rx.lock().await;
-        let first = match tokio::time::timeout(r.cfg.poll_interval, rx.recv()).await {
-            Ok(Some(item)) => item,
-            Ok(None) => {
-                // The reader finished (initial_only): nothing more will come.
-                drop(rx);
-                tokio::time::sleep(r.cfg.poll_interval).await;
-                return Ok(vec![]);
-            }
-            Err(_) => return Ok(vec![]),
-        };
-        let mut items = vec![first?];
-        while items.len() < r.cfg.max_batch_size {
-            match rx.try_recv() {
-                Ok(Ok(item)) => items.push(item),
+        let mut inbox = r.inbox.lock().await;
+        let max = r.cfg.max_batch_size;
+        let mut items = std::mem::take(&mut inbox.carry);
+        if items.is_empty() {
+            items = match tokio::time::timeout(r.cfg.poll_interval, inbox.rx.recv()).await {
+                Ok(Some(chunk)) => {
+                    let chunk = chunk?;
+                    r.room.add_permits(chunk.len());
+                    chunk
+                }
+                Ok(None) => {
+                    // The reader finished (initial_only): nothing more will come.
+                    drop(inbox);
+                    tokio::time::sleep(r.cfg.poll_interval).await;
+                    return Ok(vec![]);
+                }
+                Err(_) => return Ok(vec![]),
+            };
+        }
+        while items.len() < max {
+            match inbox.rx.try_recv() {
+                Ok(Ok(chunk)) => {
+                    r.room.add_permits(chunk.len());
+                    items.extend(chunk);
+                }
                 Ok(Err(e)) => {
                     // Hand on what came before the failure; the error comes with the next poll.
                     if let Ok(mut f) = r.failed.lock() {
@@ -167,6 +199,10 @@ impl SourceTask for PostgresSourceTask {
                 Err(_) => break,
             }
         }
+        if items.len() > max {
+            inbox.carry = items.split_off(max);
+        }
+        drop(inbox);
         let mut unsettled = self
             .unsettled
             .lock()
