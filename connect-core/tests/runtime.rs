@@ -885,14 +885,11 @@ async fn kafka_offset_store_survives_a_broker_restart_and_a_killed_task() {
     s.wait_for(Duration::from_secs(60), |m| m.records_written >= 2500)
         .await
         .unwrap();
-    // Let an offset flush that began after those 2 500 records land, then kill. The first commit
-    // counted from here may be a flush that began before the broker went down and finished late
-    // (its offsets are older); flushes run one after another, so the second began after it.
-    let commits = s.metrics().offset_commits;
-    s.wait_for(T, |m| m.offset_commits >= commits + 2)
-        .await
-        .unwrap();
-    w.abort_connector("src").await.unwrap();
+    // Kill once the offsets of those 2 500 records are in `connect-offsets`, read back from the
+    // topic itself. Counting commits cannot tell when that is: after the restart the producer may
+    // hold every record until it reconnects and then acknowledge all 20 000 at once, so one commit
+    // covers them all; and a commit that began before the broker went down may finish late with
+    // older offsets.
     let store = KafkaOffsetStore::open(
         w.kafka(),
         w.admin(),
@@ -904,12 +901,34 @@ async fn kafka_offset_store_survives_a_broker_restart_and_a_killed_task() {
     )
     .await
     .unwrap();
-    let stored = store.load("src").await.unwrap();
-    let last = stored
-        .values()
-        .next()
-        .and_then(|(_, o)| o.get("seq").and_then(|s| s.as_i64()))
-        .expect("an offset in connect-offsets");
+    let stored_seq = |stored: connect_core::runtime::offsets::ConnectorOffsets| {
+        stored
+            .values()
+            .next()
+            .and_then(|(_, o)| o.get("seq").and_then(|s| s.as_i64()))
+    };
+    let deadline = tokio::time::Instant::now() + T;
+    while stored_seq(store.load("src").await.unwrap()).is_none_or(|seq| seq < 2499) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the offsets of the 2 500 records written were not stored within {T:?}: {:?}",
+            s.metrics()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    w.abort_connector("src").await.unwrap();
+    // What the killed task left stored: a later flush may have landed before the kill, and one it
+    // had handed to the offsets producer may still land after it, so read until two reads agree.
+    let mut last =
+        stored_seq(store.load("src").await.unwrap()).expect("an offset in connect-offsets");
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let again = stored_seq(store.load("src").await.unwrap()).expect("an offset");
+        if again == last {
+            break;
+        }
+        last = again;
+    }
     // seq 2 499 is the 2 500th record.
     assert!(
         last >= 2499,
