@@ -469,6 +469,42 @@ async fn injected_request_errors_are_survived_without_loss_or_duplicates() {
     w.shutdown().await;
 }
 
+/// After a broker outage the runtime's clients reconnect as the Java clients do (backoff capped at
+/// `reconnect.backoff.max.ms=1000`), so records flow again about a second after the broker returns,
+/// not after librdkafka's own cap of 10 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_flow_again_within_seconds_of_the_broker_returning() {
+    let (src, sink) = (SeqSource::default(), CollectSink::default());
+    let w = worker(registry(&src, &sink), &[]).await;
+    let cluster = w.embedded().unwrap();
+    cluster.create_topic("return", 1, 1).unwrap();
+    let s = w
+        .start_connector(source_cfg(
+            "src",
+            "return",
+            "1000000",
+            &[("per.poll", "10"), ("poll.delay.ms", "5")],
+        ))
+        .await
+        .unwrap();
+    s.wait_for(T, |m| m.records_written >= 200).await.unwrap();
+    cluster.broker_down(1).unwrap();
+    // Long enough for librdkafka's own backoff to grow past several seconds.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let during = s.metrics().records_written;
+    cluster.broker_up(1).unwrap();
+    let back = std::time::Instant::now();
+    s.wait_for(T, |m| m.records_written > during + 100)
+        .await
+        .unwrap();
+    let waited = back.elapsed();
+    assert!(
+        waited < Duration::from_millis(2500),
+        "records flowed again {waited:?} after the broker returned"
+    );
+    w.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_down_then_up_loses_nothing() {
     let (src, sink) = (SeqSource::default(), CollectSink::default());

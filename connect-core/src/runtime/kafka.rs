@@ -474,7 +474,12 @@ impl KafkaSettings {
 
     fn base(&self) -> ClientConfig {
         let mut c = ClientConfig::new();
-        c.set("bootstrap.servers", &self.bootstrap);
+        c.set("bootstrap.servers", &self.bootstrap)
+            // The Java clients' reconnect backoff (50 ms growing to 1 s). librdkafka's own cap is
+            // 10 s, so after a broker restart records could sit for up to 10 s more before the
+            // clients tried again; Kafka Connect resumes within about a second.
+            .set("reconnect.backoff.ms", "50")
+            .set("reconnect.backoff.max.ms", "1000");
         for (k, v) in &self.common {
             c.set(k, v);
         }
@@ -564,6 +569,7 @@ mod tests {
         assert_eq!(p.get("linger.ms"), Some("20"));
         assert_eq!(p.get("acks"), Some("all"));
         assert_eq!(p.get("partitioner"), Some("murmur2_random"));
+        assert_eq!(p.get("reconnect.backoff.max.ms"), Some("1000"));
         assert_eq!(p.get("group.id"), None);
         let c = k.consumer_config("connect-x");
         assert_eq!(c.get("fetch.min.bytes"), Some("10"));
