@@ -272,6 +272,7 @@ fn cdc(c: &mut Criterion) {
     // Allocations per event, counted over one run of each contender (every thread's Rust allocations;
     // librdkafka's and MariaDB's own are not counted).
     println!("allocations per event (counting allocator, one run of {n} rows each):");
+    let counting = connect_benches::counting();
     for (table, (file, pos)) in [("narrow", &narrow_at), ("wide", &wide_at)] {
         let before = connect_benches::allocations();
         rt.block_on(bare_binlog(&opts, file, *pos, n, Decode::RowIterator));
@@ -289,6 +290,7 @@ fn cdc(c: &mut Criterion) {
             connector as f64 / n as f64
         );
     }
+    drop(counting);
 
     let mut g = c.benchmark_group("cdc_binlog");
     g.sampling_mode(SamplingMode::Flat)

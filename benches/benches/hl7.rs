@@ -152,6 +152,7 @@ fn hl7_to_fhir(c: &mut Criterion) {
             .expect("converts");
         // Allocations per message (every Rust allocation of this thread's work), over 100 messages.
         let count = |f: &mut dyn FnMut()| {
+            let _counting = connect_benches::counting();
             let before = connect_benches::allocations();
             for _ in 0..100 {
                 f();

@@ -234,6 +234,7 @@ fn pg_cdc(c: &mut Criterion) {
     // Allocations per event, counted over one run of each contender (every thread's Rust allocations;
     // librdkafka's and PostgreSQL's own are not counted).
     println!("allocations per event (counting allocator, one run of {n} rows each):");
+    let counting = connect_benches::counting();
     for table in ["narrow", "wide"] {
         let template = format!("template_{table}");
         let slot = bench.copy_slot(&template);
@@ -251,6 +252,7 @@ fn pg_cdc(c: &mut Criterion) {
             connector as f64 / n as f64
         );
     }
+    drop(counting);
 
     let mut g = c.benchmark_group("pg_cdc_stream");
     g.sampling_mode(SamplingMode::Flat)

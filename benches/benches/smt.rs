@@ -219,6 +219,7 @@ fn allocations_per_record(c: &TransformChain<SourceRecord>, schemaless: bool) ->
 }
 
 fn allocation_table() {
+    let _counting = connect_benches::counting();
     println!(
         "allocations per record (counting allocator; input built before, output dropped after):"
     );

@@ -1,6 +1,6 @@
 //! Fixtures shared by the benches: a 20-field patient-encounter record and bench connectors.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,8 +13,13 @@ use connect_core::record::{ConnectRecord, OffsetMap, SinkRecord, SourceRecord};
 use connect_core::sink::{SinkConnector, SinkTask, SinkTaskContext};
 use connect_core::source::{SourceConnector, SourceTask, SourceTaskContext};
 
-/// A global allocator that counts the allocations (and reallocations) made through it and hands every
-/// call to `A` unchanged: benches install it to report allocations per record beside their timings.
+/// A global allocator that counts the allocations (and reallocations) made through it while a
+/// [`counting`] guard is alive, and hands every call to `A` unchanged: benches install it to report
+/// allocations per record beside their timings.
+///
+/// Outside a counting window it costs one read of a flag that nobody writes, so the timed runs do
+/// not pay for the instrument: a counter every thread bumps on every allocation is a cache line
+/// bouncing between cores, which taxed the contender that allocates most.
 ///
 /// ```ignore
 /// #[global_allocator]
@@ -24,16 +29,38 @@ use connect_core::source::{SourceConnector, SourceTask, SourceTaskContext};
 pub struct CountingAlloc<A>(pub A);
 
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+static COUNTING: AtomicUsize = AtomicUsize::new(0);
 
-/// Allocations made through [`CountingAlloc`] so far, by every thread.
+/// Allocations made through [`CountingAlloc`] so far, by every thread, while counting.
 pub fn allocations() -> u64 {
     ALLOCATIONS.load(Ordering::Relaxed)
+}
+
+/// Counts allocations until the returned guard is dropped (guards may nest).
+pub fn counting() -> Counting {
+    COUNTING.fetch_add(1, Ordering::SeqCst);
+    Counting(())
+}
+
+/// Keeps [`CountingAlloc`] counting while alive; see [`counting`].
+pub struct Counting(());
+
+impl Drop for Counting {
+    fn drop(&mut self) {
+        COUNTING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn count_one() {
+    if COUNTING.load(Ordering::Relaxed) > 0 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 // SAFETY: every call is forwarded to the inner allocator unchanged; only a counter is added.
 unsafe impl<A: std::alloc::GlobalAlloc> std::alloc::GlobalAlloc for CountingAlloc<A> {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count_one();
         // SAFETY: the caller's contract for `alloc` is passed on as it is.
         unsafe { self.0.alloc(layout) }
     }
@@ -42,7 +69,7 @@ unsafe impl<A: std::alloc::GlobalAlloc> std::alloc::GlobalAlloc for CountingAllo
         unsafe { self.0.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count_one();
         // SAFETY: the caller's contract for `realloc` is passed on as it is.
         unsafe { self.0.realloc(ptr, layout, new_size) }
     }
