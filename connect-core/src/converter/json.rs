@@ -852,7 +852,25 @@ impl Converter for JsonConverter {
         schema: Option<&Schema>,
         value: &Value,
     ) -> Result<Option<bytes::Bytes>, DataError> {
-        Ok(self.encode(schema, value)?.map(bytes::Bytes::from))
+        if schema.is_none() && value.is_null() {
+            return Ok(None);
+        }
+        // Written into this thread's scratch buffer, then copied into one allocation of the exact
+        // size. A fresh vector would grow (a reallocation for most records) and, as its length
+        // rarely equals its capacity, `Bytes::from` would add a third allocation for its header.
+        ENCODE_SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut buf) => {
+                buf.clear();
+                let written = self.encode_into(schema, value, &mut buf);
+                let bytes = written.map(|()| bytes::Bytes::copy_from_slice(&buf));
+                if buf.capacity() > MAX_KEPT_SCRATCH {
+                    *buf = Vec::new();
+                }
+                bytes.map(Some)
+            }
+            // Not reached (encoding calls no converter), but a nested call must not panic.
+            Err(_) => Ok(self.encode(schema, value)?.map(bytes::Bytes::from)),
+        })
     }
 
     fn to_connect_data(
@@ -863,6 +881,14 @@ impl Converter for JsonConverter {
         self.decode(bytes.map(|b| &b[..]))
     }
 }
+
+thread_local! {
+    /// Where [`Converter::from_connect_data`] writes before copying out the exact bytes.
+    static ENCODE_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A scratch buffer grown past this by one large record is let go rather than kept per thread.
+const MAX_KEPT_SCRATCH: usize = 1 << 20;
 
 impl JsonConverter {
     /// Serializes a value (the envelope when `schemas.enable`); `None` for a schemaless null.
@@ -875,19 +901,30 @@ impl JsonConverter {
             return Ok(None);
         }
         let mut out = Vec::with_capacity(256);
+        self.encode_into(schema, value, &mut out)?;
+        Ok(Some(out))
+    }
+
+    /// Appends the serialized value (the envelope when `schemas.enable`) to `out`.
+    fn encode_into(
+        &self,
+        schema: Option<&Schema>,
+        value: &Value,
+        out: &mut Vec<u8>,
+    ) -> Result<(), DataError> {
         if self.schemas_enable {
             out.extend_from_slice(b"{\"schema\":");
             match schema {
-                Some(s) => self.schema_to_json(s, &mut out)?,
+                Some(s) => self.schema_to_json(s, out)?,
                 None => out.extend_from_slice(b"null"),
             }
             out.extend_from_slice(b",\"payload\":");
-            self.write_value(schema, value, &mut out)?;
+            self.write_value(schema, value, out)?;
             out.push(b'}');
+            Ok(())
         } else {
-            self.write_value(schema, value, &mut out)?;
+            self.write_value(schema, value, out)
         }
-        Ok(Some(out))
     }
 
     /// Deserializes bytes (an envelope when `schemas.enable`).
