@@ -367,6 +367,18 @@ pub struct KafkaSettings {
     admin: Vec<(String, String)>,
 }
 
+/// A librdkafka client config for `bootstrap` with the settings every client of this SDK shares:
+/// the Java clients' reconnect backoff (50 ms growing to 1 s). librdkafka's own cap is 10 s, so
+/// after a broker restart records could wait up to 10 s more before a client tried again; Kafka
+/// Connect resumes within about a second. Later `set`s override it.
+pub fn client_config(bootstrap: &str) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", bootstrap)
+        .set("reconnect.backoff.ms", "50")
+        .set("reconnect.backoff.max.ms", "1000");
+    c
+}
+
 impl KafkaSettings {
     /// Settings for a broker at `bootstrap`, taking security and client overrides from the worker
     /// config. `bootstrap` is the embedded cluster's when the worker config has none.
@@ -473,13 +485,7 @@ impl KafkaSettings {
     }
 
     fn base(&self) -> ClientConfig {
-        let mut c = ClientConfig::new();
-        c.set("bootstrap.servers", &self.bootstrap)
-            // The Java clients' reconnect backoff (50 ms growing to 1 s). librdkafka's own cap is
-            // 10 s, so after a broker restart records could sit for up to 10 s more before the
-            // clients tried again; Kafka Connect resumes within about a second.
-            .set("reconnect.backoff.ms", "50")
-            .set("reconnect.backoff.max.ms", "1000");
+        let mut c = client_config(&self.bootstrap);
         for (k, v) in &self.common {
             c.set(k, v);
         }

@@ -83,8 +83,9 @@ fn history_store(
                     c.settings.admin_config(),
                 )?),
                 (None, Some(b)) => {
-                    let mut base = rdkafka::config::ClientConfig::new();
-                    base.set("bootstrap.servers", b);
+                    // Outside a worker: the SDK's client defaults (its reconnect backoff) all the
+                    // same.
+                    let base = connect_core::runtime::kafka::client_config(b);
                     Arc::new(KafkaSchemaHistory::new(
                         topic.clone(),
                         base.clone(),
