@@ -195,7 +195,7 @@ impl Bench {
             .db
             .cdc_source_config(&name, "bench")
             .into_iter()
-            .chain(connect_benches::SEED_CONVERTERS.map(|(k, v)| (k.to_owned(), v.to_owned())))
+            .chain(connect_test_support::SEED_CONVERTERS.map(|(k, v)| (k.to_owned(), v.to_owned())))
             .fold(Props::new(), |p, (k, v)| p.with(k, v))
             .with("database.server.id", (5000 + i).to_string())
             .with("table.include.list", format!("bench.{table}"))

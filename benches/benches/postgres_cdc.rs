@@ -152,7 +152,7 @@ impl Bench {
         self.runs.set(i + 1);
         let name = format!("pg-{table}-{i}");
         let snapshot_slot = format!("snap_{i}");
-        let props = connect_benches::SEED_CONVERTERS
+        let props = connect_test_support::SEED_CONVERTERS
             .iter()
             .fold(Props::new(), |p, (k, v)| p.with(*k, *v))
             .with("name", name.as_str())

@@ -316,20 +316,6 @@ pub fn bench_runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime")
 }
 
-/// The converters the seed's connectors set: JsonConverter for key and value, schemas off.
-pub const SEED_CONVERTERS: [(&str, &str); 4] = [
-    (
-        "key.converter",
-        "org.apache.kafka.connect.json.JsonConverter",
-    ),
-    ("key.converter.schemas.enable", "false"),
-    (
-        "value.converter",
-        "org.apache.kafka.connect.json.JsonConverter",
-    ),
-    ("value.converter.schemas.enable", "false"),
-];
-
 /// Worker props for a bench worker on the embedded cluster.
 pub fn bench_worker_props() -> Props {
     Props::new().with("offset.flush.interval.ms", "1000")

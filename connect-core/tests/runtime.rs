@@ -45,18 +45,7 @@ fn registry(source: &SeqSource, sink: &CollectSink) -> Registry {
 }
 
 fn json_plain() -> [(&'static str, &'static str); 4] {
-    [
-        (
-            "key.converter",
-            "org.apache.kafka.connect.json.JsonConverter",
-        ),
-        ("key.converter.schemas.enable", "false"),
-        (
-            "value.converter",
-            "org.apache.kafka.connect.json.JsonConverter",
-        ),
-        ("value.converter.schemas.enable", "false"),
-    ]
+    connect_test_support::SEED_CONVERTERS
 }
 
 fn sink_cfg(name: &str, topic: &str, extra: &[(&str, &str)]) -> ConnectorConfig {

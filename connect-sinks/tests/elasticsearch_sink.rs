@@ -14,18 +14,7 @@ use serde_json::{json, Value as Json};
 use common::bulk_proxy::BulkProxy;
 
 async fn worker(extra: &[(&str, &str)]) -> Worker {
-    let mut props = vec![
-        (
-            "key.converter",
-            "org.apache.kafka.connect.json.JsonConverter",
-        ),
-        ("key.converter.schemas.enable", "false"),
-        (
-            "value.converter",
-            "org.apache.kafka.connect.json.JsonConverter",
-        ),
-        ("value.converter.schemas.enable", "false"),
-    ];
+    let mut props = connect_test_support::SEED_CONVERTERS.to_vec();
     props.extend_from_slice(extra);
     common::kafka::worker(&props).await
 }

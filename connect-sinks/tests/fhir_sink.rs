@@ -24,21 +24,13 @@ fn key(id: &str) -> Vec<u8> {
 }
 
 fn sink(name: &str, topic: &str, url: &str) -> Props {
-    Props::new()
+    connect_test_support::SEED_CONVERTERS
+        .iter()
+        .fold(Props::new(), |p, (k, v)| p.with(*k, *v))
         .with("name", name)
         .with("connector.class", "FhirSinkConnector")
         .with("topics", topic)
         .with("fhir.url", url)
-        .with(
-            "key.converter",
-            "org.apache.kafka.connect.json.JsonConverter",
-        )
-        .with("key.converter.schemas.enable", "false")
-        .with(
-            "value.converter",
-            "org.apache.kafka.connect.json.JsonConverter",
-        )
-        .with("value.converter.schemas.enable", "false")
         .with("fhir.retry.backoff.ms", "100")
         .with("fhir.retry.backoff.max.ms", "2000")
 }

@@ -24,6 +24,20 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+/// The converters the seed's connectors set: JsonConverter for key and value, schemas off.
+pub const SEED_CONVERTERS: [(&str, &str); 4] = [
+    (
+        "key.converter",
+        "org.apache.kafka.connect.json.JsonConverter",
+    ),
+    ("key.converter.schemas.enable", "false"),
+    (
+        "value.converter",
+        "org.apache.kafka.connect.json.JsonConverter",
+    ),
+    ("value.converter.schemas.enable", "false"),
+];
+
 /// A free loopback port (bound, then released).
 /// The seed's JSON block of connector `name` (`{"name": ..., "config": {...}}`), from the
 /// repository's copy of the seed (`testdata/seed/connectors.md`).
@@ -367,18 +381,9 @@ impl MariaDb {
             ),
             ("topic.creation.default.replication.factor", "1".to_owned()),
             ("topic.creation.default.partitions", "1".to_owned()),
-            (
-                "key.converter",
-                "org.apache.kafka.connect.json.JsonConverter".to_owned(),
-            ),
-            ("key.converter.schemas.enable", "false".to_owned()),
-            (
-                "value.converter",
-                "org.apache.kafka.connect.json.JsonConverter".to_owned(),
-            ),
-            ("value.converter.schemas.enable", "false".to_owned()),
         ]
         .into_iter()
+        .chain(SEED_CONVERTERS.map(|(k, v)| (k, v.to_owned())))
         .map(|(k, v)| (k.to_owned(), v))
         .collect()
     }

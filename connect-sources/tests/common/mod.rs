@@ -159,7 +159,9 @@ pub fn init_tracing() {
 /// A PostgreSQL CDC connector `name` on `pg` (database `postgres`, user `postgres`, the slot `debezium`),
 /// topics under `prefix`, JsonConverter without schemas.
 pub fn postgres_source(pg: &connect_test_support::Postgres, name: &str, prefix: &str) -> Props {
-    Props::new()
+    connect_test_support::SEED_CONVERTERS
+        .iter()
+        .fold(Props::new(), |p, (k, v)| p.with(*k, *v))
         .with("name", name)
         .with(
             "connector.class",
@@ -171,16 +173,6 @@ pub fn postgres_source(pg: &connect_test_support::Postgres, name: &str, prefix: 
         .with("database.dbname", "postgres")
         .with("topic.prefix", prefix)
         .with("plugin.name", "pgoutput")
-        .with(
-            "key.converter",
-            "org.apache.kafka.connect.json.JsonConverter",
-        )
-        .with("key.converter.schemas.enable", "false")
-        .with(
-            "value.converter",
-            "org.apache.kafka.connect.json.JsonConverter",
-        )
-        .with("value.converter.schemas.enable", "false")
 }
 
 /// Waits (at most `within`) until the connector's task has failed, and gives its error.
