@@ -93,7 +93,13 @@ impl SourceOffset {
     /// Whether both are the same handle (one record's offset, cloned), which is cheaper to ask than
     /// equality.
     pub fn ptr_eq(a: &SourceOffset, b: &SourceOffset) -> bool {
-        std::ptr::addr_eq(Arc::as_ptr(&a.0), Arc::as_ptr(&b.0))
+        a.handle_id() == b.handle_id()
+    }
+
+    /// This handle's identity: the same for its clones, different from every other offset alive at the
+    /// same time (a key for finding one record's offset among many, cheaper than equality).
+    pub fn handle_id(&self) -> usize {
+        Arc::as_ptr(&self.0).cast::<()>() as usize
     }
 
     /// Whether the stored form has no key.

@@ -6,7 +6,7 @@
 //! queue is what Kafka holds, and `commit` (called once the runtime stored the offsets of that
 //! prefix) raises the durable position the reader reports to the server.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -32,35 +32,60 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Records handed out and not yet settled, in the order they were handed out.
+/// Records handed out and not yet settled, in the order they were handed out. The runtime settles them
+/// in the order the broker answers, which differs between Kafka partitions, so a record is found by
+/// its offset handle rather than by a scan.
 #[derive(Default)]
 struct Unsettled {
     queue: VecDeque<(SourceOffset, u64, bool)>,
+    /// The number of `queue[0]`; records are numbered in the order they were handed out.
+    base: u64,
+    /// By offset handle ([`SourceOffset::handle_id`]), the number of the oldest unsettled record with
+    /// that handle (records of one snapshot row share one).
+    numbers: HashMap<usize, u64>,
     /// The greatest position of the settled prefix.
     confirmable: u64,
 }
 
 impl Unsettled {
+    fn hand_out(&mut self, offset: SourceOffset, flush: u64) {
+        let n = self.base + self.queue.len() as u64;
+        self.numbers.entry(offset.handle_id()).or_insert(n);
+        self.queue.push_back((offset, flush, false));
+    }
+
     fn settle(&mut self, offset: &SourceOffset) {
-        let entry = self
+        let found = match self.numbers.remove(&offset.handle_id()) {
+            Some(n) => usize::try_from(n - self.base).ok(),
+            // An equal offset from another handle: the oldest unsettled one equal to it.
+            None => self
+                .queue
+                .iter()
+                .position(|(o, _, done)| !*done && o == offset),
+        };
+        let Some(entry) = found.and_then(|i| self.queue.get_mut(i)) else {
+            return;
+        };
+        entry.2 = true;
+        let id = entry.0.handle_id();
+        let i = found.unwrap_or_default();
+        // The handle's number now moves to its next unsettled record, if that follows at once (a
+        // snapshot row's records do); a later one is still found through equality.
+        self.numbers.remove(&id);
+        let next = self
             .queue
-            .iter_mut()
-            .find(|(o, _, done)| !*done && SourceOffset::ptr_eq(o, offset));
-        match entry {
-            Some(e) => e.2 = true,
-            None => {
-                if let Some(e) = self
-                    .queue
-                    .iter_mut()
-                    .find(|(o, _, done)| !*done && o == offset)
-                {
-                    e.2 = true;
-                }
-            }
+            .iter()
+            .enumerate()
+            .skip(i + 1)
+            .take_while(|(_, (o, _, _))| o.handle_id() == id)
+            .find(|(_, (_, _, done))| !*done);
+        if let Some((j, _)) = next {
+            self.numbers.insert(id, self.base + j as u64);
         }
         while let Some((_, flush, true)) = self.queue.front() {
             self.confirmable = self.confirmable.max(*flush);
             self.queue.pop_front();
+            self.base += 1;
         }
     }
 }
@@ -210,9 +235,7 @@ impl SourceTask for PostgresSourceTask {
         Ok(items
             .into_iter()
             .map(|(rec, flush)| {
-                unsettled
-                    .queue
-                    .push_back((rec.source_offset.clone(), flush, false));
+                unsettled.hand_out(rec.source_offset.clone(), flush);
                 rec
             })
             .collect())
@@ -287,7 +310,7 @@ mod tests {
         let mut u = Unsettled::default();
         let offs: Vec<SourceOffset> = (0..4).map(|_| SourceOffset::default()).collect();
         for (o, flush) in offs.iter().zip([10, 10, 30, 40]) {
-            u.queue.push_back((o.clone(), flush, false));
+            u.hand_out(o.clone(), flush);
         }
         // Out of order: the third settles first; nothing before it is settled, so nothing moves.
         u.settle(&offs[2]);
@@ -299,5 +322,53 @@ mod tests {
         assert_eq!(u.queue.len(), 1);
         u.settle(&offs[3]);
         assert_eq!(u.confirmable, 40);
+    }
+
+    /// The runtime settles records in the order Kafka's partitions answer: interleaved, out of order,
+    /// with runs of records that share one offset handle (a snapshot row) and an equal offset given
+    /// back through another handle. Every record is settled exactly once and the confirmable
+    /// position is the settled prefix's.
+    #[test]
+    fn records_settled_in_any_order_are_each_found() {
+        let mut u = Unsettled::default();
+        let mut handed: Vec<(SourceOffset, u64)> = Vec::new();
+        for i in 0..3000u64 {
+            // Every tenth handle is shared by three records in a row (not the first record's).
+            let o = SourceOffset::from(
+                [("n".to_owned(), serde_json::json!(i))]
+                    .into_iter()
+                    .collect::<connect_core::record::OffsetMap>(),
+            );
+            let copies = if i % 10 == 5 { 3 } else { 1 };
+            for _ in 0..copies {
+                u.hand_out(o.clone(), i + 1);
+                handed.push((o.clone(), i + 1));
+            }
+        }
+        // Settled by "partition": the records at positions = k (mod 8), partition 7 first, and
+        // partition 3 settles through equal offsets built afresh.
+        for p in (0..8).rev() {
+            for (_, (o, _)) in handed.iter().enumerate().filter(|(k, _)| k % 8 == p) {
+                let o = if p == 3 {
+                    SourceOffset::from(o.map().into_owned())
+                } else {
+                    o.clone()
+                };
+                u.settle(&o);
+            }
+            if p > 0 {
+                assert_eq!(
+                    u.confirmable, 0,
+                    "record 0 (partition 0) is not settled yet"
+                );
+            }
+        }
+        assert!(
+            u.queue.is_empty(),
+            "{} records left unsettled",
+            u.queue.len()
+        );
+        assert!(u.numbers.is_empty());
+        assert_eq!(u.confirmable, 3000);
     }
 }
