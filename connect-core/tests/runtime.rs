@@ -1079,3 +1079,43 @@ async fn keyed_records_land_in_the_partitions_the_java_producer_chooses() {
     }
     w.shutdown().await;
 }
+
+/// A record is settled when the broker answers it, as Kafka Connect's producer callbacks do: records on
+/// a partition whose leader answers quickly are committed (`commit_record`) while an earlier record
+/// waits on a slow leader, instead of queueing behind it. The source offset still advances only over
+/// the acknowledged prefix (the offset tracker's unit tests).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_settle_as_their_partition_answers_not_behind_a_slower_one() {
+    let (src, sink) = (SeqSource::default(), CollectSink::default());
+    let w = worker(registry(&src, &sink), &[("embedded.brokers", "2")]).await;
+    let cluster = w.embedded().unwrap();
+    cluster.create_topic("lanes", 2, 1).unwrap();
+    cluster.partition_leader("lanes", 0, 1).unwrap();
+    cluster.partition_leader("lanes", 1, 2).unwrap();
+    cluster
+        .broker_round_trip_time(1, Duration::from_millis(1500))
+        .unwrap();
+    let s = w
+        .start_connector(source_cfg(
+            "src",
+            "lanes",
+            "200",
+            &[(
+                "key.converter",
+                "org.apache.kafka.connect.storage.StringConverter",
+            )],
+        ))
+        .await
+        .unwrap();
+    s.wait_for(T, |m| m.records_written == 200).await.unwrap();
+    let acked = src.acked.lock().unwrap().clone();
+    let partition_of = |seq: i64| (java_murmur2(seq.to_string().as_bytes()) & 0x7fff_ffff) % 2;
+    let first_slow = acked.iter().position(|s| partition_of(*s) == 0);
+    let last_fast = acked.iter().rposition(|s| partition_of(*s) == 1);
+    assert_eq!(acked.len(), 200);
+    assert!(
+        matches!((first_slow, last_fast), (Some(a), Some(b)) if b < a),
+        "every record of the fast partition settles before any of the slow one; settled: {acked:?}"
+    );
+    w.shutdown().await;
+}

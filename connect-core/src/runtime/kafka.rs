@@ -35,6 +35,8 @@ enum Command {
     CreateTopic(String, i32, i32, mpsc::Sender<Result<(), String>>),
     BrokerDown(i32, mpsc::Sender<Result<(), String>>),
     BrokerUp(i32, mpsc::Sender<Result<(), String>>),
+    BrokerRoundTrip(i32, Duration, mpsc::Sender<Result<(), String>>),
+    PartitionLeader(String, i32, i32, mpsc::Sender<Result<(), String>>),
     RequestErrors(
         RDKafkaApiKey,
         Vec<RDKafkaRespErr>,
@@ -94,6 +96,14 @@ impl EmbeddedCluster {
                         }
                         Command::BrokerUp(id, reply) => {
                             let _ = reply.send(cluster.broker_up(id).map_err(|e| e.to_string()));
+                        }
+                        Command::BrokerRoundTrip(id, delay, reply) => {
+                            let res = cluster.broker_round_trip_time(id, delay);
+                            let _ = reply.send(res.map_err(|e| e.to_string()));
+                        }
+                        Command::PartitionLeader(topic, partition, id, reply) => {
+                            let res = cluster.partition_leader(&topic, partition, Some(id));
+                            let _ = reply.send(res.map_err(|e| e.to_string()));
                         }
                         Command::RequestErrors(key, errs, reply) => {
                             cluster.request_errors(key, &errs);
@@ -158,6 +168,26 @@ impl EmbeddedCluster {
     /// Brings a broker back.
     pub fn broker_up(&self, broker_id: i32) -> Result<(), ConnectError> {
         self.call(|tx| Command::BrokerUp(broker_id, tx))
+    }
+
+    /// Delays every answer of one broker by `delay` (a slow or distant broker).
+    pub fn broker_round_trip_time(
+        &self,
+        broker_id: i32,
+        delay: Duration,
+    ) -> Result<(), ConnectError> {
+        self.call(|tx| Command::BrokerRoundTrip(broker_id, delay, tx))
+    }
+
+    /// Moves the leadership of one partition to a broker (clients learn it from their next metadata
+    /// request).
+    pub fn partition_leader(
+        &self,
+        topic: &str,
+        partition: i32,
+        broker_id: i32,
+    ) -> Result<(), ConnectError> {
+        self.call(|tx| Command::PartitionLeader(topic.to_owned(), partition, broker_id, tx))
     }
 
     /// Makes the next requests of one API fail with the given errors, one per request, in order.

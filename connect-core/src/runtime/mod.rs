@@ -16,6 +16,7 @@ pub mod kafka;
 pub mod offsets;
 pub mod retry;
 mod sink_runner;
+mod source_delivery;
 mod source_runner;
 pub mod status;
 mod worker;

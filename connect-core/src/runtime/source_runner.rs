@@ -6,10 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::FutureExt;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedHeaders;
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{BaseRecord, Producer};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{ErrorPolicy, Props};
@@ -20,6 +19,7 @@ use crate::runtime::admin::{TopicAdmin, TopicCreation};
 use crate::runtime::dlq::{owned_headers, ErrantRecordReporter, RawRecord, Stage};
 use crate::runtime::offsets::{OffsetReader, OffsetStore, PartitionKey};
 use crate::runtime::retry::{apply_chain, backoff};
+use crate::runtime::source_delivery::{DeliveryResult, InFlight, InFlightRecords, SourceProducer};
 use crate::runtime::status::{TaskMetrics, TaskShared, TaskState};
 use crate::runtime::Control;
 use crate::source::{RecordMetadata, RecordOutcome, RecordPosition, SourceTask, SourceTaskContext};
@@ -126,7 +126,7 @@ pub(crate) struct SourceRunner {
     pub key_converter: Box<dyn Converter>,
     pub value_converter: Box<dyn Converter>,
     pub header_converter: Box<dyn HeaderConverter>,
-    pub producer: FutureProducer,
+    pub producer: SourceProducer,
     pub offsets: Arc<dyn OffsetStore>,
     pub policy: ErrorPolicy,
     pub reporter: Arc<ErrantRecordReporter>,
@@ -142,78 +142,16 @@ pub(crate) struct SourceRunner {
     pub record_errors_fail_task: bool,
 }
 
-/// The producer's answer for one record: where it landed, or why it was not delivered with the record
-/// as it was handed to the producer (for the DLQ).
-type DeliveryResult = Result<(i32, i64), (String, RawRecord)>;
-
+/// One answered record: its tracker slot, its position, its topic, and the producer's answer.
 type Delivery = (usize, u64, RecordPosition, Arc<str>, DeliveryResult);
-
-/// A record handed to the producer and not yet acknowledged.
-struct InFlight {
-    delivery: DeliveryFuture,
-    pidx: usize,
-    seq: u64,
-    pos: RecordPosition,
-    topic: Arc<str>,
-}
-
-impl InFlight {
-    fn into_delivery(self, r: <DeliveryFuture as std::future::Future>::Output) -> Delivery {
-        let res = match r {
-            Ok(Ok(d)) => Ok((d.partition, d.offset)),
-            Ok(Err((e, msg))) => Err((e.to_string(), undelivered(&self.topic, &msg))),
-            Err(_) => Err((
-                "producer closed before delivery".to_owned(),
-                RawRecord {
-                    topic: self.topic.clone(),
-                    partition: -1,
-                    offset: -1,
-                    ..Default::default()
-                },
-            )),
-        };
-        (self.pidx, self.seq, self.pos, self.topic, res)
-    }
-}
-
-/// The record the producer gave back with its final delivery error: key, value and headers exactly as
-/// the connector's converters produced them, for the DLQ.
-fn undelivered(topic: &Arc<str>, msg: &rdkafka::message::OwnedMessage) -> RawRecord {
-    use rdkafka::message::Message;
-    RawRecord {
-        topic: topic.clone(),
-        partition: -1,
-        offset: -1,
-        timestamp: msg.timestamp().to_millis(),
-        key: msg.key().map(Bytes::copy_from_slice),
-        value: msg.payload().map(Bytes::copy_from_slice),
-        headers: owned_headers(msg.headers()),
-    }
-}
-
-/// Waits for the oldest in-flight record's acknowledgement. Records are settled in the order they were
-/// sent: acknowledgements arrive in that order per partition, and offsets advance in that order anyway,
-/// so one queue replaces a set of boxed futures (no allocation per record).
-async fn next_delivery(in_flight: &mut VecDeque<InFlight>) -> Option<Delivery> {
-    let r = std::future::poll_fn(|cx| match in_flight.front_mut() {
-        Some(f) => f.delivery.poll_unpin(cx).map(Some),
-        None => std::task::Poll::Ready(None),
-    })
-    .await?;
-    in_flight.pop_front().map(|f| f.into_delivery(r))
-}
-
-/// The oldest in-flight record's acknowledgement, if it already arrived.
-fn ready_delivery(in_flight: &mut VecDeque<InFlight>) -> Option<Delivery> {
-    let r = (&mut in_flight.front_mut()?.delivery).now_or_never()?;
-    in_flight.pop_front().map(|f| f.into_delivery(r))
-}
 
 struct Loop {
     r: SourceRunner,
     task: Arc<dyn SourceTask>,
     tracker: OffsetTracker,
-    in_flight: VecDeque<InFlight>,
+    in_flight: InFlightRecords,
+    /// The producer's answers taken for settling (kept for its capacity).
+    answers: Vec<(usize, DeliveryResult)>,
     last_topic: Option<Arc<str>>,
 }
 
@@ -248,7 +186,8 @@ impl SourceRunner {
             r: self,
             task,
             tracker: OffsetTracker::default(),
-            in_flight: VecDeque::new(),
+            in_flight: InFlightRecords::default(),
+            answers: Vec::new(),
             last_topic: None,
         };
         lp.main().await;
@@ -298,11 +237,7 @@ impl Loop {
                     }
                     self.r.shared.set_state(if c == Control::Pause { TaskState::Paused } else { TaskState::Running });
                 }
-                Some(d) = next_delivery(&mut self.in_flight), if !self.in_flight.is_empty() => {
-                    if let Err(e) = self.on_delivery(d).await {
-                        failure = Some(e.to_string());
-                        break;
-                    }
+                _ = self.r.producer.context().ready(), if !self.in_flight.is_empty() => {
                     if let Err(e) = self.settle_ready().await {
                         failure = Some(e.to_string());
                         break;
@@ -338,14 +273,16 @@ impl Loop {
             .producer
             .flush(rdkafka::util::Timeout::After(Duration::from_millis(0)));
         while !self.in_flight.is_empty() {
-            match tokio::time::timeout_at(deadline, next_delivery(&mut self.in_flight)).await {
-                Ok(Some(d)) => {
-                    if let Err(e) = self.on_delivery(d).await {
-                        failure.get_or_insert(e.to_string());
-                        break;
-                    }
-                }
-                _ => break,
+            if let Err(e) = self.settle_ready().await {
+                failure.get_or_insert(e.to_string());
+                break;
+            }
+            if self.in_flight.is_empty()
+                || tokio::time::timeout_at(deadline, self.r.producer.context().ready())
+                    .await
+                    .is_err()
+            {
+                break;
             }
         }
         self.flush_offsets().await;
@@ -507,8 +444,10 @@ impl Loop {
                 self.r.admin.ensure(&spec).await?;
             }
         }
+        let id = self.in_flight.next_id();
         loop {
-            let mut fr: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&rec.topic);
+            let mut fr: BaseRecord<'_, [u8], [u8], usize> =
+                BaseRecord::with_opaque_to(&rec.topic, id);
             if let Some(k) = &key {
                 fr = fr.key(&k[..]);
             }
@@ -524,8 +463,8 @@ impl Loop {
             if let Some(h) = &headers {
                 fr = fr.headers(h.clone());
             }
-            match self.r.producer.send_result(fr) {
-                Ok(delivery) => {
+            match self.r.producer.send(fr) {
+                Ok(()) => {
                     let pos = pos.clone();
                     let topic = match &self.last_topic {
                         Some(t) if **t == *rec.topic => t.clone(),
@@ -535,8 +474,7 @@ impl Loop {
                             t
                         }
                     };
-                    self.in_flight.push_back(InFlight {
-                        delivery,
+                    self.in_flight.push(InFlight {
                         pidx,
                         seq,
                         pos,
@@ -545,13 +483,16 @@ impl Loop {
                     return Ok(Outcome::Sent);
                 }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                    // The producer's queue is full: settle one delivery, then try again.
-                    match next_delivery(&mut self.in_flight).await {
-                        Some(d) => {
-                            self.on_delivery(d).await?;
-                            self.settle_ready().await?;
-                        }
-                        None => tokio::time::sleep(Duration::from_millis(10)).await,
+                    // The producer's queue is full: settle what was answered, or wait for an answer
+                    // (bounded: the queue may also be full of another task's records), then try
+                    // again.
+                    if self.settle_ready().await? == 0 {
+                        let _ = tokio::time::timeout(
+                            Duration::from_millis(10),
+                            self.r.producer.context().ready(),
+                        )
+                        .await;
+                        self.settle_ready().await?;
                     }
                 }
                 Err((e, _)) => {
@@ -570,12 +511,36 @@ impl Loop {
         }
     }
 
-    /// Settles every acknowledgement that already arrived, without waiting.
-    async fn settle_ready(&mut self) -> Result<(), ConnectError> {
-        while let Some(d) = ready_delivery(&mut self.in_flight) {
-            self.on_delivery(d).await?;
+    /// Settles every answer that already arrived, in the order they came, without waiting. Returns
+    /// how many records it settled.
+    async fn settle_ready(&mut self) -> Result<usize, ConnectError> {
+        let mut answers = std::mem::take(&mut self.answers);
+        if answers.is_empty() {
+            self.r.producer.context().take(&mut answers);
         }
-        Ok(())
+        let mut settled = 0;
+        let mut drain = answers.drain(..);
+        while let Some((id, answer)) = drain.next() {
+            let Some(f) = self.in_flight.take(id) else {
+                continue;
+            };
+            let answer = answer.map_err(|(e, mut raw)| {
+                raw.topic = f.topic.clone();
+                (e, raw)
+            });
+            settled += 1;
+            if let Err(e) = self
+                .on_delivery((f.pidx, f.seq, f.pos, f.topic, answer))
+                .await
+            {
+                // The answers after the failed one are settled by the drain at shutdown.
+                self.answers = drain.collect();
+                return Err(e);
+            }
+        }
+        drop(drain);
+        self.answers = answers;
+        Ok(settled)
     }
 
     async fn on_delivery(

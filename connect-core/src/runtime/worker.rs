@@ -449,7 +449,7 @@ impl Worker {
                         &task_props,
                         "producer.override.",
                     )?
-                    .create()?,
+                    .create_with_context(Default::default())?,
                     offsets: self.inner.offsets.clone(),
                     policy: policy.clone(),
                     reporter,
