@@ -128,6 +128,22 @@ pub trait SourceTask: Send + Sync {
         }
     }
 
+    /// Records the broker acknowledged, in the order their acknowledgements came: the runtime settles
+    /// acknowledgements in batches, as the producer reports them. The default calls
+    /// [`record_settled`](SourceTask::record_settled) with `Written` for each, in order. A task whose
+    /// bookkeeping sits behind a lock overrides this to take the lock once per batch; the override must
+    /// do exactly what `record_settled` would do for each record, in order.
+    async fn records_written(
+        &self,
+        records: &[(RecordPosition, RecordMetadata)],
+    ) -> Result<(), ConnectError> {
+        for (position, metadata) in records {
+            self.record_settled(position, RecordOutcome::Written(metadata))
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Called after a batch of offsets was durably stored. Tasks that acknowledge upstream in bulk do it
     /// here.
     async fn commit(&self) -> Result<(), ConnectError> {

@@ -97,7 +97,8 @@ impl SourceOffset {
     }
 
     /// This handle's identity: the same for its clones, different from every other offset alive at the
-    /// same time (a key for finding one record's offset among many, cheaper than equality).
+    /// same time except the default (empty) ones, which share one handle. A key for finding one
+    /// record's offset among many, cheaper than equality.
     pub fn handle_id(&self) -> usize {
         Arc::as_ptr(&self.0).cast::<()>() as usize
     }
@@ -109,8 +110,12 @@ impl SourceOffset {
 }
 
 impl Default for SourceOffset {
+    /// The empty offset: one shared handle, so that a record whose offset is set later costs no
+    /// allocation for it.
     fn default() -> Self {
-        SourceOffset::from(OffsetMap::new())
+        static EMPTY: std::sync::LazyLock<Arc<OffsetMap>> =
+            std::sync::LazyLock::new(|| Arc::new(OffsetMap::new()));
+        SourceOffset(EMPTY.clone())
     }
 }
 
@@ -172,6 +177,10 @@ mod tests {
         let c = v.clone();
         assert!(SourceOffset::ptr_eq(&v, &c));
         assert!(!SourceOffset::ptr_eq(&v, &SourceOffset::new(Pos(1))));
+        assert!(
+            SourceOffset::ptr_eq(&SourceOffset::default(), &SourceOffset::default()),
+            "the empty offset is one shared handle, not an allocation each"
+        );
         let m = SourceOffset::from(Pos(1).to_map());
         assert!(matches!(m.map(), Cow::Borrowed(_)));
         assert!(matches!(v.map(), Cow::Owned(_)));

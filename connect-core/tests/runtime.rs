@@ -1119,3 +1119,56 @@ async fn records_settle_as_their_partition_answers_not_behind_a_slower_one() {
     );
     w.shutdown().await;
 }
+
+/// Acknowledged records reach the task in batches (`records_written`), each exactly once, in each
+/// Kafka partition's order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn written_records_reach_the_task_in_batches_each_once() {
+    let (src, sink) = (SeqSource::default(), CollectSink::default());
+    let w = worker(registry(&src, &sink), &[]).await;
+    w.embedded().unwrap().create_topic("batched", 4, 1).unwrap();
+    let s = w
+        .start_connector(source_cfg(
+            "src",
+            "batched",
+            "20000",
+            &[
+                ("written.batches", "true"),
+                ("per.poll", "500"),
+                (
+                    "key.converter",
+                    "org.apache.kafka.connect.storage.StringConverter",
+                ),
+            ],
+        ))
+        .await
+        .unwrap();
+    s.wait_for(T, |m| m.records_written == 20_000)
+        .await
+        .unwrap();
+    let acked = src.acked.lock().unwrap().clone();
+    let batches = src.batches.lock().unwrap().clone();
+    assert_eq!(acked.len(), 20_000);
+    assert_eq!(batches.iter().sum::<usize>(), 20_000);
+    assert!(
+        batches.len() < 20_000 / 10,
+        "{} calls for 20 000 records: not batched",
+        batches.len()
+    );
+    let mut sorted = acked.clone();
+    sorted.sort_unstable();
+    assert!(sorted.iter().copied().eq(0..20_000), "every record once");
+    let partition_of = |seq: i64| (java_murmur2(seq.to_string().as_bytes()) & 0x7fff_ffff) % 4;
+    for p in 0..4 {
+        let order: Vec<i64> = acked
+            .iter()
+            .copied()
+            .filter(|s| partition_of(*s) == p)
+            .collect();
+        assert!(
+            order.windows(2).all(|w| w[0] < w[1]),
+            "partition {p} settled out of order"
+        );
+    }
+    w.shutdown().await;
+}

@@ -142,9 +142,6 @@ pub(crate) struct SourceRunner {
     pub record_errors_fail_task: bool,
 }
 
-/// One answered record: its tracker slot, its position, its topic, and the producer's answer.
-type Delivery = (usize, u64, RecordPosition, Arc<str>, DeliveryResult);
-
 struct Loop {
     r: SourceRunner,
     task: Arc<dyn SourceTask>,
@@ -152,6 +149,8 @@ struct Loop {
     in_flight: InFlightRecords,
     /// The producer's answers taken for settling (kept for its capacity).
     answers: Vec<(usize, DeliveryResult)>,
+    /// Records acknowledged and not yet handed to the task (kept for its capacity).
+    written: Vec<(RecordPosition, RecordMetadata)>,
     last_topic: Option<Arc<str>>,
 }
 
@@ -188,6 +187,7 @@ impl SourceRunner {
             tracker: OffsetTracker::default(),
             in_flight: InFlightRecords::default(),
             answers: Vec::new(),
+            written: Vec::new(),
             last_topic: None,
         };
         lp.main().await;
@@ -524,55 +524,69 @@ impl Loop {
             let Some(f) = self.in_flight.take(id) else {
                 continue;
             };
-            let answer = answer.map_err(|(e, mut raw)| {
-                raw.topic = f.topic.clone();
-                (e, raw)
-            });
             settled += 1;
-            if let Err(e) = self
-                .on_delivery((f.pidx, f.seq, f.pos, f.topic, answer))
-                .await
-            {
+            let result = match answer {
+                Ok((partition, offset)) => {
+                    self.tracker.ack(f.pidx, f.seq);
+                    let meta = RecordMetadata {
+                        topic: f.topic,
+                        partition,
+                        offset,
+                    };
+                    self.written.push((f.pos, meta));
+                    Ok(())
+                }
+                Err((e, mut raw)) => {
+                    raw.topic = f.topic;
+                    // The task hears of the records written before this one first, in order.
+                    match self.tell_written().await {
+                        Ok(()) => self.undelivered(f.pidx, f.seq, &f.pos, e, raw).await,
+                        Err(e) => Err(e),
+                    }
+                }
+            };
+            if let Err(e) = result {
                 // The answers after the failed one are settled by the drain at shutdown.
                 self.answers = drain.collect();
+                let _ = self.tell_written().await;
                 return Err(e);
             }
         }
         drop(drain);
         self.answers = answers;
+        self.tell_written().await?;
         Ok(settled)
     }
 
-    async fn on_delivery(
-        &mut self,
-        (pidx, seq, pos, topic, res): Delivery,
-    ) -> Result<(), ConnectError> {
-        match res {
-            Ok((partition, offset)) => {
-                TaskMetrics::add(&self.r.shared.metrics.written, 1);
-                self.tracker.ack(pidx, seq);
-                let meta = RecordMetadata {
-                    topic,
-                    partition,
-                    offset,
-                };
-                self.task
-                    .record_settled(&pos, RecordOutcome::Written(&meta))
-                    .await
-            }
-            Err((e, raw)) => {
-                // librdkafka retried until message.timeout.ms; the record is not durable. It goes to
-                // the DLQ as the producer had it.
-                self.report(
-                    &raw,
-                    Stage::KafkaProduce,
-                    "KafkaProducer",
-                    &ConnectError::other(e),
-                )
-                .await?;
-                self.skip(pidx, seq, &pos, RecordOutcome::Failed).await
-            }
+    /// Hands the records written since the last call to the task, in one call.
+    async fn tell_written(&mut self) -> Result<(), ConnectError> {
+        if self.written.is_empty() {
+            return Ok(());
         }
+        TaskMetrics::add(&self.r.shared.metrics.written, self.written.len() as u64);
+        let result = self.task.records_written(&self.written).await;
+        self.written.clear();
+        result
+    }
+
+    /// A record the producer finally failed (librdkafka retried until `message.timeout.ms`): it is
+    /// not durable, and goes to the DLQ as the producer had it.
+    async fn undelivered(
+        &mut self,
+        pidx: usize,
+        seq: u64,
+        pos: &RecordPosition,
+        error: String,
+        raw: RawRecord,
+    ) -> Result<(), ConnectError> {
+        self.report(
+            &raw,
+            Stage::KafkaProduce,
+            "KafkaProducer",
+            &ConnectError::other(error),
+        )
+        .await?;
+        self.skip(pidx, seq, pos, RecordOutcome::Failed).await
     }
 
     async fn flush_offsets(&mut self) {

@@ -16,7 +16,7 @@ use connect_core::rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use connect_core::record::{ConnectRecord, OffsetMap, Record, SinkRecord, SourceRecord};
 use connect_core::sink::{PartitionOffsets, SinkConnector, SinkTask, SinkTaskContext};
 use connect_core::source::{
-    RecordMetadata, RecordPosition, SourceConnector, SourceTask, SourceTaskContext,
+    RecordMetadata, RecordOutcome, RecordPosition, SourceConnector, SourceTask, SourceTaskContext,
 };
 use connect_core::transform::Transformation;
 
@@ -26,6 +26,9 @@ use connect_core::transform::Transformation;
 pub struct SeqSource {
     pub acked: Arc<Mutex<Vec<i64>>>,
     pub starts: Arc<AtomicU64>,
+    /// With `written.batches=true`, the size of each `records_written` call (the task then takes
+    /// written records in batches instead of through `commit_record`).
+    pub batches: Arc<Mutex<Vec<usize>>>,
 }
 
 impl SourceConnector for SeqSource {
@@ -39,6 +42,13 @@ impl SourceConnector for SeqSource {
                 Some("100"),
                 Importance::Low,
                 "b",
+            )
+            .define(
+                "written.batches",
+                ConfigType::Boolean,
+                Some("false"),
+                Importance::Low,
+                "w",
             )
             .define(
                 "poll.delay.ms",
@@ -56,6 +66,7 @@ impl SourceConnector for SeqSource {
             per_poll: 100,
             delay: Duration::ZERO,
             partition: Arc::new(OffsetMap::new()),
+            batched: false,
         })
     }
 }
@@ -67,6 +78,7 @@ struct SeqTask {
     per_poll: i64,
     delay: Duration,
     partition: Arc<OffsetMap>,
+    batched: bool,
 }
 
 #[async_trait]
@@ -77,6 +89,7 @@ impl SourceTask for SeqTask {
         self.topic = c.string("topic").unwrap_or_default().to_owned();
         self.per_poll = c.int("per.poll") as i64;
         self.delay = Duration::from_millis(c.long("poll.delay.ms") as u64);
+        self.batched = c.boolean("written.batches");
         self.partition = Arc::new(
             [("source".to_string(), serde_json::json!("seq"))]
                 .into_iter()
@@ -133,6 +146,26 @@ impl SourceTask for SeqTask {
                 self.shared.acked.lock().unwrap().push(s);
             }
         }
+        Ok(())
+    }
+    async fn records_written(
+        &self,
+        records: &[(RecordPosition, RecordMetadata)],
+    ) -> Result<(), ConnectError> {
+        if !self.batched {
+            // What the trait's default does.
+            for (r, m) in records {
+                self.record_settled(r, RecordOutcome::Written(m)).await?;
+            }
+            return Ok(());
+        }
+        self.shared.batches.lock().unwrap().push(records.len());
+        let mut acked = self.shared.acked.lock().unwrap();
+        acked.extend(
+            records
+                .iter()
+                .filter_map(|(r, _)| r.source_offset.get("seq").and_then(|s| s.as_i64())),
+        );
         Ok(())
     }
     async fn stop(&self) -> Result<(), ConnectError> {

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, Semaphore};
 use connect_core::error::ConnectError;
 use connect_core::record::{SourceOffset, SourceRecord};
 use connect_core::source::{
-    stored_offset, RecordOutcome, RecordPosition, SourceTask, SourceTaskContext,
+    stored_offset, RecordMetadata, RecordOutcome, RecordPosition, SourceTask, SourceTaskContext,
 };
 
 use super::catalog::Catalog;
@@ -252,6 +252,18 @@ impl SourceTask for PostgresSourceTask {
         Ok(())
     }
 
+    async fn records_written(
+        &self,
+        records: &[(RecordPosition, RecordMetadata)],
+    ) -> Result<(), ConnectError> {
+        if let Ok(mut u) = self.unsettled.lock() {
+            for (position, _) in records {
+                u.settle(&position.source_offset);
+            }
+        }
+        Ok(())
+    }
+
     async fn commit(&self) -> Result<(), ConnectError> {
         // The runtime stored the offsets of every settled record before calling this.
         let confirmable = self.unsettled.lock().map(|u| u.confirmable).unwrap_or(0);
@@ -308,7 +320,15 @@ mod tests {
     #[test]
     fn only_the_settled_prefix_is_confirmable() {
         let mut u = Unsettled::default();
-        let offs: Vec<SourceOffset> = (0..4).map(|_| SourceOffset::default()).collect();
+        let offs: Vec<SourceOffset> = (0..4)
+            .map(|i| {
+                SourceOffset::from(
+                    [("n".to_owned(), serde_json::json!(i))]
+                        .into_iter()
+                        .collect::<connect_core::record::OffsetMap>(),
+                )
+            })
+            .collect();
         for (o, flush) in offs.iter().zip([10, 10, 30, 40]) {
             u.hand_out(o.clone(), flush);
         }
