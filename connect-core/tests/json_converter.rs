@@ -489,3 +489,28 @@ fn consecutive_records_of_any_size_encode_independently() {
         assert_eq!(c.from_connect_data("t", None, &Value::Null).unwrap(), None);
     }
 }
+
+/// Struct field names are written as Jackson escapes them (the key is escaped once, when the schema
+/// is built), including names that need escapes, and a field replaced by a later one of the same name
+/// keeps its key.
+#[test]
+fn struct_field_names_are_escaped_keys() {
+    let s = SchemaBuilder::struct_()
+        .field("plain", Schema::int32())
+        .field("quote\"back\\slash", Schema::int32())
+        .field("line\nfeed\u{1}", Schema::int32())
+        .field("ünïcode", Schema::int32())
+        .field("plain", Schema::int64())
+        .build();
+    let mut v = Struct::new(s.clone());
+    v.put("plain", 1i64).unwrap();
+    v.put("quote\"back\\slash", 2i32).unwrap();
+    v.put("line\nfeed\u{1}", 3i32).unwrap();
+    v.put("ünïcode", 4i32).unwrap();
+    let off = JsonConverter::new(false);
+    assert_eq!(
+        enc(&off, Some(&s), &Value::Struct(v.clone())),
+        r#"{"plain":1,"quote\"back\\slash":2,"line\nfeed\u0001":3,"ünïcode":4}"#
+    );
+    round_trip(&JsonConverter::new(true), s, Value::Struct(v));
+}

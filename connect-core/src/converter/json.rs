@@ -342,8 +342,7 @@ impl JsonConverter {
                     if i > 0 {
                         out.push(b',');
                     }
-                    write_json_string(out, f.name());
-                    out.push(b':');
+                    out.extend_from_slice(f.json_key());
                     self.write_value(Some(f.schema()), v, out)?;
                 }
                 out.push(b'}');

@@ -109,6 +109,9 @@ pub struct Field {
     name: String,
     index: usize,
     schema: Schema,
+    /// The name as a JSON object key with its colon (`"name":`), escaped once here instead of for
+    /// every record the JSON converter writes.
+    json_key: Box<[u8]>,
 }
 
 impl Field {
@@ -124,6 +127,16 @@ impl Field {
     pub fn schema(&self) -> &Schema {
         &self.schema
     }
+    pub(crate) fn json_key(&self) -> &[u8] {
+        &self.json_key
+    }
+}
+
+fn json_key(name: &str) -> Box<[u8]> {
+    let mut key = Vec::with_capacity(name.len() + 3);
+    crate::converter::write_json_string(&mut key, name);
+    key.push(b':');
+    key.into_boxed_slice()
 }
 
 #[derive(Debug, PartialEq)]
@@ -516,6 +529,7 @@ impl SchemaBuilder {
         } else {
             let index = self.inner.fields.len();
             self.inner.fields.push(Field {
+                json_key: json_key(&name),
                 name,
                 index,
                 schema,
