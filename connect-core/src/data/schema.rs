@@ -104,7 +104,7 @@ pub mod logical {
 }
 
 /// One field of a struct schema.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub struct Field {
     name: String,
     index: usize,
@@ -129,6 +129,23 @@ impl Field {
     }
     pub(crate) fn json_key(&self) -> &[u8] {
         &self.json_key
+    }
+}
+
+impl fmt::Debug for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Field")
+            .field("name", &self.name)
+            .field("index", &self.index)
+            .field("schema", &self.schema)
+            .finish()
+    }
+}
+
+impl PartialEq for Field {
+    /// Name, position and schema (the JSON key follows from the name).
+    fn eq(&self, other: &Self) -> bool {
+        self.index == other.index && self.name == other.name && self.schema == other.schema
     }
 }
 
