@@ -14,6 +14,12 @@ use connect_core::runtime::{TaskState, Worker};
 
 const T: Duration = Duration::from_secs(30);
 
+/// Keys written as their text, so a test can compute the partition the Java producer would choose.
+const STRING_KEYS: (&str, &str) = (
+    "key.converter",
+    "org.apache.kafka.connect.storage.StringConverter",
+);
+
 fn cfg(name: &str, pairs: &[(&str, &str)]) -> ConnectorConfig {
     let props: Props = pairs.iter().map(|(k, v)| (*k, *v)).collect();
     ConnectorConfig::new(name, props.with("name", name))
@@ -1006,6 +1012,11 @@ async fn kafka_offset_store_survives_a_broker_restart_and_a_killed_task() {
     w.shutdown().await;
 }
 
+/// The partition the Java producer chooses for `key`: `toPositive(murmur2(key)) % partitions`.
+fn java_partition(key: &[u8], partitions: i32) -> i32 {
+    (java_murmur2(key) & 0x7fff_ffff) % partitions
+}
+
 /// Kafka's `Utils.murmur2`, as the Java producer hashes a key to choose its partition.
 fn java_murmur2(data: &[u8]) -> i32 {
     const M: u32 = 0x5bd1_e995;
@@ -1052,15 +1063,7 @@ async fn keyed_records_land_in_the_partitions_the_java_producer_chooses() {
     let w = worker(registry(&src, &sink), &[]).await;
     w.embedded().unwrap().create_topic("keyed", 8, 1).unwrap();
     let s = w
-        .start_connector(source_cfg(
-            "src",
-            "keyed",
-            "500",
-            &[(
-                "key.converter",
-                "org.apache.kafka.connect.storage.StringConverter",
-            )],
-        ))
+        .start_connector(source_cfg("src", "keyed", "500", &[STRING_KEYS]))
         .await
         .unwrap();
     s.wait_for(T, |m| m.records_written == 500).await.unwrap();
@@ -1068,7 +1071,7 @@ async fn keyed_records_land_in_the_partitions_the_java_producer_chooses() {
     assert_eq!(read.len(), 500);
     for r in &read {
         let key = r.key.as_deref().expect("a key");
-        let java = (java_murmur2(key) & 0x7fff_ffff) % 8;
+        let java = java_partition(key, 8);
         assert_eq!(
             r.partition,
             java,
@@ -1096,20 +1099,12 @@ async fn records_settle_as_their_partition_answers_not_behind_a_slower_one() {
         .broker_round_trip_time(1, Duration::from_millis(1500))
         .unwrap();
     let s = w
-        .start_connector(source_cfg(
-            "src",
-            "lanes",
-            "200",
-            &[(
-                "key.converter",
-                "org.apache.kafka.connect.storage.StringConverter",
-            )],
-        ))
+        .start_connector(source_cfg("src", "lanes", "200", &[STRING_KEYS]))
         .await
         .unwrap();
     s.wait_for(T, |m| m.records_written == 200).await.unwrap();
     let acked = src.acked.lock().unwrap().clone();
-    let partition_of = |seq: i64| (java_murmur2(seq.to_string().as_bytes()) & 0x7fff_ffff) % 2;
+    let partition_of = |seq: i64| java_partition(seq.to_string().as_bytes(), 2);
     let first_slow = acked.iter().position(|s| partition_of(*s) == 0);
     let last_fast = acked.iter().rposition(|s| partition_of(*s) == 1);
     assert_eq!(acked.len(), 200);
@@ -1135,10 +1130,7 @@ async fn written_records_reach_the_task_in_batches_each_once() {
             &[
                 ("written.batches", "true"),
                 ("per.poll", "500"),
-                (
-                    "key.converter",
-                    "org.apache.kafka.connect.storage.StringConverter",
-                ),
+                STRING_KEYS,
             ],
         ))
         .await
@@ -1158,7 +1150,7 @@ async fn written_records_reach_the_task_in_batches_each_once() {
     let mut sorted = acked.clone();
     sorted.sort_unstable();
     assert!(sorted.iter().copied().eq(0..20_000), "every record once");
-    let partition_of = |seq: i64| (java_murmur2(seq.to_string().as_bytes()) & 0x7fff_ffff) % 4;
+    let partition_of = |seq: i64| java_partition(seq.to_string().as_bytes(), 4);
     for p in 0..4 {
         let order: Vec<i64> = acked
             .iter()
