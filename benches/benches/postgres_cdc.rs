@@ -4,7 +4,9 @@
 //! * `pg_cdc_stream/*`: change events per second from a logical replication slot to the embedded
 //!   Kafka cluster (the connector, JsonConverter without schemas as the seed configures it), against
 //!   the bare replication client (pgwire-replication) receiving the same pgoutput stream and decoding
-//!   every Insert's columns to text, for a 2-column and a 20-column table.
+//!   every Insert's columns to text, for a 2-column and a 20-column table; and a floor: the same
+//!   client producing each Insert to the embedded Kafka as one fixed record the connector wrote
+//!   (keyed by the row's id), so the cost of producing alone is measured beside both.
 //! * `pg_cdc_snapshot/*`: snapshot rows per second to the embedded Kafka cluster
 //!   (`snapshot.mode=initial_only`), against a bare streaming `SELECT *` (tokio-postgres) of the same
 //!   table with every column read.
@@ -15,9 +17,16 @@
 //! acknowledged by the broker.
 
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use connect_core::config::{ConnectorConfig, Props};
+use connect_core::rdkafka::consumer::{BaseConsumer, Consumer};
+use connect_core::rdkafka::producer::{
+    BaseRecord, DeliveryResult, ProducerContext, ThreadedProducer,
+};
+use connect_core::rdkafka::{ClientContext, Message as _, Offset, TopicPartitionList};
 use connect_core::registry::Registry;
 use connect_core::runtime::Worker;
 use connect_sources::postgres::pgoutput::{self, Cell, Message};
@@ -64,15 +73,19 @@ impl<'a> FromSql<'a> for Raw<'a> {
     }
 }
 
-/// The bare peer: the replication client alone on slot `slot`, decoding every Insert's columns.
-async fn bare_stream(pg: &Postgres, slot: &str, n: u64) -> u64 {
+/// The replication client on slot `slot`, streaming.
+async fn replication_client(pg: &Postgres, slot: &str) -> ReplicationClient {
     let cfg = ReplicationConfig::new("127.0.0.1", "postgres", "", "postgres", slot, "bench_pub")
         .with_port(pg.port())
         .with_tls(TlsConfig::disabled());
     let mut client = ReplicationClient::connect(cfg).await.unwrap();
     client.wait_started().await.unwrap();
-    let mut rows = 0;
-    while rows < n {
+    client
+}
+
+/// The next Insert's row, decoded.
+async fn next_insert(client: &mut ReplicationClient) -> pgoutput::Tuple {
+    loop {
         let ev = tokio::time::timeout(Duration::from_secs(30), client.recv())
             .await
             .expect("the slot went quiet before the block was read")
@@ -80,17 +93,116 @@ async fn bare_stream(pg: &Postgres, slot: &str, n: u64) -> u64 {
             .expect("the stream ended");
         if let ReplicationEvent::XLogData { data, .. } = ev {
             if let Message::Insert { new, .. } = pgoutput::decode(&data).unwrap() {
-                for c in new.iter() {
-                    if let Cell::Text(b) = c {
-                        black_box(std::str::from_utf8(b).unwrap());
-                    }
-                }
-                rows += 1;
+                return new;
+            }
+        }
+    }
+}
+
+/// The bare peer: the replication client alone on slot `slot`, decoding every Insert's columns.
+async fn bare_stream(pg: &Postgres, slot: &str, n: u64) {
+    let mut client = replication_client(pg, slot).await;
+    for _ in 0..n {
+        for c in next_insert(&mut client).await.iter() {
+            if let Cell::Text(b) = c {
+                black_box(std::str::from_utf8(b).unwrap());
             }
         }
     }
     client.abort();
-    rows
+}
+
+/// Counts the broker's acknowledgements of the floor's records.
+struct AckCounter(Arc<AtomicU64>);
+
+impl ClientContext for AckCounter {}
+
+impl ProducerContext for AckCounter {
+    type DeliveryOpaque = ();
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        result
+            .as_ref()
+            .expect("the embedded cluster refused a record");
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The floor of any connector on this stream: the bare peer's reading and decoding, plus producing
+/// each Insert to the embedded Kafka as the connector's record `value` (fixed bytes, taken from one
+/// record the connector wrote) keyed by the row's `id` as JsonConverter writes it, counted done when
+/// the broker has acknowledged every record. No envelope is built and nothing is encoded per row.
+/// Returns the time from its start to the last acknowledgement; like the connector's run, it leaves
+/// out closing the producer (librdkafka's teardown takes tens of milliseconds).
+async fn floor_stream(
+    pg: &Postgres,
+    worker: &Worker,
+    slot: &str,
+    topic: &str,
+    value: &[u8],
+    n: u64,
+) -> Duration {
+    let start = Instant::now();
+    let acked = Arc::new(AtomicU64::new(0));
+    let producer: ThreadedProducer<AckCounter> = worker
+        .kafka()
+        .producer_config()
+        .create_with_context(AckCounter(acked.clone()))
+        .unwrap();
+    let mut client = replication_client(pg, slot).await;
+    let mut key = Vec::with_capacity(32);
+    for _ in 0..n {
+        let new = next_insert(&mut client).await;
+        let Some(Cell::Text(id)) = new.first() else {
+            panic!("an Insert without its id")
+        };
+        key.clear();
+        key.extend_from_slice(b"{\"id\":");
+        key.extend_from_slice(std::str::from_utf8(id).unwrap().as_bytes());
+        key.push(b'}');
+        let mut record = BaseRecord::<[u8], [u8]>::to(topic).key(&key).payload(value);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((_, r)) => {
+                    record = r;
+                    tokio::time::sleep(Duration::from_micros(100)).await;
+                }
+            }
+        }
+    }
+    client.abort();
+    while acked.load(Ordering::Relaxed) < n {
+        tokio::time::sleep(Duration::from_micros(500)).await;
+    }
+    let elapsed = start.elapsed();
+    drop(producer);
+    elapsed
+}
+
+/// One record's value as the connector wrote it to `topic`.
+fn written_value(worker: &Worker, topic: &str) -> Vec<u8> {
+    let consumer: BaseConsumer = worker
+        .kafka()
+        .consumer_config("bench-floor")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..8 {
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&tpl).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(Instant::now() < deadline, "no record in {topic}");
+        if let Some(m) = consumer.poll(Duration::from_millis(100)) {
+            return m
+                .unwrap()
+                .payload()
+                .expect("a record with a value")
+                .to_vec();
+        }
+    }
 }
 
 /// The bare peer of the snapshot: one streaming `SELECT *`, every column of every row read.
@@ -253,26 +365,53 @@ fn pg_cdc(c: &mut Criterion) {
         );
     }
     drop(counting);
+    // The floor produces a record the connector wrote (the runs above filled both topics).
+    let values: Vec<Vec<u8>> = ["narrow", "wide"]
+        .iter()
+        .map(|t| written_value(&bench.worker, &format!("bench.public.{t}")))
+        .collect();
 
     let mut g = c.benchmark_group("pg_cdc_stream");
     g.sampling_mode(SamplingMode::Flat)
         .sample_size(10)
         .throughput(Throughput::Elements(n));
-    for table in ["narrow", "wide"] {
+    for (table, value) in ["narrow", "wide"].into_iter().zip(&values) {
         let template = format!("template_{table}");
+        let topic = format!("bench.public.{table}");
         g.bench_function(format!("peer_bare_replication_client_{table}"), |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     let slot = bench.copy_slot(&template);
                     let start = Instant::now();
-                    assert_eq!(rt.block_on(bare_stream(&bench.pg, &slot, n)), n);
+                    rt.block_on(bare_stream(&bench.pg, &slot, n));
                     total += start.elapsed();
                     bench.drop_slot(&slot);
                 }
                 total
             })
         });
+        g.bench_function(
+            format!("floor_replication_client_and_producer_{table}"),
+            |b| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let slot = bench.copy_slot(&template);
+                        total += rt.block_on(floor_stream(
+                            &bench.pg,
+                            &bench.worker,
+                            &slot,
+                            &topic,
+                            value,
+                            n,
+                        ));
+                        bench.drop_slot(&slot);
+                    }
+                    total
+                })
+            },
+        );
         g.bench_function(format!("connector_to_kafka_{table}"), |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
