@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use connect_core::config::{ConnectorConfig, Props};
 use connect_core::rdkafka::consumer::{BaseConsumer, Consumer};
+use connect_core::rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use connect_core::rdkafka::producer::{
     BaseRecord, DeliveryResult, ProducerContext, ThreadedProducer,
 };
@@ -112,18 +113,25 @@ async fn bare_stream(pg: &Postgres, slot: &str, n: u64) {
     client.abort();
 }
 
-/// Counts the broker's acknowledgements of the floor's records.
-struct AckCounter(Arc<AtomicU64>);
+/// Counts the broker's answers to the floor's records: acknowledged, and refused.
+#[derive(Default)]
+struct Answers {
+    acked: AtomicU64,
+    refused: AtomicU64,
+}
+
+struct AckCounter(Arc<Answers>);
 
 impl ClientContext for AckCounter {}
 
 impl ProducerContext for AckCounter {
     type DeliveryOpaque = ();
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-        result
-            .as_ref()
-            .expect("the embedded cluster refused a record");
-        self.0.fetch_add(1, Ordering::Relaxed);
+        let counter = match result {
+            Ok(_) => &self.0.acked,
+            Err(_) => &self.0.refused,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -142,11 +150,13 @@ async fn floor_stream(
     n: u64,
 ) -> Duration {
     let start = Instant::now();
-    let acked = Arc::new(AtomicU64::new(0));
+    // The run is bounded: a cluster that stops answering fails the bench instead of hanging it.
+    let deadline = start + Duration::from_secs(120);
+    let answers = Arc::new(Answers::default());
     let producer: ThreadedProducer<AckCounter> = worker
         .kafka()
         .producer_config()
-        .create_with_context(AckCounter(acked.clone()))
+        .create_with_context(AckCounter(answers.clone()))
         .unwrap();
     let mut client = replication_client(pg, slot).await;
     let mut key = Vec::with_capacity(32);
@@ -163,15 +173,27 @@ async fn floor_stream(
         loop {
             match producer.send(record) {
                 Ok(()) => break,
-                Err((_, r)) => {
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                    assert!(
+                        Instant::now() < deadline,
+                        "the producer's queue stayed full"
+                    );
                     record = r;
                     tokio::time::sleep(Duration::from_micros(100)).await;
                 }
+                Err((e, _)) => panic!("the producer refused a record: {e}"),
             }
         }
     }
     client.abort();
-    while acked.load(Ordering::Relaxed) < n {
+    while answers.acked.load(Ordering::Relaxed) < n {
+        let refused = answers.refused.load(Ordering::Relaxed);
+        assert_eq!(refused, 0, "the embedded cluster refused {refused} records");
+        assert!(
+            Instant::now() < deadline,
+            "the embedded cluster acknowledged {} of {n} records in 120 s",
+            answers.acked.load(Ordering::Relaxed)
+        );
         tokio::time::sleep(Duration::from_micros(500)).await;
     }
     let elapsed = start.elapsed();
