@@ -120,6 +120,16 @@ impl PostgresSourceTask {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Settles the records at `positions` (written or failed alike: either way the slot may move
+    /// past them), under one lock.
+    fn settle<'a>(&self, positions: impl IntoIterator<Item = &'a RecordPosition>) {
+        if let Ok(mut u) = self.unsettled.lock() {
+            for position in positions {
+                u.settle(&position.source_offset);
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -246,9 +256,7 @@ impl SourceTask for PostgresSourceTask {
         position: &RecordPosition,
         _outcome: RecordOutcome<'_>,
     ) -> Result<(), ConnectError> {
-        if let Ok(mut u) = self.unsettled.lock() {
-            u.settle(&position.source_offset);
-        }
+        self.settle([position]);
         Ok(())
     }
 
@@ -256,11 +264,7 @@ impl SourceTask for PostgresSourceTask {
         &self,
         records: &[(RecordPosition, RecordMetadata)],
     ) -> Result<(), ConnectError> {
-        if let Ok(mut u) = self.unsettled.lock() {
-            for (position, _) in records {
-                u.settle(&position.source_offset);
-            }
-        }
+        self.settle(records.iter().map(|(position, _)| position));
         Ok(())
     }
 
